@@ -37,6 +37,8 @@ struct GgufArray {
   std::vector<std::string> strings;
   size_t size() const;
 };
+// Declared before GgufValue so that clang finds it when GgufValue compares its variant.
+bool operator==(const GgufArray& a, const GgufArray& b);
 
 class GgufValue {
  public:

@@ -21,48 +21,76 @@ inline void cpu_relax() {
 // About 50 µs of spinning before a worker sleeps: long enough to bridge the
 // gap between two kernels of one decode step, short enough not to burn a core.
 constexpr int kSpinIterations = 20000;
+// The caller waiting for chunks in progress spins this long, then yields its
+// core, which on an oversubscribed machine may be what the late thread needs.
+constexpr int kCallerSpins = 2000;
 
 }  // namespace
 
 ThreadPool::ThreadPool(int n_threads) {
   if (n_threads <= 0) n_threads = int(std::max(1u, std::thread::hardware_concurrency()));
   n_threads_ = n_threads;
-  for (int i = 1; i < n_threads_; ++i) workers_.emplace_back([this, i] { worker(i); });
+  for (int i = 1; i < n_threads_; ++i) workers_.emplace_back([this] { worker(); });
 }
 
 ThreadPool::~ThreadPool() {
-  stop_.store(true, std::memory_order_relaxed);
-  generation_.fetch_add(1, std::memory_order_release);
+  stop_.store(true);
+  generation_.fetch_add(1);
   generation_.notify_all();
   for (auto& t : workers_) t.join();
 }
 
-void ThreadPool::dispatch(Task task, void* ctx) {
-  task_ = task;
-  ctx_ = ctx;
-  pending_.store(n_threads_ - 1, std::memory_order_relaxed);
-  generation_.fetch_add(1, std::memory_order_release);
-  generation_.notify_all();
-  task(ctx, 0);
-  while (pending_.load(std::memory_order_acquire) != 0) cpu_relax();
+void ThreadPool::work_on(uint32_t generation) {
+  for (;;) {
+    uint64_t claim = claim_.load(std::memory_order_acquire);
+    if (uint32_t(claim >> 32) != generation) return;
+    const int64_t chunk = int64_t(claim & 0xffffffffu);
+    if (chunk >= n_chunks_.load(std::memory_order_relaxed)) return;
+    // Read the job before claiming: a successful claim proves the job was still
+    // open, so the caller had not yet started to overwrite these fields.
+    Task task = task_.load(std::memory_order_relaxed);
+    void* ctx = ctx_.load(std::memory_order_relaxed);
+    if (!claim_.compare_exchange_weak(claim, claim + 1, std::memory_order_acq_rel, std::memory_order_relaxed)) continue;
+    task(ctx, chunk);
+    done_.fetch_add(1, std::memory_order_release);
+  }
 }
 
-void ThreadPool::worker(int ith) {
-  uint64_t seen = 0;
+void ThreadPool::dispatch(Task task, void* ctx, int64_t n_chunks) {
+  const uint32_t generation = generation_.load(std::memory_order_relaxed) + 1;
+  task_.store(task, std::memory_order_relaxed);
+  ctx_.store(ctx, std::memory_order_relaxed);
+  n_chunks_.store(n_chunks, std::memory_order_relaxed);
+  done_.store(0, std::memory_order_relaxed);
+  claim_.store(uint64_t(generation) << 32, std::memory_order_release);
+  generation_.store(generation, std::memory_order_seq_cst);
+  if (sleepers_.load(std::memory_order_seq_cst) > 0) generation_.notify_all();
+  work_on(generation);
+  for (int spin = 0; done_.load(std::memory_order_acquire) < n_chunks; ++spin) {
+    if (spin < kCallerSpins) cpu_relax();
+    else std::this_thread::yield();
+  }
+}
+
+void ThreadPool::worker() {
+  uint32_t seen = 0;
   for (;;) {
-    uint64_t gen = generation_.load(std::memory_order_acquire);
+    uint32_t gen = generation_.load(std::memory_order_acquire);
     for (int spin = 0; gen == seen && spin < kSpinIterations; ++spin) {
       cpu_relax();
       gen = generation_.load(std::memory_order_acquire);
     }
     if (gen == seen) {
-      generation_.wait(seen, std::memory_order_acquire);
+      // Announce the sleep before the last look, so that dispatch either sees
+      // a sleeper (and wakes it) or this thread sees the new generation.
+      sleepers_.fetch_add(1, std::memory_order_seq_cst);
+      if (generation_.load(std::memory_order_seq_cst) == seen) generation_.wait(seen, std::memory_order_acquire);
+      sleepers_.fetch_sub(1, std::memory_order_seq_cst);
       continue;
     }
     seen = gen;
-    if (stop_.load(std::memory_order_relaxed)) return;
-    task_(ctx_, ith);
-    pending_.fetch_sub(1, std::memory_order_acq_rel);
+    if (stop_.load()) return;
+    work_on(gen);
   }
 }
 

@@ -2,10 +2,16 @@
 // A pool of persistent worker threads for data-parallel kernels.
 //
 // Decoding a small model runs hundreds of tiny parallel regions per token, so
-// the pool is built for low latency: workers spin briefly on a generation
-// counter before they sleep (C++20 atomic wait, a futex on Linux), the caller
-// takes part as thread 0, and a task is a plain function pointer + context
-// (no allocation per region).
+// the pool is built for low latency: a region is a plain function pointer +
+// context (no allocation), workers spin briefly on a generation counter before
+// they sleep (a futex), and the caller takes part.
+//
+// The machine is usually shared, so a region never waits for a thread to
+// *start*: the work is cut into numbered chunks that every thread (the caller
+// included) claims from one atomic counter. A worker the OS has not scheduled
+// yet simply finds nothing left to claim; the region only waits for chunks
+// already being computed. Which chunk runs on which thread varies, but the cut
+// itself depends only on the sizes, so results are reproducible.
 #include <algorithm>
 #include <atomic>
 #include <cstdint>
@@ -24,46 +30,66 @@ class ThreadPool {
 
   int size() const { return n_threads_; }
 
-  // Runs f(thread_index) once on each of the size() threads and returns when all are done.
+  // Runs f(i) once for each i in [0, size()) and returns when all are done; the
+  // calls are spread over the pool's threads (one thread may run several).
+  // f must not throw.
   template <class F>
   void run(F&& f) {
-    if (n_threads_ == 1) {
-      f(0);
-      return;
-    }
-    auto trampoline = [](void* ctx, int ith) { (*static_cast<std::remove_reference_t<F>*>(ctx))(ith); };
-    dispatch(trampoline, static_cast<void*>(&f));
+    run_chunks(n_threads_, std::forward<F>(f));
   }
 
-  // Splits [0, n) into size() contiguous chunks; f(begin, end) runs once per non-empty chunk.
-  // grain rounds chunk boundaries to a multiple (e.g. a SIMD width or a block).
+  // Runs f(i) once for each i in [0, n_chunks), spread over the threads. f must not throw.
   template <class F>
-  void parallel_for(int64_t n, F&& f, int64_t grain = 1) {
-    int64_t n_units = (n + grain - 1) / grain;
-    int nt = int(std::min<int64_t>(n_threads_, n_units));
-    if (nt <= 1) {
-      if (n > 0) f(int64_t(0), n);
+  void run_chunks(int64_t n_chunks, F&& f) {
+    if (n_chunks <= 0) return;
+    if (n_threads_ == 1 || n_chunks == 1) {
+      for (int64_t i = 0; i < n_chunks; ++i) f(int(i));
       return;
     }
-    run([&](int ith) {
-      if (ith >= nt) return;
-      int64_t begin = std::min(n, (n_units * ith / nt) * grain);
-      int64_t end = std::min(n, (n_units * (ith + 1) / nt) * grain);
+    auto trampoline = [](void* ctx, int64_t i) { (*static_cast<std::remove_reference_t<F>*>(ctx))(int(i)); };
+    dispatch(trampoline, static_cast<void*>(&f), n_chunks);
+  }
+
+  // Splits [0, n) into contiguous chunks (a few per thread, for balance when a
+  // thread starts late); f(begin, end) runs once per non-empty chunk. grain rounds
+  // chunk boundaries to a multiple (e.g. a SIMD width or a block). f must not throw.
+  template <class F>
+  void parallel_for(int64_t n, F&& f, int64_t grain = 1) {
+    if (n <= 0) return;
+    grain = std::max<int64_t>(grain, 1);
+    const int64_t n_units = (n + grain - 1) / grain;
+    const int64_t n_chunks = std::min<int64_t>(n_units, int64_t(n_threads_) * kChunksPerThread);
+    if (n_threads_ == 1 || n_chunks <= 1) {
+      f(int64_t(0), n);
+      return;
+    }
+    run_chunks(n_chunks, [&](int i) {
+      const int64_t begin = std::min(n, (n_units * i / n_chunks) * grain);
+      const int64_t end = std::min(n, (n_units * (i + 1) / n_chunks) * grain);
       if (begin < end) f(begin, end);
     });
   }
 
+  static constexpr int kChunksPerThread = 4;
+
  private:
-  using Task = void (*)(void*, int);
-  void dispatch(Task task, void* ctx);
-  void worker(int ith);
+  using Task = void (*)(void*, int64_t);
+  void dispatch(Task task, void* ctx, int64_t n_chunks);
+  // Claims and runs chunks of job `generation` until none are left.
+  void work_on(uint32_t generation);
+  void worker();
 
   int n_threads_ = 1;
   std::vector<std::thread> workers_;
-  alignas(64) std::atomic<uint64_t> generation_{0};
-  alignas(64) std::atomic<int> pending_{0};
-  Task task_ = nullptr;
-  void* ctx_ = nullptr;
+  // The job: written by the caller before it publishes the generation.
+  std::atomic<Task> task_{nullptr};
+  std::atomic<void*> ctx_{nullptr};
+  std::atomic<int64_t> n_chunks_{0};
+  // (generation << 32) | next chunk to claim: claiming checks the job in the same CAS.
+  alignas(64) std::atomic<uint64_t> claim_{0};
+  alignas(64) std::atomic<int64_t> done_{0};
+  alignas(64) std::atomic<uint32_t> generation_{0};
+  std::atomic<int> sleepers_{0};
   std::atomic<bool> stop_{false};
 };
 

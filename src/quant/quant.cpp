@@ -1,22 +1,222 @@
 #include "quant/quant.h"
 
+#if defined(__x86_64__) || defined(__i386__)
+#include <cpuid.h>
+#endif
+
+#include <algorithm>
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+#include <string>
+
 #include "platform/error.h"
+#include "platform/thread_pool.h"
+#include "quant/blocks.h"
+#include "quant/kernels.h"
 
 namespace edgelm {
 
-// Placeholder until the quantisation work lands: the formats are known to the
-// GGUF reader (sizes), but no conversion exists yet, and saying so is better
-// than producing wrong numbers.
+using quant::ActivationsQ8;
+using quant::kBlock;
+
 bool is_quantized(TensorType type) {
   return type == TensorType::Q8_0 || type == TensorType::Q5_0 || type == TensorType::Q4_0;
 }
 
-void dequantize_row(TensorType type, const void*, float*, int64_t) {
-  fail("dequantising ", tensor_type_name(type), " is not implemented yet");
+static const quant::TypeTraits& traits_or_fail(TensorType type, int64_t n, const char* what) {
+  const quant::TypeTraits* traits = quant::type_traits(type);
+  if (!traits) fail(what, ": ", tensor_type_name(type), " is not a quantised block type (q8_0, q5_0, q4_0)");
+  if (n % kBlock != 0) fail(what, ": a row of ", n, " values is not a multiple of ", tensor_type_name(type), "'s block of 32");
+  return *traits;
 }
 
-void quantize_row(TensorType type, const float*, void*, int64_t) {
-  fail("quantising to ", tensor_type_name(type), " is not implemented yet");
+void dequantize_row(TensorType type, const void* src, float* dst, int64_t n) {
+  traits_or_fail(type, n, "dequantising").dequantize_ref(src, dst, n);
+}
+
+void quantize_row(TensorType type, const float* src, void* dst, int64_t n) {
+  traits_or_fail(type, n, "quantising").quantize_ref(src, dst, n);
+}
+
+namespace quant {
+
+#if defined(__x86_64__) || defined(__i386__)
+// F16C through cpuid: clang 14's __builtin_cpu_supports does not know "f16c".
+static bool cpu_has_f16c() {
+  unsigned eax, ebx, ecx, edx;
+  return __get_cpuid(1, &eax, &ebx, &ecx, &edx) && (ecx & bit_F16C);
+}
+#endif
+
+std::string_view isa_name(Isa isa) {
+  switch (isa) {
+    case Isa::Scalar: return "scalar";
+    case Isa::Avx2: return "avx2";
+    case Isa::Avx512Vnni: return "avx512vnni";
+  }
+  return "?";
+}
+
+bool isa_supported(Isa isa) {
+  switch (isa) {
+    case Isa::Scalar: return true;
+#if defined(__x86_64__) || defined(__i386__)
+    case Isa::Avx2:
+      return avx2_kernels() && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
+             cpu_has_f16c();
+    case Isa::Avx512Vnni:
+      return avx512vnni_kernels() && isa_supported(Isa::Avx2) && __builtin_cpu_supports("avx512f") &&
+             __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl") &&
+             __builtin_cpu_supports("avx512vnni");
+#else
+    default: return false;
+#endif
+  }
+  return false;
+}
+
+Isa best_isa() {
+  static const Isa chosen = [] {
+    if (const char* env = std::getenv("EDGELM_QUANT_ISA")) {
+      for (Isa isa : {Isa::Scalar, Isa::Avx2, Isa::Avx512Vnni})
+        if (isa_name(isa) == env && isa_supported(isa)) return isa;
+    }
+    for (Isa isa : {Isa::Avx512Vnni, Isa::Avx2})
+      if (isa_supported(isa)) return isa;
+    return Isa::Scalar;
+  }();
+  return chosen;
+}
+
+GemmFn IsaKernels::gemm(TensorType type) const {
+  switch (type) {
+    case TensorType::Q8_0: return gemm_q8_0;
+    case TensorType::Q5_0: return gemm_q5_0;
+    case TensorType::Q4_0: return gemm_q4_0;
+    default: fail("no quantised matmul for ", tensor_type_name(type));
+  }
+}
+
+const IsaKernels& isa_kernels(Isa isa) {
+  if (!isa_supported(isa)) fail("instruction set ", isa_name(isa), " is not supported by this CPU or build");
+  switch (isa) {
+    case Isa::Avx2: return *avx2_kernels();
+    case Isa::Avx512Vnni: return *avx512vnni_kernels();
+    default: return *scalar_kernels();
+  }
+}
+
+#if !(defined(__x86_64__) || defined(__i386__))
+const IsaKernels* avx2_kernels() { return nullptr; }
+const IsaKernels* avx512vnni_kernels() { return nullptr; }
+#endif
+
+}  // namespace quant
+
+namespace {
+
+// Scratch for the quantised activations of one call, kept per calling thread
+// so that a decode step allocates nothing after the first token.
+struct AlignedFree {
+  void operator()(int8_t* p) const { std::free(p); }
+};
+
+struct ActivationScratch {
+  std::unique_ptr<int8_t[], AlignedFree> qs;
+  std::unique_ptr<float[]> d;
+  std::unique_ptr<int32_t[]> sum;
+  int64_t capacity_blocks = 0;
+
+  ActivationsQ8 view(int64_t n_tokens, int64_t n_blocks) {
+    int64_t need = n_tokens * n_blocks;
+    if (need > capacity_blocks) {
+      capacity_blocks = std::max(need, capacity_blocks * 2);
+      // 64-byte aligned quants: one block's 32 bytes never straddle a cache line.
+      qs.reset(static_cast<int8_t*>(std::aligned_alloc(64, (size_t(capacity_blocks) * kBlock + 63) / 64 * 64)));
+      if (!qs) fail("quant_matmul: out of memory for ", capacity_blocks, " activation blocks");
+      d.reset(new float[capacity_blocks]);
+      sum.reset(new int32_t[capacity_blocks]);
+    }
+    ActivationsQ8 a;
+    a.n_tokens = n_tokens;
+    a.n_blocks = n_blocks;
+    a.qs = qs.get();
+    a.d = d.get();
+    a.sum = sum.get();
+    return a;
+  }
+};
+
+// The GEMM walks tokens in chunks so that one chunk's quantised activations
+// stay in L2 while every row of the thread's share streams past them.
+constexpr int64_t kTokenChunk = 64;
+// Rows are handed to threads in multiples of this, the kernels' row tile.
+constexpr int64_t kRowGrain = 4;
+
+}  // namespace
+
+void quant_matmul(TensorType type, const void* w, int64_t rows, int64_t cols, const float* x, float* y,
+                  int64_t n_tokens, ThreadPool& pool) {
+  QuantMatmulOutput out;
+  out.type = type;
+  out.w = w;
+  out.rows = rows;
+  out.y = y;
+  out.ldy = rows;
+  quant_matmul_multi({&out, 1}, x, cols, n_tokens, pool);
+}
+
+void quant_matmul_multi(std::span<const QuantMatmulOutput> outputs, const float* x, int64_t cols, int64_t n_tokens,
+                        ThreadPool& pool) {
+  if (cols % kBlock != 0) fail("quant_matmul: ", cols, " columns is not a multiple of the block of 32");
+  // Chosen once: cpuid traps to the hypervisor in a VM and costs microseconds.
+  static const quant::IsaKernels& kernels = quant::isa_kernels(quant::best_isa());
+  // Each output's rows, concatenated, are the rows the threads split.
+  constexpr size_t kMaxOutputs = 8;
+  if (outputs.size() > kMaxOutputs) fail("quant_matmul_multi: at most ", kMaxOutputs, " outputs per call");
+  quant::GemmFn gemm[kMaxOutputs];
+  int64_t row_bytes[kMaxOutputs], first_row[kMaxOutputs + 1];
+  first_row[0] = 0;
+  for (size_t i = 0; i < outputs.size(); ++i) {
+    const QuantMatmulOutput& o = outputs[i];
+    if (!is_quantized(o.type)) fail("quant_matmul: ", tensor_type_name(o.type), " is not a quantised type");
+    if (o.rows < 0 || o.ldy < o.rows) fail("quant_matmul: output ", i, " has ", o.rows, " rows but a row stride of ", o.ldy);
+    gemm[i] = kernels.gemm(o.type);
+    row_bytes[i] = tensor_row_bytes(o.type, cols);
+    first_row[i + 1] = first_row[i] + o.rows;
+  }
+  const int64_t total_rows = first_row[outputs.size()];
+  if (total_rows == 0 || n_tokens <= 0) return;
+  const int64_t n_blocks = cols / kBlock;
+
+  thread_local ActivationScratch scratch;
+  ActivationsQ8 act = scratch.view(n_tokens, n_blocks);
+
+  // Rows [r0, r1) of the concatenation, for tokens [t0, t1).
+  auto run_rows = [&](int64_t r0, int64_t r1, int64_t t0, int64_t t1) {
+    for (size_t i = 0; i < outputs.size(); ++i) {
+      int64_t lo = std::max(r0, first_row[i]), hi = std::min(r1, first_row[i + 1]);
+      if (lo >= hi) continue;
+      const QuantMatmulOutput& o = outputs[i];
+      gemm[i](static_cast<const uint8_t*>(o.w), row_bytes[i], lo - first_row[i], hi - first_row[i], act, t0, t1, o.y,
+              o.ldy, o.accumulate);
+    }
+  };
+
+  if (n_tokens == 1) {
+    // Decode: quantising one row costs less than waking the workers twice.
+    kernels.quantize_activations(x, cols, act, 0, 1);
+    pool.parallel_for(total_rows, [&](int64_t r0, int64_t r1) { run_rows(r0, r1, 0, 1); }, kRowGrain);
+    return;
+  }
+  pool.parallel_for(n_tokens, [&](int64_t t0, int64_t t1) { kernels.quantize_activations(x, cols, act, t0, t1); });
+  pool.parallel_for(
+      total_rows,
+      [&](int64_t r0, int64_t r1) {
+        for (int64_t t0 = 0; t0 < n_tokens; t0 += kTokenChunk) run_rows(r0, r1, t0, std::min(n_tokens, t0 + kTokenChunk));
+      },
+      kRowGrain);
 }
 
 }  // namespace edgelm

@@ -1,0 +1,152 @@
+#include "agent/agent.h"
+
+#include <chrono>
+
+#include "agent/answer_grammar.h"
+#include "agent/format.h"
+#include "model/session.h"
+#include "platform/error.h"
+#include "tokenizer/tokenizer.h"
+
+namespace edgelm {
+namespace {
+
+// The vocabulary as the grammar sees it, padded to the model's vocabulary so
+// that masks cover every logit (ids the tokenizer lacks are never allowed).
+std::shared_ptr<const TokenVocab> vocab_for_model(const Tokenizer& tokenizer, int64_t n_model_vocab) {
+  if (tokenizer.n_vocab() > n_model_vocab)
+    fail("the tokenizer has ", tokenizer.n_vocab(), " tokens but the model only ", n_model_vocab, " logits");
+  std::vector<std::string> bytes(static_cast<size_t>(n_model_vocab));
+  std::vector<bool> special(bytes.size(), true);
+  for (int32_t id = 0; id < tokenizer.n_vocab(); ++id) {
+    bytes[size_t(id)] = tokenizer.token_bytes(id);
+    special[size_t(id)] = tokenizer.is_special(id);
+  }
+  return std::make_shared<TokenVocab>(std::move(bytes), std::move(special), tokenizer.eos_id());
+}
+
+// {ARGNAME} from the calls, for schemas without a simulator.
+std::string fill_from_calls(const DomainSchema& schema, const std::vector<Call>& calls, const std::string& reply) {
+  std::string out = reply;
+  for (const auto& c : calls)
+    for (const auto& [name, value] : with_defaults(schema, c).arguments) {
+      std::string key = placeholder_token(name);
+      for (size_t p; (p = out.find(key)) != std::string::npos;) out.replace(p, key.size(), arg_plain_text(value));
+    }
+  return out;
+}
+
+}  // namespace
+
+Agent::Agent(std::shared_ptr<const Model> model, DomainSchema schema, AgentOptions options)
+    : model_(std::move(model)), schema_(std::move(schema)), options_(options) {
+  if (!model_) fail("Agent: no model");
+  tokenizer_ = model_->tokenizer();
+  if (!tokenizer_) fail("the model file carries no tokenizer (tokenizer.ggml.* keys); the agent needs one");
+  check_schema_for_format(schema_);
+  std::vector<int32_t> system = render_system_tokens(schema_, *tokenizer_);  // throws if a special token is missing
+  render_user_tokens(*tokenizer_, "");
+  const Tokenizer* tok = tokenizer_;
+  constraint_ = std::make_unique<AnswerConstraint>(
+      schema_, vocab_for_model(*tokenizer_, model_->config().n_vocab), options_.max_reply_tokens,
+      [tok](std::string_view text) { return tok->encode(text); });
+  constraint_->precompute();
+  session_ = std::make_unique<InferenceSession>(model_);
+  sampler_ = std::make_unique<Sampler>(options_.sampler);
+  // The prefix cache: the system part is evaluated once; every command truncates back to it.
+  session_->eval(system);
+  prefix_len_ = session_->n_past();
+}
+
+Agent::~Agent() = default;
+
+void Agent::set_options(const AgentOptions& options) {
+  if (options.max_reply_tokens != options_.max_reply_tokens)
+    constraint_ = std::make_unique<AnswerConstraint>(*constraint_, options.max_reply_tokens);
+  options_ = options;
+  sampler_ = std::make_unique<Sampler>(options_.sampler);
+}
+
+AgentAnswer Agent::respond(const std::string& text) { return respond(text, nullptr); }
+
+AgentAnswer Agent::respond(const std::string& text, AirPurifierSimulator* simulator) {
+  auto start = std::chrono::steady_clock::now();
+  AgentAnswer answer = decode(text);
+  if (schema_.name == "air-purifier") {
+    AirPurifierSimulator local;
+    AirPurifierSimulator& sim = simulator ? *simulator : local;
+    for (const auto& c : answer.calls) {
+      try {
+        sim.execute(c);
+      } catch (const Error& e) {
+        if (answer.error.empty()) answer.error = e.what();
+      }
+    }
+    answer.reply = sim.fill_placeholders(answer.raw_reply);
+  } else {
+    answer.reply = fill_from_calls(schema_, answer.calls, answer.raw_reply);
+  }
+  answer.latency_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+  return answer;
+}
+
+AgentAnswer Agent::decode(const std::string& text) {
+  AgentAnswer answer;
+  std::vector<int32_t> prompt = render_user_tokens(*tokenizer_, text);
+  const int max_answer = options_.max_call_tokens + options_.max_reply_tokens + 1;
+  if (prefix_len_ + int64_t(prompt.size()) + max_answer > session_->max_context()) {
+    answer.error = cat("command too long: ", prompt.size(), " tokens (the context holds ", session_->max_context(), ")");
+    return answer;
+  }
+  session_->truncate(prefix_len_);
+  const int64_t passes_before = session_->n_forward_passes();
+  std::span<const float> logits = session_->eval(prompt);
+  std::vector<int32_t> generated;
+
+  if (options_.constrained) {
+    AnswerConstraint& c = *constraint_;
+    c.reset();
+    std::vector<int32_t> batch;
+    while (!c.done()) {
+      // Sample one token, then append whatever the grammar forces after it, and
+      // evaluate them together: forced tokens cost no sampling and no pass of their own.
+      int32_t id = options_.fast_forward ? c.forced_token() : -1;
+      if (id >= 0) {
+        ++answer.tokens_forced;
+      } else {
+        id = sampler_->sample(logits, c.mask());
+      }
+      c.accept(id);
+      generated.push_back(id);
+      batch = {id};
+      while (options_.fast_forward && !c.done()) {
+        int32_t f = c.forced_token();
+        if (f < 0) break;
+        c.accept(f);
+        generated.push_back(f);
+        batch.push_back(f);
+        ++answer.tokens_forced;
+      }
+      if (c.done()) break;
+      logits = session_->eval(batch);
+    }
+  } else {
+    int32_t end_id = *tokenizer_->special_id(kEndToken);
+    for (int i = 0; i < max_answer; ++i) {
+      int32_t id = sampler_->sample(logits);
+      generated.push_back(id);
+      if (id == end_id || id == tokenizer_->eos_id()) break;
+      logits = session_->eval(std::span<const int32_t>(&id, 1));
+    }
+  }
+  answer.tokens_generated = int(generated.size());
+  answer.forward_passes = int(session_->n_forward_passes() - passes_before);
+  answer.raw_text = tokenizer_->decode(generated);
+  ParsedAnswer parsed = parse_answer(schema_, answer.raw_text);
+  answer.calls = parsed.calls;
+  answer.raw_reply = parsed.reply;
+  if (!parsed.ok()) answer.error = cat("invalid answer: ", parsed.error);
+  return answer;
+}
+
+}  // namespace edgelm

@@ -1,0 +1,76 @@
+#pragma once
+// The agent: a model that answers a user's command with function calls and a
+// reply, decoded under the grammar compiled from the domain's schema, with
+// forced tokens fast-forwarded and the system prefix's KV state cached.
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "agent/simulator.h"
+#include "domain/schema.h"
+#include "model/model.h"
+#include "model/sampler.h"
+
+namespace edgelm {
+
+class InferenceSession;
+class Tokenizer;
+class AnswerConstraint;
+
+struct AgentOptions {
+  bool constrained = true;    // decode under the schema grammar (off: free decoding, then parse)
+  bool fast_forward = true;   // append tokens the grammar forces without sampling, in one batch
+  int max_reply_tokens = 48;  // tokens of the reply text (the end token not counted)
+  int max_call_tokens = 64;   // tokens of the calls part (free decoding stops there)
+  SamplerConfig sampler;
+};
+
+struct AgentAnswer {
+  std::vector<Call> calls;
+  std::string reply;      // placeholders filled by the simulator
+  std::string raw_reply;  // as generated, placeholders as {name}
+  std::string raw_text;   // the whole answer text as generated (special tokens spelled out)
+  int tokens_generated = 0;  // answer tokens, sampled or fast-forwarded, incl. the end token
+  int tokens_forced = 0;     // of those, appended by fast-forward
+  int forward_passes = 0;
+  double latency_ms = 0;
+  std::string error;  // empty on success; else why no valid calls came out
+};
+
+class Agent {
+ public:
+  // The model must carry a tokenizer with every agent_special_tokens(schema).
+  // Evaluates the system prefix once (the prefix cache).
+  Agent(std::shared_ptr<const Model> model, DomainSchema schema, AgentOptions options = {});
+  ~Agent();
+  Agent(const Agent&) = delete;
+  Agent& operator=(const Agent&) = delete;
+
+  // Answers one command. The calls are executed on a fresh simulator (default
+  // state) to fill the reply's placeholders.
+  AgentAnswer respond(const std::string& text);
+  // Executes the calls on `simulator` (null: a fresh one) and fills the reply
+  // from its state; a call the simulator rejects goes to `error`.
+  AgentAnswer respond(const std::string& text, AirPurifierSimulator* simulator);
+
+  const DomainSchema& schema() const { return schema_; }
+  const AgentOptions& options() const { return options_; }
+  void set_options(const AgentOptions& options);
+  const Tokenizer& tokenizer() const { return *tokenizer_; }
+  int64_t prefix_tokens() const { return prefix_len_; }
+  InferenceSession& session() { return *session_; }
+
+ private:
+  AgentAnswer decode(const std::string& text);
+  std::shared_ptr<const Model> model_;
+  DomainSchema schema_;
+  AgentOptions options_;
+  const Tokenizer* tokenizer_;
+  std::unique_ptr<InferenceSession> session_;
+  std::unique_ptr<AnswerConstraint> constraint_;
+  std::unique_ptr<Sampler> sampler_;
+  int64_t prefix_len_ = 0;
+};
+
+}  // namespace edgelm

@@ -1,0 +1,291 @@
+#include "agent/answer_grammar.h"
+
+#include <bit>
+
+#include "agent/format.h"
+#include "platform/error.h"
+
+namespace edgelm {
+namespace {
+
+ByteSet digit_range(char a, char b) {
+  ByteSet s;
+  for (char c = a; c <= b; ++c) s.set(uint8_t(c));
+  return s;
+}
+
+// Decimal strings of equal length between a and b (a <= b), as digit-class sequences.
+void same_length_range(Grammar& g, const std::string& a, const std::string& b, Grammar::Sequence prefix,
+                       std::vector<Grammar::Sequence>& out) {
+  if (a.empty()) {
+    out.push_back(prefix);
+    return;
+  }
+  size_t n = a.size();
+  std::string ra = a.substr(1), rb = b.substr(1);
+  if (a[0] == b[0]) {
+    prefix.push_back(g.byte(uint8_t(a[0])));
+    same_length_range(g, ra, rb, prefix, out);
+    return;
+  }
+  bool low_full = ra == std::string(n - 1, '0');   // a[0]x.. covers every continuation
+  bool high_full = rb == std::string(n - 1, '9');  // b[0]x.. covers every continuation
+  char mid_lo = low_full ? a[0] : char(a[0] + 1);
+  char mid_hi = high_full ? b[0] : char(b[0] - 1);
+  if (!low_full) {
+    Grammar::Sequence p = prefix;
+    p.push_back(g.byte(uint8_t(a[0])));
+    same_length_range(g, ra, std::string(n - 1, '9'), p, out);
+  }
+  if (mid_lo <= mid_hi) {
+    Grammar::Sequence p = prefix;
+    p.push_back(g.bytes(digit_range(mid_lo, mid_hi)));
+    for (size_t i = 1; i < n; ++i) p.push_back(g.bytes(digit_range('0', '9')));
+    out.push_back(p);
+  }
+  if (!high_full) {
+    Grammar::Sequence p = prefix;
+    p.push_back(g.byte(uint8_t(b[0])));
+    same_length_range(g, std::string(n - 1, '0'), rb, p, out);
+  }
+}
+
+void nonnegative_range(Grammar& g, int64_t lo, int64_t hi, Grammar::Sequence prefix, std::vector<Grammar::Sequence>& out) {
+  int64_t pow = 1;
+  for (int len = 1; len <= 19; ++len) {
+    int64_t first = len == 1 ? 0 : pow;
+    int64_t last = len >= 19 ? INT64_MAX : pow * 10 - 1;
+    int64_t a = std::max(lo, first), b = std::min(hi, last);
+    if (a <= b) same_length_range(g, std::to_string(a), std::to_string(b), prefix, out);
+    if (len < 19) pow *= 10;
+    if (last >= hi) break;
+  }
+}
+
+}  // namespace
+
+std::vector<Grammar::Sequence> integer_range_alternatives(Grammar& g, int64_t lo, int64_t hi) {
+  if (lo > hi) fail("empty integer range ", lo, "..", hi);
+  if (lo == INT64_MIN) fail("integer range starting at INT64_MIN is not supported");
+  std::vector<Grammar::Sequence> out;
+  if (lo < 0) nonnegative_range(g, hi < 0 ? -hi : 1, -lo, {g.byte('-')}, out);
+  if (hi >= 0) nonnegative_range(g, std::max<int64_t>(lo, 0), hi, {}, out);
+  return out;
+}
+
+Grammar compile_answer_grammar(const DomainSchema& schema) {
+  check_schema_for_format(schema);
+  Grammar g;
+  uint32_t answer = g.add_rule("answer");
+  uint32_t calls = g.add_rule("calls");
+  uint32_t call = g.add_rule("call");
+  uint32_t reply = g.add_rule("reply");
+  uint32_t reply_tail = g.add_rule("reply-tail");
+  uint32_t reply_item = g.add_rule("reply-item");
+
+  g.define_rule(answer, {{g.ref(calls), g.ref(reply)}});
+  g.define_rule(calls, {{g.ref(call), g.ref(calls)}, {}});
+
+  std::vector<Grammar::Sequence> call_alts;
+  for (const auto& f : schema.functions) {
+    Grammar::Sequence seq = {g.token(function_token(f.name))};
+    for (size_t i = 0; i < f.arguments.size(); ++i) {
+      const ArgumentSpec& a = f.arguments[i];
+      if (i) seq.push_back(g.byte(','));
+      uint32_t value = g.add_rule(cat(f.name, "-", a.name));
+      std::vector<Grammar::Sequence> alts;
+      if (a.type == ArgType::Enum) {
+        for (const auto& v : a.values) alts.push_back(g.literal(v));
+      } else {
+        alts = integer_range_alternatives(g, a.min, a.max);
+      }
+      if (a.optional) alts.emplace_back();
+      g.define_rule(value, alts);
+      seq.push_back(g.ref(value));
+    }
+    call_alts.push_back(seq);
+  }
+  g.define_rule(call, call_alts);
+
+  // Reply text: printable UTF-8 (no C0/C1 controls, no DEL) without '{' '}',
+  // which only placeholder tokens spell, so every {name} in a reply is one the
+  // device can fill.
+  std::vector<Grammar::Sequence> items =
+      g.code_point_ranges({{0x20, 0x7A}, {0x7C, 0x7C}, {0x7E, 0x7E}, {0xA0, 0x10FFFF}});
+  for (const auto& p : placeholder_names(schema)) items.push_back({g.token(placeholder_token(p))});
+  g.define_rule(reply_item, items);
+  g.define_rule(reply_tail, {{g.ref(reply_item), g.ref(reply_tail)}, {}});
+  // The end token sits inside the reply rule so that every state before it counts as "in the reply".
+  g.define_rule(reply, {{g.byte(' '), g.ref(reply_item), g.ref(reply_tail), g.token(kEndToken)}});
+  g.set_counted_rule(reply);
+  g.finalize("answer");
+  return g;
+}
+
+// ------------------------------------------------------------ AnswerConstraint
+
+AnswerConstraint::AnswerConstraint(const DomainSchema& schema, std::shared_ptr<const TokenVocab> vocab, int max_reply_tokens,
+                                   Encoder encode, int max_calls)
+    : automaton_(std::make_shared<GrammarAutomaton>(std::make_shared<Grammar>(compile_answer_grammar(schema)), vocab,
+                                                    /*allow_eos_at_accept=*/false)),
+      matcher_(automaton_),
+      max_reply_tokens_(max_reply_tokens),
+      encode_(std::move(encode)),
+      max_calls_(max_calls) {
+  init_tables(schema);
+}
+
+void AnswerConstraint::init_tables(const DomainSchema& schema) {
+  if (max_reply_tokens_ < 2) fail("max_reply_tokens must be at least 2 (got ", max_reply_tokens_, ")");
+  const TokenVocab& vocab = automaton_->vocab();
+  auto end = vocab.special_id(kEndToken);
+  if (!end) fail("the vocabulary has no special token ", kEndToken);
+  end_id_ = *end;
+  std::vector<std::string> arg_names;
+  for (const auto& f : schema.functions)
+    for (const auto& a : f.arguments)
+      if (std::find(arg_names.begin(), arg_names.end(), a.name) == arg_names.end()) arg_names.push_back(a.name);
+  if (arg_names.size() > 64) fail("more than 64 distinct argument names");
+  arg_placeholders_.clear();
+  for (const auto& n : arg_names) {
+    auto id = vocab.special_id(placeholder_token(n));
+    arg_placeholders_.push_back(id ? *id : -1);
+  }
+  function_args_.clear();
+  for (const auto& f : schema.functions) {
+    auto id = vocab.special_id(function_token(f.name));
+    if (!id) fail("the vocabulary has no special token ", function_token(f.name));
+    uint64_t bits = 0;
+    for (const auto& a : f.arguments)
+      bits |= 1ull << (std::find(arg_names.begin(), arg_names.end(), a.name) - arg_names.begin());
+    function_args_.emplace_back(*id, bits);
+  }
+  scratch_.assign(size_t(vocab.mask_words()), 0);
+}
+
+AnswerConstraint::AnswerConstraint(const AnswerConstraint& other, int max_reply_tokens)
+    : automaton_(other.automaton_),
+      matcher_(automaton_),
+      max_reply_tokens_(max_reply_tokens),
+      encode_(other.encode_),
+      max_calls_(other.max_calls_),
+      end_id_(other.end_id_),
+      arg_placeholders_(other.arg_placeholders_),
+      function_args_(other.function_args_),
+      scratch_(other.scratch_.size()) {
+  if (max_reply_tokens_ < 2) fail("max_reply_tokens must be at least 2 (got ", max_reply_tokens_, ")");
+}
+
+void AnswerConstraint::precompute() {
+  automaton_->precompute(50000, kEndToken);
+  for (int32_t s = 0; s < int32_t(automaton_->n_states()); ++s) canonical_forced(s);
+  for (int32_t s = 0; s < int32_t(automaton_->n_states()); ++s) automaton_->single_token(s);
+}
+
+void AnswerConstraint::reset() {
+  matcher_.reset();
+  available_ = 0;
+  calls_ = 0;
+  done_ = false;
+}
+
+namespace {
+bool mask_empty(const uint32_t* m, size_t words) {
+  for (size_t w = 0; w < words; ++w)
+    if (m[w]) return false;
+  return true;
+}
+}  // namespace
+
+// Reply budget: the last few reply tokens (as many as a UTF-8 character has
+// bytes) must each leave the text at a character boundary when some token can,
+// so that with the budget spent the reply can always close with <|end|>.
+const uint32_t* AnswerConstraint::mask() {
+  int32_t s = matcher_.state();
+  const uint32_t* m = automaton_->mask(s);
+  if (automaton_->counted(s) && matcher_.counted_tokens() >= max_reply_tokens_ - 3) {
+    if (matcher_.counted_tokens() >= max_reply_tokens_ && mask_test(m, end_id_)) {
+      std::fill(scratch_.begin(), scratch_.end(), 0u);
+      scratch_[size_t(end_id_) >> 5] |= 1u << (end_id_ & 31);
+      return scratch_.data();
+    }
+    const uint32_t* finishing = automaton_->mask_finishing(s, kEndToken);
+    if (!mask_empty(finishing, scratch_.size())) m = finishing;
+  }
+  auto writable = [&] {
+    if (m != scratch_.data()) {
+      std::copy(m, m + scratch_.size(), scratch_.begin());
+      m = scratch_.data();
+    }
+  };
+  int32_t forced = canonical_forced(s);
+  if (forced >= 0 && mask_test(m, forced)) {
+    std::fill(scratch_.begin(), scratch_.end(), 0u);
+    scratch_[size_t(forced) >> 5] |= 1u << (forced & 31);
+    return scratch_.data();
+  }
+  // {ARGNAME} placeholders of arguments no call so far has are masked out.
+  for (size_t i = 0; i < arg_placeholders_.size(); ++i) {
+    int32_t id = arg_placeholders_[i];
+    if (id < 0 || ((available_ >> i) & 1) || !mask_test(m, id)) continue;
+    writable();
+    scratch_[size_t(id) >> 5] &= ~(1u << (id & 31));
+  }
+  // Past the call limit, no further function token: the calls part stays bounded.
+  if (calls_ >= max_calls_)
+    for (const auto& [id, bits] : function_args_) {
+      if (!mask_test(m, id)) continue;
+      writable();
+      scratch_[size_t(id) >> 5] &= ~(1u << (id & 31));
+    }
+  return m;
+}
+
+int32_t AnswerConstraint::canonical_forced(int32_t state) {
+  if (!encode_) return -1;
+  auto it = forced_cache_.find(state);
+  if (it != forced_cache_.end()) return it->second;
+  int32_t result = -1;
+  std::string run = automaton_->forced_bytes(state);
+  if (!run.empty()) {
+    // Only a run that ends at a boundary: afterwards nothing but a space or a special token.
+    int32_t end = automaton_->next_bytes(state, run);
+    bool boundary = true;
+    for (int b = 0; b < 256 && boundary; ++b)
+      if (b != ' ' && automaton_->next_byte(end, uint8_t(b)) >= 0) boundary = false;
+    if (boundary) {
+      std::vector<int32_t> tokens = encode_(run);
+      if (!tokens.empty() && automaton_->next_token(state, tokens[0]) >= 0) result = tokens[0];
+    }
+  }
+  forced_cache_[state] = result;
+  return result;
+}
+
+void AnswerConstraint::accept(int32_t id) {
+  if (done_) fail("the answer is complete: no token may follow ", kEndToken);
+  if (id < 0 || id >= automaton_->vocab().n_vocab() || !mask_test(mask(), id))
+    fail("token ", id, " is not allowed by the answer grammar here");
+  if (!matcher_.accept_token(id)) fail("token ", id, " is not allowed by the answer grammar here");
+  for (const auto& [fn, bits] : function_args_)
+    if (fn == id) available_ |= bits, ++calls_;
+  if (matcher_.finished()) done_ = true;
+}
+
+bool AnswerConstraint::done() const { return done_; }
+
+int32_t AnswerConstraint::forced_token() {
+  if (done_) return -1;
+  const uint32_t* m = mask();
+  int32_t s = matcher_.state();
+  if (m == automaton_->mask(s)) return automaton_->single_token(s);  // cached per state
+  int32_t found = -1, count = 0;
+  for (size_t w = 0; w < scratch_.size() && count < 2; ++w) {
+    if (!m[w]) continue;
+    count += std::popcount(m[w]);
+    found = int32_t(w) * 32 + std::countr_zero(m[w]);
+  }
+  return count == 1 ? found : -1;
+}
+
+}  // namespace edgelm

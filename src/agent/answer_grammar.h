@@ -1,0 +1,88 @@
+#pragma once
+// The grammar of an agent answer, compiled from the domain's schema, and the
+// per-answer constraint the decoder asks for allowed tokens.
+//
+//   answer ::= call* " " reply <|end|>
+//   call   ::= <|fn:NAME|> args          (one alternative per function)
+//   args   ::= value ("," value)*        (schema order; an optional value may be empty)
+//   value  ::= enum literal | integer in [min, max] without leading zeros
+//   reply  ::= (char | placeholder)+      (printable UTF-8 without '{' '}'; at most max_reply_tokens tokens)
+#include <cstdint>
+#include <functional>
+#include <unordered_map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "agent/grammar.h"
+#include "agent/grammar_matcher.h"
+#include "domain/schema.h"
+
+namespace edgelm {
+
+class Tokenizer;
+
+// The answer grammar (root "answer"; the reply rule is its counted rule).
+Grammar compile_answer_grammar(const DomainSchema& schema);
+
+// Alternatives spelling the integers in [lo, hi] in decimal without leading
+// zeros ("-" for negatives), as sequences of digit classes.
+std::vector<Grammar::Sequence> integer_range_alternatives(Grammar& g, int64_t lo, int64_t hi);
+
+// One answer being decoded: the grammar's state, the reply's token budget,
+// and which {ARGNAME} placeholders the calls so far make available.
+//
+// Fast-forward: a state forces a token when the grammar allows exactly one, or
+// when the grammar forces a run of bytes that ends where only a space or a
+// special token can follow (the rest of an enum value): then the only allowed
+// token is the first token of that run's canonical tokenization (`encode`), so
+// forced text is tokenised as in training, and decoding with or without
+// fast-forward gives the same tokens.
+class AnswerConstraint {
+ public:
+  using Encoder = std::function<std::vector<int32_t>(std::string_view)>;
+  // encode: the tokenizer's encoding of plain text (null: only single-token states are forced).
+  AnswerConstraint(const DomainSchema& schema, std::shared_ptr<const TokenVocab> vocab, int max_reply_tokens,
+                   Encoder encode = nullptr, int max_calls = 8);
+  // Shares the automaton (and its mask cache) of another constraint.
+  AnswerConstraint(const AnswerConstraint& other, int max_reply_tokens);
+  int calls() const { return calls_; }
+
+  void reset();
+  // Computes every reachable state's masks up front (once per model load) so
+  // that no decoding step pays for a first visit.
+  void precompute();
+  // Allowed tokens now; valid until the next call.
+  const uint32_t* mask();
+  // Throws Error if the token is not allowed.
+  void accept(int32_t id);
+  bool done() const;  // the end token was accepted
+  // The one token allowed now, if exactly one (fast-forward), else -1.
+  int32_t forced_token();
+  int reply_tokens() const { return matcher_.counted_tokens(); }
+  int max_reply_tokens() const { return max_reply_tokens_; }
+  GrammarAutomaton& automaton() { return *automaton_; }
+  std::shared_ptr<GrammarAutomaton> automaton_ptr() const { return automaton_; }
+  int32_t end_id() const { return end_id_; }
+
+ private:
+  void init_tables(const DomainSchema& schema);
+  int32_t canonical_forced(int32_t state);
+  std::shared_ptr<GrammarAutomaton> automaton_;
+  GrammarMatcher matcher_;
+  int max_reply_tokens_;
+  Encoder encode_;
+  int max_calls_ = 8;
+  int calls_ = 0;
+  int32_t end_id_ = -1;
+  std::unordered_map<int32_t, int32_t> forced_cache_;  // state -> canonical forced token (-1: none)
+  // Placeholder token ids for argument names, and per function-token id the
+  // bit set (over arg_placeholders_) of placeholders its call makes available.
+  std::vector<int32_t> arg_placeholders_;
+  std::vector<std::pair<int32_t, uint64_t>> function_args_;
+  uint64_t available_ = 0;
+  bool done_ = false;
+  std::vector<uint32_t> scratch_;
+};
+
+}  // namespace edgelm

@@ -1,0 +1,338 @@
+#include "agent/format.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <set>
+
+#include "platform/error.h"
+#include "tokenizer/tokenizer.h"
+
+namespace edgelm {
+
+std::string function_token(const std::string& function_name) { return cat("<|fn:", function_name, "|>"); }
+std::string placeholder_token(const std::string& name) { return cat("{", name, "}"); }
+
+const std::vector<std::string>& device_placeholder_names() {
+  static const std::vector<std::string> names = {"pm25", "pm10", "air_level", "filter_life", "tip"};
+  return names;
+}
+
+std::vector<std::string> placeholder_names(const DomainSchema& schema) {
+  std::vector<std::string> names = device_placeholder_names();
+  for (const auto& f : schema.functions)
+    for (const auto& a : f.arguments)
+      if (std::find(names.begin(), names.end(), a.name) == names.end()) names.push_back(a.name);
+  return names;
+}
+
+std::vector<std::string> agent_special_tokens(const DomainSchema& schema) {
+  std::vector<std::string> tokens = {kSystemToken, kUserToken, kAssistantToken, kEndToken};
+  for (const auto& f : schema.functions) tokens.push_back(function_token(f.name));
+  for (const auto& p : placeholder_names(schema)) tokens.push_back(placeholder_token(p));
+  return tokens;
+}
+
+void check_schema_for_format(const DomainSchema& schema) {
+  if (schema.functions.empty()) fail("domain '", schema.name, "' has no functions");
+  for (const auto& f : schema.functions)
+    for (const auto& a : f.arguments) {
+      if (a.type == ArgType::Integer && a.min > a.max)
+        fail("function ", f.name, " argument ", a.name, ": empty range ", a.min, "..", a.max);
+      if (a.type == ArgType::Enum && a.values.empty())
+        fail("function ", f.name, " argument ", a.name, ": enum with no values");
+      for (const auto& v : a.values)
+        if (v.empty() || v.find_first_of(" ,{}") != std::string::npos || v.find("<|") != std::string::npos ||
+            std::any_of(v.begin(), v.end(), [](char c) { return uint8_t(c) < 0x20; }))
+          fail("function ", f.name, " argument ", a.name, ": value '", v,
+               "' cannot be written in the agent format (no spaces, ',', '{', '}', '<|' or control characters)");
+    }
+}
+
+std::string render_system_text(const DomainSchema& schema) {
+  std::string s = kSystemToken;
+  for (const auto& f : schema.functions) s += function_token(f.name);
+  return s;
+}
+
+std::string arg_plain_text(const ArgValue& value) {
+  if (const auto* s = std::get_if<std::string>(&value)) return *s;
+  return std::to_string(std::get<int64_t>(value));
+}
+
+std::string render_args_text(const FunctionSpec& function, const Call& call) {
+  std::string s;
+  for (size_t i = 0; i < function.arguments.size(); ++i) {
+    if (i) s += ',';
+    auto it = call.arguments.find(function.arguments[i].name);
+    if (it != call.arguments.end()) s += arg_plain_text(it->second);
+  }
+  return s;
+}
+
+std::string render_answer_text(const DomainSchema& schema, const std::vector<Call>& calls, const std::string& reply) {
+  std::string s;
+  for (const auto& c : calls) {
+    const FunctionSpec* f = schema.find(c.name);
+    if (!f) fail("function '", c.name, "' is not in domain '", schema.name, "'");
+    s += function_token(c.name) + render_args_text(*f, c);
+  }
+  return s + " " + reply + kEndToken;
+}
+
+namespace {
+
+int32_t require_special(const Tokenizer& tokenizer, const std::string& text) {
+  auto id = tokenizer.special_id(text);
+  if (!id)
+    fail("the tokenizer has no special token ", text,
+         " (train the tokenizer with the agent's special tokens: agent_special_tokens)");
+  return *id;
+}
+
+void append(std::vector<int32_t>& out, const std::vector<int32_t>& more) { out.insert(out.end(), more.begin(), more.end()); }
+
+// A reply's text with each {placeholder} of the schema as its token.
+void append_reply(std::vector<int32_t>& out, const DomainSchema& schema, const Tokenizer& tokenizer,
+                  const std::string& reply) {
+  std::vector<std::string> names = placeholder_names(schema);
+  size_t start = 0, pos = 0;
+  while ((pos = reply.find('{', pos)) != std::string::npos) {
+    size_t close = reply.find('}', pos);
+    if (close == std::string::npos) break;
+    std::string name = reply.substr(pos + 1, close - pos - 1);
+    if (std::find(names.begin(), names.end(), name) == names.end()) {
+      ++pos;
+      continue;
+    }
+    if (pos > start) append(out, tokenizer.encode(std::string_view(reply).substr(start, pos - start)));
+    out.push_back(require_special(tokenizer, placeholder_token(name)));
+    start = pos = close + 1;
+  }
+  if (start < reply.size()) append(out, tokenizer.encode(std::string_view(reply).substr(start)));
+}
+
+}  // namespace
+
+std::vector<int32_t> render_system_tokens(const DomainSchema& schema, const Tokenizer& tokenizer) {
+  std::vector<int32_t> out = {require_special(tokenizer, kSystemToken)};
+  for (const auto& f : schema.functions) out.push_back(require_special(tokenizer, function_token(f.name)));
+  return out;
+}
+
+std::vector<int32_t> render_user_tokens(const Tokenizer& tokenizer, const std::string& user_text) {
+  std::vector<int32_t> out = {require_special(tokenizer, kUserToken)};
+  append(out, tokenizer.encode(user_text, /*parse_special=*/false));
+  out.push_back(require_special(tokenizer, kAssistantToken));
+  return out;
+}
+
+std::vector<int32_t> render_answer_tokens(const DomainSchema& schema, const Tokenizer& tokenizer,
+                                          const std::vector<Call>& calls, const std::string& reply) {
+  std::vector<int32_t> out;
+  for (const auto& c : calls) {
+    const FunctionSpec* f = schema.find(c.name);
+    if (!f) fail("function '", c.name, "' is not in domain '", schema.name, "'");
+    out.push_back(require_special(tokenizer, function_token(c.name)));
+    std::string args = render_args_text(*f, c);
+    if (!args.empty()) append(out, tokenizer.encode(args));
+  }
+  append_reply(out, schema, tokenizer, " " + reply);
+  out.push_back(require_special(tokenizer, kEndToken));
+  return out;
+}
+
+RenderedExample render_training_example(const DomainSchema& schema, const Tokenizer& tokenizer,
+                                        const nlohmann::json& example) {
+  std::string id = example.is_object() && example.contains("id") ? example["id"].dump() : std::string("(no id)");
+  if (!example.is_object() || !example.contains("messages") || !example["messages"].is_array())
+    fail("example ", id, ": no \"messages\" array");
+  std::string user_text;
+  const nlohmann::json* assistant = nullptr;
+  bool have_user = false;
+  for (const auto& m : example["messages"]) {
+    if (!m.is_object() || !m.contains("role") || !m["role"].is_string())
+      fail("example ", id, ": a message without a \"role\"");
+    std::string role = m["role"].get<std::string>();
+    if (role == "user") {
+      if (!m.contains("content") || !m["content"].is_string()) fail("example ", id, ": user message without text content");
+      user_text = m["content"].get<std::string>();
+      have_user = true;
+    } else if (role == "assistant") {
+      assistant = &m;
+    }
+  }
+  if (!have_user) fail("example ", id, ": no user message");
+  if (!assistant) fail("example ", id, ": no assistant message");
+  std::string reply;
+  if (assistant->contains("content") && (*assistant)["content"].is_string()) reply = (*assistant)["content"].get<std::string>();
+  std::vector<Call> calls;
+  if (assistant->contains("tool_calls") && !(*assistant)["tool_calls"].is_null()) {
+    const auto& tc = (*assistant)["tool_calls"];
+    if (!tc.is_array()) fail("example ", id, ": \"tool_calls\" is not an array");
+    for (const auto& t : tc) {
+      const nlohmann::json& fn = t.is_object() && t.contains("function") ? t["function"] : t;
+      Call c;
+      try {
+        c = call_from_json(fn);
+      } catch (const Error& e) {
+        fail("example ", id, ": ", e.what());
+      }
+      std::string why = validate_call(schema, c);
+      if (!why.empty()) fail("example ", id, ": ", why);
+      calls.push_back(std::move(c));
+    }
+  }
+  RenderedExample r;
+  r.tokens = render_system_tokens(schema, tokenizer);
+  append(r.tokens, render_user_tokens(tokenizer, user_text));
+  r.loss_mask.assign(r.tokens.size(), 0);
+  std::vector<int32_t> answer = render_answer_tokens(schema, tokenizer, calls, reply);
+  append(r.tokens, answer);
+  r.loss_mask.resize(r.tokens.size(), 1);
+  return r;
+}
+
+std::string check_user_text(std::string_view text, size_t max_bytes) {
+  if (text.empty()) return "empty command";
+  if (text.size() > max_bytes) return cat("command too long: ", text.size(), " bytes (at most ", max_bytes, ")");
+  size_t i = 0;
+  while (i < text.size()) {
+    uint8_t c = uint8_t(text[i]);
+    int n = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
+    if (n == 0 || i + size_t(n) > text.size()) return cat("invalid UTF-8 at byte ", i);
+    uint32_t cp = n == 1 ? c : n == 2 ? (c & 0x1F) : n == 3 ? (c & 0x0F) : (c & 0x07);
+    for (int k = 1; k < n; ++k) {
+      uint8_t d = uint8_t(text[i + size_t(k)]);
+      if ((d & 0xC0) != 0x80) return cat("invalid UTF-8 at byte ", i);
+      cp = (cp << 6) | (d & 0x3F);
+    }
+    // Overlong forms, surrogates and values past U+10FFFF are invalid too.
+    if ((n == 2 && cp < 0x80) || (n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) || (cp >= 0xD800 && cp <= 0xDFFF) ||
+        cp > 0x10FFFF)
+      return cat("invalid UTF-8 at byte ", i);
+    if ((cp < 0x20 && cp != '\t') || cp == 0x7F || (cp >= 0x80 && cp < 0xA0)) {
+      char buf[16];
+      std::snprintf(buf, sizeof buf, "U+%04X", cp);
+      return cat("control character ", buf, " at byte ", i);
+    }
+    i += size_t(n);
+  }
+  return "";
+}
+
+namespace {
+
+bool starts_with_at(const std::string& s, size_t pos, std::string_view prefix) {
+  return s.compare(pos, prefix.size(), prefix) == 0;
+}
+
+bool parse_int(const std::string& text, int64_t& out) {
+  if (text.empty() || text.size() > 18) return false;
+  if (text.size() > 1 && text[0] == '0') return false;
+  int64_t v = 0;
+  for (char c : text) {
+    if (c < '0' || c > '9') return false;
+    v = v * 10 + (c - '0');
+  }
+  out = v;
+  return true;
+}
+
+ParsedAnswer parse_answer_unchecked(const DomainSchema& schema, const std::string& text) {
+  ParsedAnswer r;
+  std::string body = text;
+  size_t end = body.find(kEndToken);
+  if (end != std::string::npos) {
+    if (end + std::string_view(kEndToken).size() != body.size()) {
+      r.error = "text after <|end|>";
+      return r;
+    }
+    body.resize(end);
+  }
+  size_t pos = 0;
+  while (starts_with_at(body, pos, "<|fn:")) {
+    size_t close = body.find("|>", pos);
+    if (close == std::string::npos) {
+      r.error = "unterminated function token";
+      return r;
+    }
+    std::string name = body.substr(pos + 5, close - pos - 5);
+    const FunctionSpec* f = schema.find(name);
+    if (!f) {
+      r.error = cat("unknown function '", name, "'");
+      return r;
+    }
+    pos = close + 2;
+    size_t args_end = pos;
+    while (args_end < body.size() && body[args_end] != ' ' && !starts_with_at(body, args_end, "<|")) ++args_end;
+    std::string args = body.substr(pos, args_end - pos);
+    pos = args_end;
+    std::vector<std::string> values;
+    if (!f->arguments.empty()) {
+      size_t start = 0;
+      while (true) {
+        size_t comma = args.find(',', start);
+        values.push_back(args.substr(start, comma == std::string::npos ? std::string::npos : comma - start));
+        if (comma == std::string::npos) break;
+        start = comma + 1;
+      }
+    } else if (!args.empty()) {
+      r.error = cat(name, " takes no arguments but got '", args, "'");
+      return r;
+    }
+    if (values.size() != f->arguments.size()) {
+      r.error = cat(name, " takes ", f->arguments.size(), " argument(s) but got ", values.size());
+      return r;
+    }
+    Call call{name, {}};
+    for (size_t i = 0; i < values.size(); ++i) {
+      const ArgumentSpec& a = f->arguments[i];
+      if (values[i].empty()) {
+        if (!a.optional) {
+          r.error = cat(name, ": argument ", a.name, " is missing");
+          return r;
+        }
+        continue;
+      }
+      if (a.type == ArgType::Integer) {
+        int64_t v = 0;
+        if (!parse_int(values[i], v)) {
+          r.error = cat(name, ": argument ", a.name, " '", values[i], "' is not an integer");
+          return r;
+        }
+        call.arguments[a.name] = v;
+      } else {
+        call.arguments[a.name] = values[i];
+      }
+    }
+    std::string why = validate_call(schema, call);
+    if (!why.empty()) {
+      r.error = why;
+      return r;
+    }
+    r.calls.push_back(std::move(call));
+  }
+  if (pos < body.size() && body[pos] == ' ') ++pos;
+  else if (pos < body.size()) {
+    r.error = "expected a function token or ' ' before the reply";
+    return r;
+  }
+  r.reply = body.substr(pos);
+  if (r.reply.find("<|") != std::string::npos) {
+    r.error = "special token inside the reply";
+    r.calls.clear();
+  }
+  if (end == std::string::npos && r.error.empty()) r.error = "answer not terminated by <|end|>";
+  return r;
+}
+
+}  // namespace
+
+// An answer with any error has no valid calls: a partly parsed answer is not executed.
+ParsedAnswer parse_answer(const DomainSchema& schema, const std::string& text) {
+  ParsedAnswer r = parse_answer_unchecked(schema, text);
+  if (!r.ok()) r.calls.clear();
+  return r;
+}
+
+}  // namespace edgelm

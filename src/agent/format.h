@@ -1,0 +1,95 @@
+#pragma once
+// The agent format: how a device's function list, a user's command and the
+// assistant's answer are laid out as tokens (docs/AGENT_FORMAT.md).
+//
+//   <|system|><|fn:set_power|><|fn:set_mode|>...<|user|>turn it on in sleep mode<|assistant|>
+//   <|fn:set_power|>on<|fn:set_mode|>sleep Sleep mode on.<|end|>
+//
+// Each function name is one special token (Octopus v2's functional tokens);
+// arguments follow it as positional values in schema order, separated by ','
+// (an omitted optional argument is an empty value); the reply follows the calls
+// after one space and ends with <|end|>. Values the device fills in are
+// placeholder tokens: {pm25}, {pm10}, {air_level}, {filter_life}, {tip} and
+// {ARGNAME} for every argument name of the schema.
+//
+// Training examples and run-time prompts are both rendered here, so the two
+// cannot drift apart.
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "domain/schema.h"
+
+namespace edgelm {
+
+class Tokenizer;
+
+inline constexpr const char* kSystemToken = "<|system|>";
+inline constexpr const char* kUserToken = "<|user|>";
+inline constexpr const char* kAssistantToken = "<|assistant|>";
+inline constexpr const char* kEndToken = "<|end|>";
+
+// "<|fn:set_timer|>"
+std::string function_token(const std::string& function_name);
+// "{pm25}"
+std::string placeholder_token(const std::string& name);
+// Placeholders the device fills from its state (pm25, pm10, air_level, filter_life, tip).
+const std::vector<std::string>& device_placeholder_names();
+// Device placeholders, then every distinct argument name of the schema, in schema order.
+std::vector<std::string> placeholder_names(const DomainSchema& schema);
+
+// Roles, end, one token per function, placeholders: reserve these (in this
+// order) when training a tokenizer. The end token comes right after the roles
+// so that train_bpe makes it eos.
+std::vector<std::string> agent_special_tokens(const DomainSchema& schema);
+
+// Throws Error when a schema value cannot be written in the compact syntax
+// (an enum value with a space, ',' or '<|', or an empty one).
+void check_schema_for_format(const DomainSchema& schema);
+
+// An argument value as the format writes it: the enum value or the decimal integer, unquoted.
+std::string arg_plain_text(const ArgValue& value);
+
+// Text forms (special tokens spelled out), for display and documentation.
+std::string render_system_text(const DomainSchema& schema);
+std::string render_args_text(const FunctionSpec& function, const Call& call);  // "90" / "on" / "" / "a,,c"
+std::string render_answer_text(const DomainSchema& schema, const std::vector<Call>& calls, const std::string& reply);
+
+// Token forms. Special tokens are placed by id; user text is encoded with
+// parse_special = false so a command cannot inject a role or function token;
+// placeholders inside a reply become their tokens. Throws Error if the
+// tokenizer lacks one of agent_special_tokens(schema).
+std::vector<int32_t> render_system_tokens(const DomainSchema& schema, const Tokenizer& tokenizer);
+// "<|user|>" text "<|assistant|>" (the part after the system prefix).
+std::vector<int32_t> render_user_tokens(const Tokenizer& tokenizer, const std::string& user_text);
+std::vector<int32_t> render_answer_tokens(const DomainSchema& schema, const Tokenizer& tokenizer,
+                                          const std::vector<Call>& calls, const std::string& reply);
+
+struct RenderedExample {
+  std::vector<int32_t> tokens;
+  std::vector<uint8_t> loss_mask;  // 1 on the assistant's answer tokens (incl. the end token)
+};
+// One line of the SFT JSONL (messages with a user turn and an assistant turn
+// with tool_calls). Throws Error naming the problem on a malformed example or a
+// call outside the schema.
+RenderedExample render_training_example(const DomainSchema& schema, const Tokenizer& tokenizer,
+                                        const nlohmann::json& example);
+
+// Empty if `text` is acceptable as a user's command, else why not: empty,
+// longer than max_bytes, invalid UTF-8, or a control character (tab allowed).
+std::string check_user_text(std::string_view text, size_t max_bytes = 4096);
+
+struct ParsedAnswer {
+  std::vector<Call> calls;
+  std::string reply;   // placeholders still as {name}
+  std::string error;   // empty when the answer is well formed and every call valid
+  bool ok() const { return error.empty(); }
+};
+// Parses the text of an answer (what follows <|assistant|>, special tokens
+// spelled out; the trailing <|end|> optional). Never throws on bad text.
+ParsedAnswer parse_answer(const DomainSchema& schema, const std::string& answer_text);
+
+}  // namespace edgelm

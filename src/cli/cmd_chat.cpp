@@ -1,0 +1,109 @@
+// edgelm chat --model M [--domain DIR]
+//
+// Reads one command per line (a terminal or a pipe), answers it, executes the
+// calls on the device simulator, and prints each call, the reply and the
+// device's state. A bad line gets a message and the session goes on.
+#include <unistd.h>
+
+#include <cstdio>
+#include <iostream>
+#include <memory>
+
+#include "agent/agent.h"
+#include "agent/format.h"
+#include "agent/simulator.h"
+#include "cli/command.h"
+#include "model/model.h"
+#include "platform/error.h"
+#include "platform/thread_pool.h"
+
+namespace edgelm::cli {
+namespace {
+
+struct ChatOptions {
+  std::string model, domain = "air-purifier";
+  bool free = false, no_fast_forward = false, json = false;
+  int max_reply_tokens = 48;
+  int threads = 0;
+  float temperature = 0;
+  uint64_t seed = 0;
+};
+
+void run_chat(const ChatOptions& o) {
+  if (o.threads > 0) set_default_threads(o.threads);
+  auto model = Model::load(o.model);
+  AgentOptions options;
+  options.constrained = !o.free;
+  options.fast_forward = !o.no_fast_forward;
+  options.max_reply_tokens = o.max_reply_tokens;
+  options.sampler.temperature = o.temperature;
+  options.sampler.seed = o.seed;
+  DomainSchema schema = load_schema(resolve_domain_dir(o.domain) + "/functions.toml");
+  Agent agent(model, schema, options);
+  const bool simulate = schema.name == "air-purifier";
+  AirPurifierSimulator sim;
+  const bool interactive = isatty(STDIN_FILENO);
+  if (interactive)
+    std::printf("edgelm chat: %s, domain %s (%zu functions). One command per line; Ctrl-D ends.\n", o.model.c_str(),
+                schema.name.c_str(), schema.functions.size());
+  std::string line;
+  int64_t n = 0;
+  while (true) {
+    if (interactive) {
+      std::printf("you> ");
+      std::fflush(stdout);
+    }
+    if (!std::getline(std::cin, line)) break;
+    ++n;
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    if (std::string why = check_user_text(line); !why.empty()) {
+      std::fprintf(stderr, "line %lld: %s\n", (long long)n, why.c_str());
+      if (o.json) std::printf("%s\n", nlohmann::json({{"line", n}, {"error", why}}).dump().c_str());
+      std::fflush(stdout);
+      continue;
+    }
+    AgentAnswer a;
+    try {
+      a = agent.respond(line, simulate ? &sim : nullptr);
+    } catch (const Error& e) {
+      a.error = e.what();
+    }
+    if (o.json) {
+      nlohmann::json calls = nlohmann::json::array();
+      for (const auto& c : a.calls) calls.push_back(call_to_json(c));
+      nlohmann::json j = {{"text", line}, {"calls", calls}, {"reply", a.reply}, {"tokens_generated", a.tokens_generated},
+                          {"forward_passes", a.forward_passes}, {"latency_ms", a.latency_ms}};
+      if (simulate) j["state"] = sim.state_json();
+      if (!a.error.empty()) j["error"] = a.error;
+      std::printf("%s\n", j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
+    } else {
+      for (const auto& c : a.calls) std::printf("  call  %s\n", call_to_string(c).c_str());
+      std::printf("  reply %s\n", a.reply.c_str());
+      if (!a.error.empty()) std::printf("  error %s\n", a.error.c_str());
+      if (simulate) std::printf("  state %s\n", sim.state_json().dump().c_str());
+      std::printf("  (%d tokens, %d forced, %d forward passes, %.1f ms)\n", a.tokens_generated, a.tokens_forced,
+                  a.forward_passes, a.latency_ms);
+    }
+    std::fflush(stdout);
+  }
+}
+
+void setup(CLI::App& app) {
+  auto o = std::make_shared<ChatOptions>();
+  CLI::App* cmd = app.add_subcommand("chat", "Talk to the device: commands in, calls + reply + device state out");
+  cmd->add_option("--model", o->model, "model file (GGUF with a tokenizer)")->required();
+  cmd->add_option("--domain", o->domain, "domain folder or built-in name")->capture_default_str();
+  cmd->add_flag("--free", o->free, "decode without the grammar, then parse");
+  cmd->add_flag("--no-fast-forward", o->no_fast_forward, "sample forced tokens too instead of appending them");
+  cmd->add_flag("--json", o->json, "one JSON object per answer instead of text");
+  cmd->add_option("--max-reply-tokens", o->max_reply_tokens, "tokens of reply text at most")->capture_default_str();
+  cmd->add_option("--threads", o->threads, "threads for the model (0: EDGELM_THREADS or all cores)");
+  cmd->add_option("--temperature", o->temperature, "0: greedy")->capture_default_str();
+  cmd->add_option("--seed", o->seed, "sampling seed")->capture_default_str();
+  cmd->callback([o] { run_chat(*o); });
+}
+
+CommandRegistration reg(setup);
+
+}  // namespace
+}  // namespace edgelm::cli

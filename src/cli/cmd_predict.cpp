@@ -1,0 +1,165 @@
+// edgelm predict --model M --input FILE --output FILE
+//
+// One JSONL line out per line in: {"id", "calls", "reply", "tokens_generated",
+// "latency_ms"}. A bad line (empty, too long, invalid UTF-8, control
+// characters, not JSON, no id or text) gets an "error" field in its output
+// line and a message on stderr, and the run goes on.
+#include <cstdio>
+#include <memory>
+
+#include "agent/agent.h"
+#include "agent/format.h"
+#include "cli/command.h"
+#include "model/model.h"
+#include "platform/atomic_file.h"
+#include "platform/error.h"
+#include "platform/progress.h"
+#include "platform/thread_pool.h"
+
+namespace edgelm::cli {
+namespace {
+
+struct PredictOptions {
+  std::string model, input, output, domain = "air-purifier";
+  bool free = false, no_fast_forward = false;
+  int max_reply_tokens = 48;
+  int threads = 0;
+  float temperature = 0;
+  uint64_t seed = 0;
+};
+
+constexpr size_t kMaxLineBytes = 16384;
+
+std::vector<std::string> split_lines(const std::string& content) {
+  std::vector<std::string> lines;
+  size_t start = 0;
+  while (start < content.size()) {
+    size_t end = content.find('\n', start);
+    if (end == std::string::npos) end = content.size();
+    std::string line = content.substr(start, end - start);
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    lines.push_back(std::move(line));
+    start = end + 1;
+  }
+  return lines;
+}
+
+// The id and text of one input line, or why the line cannot be answered.
+struct InputLine {
+  nlohmann::json id = nullptr;
+  std::string text, error;
+};
+
+InputLine parse_input_line(const std::string& line) {
+  InputLine in;
+  if (line.find_first_not_of(" \t") == std::string::npos) {
+    in.error = "empty line";
+    return in;
+  }
+  if (line.size() > 64 * kMaxLineBytes) {  // not even parsed
+    in.error = cat("line too long: ", line.size(), " bytes (at most ", kMaxLineBytes, ")");
+    return in;
+  }
+  if (std::string why = check_user_text(line, line.size()); !why.empty()) {
+    in.error = "line: " + why;
+    return in;
+  }
+  nlohmann::json j;
+  try {
+    j = nlohmann::json::parse(line);
+  } catch (const std::exception& e) {
+    std::string what = e.what();
+    size_t bracket = what.find("] ");
+    in.error = cat("not valid JSON (", bracket == std::string::npos ? what : what.substr(bracket + 2), ")");
+    return in;
+  }
+  if (!j.is_object()) {
+    in.error = "not a JSON object";
+    return in;
+  }
+  // The id first, so that every error below can be matched to its case.
+  if (j.contains("id") && (j["id"].is_string() || j["id"].is_number_integer())) in.id = j["id"];
+  if (line.size() > kMaxLineBytes) {
+    in.error = cat("line too long: ", line.size(), " bytes (at most ", kMaxLineBytes, ")");
+    return in;
+  }
+  if (in.id.is_null()) {
+    in.error = "missing \"id\" (a string or an integer)";
+    return in;
+  }
+  if (!j.contains("text") || !j["text"].is_string()) {
+    in.error = "missing \"text\" (a string)";
+    return in;
+  }
+  in.text = j["text"].get<std::string>();
+  std::string why = check_user_text(in.text);
+  if (!why.empty()) in.error = "text: " + why;
+  return in;
+}
+
+void run_predict(const PredictOptions& o) {
+  std::string content = read_file(o.input);
+  std::vector<std::string> lines = split_lines(content);
+  if (o.threads > 0) set_default_threads(o.threads);
+  auto model = Model::load(o.model);
+  AgentOptions options;
+  options.constrained = !o.free;
+  options.fast_forward = !o.no_fast_forward;
+  options.max_reply_tokens = o.max_reply_tokens;
+  options.sampler.temperature = o.temperature;
+  options.sampler.seed = o.seed;
+  Agent agent(model, load_schema(resolve_domain_dir(o.domain) + "/functions.toml"), options);
+
+  AtomicFile out(o.output);
+  ProgressBar bar("predict", int64_t(lines.size()), "lines");
+  int64_t n_errors = 0, n_tokens = 0;
+  for (size_t i = 0; i < lines.size(); ++i) {
+    InputLine in = parse_input_line(lines[i]);
+    nlohmann::json result;
+    if (!in.error.empty()) {
+      result = {{"id", in.id}, {"line", i + 1}, {"calls", nlohmann::json::array()}, {"reply", ""},
+                {"tokens_generated", 0}, {"latency_ms", 0}, {"error", in.error}};
+      std::fprintf(stderr, "\n%s line %zu: %s\n", o.input.c_str(), i + 1, in.error.c_str());
+      ++n_errors;
+    } else {
+      AgentAnswer a;
+      try {
+        a = agent.respond(in.text);
+      } catch (const Error& e) {
+        a.error = e.what();
+      }
+      nlohmann::json calls = nlohmann::json::array();
+      for (const auto& c : a.calls) calls.push_back(call_to_json(c));
+      result = {{"id", in.id}, {"calls", calls}, {"reply", a.reply}, {"tokens_generated", a.tokens_generated},
+                {"latency_ms", a.latency_ms}};
+      if (!a.error.empty()) result["error"] = a.error;
+      n_tokens += a.tokens_generated;
+    }
+    out.write(result.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
+    bar.update(int64_t(i + 1), cat(n_tokens, " tokens, ", n_errors, " bad lines"));
+  }
+  bar.finish();
+  out.commit();
+  std::fprintf(stderr, "wrote %zu predictions to %s (%lld bad lines)\n", lines.size(), o.output.c_str(), (long long)n_errors);
+}
+
+void setup(CLI::App& app) {
+  auto o = std::make_shared<PredictOptions>();
+  CLI::App* cmd = app.add_subcommand("predict", "Answer each command of a JSONL file with calls and a reply");
+  cmd->add_option("--model", o->model, "model file (GGUF with a tokenizer)")->required();
+  cmd->add_option("--input", o->input, "JSONL: one {\"id\", \"text\"} per line")->required();
+  cmd->add_option("--output", o->output, "JSONL: one {\"id\", \"calls\", \"reply\", ...} per line")->required();
+  cmd->add_option("--domain", o->domain, "domain folder or built-in name")->capture_default_str();
+  cmd->add_flag("--free", o->free, "decode without the grammar, then parse (invalid output: no calls + error)");
+  cmd->add_flag("--no-fast-forward", o->no_fast_forward, "sample forced tokens too instead of appending them");
+  cmd->add_option("--max-reply-tokens", o->max_reply_tokens, "tokens of reply text at most")->capture_default_str();
+  cmd->add_option("--threads", o->threads, "threads for the model (0: EDGELM_THREADS or all cores)");
+  cmd->add_option("--temperature", o->temperature, "0: greedy")->capture_default_str();
+  cmd->add_option("--seed", o->seed, "sampling seed")->capture_default_str();
+  cmd->callback([o] { run_predict(*o); });
+}
+
+CommandRegistration reg(setup);
+
+}  // namespace
+}  // namespace edgelm::cli

@@ -1,0 +1,301 @@
+// audit_dataset: coverage of a generated data set (function x argument value x
+// language x phenomenon), the gaps against a target, length statistics, and
+// an SVG chart of the distribution.
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+
+#include "data/dataset.h"
+#include "domain/schema.h"
+#include "platform/atomic_file.h"
+#include "platform/error.h"
+#include "platform/gguf.h"
+#include "tokenizer/tokenizer.h"
+
+namespace edgelm {
+namespace {
+
+const char* kLanguages[] = {"en", "ko", "mix"};
+
+// Integers are audited in ranges: a timer of 47 minutes is not its own cell.
+struct Bucket { int64_t lo, hi; };
+const Bucket kBuckets[] = {{1, 30}, {31, 60}, {61, 120}, {121, 360}, {361, 100000}};
+
+std::string bucket_name(const Bucket& b) { return b.hi >= 100000 ? cat(b.lo, "+") : cat(b.lo, "-", b.hi); }
+
+std::string value_label(const nlohmann::json& v) {
+  if (v.is_string()) return v.get<std::string>();
+  if (v.is_number_integer()) {
+    int64_t x = v.get<int64_t>();
+    for (const auto& b : kBuckets)
+      if (x >= b.lo && x <= b.hi) return bucket_name(b);
+  }
+  return v.dump();
+}
+
+int64_t utf8_length(const std::string& s) {
+  int64_t n = 0;
+  for (unsigned char c : s) n += (c & 0xC0) != 0x80;
+  return n;
+}
+
+LengthStats stats_of(std::vector<int64_t> v) {
+  LengthStats s;
+  if (v.empty()) return s;
+  std::sort(v.begin(), v.end());
+  s.n = int64_t(v.size());
+  s.min = v.front();
+  s.max = v.back();
+  double sum = 0;
+  for (auto x : v) sum += double(x);
+  s.mean = sum / double(v.size());
+  s.p50 = double(v[v.size() / 2]);
+  s.p95 = double(v[std::min(v.size() - 1, v.size() * 95 / 100)]);
+  return s;
+}
+
+int64_t count_words(const std::string& s) {
+  int64_t n = 0;
+  bool in = false;
+  for (char c : s) {
+    bool space = c == ' ' || c == '\t' || c == '\n';
+    if (!space && !in) ++n;
+    in = !space;
+  }
+  return n;
+}
+
+std::string svg_escape(const std::string& s) {
+  std::string o;
+  for (char c : s) {
+    if (c == '<') o += "&lt;";
+    else if (c == '>') o += "&gt;";
+    else if (c == '&') o += "&amp;";
+    else o += c;
+  }
+  return o;
+}
+
+// Two horizontal stacked bar charts (by function value and by phenomenon),
+// each bar split by language.
+std::string make_svg(const std::vector<std::pair<std::string, std::map<std::string, int64_t>>>& a,
+                     const std::vector<std::pair<std::string, std::map<std::string, int64_t>>>& b) {
+  const char* colors[] = {"#4e79a7", "#f28e2b", "#59a14f"};
+  const int label_w = 260, bar_w = 520, row_h = 16, top = 40;
+  int rows = int(a.size() + b.size()) + 4;
+  int height = top + rows * row_h + 20;
+  std::string s = cat("<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"", label_w + bar_w + 120, "\" height=\"", height,
+                      "\" font-family=\"sans-serif\" font-size=\"11\">\n<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n");
+  for (int i = 0; i < 3; ++i)
+    s += cat("<rect x=\"", label_w + i * 70, "\" y=\"8\" width=\"12\" height=\"12\" fill=\"", colors[i], "\"/><text x=\"",
+             label_w + i * 70 + 16, "\" y=\"18\">", kLanguages[i], "</text>\n");
+  int y = top;
+  auto chart = [&](const char* title, const auto& rows_in) {
+    int64_t max_total = 1;
+    for (const auto& [label, m] : rows_in) {
+      int64_t t = 0;
+      for (const auto& [l, c] : m) t += c;
+      max_total = std::max(max_total, t);
+    }
+    s += cat("<text x=\"4\" y=\"", y + 12, "\" font-weight=\"bold\">", title, "</text>\n");
+    y += row_h + 4;
+    for (const auto& [label, m] : rows_in) {
+      s += cat("<text x=\"", label_w - 6, "\" y=\"", y + 11, "\" text-anchor=\"end\">", svg_escape(label), "</text>\n");
+      double x = label_w;
+      int64_t total = 0;
+      for (int i = 0; i < 3; ++i) {
+        int64_t c = m.count(kLanguages[i]) ? m.at(kLanguages[i]) : 0;
+        total += c;
+        double w = double(bar_w) * double(c) / double(max_total);
+        if (w > 0) s += cat("<rect x=\"", x, "\" y=\"", y + 2, "\" width=\"", w, "\" height=\"", row_h - 4, "\" fill=\"", colors[i], "\"/>\n");
+        x += w;
+      }
+      s += cat("<text x=\"", x + 4, "\" y=\"", y + 11, "\">", total, "</text>\n");
+      y += row_h;
+    }
+    y += row_h;
+  };
+  chart("Examples per function and argument value", a);
+  chart("Examples per phenomenon", b);
+  return s + "</svg>\n";
+}
+
+}  // namespace
+
+nlohmann::json AuditReport::to_json() const {
+  nlohmann::json j;
+  j["n_examples"] = n_examples;
+  for (const auto& c : cells)
+    j["cells"].push_back({{"function", c.function}, {"argument", c.argument}, {"value", c.value}, {"language", c.language},
+                          {"phenomenon", c.phenomenon}, {"count", c.count}});
+  j["gaps"] = nlohmann::json::array();
+  for (const auto& g : gaps) j["gaps"].push_back({{"what", g.what}, {"count", g.count}, {"target", g.target}, {"missing", g.missing()}});
+  for (const auto& [k, s] : lengths)
+    j["lengths"][k] = {{"n", s.n}, {"min", s.min}, {"max", s.max}, {"mean", s.mean}, {"p50", s.p50}, {"p95", s.p95}};
+  return j;
+}
+
+AuditReport audit_dataset(const std::string& dir, const AuditOptions& o) {
+  namespace fs = std::filesystem;
+  if (!fs::is_directory(dir)) fail("audit: '", dir, "' is not a folder");
+  std::string domain_dir = o.domain_dir;
+  if (domain_dir.empty() && fs::exists(fs::path(dir) / "manifest.json")) {
+    auto m = nlohmann::json::parse(read_file((fs::path(dir) / "manifest.json").string()), nullptr, false);
+    if (m.is_object() && m.contains("domain_dir") && m["domain_dir"].is_string() && fs::is_directory(m["domain_dir"].get<std::string>()))
+      domain_dir = m["domain_dir"].get<std::string>();
+  }
+  if (domain_dir.empty()) domain_dir = resolve_domain_dir("air-purifier");
+  DomainSchema schema = load_schema((fs::path(domain_dir) / "functions.toml").string());
+
+  std::optional<Tokenizer> tok;
+  if (!o.tokenizer_gguf.empty()) tok = Tokenizer::from_gguf(GgufFile::open(o.tokenizer_gguf));
+
+  AuditReport r;
+  std::map<std::tuple<std::string, std::string, std::string, std::string, std::string>, int64_t> cells;
+  std::map<std::string, std::map<std::string, int64_t>> by_value, by_phenomenon;  // label -> language -> count
+  std::vector<int64_t> user_words, user_chars, reply_chars, user_tokens, reply_tokens;
+  bool any_file = false;
+  for (const char* name : {"train.jsonl", "valid.jsonl", "test.jsonl"}) {
+    fs::path path = fs::path(dir) / name;
+    if (!fs::exists(path)) continue;
+    any_file = true;
+    std::ifstream in(path);
+    std::string line;
+    int64_t line_no = 0;
+    while (std::getline(in, line)) {
+      ++line_no;
+      if (line.empty()) continue;
+      auto j = nlohmann::json::parse(line, nullptr, false);
+      auto bad = [&](const char* why) { fail(path.string(), " line ", line_no, ": ", why); };
+      if (!j.is_object() || !j.contains("messages") || !j["messages"].is_array() || j["messages"].size() < 2) bad("not an SFT example (messages)");
+      const auto& user = j["messages"][0];
+      const auto& asst = j["messages"][1];
+      if (!user.contains("content") || !user["content"].is_string()) bad("user message without content");
+      std::string lang = j.value("lang", "?");
+      std::vector<std::string> phen;
+      if (j.contains("types") && j["types"].contains("phenomenon"))
+        for (const auto& p : j["types"]["phenomenon"]) phen.push_back(p.get<std::string>());
+      if (phen.empty()) phen.push_back("(untyped)");
+      std::vector<std::tuple<std::string, std::string, std::string>> fav;  // function, argument, value
+      if (asst.contains("tool_calls"))
+        for (const auto& tc : asst["tool_calls"]) {
+          Call c = call_from_json(tc.contains("function") ? tc["function"] : tc);
+          if (std::string why = validate_call(schema, c); !why.empty()) fail(path.string(), " line ", line_no, ": ", why);
+          const auto& args = (tc.contains("function") ? tc["function"] : tc).value("arguments", nlohmann::json::object());
+          if (args.empty()) fav.push_back({c.name, "", ""});
+          for (auto it = args.begin(); it != args.end(); ++it) fav.push_back({c.name, it.key(), value_label(*it)});
+        }
+      if (fav.empty()) fav.push_back({"(none)", "", ""});
+      for (const auto& [f, a, v] : fav) {
+        for (const auto& p : phen) ++cells[{f, a, v, lang, p}];
+        ++by_value[a.empty() ? f : cat(f, " ", a, "=", v)][lang];
+      }
+      for (const auto& p : phen) ++by_phenomenon[p][lang];
+      std::string text = user["content"].get<std::string>();
+      std::string reply = asst.value("content", "");
+      user_words.push_back(count_words(text));
+      user_chars.push_back(utf8_length(text));
+      reply_chars.push_back(utf8_length(reply));
+      if (tok) {
+        user_tokens.push_back(int64_t(tok->encode(text).size()));
+        reply_tokens.push_back(int64_t(tok->encode(reply).size()));
+      }
+      ++r.n_examples;
+    }
+  }
+  if (!any_file) fail("audit: no train.jsonl, valid.jsonl or test.jsonl in '", dir, "'");
+  for (const auto& [k, c] : cells) {
+    const auto& [f, a, v, l, p] = k;
+    r.cells.push_back({f, a, v, l, p, c});
+  }
+  r.lengths["user_words"] = stats_of(user_words);
+  r.lengths["user_chars"] = stats_of(user_chars);
+  r.lengths["reply_chars"] = stats_of(reply_chars);
+  if (tok) r.lengths["user_tokens"] = stats_of(user_tokens), r.lengths["reply_tokens"] = stats_of(reply_tokens);
+
+  // Gaps: every function x argument value x language, and every phenomenon x
+  // language, should be present and not far below its table's mean.
+  // The target of a cell is a share of the mean of its language's cells, so
+  // a language drawn less often (code-switched) is held to its own level.
+  auto check_table = [&](const std::vector<std::pair<std::string, int64_t>>& expected) {
+    for (const char* l : kLanguages) {
+      std::string tag = cat(" [", l, "]");
+      double mean = 0;
+      size_t n = 0;
+      for (const auto& [w, c] : expected)
+        if (w.ends_with(tag)) mean += double(c), ++n;
+      if (n == 0) continue;
+      mean /= double(n);
+      int64_t target = std::max<int64_t>(o.min_count, int64_t(o.min_share * mean));
+      for (const auto& [w, c] : expected)
+        if (w.ends_with(tag) && c < target) r.gaps.push_back({w, c, target});
+    }
+  };
+  std::vector<std::pair<std::string, int64_t>> fv, pl;
+  std::vector<std::pair<std::string, std::map<std::string, int64_t>>> chart_a, chart_b;
+  for (const auto& f : schema.functions) {
+    std::vector<std::string> labels;
+    if (f.arguments.empty()) labels.push_back(f.name);
+    for (const auto& a : f.arguments) {
+      if (a.type == ArgType::Enum)
+        for (const auto& v : a.values) labels.push_back(cat(f.name, " ", a.name, "=", v));
+      else
+        for (const auto& b : kBuckets)
+          if (b.hi >= a.min && b.lo <= a.max) labels.push_back(cat(f.name, " ", a.name, "=", bucket_name(b)));
+    }
+    for (const auto& label : labels) {
+      auto& m = by_value[label];
+      chart_a.push_back({label, m});
+      for (const char* l : kLanguages) fv.push_back({cat(label, " [", l, "]"), m.count(l) ? m.at(l) : 0});
+    }
+  }
+  chart_a.push_back({"(no call)", by_value["(none)"]});
+  for (const char* p : kPhenomena) {
+    auto& m = by_phenomenon[p];
+    chart_b.push_back({p, m});
+    for (const char* l : kLanguages) {
+      bool possible = std::string(p) == "code_switched" ? std::string(l) == "mix" : true;
+      if (possible) pl.push_back({cat(p, " [", l, "]"), m.count(l) ? m.at(l) : 0});
+    }
+  }
+  check_table(fv);
+  check_table(pl);
+
+  // The text report.
+  std::string md = cat("# Audit of ", dir, "\n\n", r.n_examples, " examples. Domain: ", schema.name, ".\n\n## Gaps\n\n");
+  if (r.gaps.empty()) md += "None: every function value and phenomenon is present in every language at or above target.\n";
+  else {
+    md += "| cell | count | target | |\n| --- | ---: | ---: | --- |\n";
+    for (const auto& g : r.gaps) md += cat("| ", g.what, " | ", g.count, " | ", g.target, " | ", g.missing() ? "MISSING" : "under target", " |\n");
+  }
+  md += "\n## Lengths\n\n| measure | n | min | p50 | mean | p95 | max |\n| --- | ---: | ---: | ---: | ---: | ---: | ---: |\n";
+  char buf[256];
+  for (const auto& [k, s] : r.lengths) {
+    std::snprintf(buf, sizeof buf, "| %s | %lld | %lld | %.0f | %.1f | %.0f | %lld |\n", k.c_str(), (long long)s.n, (long long)s.min,
+                  s.p50, s.mean, s.p95, (long long)s.max);
+    md += buf;
+  }
+  if (!tok) md += "\n(Words split on spaces and UTF-8 characters; pass --tokenizer MODEL.gguf for real tokens.)\n";
+  md += "\n## Coverage: function x argument value x language, by phenomenon\n\n| function | argument | language |";
+  for (const char* p : kPhenomena) md += cat(" ", p, " |");
+  md += "\n| --- | --- | --- |";
+  for (size_t i = 0; i < std::size(kPhenomena); ++i) md += " ---: |";
+  md += "\n";
+  std::map<std::tuple<std::string, std::string, std::string>, std::map<std::string, int64_t>> rows;
+  for (const auto& c : r.cells) rows[{c.function, c.argument.empty() ? "" : cat(c.argument, "=", c.value), c.language}][c.phenomenon] += c.count;
+  for (const auto& [k, m] : rows) {
+    const auto& [f, av, l] = k;
+    md += cat("| ", f, " | ", av, " | ", l, " |");
+    for (const char* p : kPhenomena) md += cat(" ", m.count(p) ? m.at(p) : 0, " |");
+    md += "\n";
+  }
+  r.table_markdown = md;
+  if (o.write_files) {
+    write_file_atomic((fs::path(dir) / "audit.md").string(), md);
+    write_file_atomic((fs::path(dir) / "audit.json").string(), r.to_json().dump(1) + "\n");
+    write_file_atomic((fs::path(dir) / "audit.svg").string(), make_svg(chart_a, chart_b));
+  }
+  return r;
+}
+
+}  // namespace edgelm

@@ -1,0 +1,544 @@
+// generate_dataset: draws typed examples from a domain's phrasebook towards a
+// target distribution, drops exact and near duplicates, splits by template,
+// and writes the SFT, case, DPO, manifest and report files.
+#include "data/dataset.h"
+
+#include <algorithm>
+#include <chrono>
+#include <filesystem>
+#include <unordered_map>
+#include <unordered_set>
+
+#include "data/generator.h"
+#include "data/phrasebook.h"
+#include "platform/atomic_file.h"
+#include "platform/error.h"
+#include "platform/progress.h"
+
+namespace edgelm {
+
+using data::Clause;
+using data::Example;
+using data::Generator;
+using data::Intent;
+using data::Language;
+using data::Phrasebook;
+
+int64_t check_domain(const std::string& domain_dir) { return data::load_phrasebook(domain_dir).n_templates(); }
+
+namespace {
+
+const char* kKinds[] = {"direct", "multi_call", "relative", "query", "indirect", "out_of_scope", "numeric_conversion"};
+
+template <class T>
+const T& pick(const std::vector<T>& v, Rng& rng) {
+  return v[rng.below(v.size())];
+}
+
+std::string pick_weighted(const std::map<std::string, double>& weights, Rng& rng) {
+  double total = 0;
+  for (const auto& [k, w] : weights) total += w;
+  double x = rng.uniform() * total;
+  for (const auto& [k, w] : weights) {
+    if (x < w) return k;
+    x -= w;
+  }
+  return weights.rbegin()->first;
+}
+
+std::string calls_key(const std::vector<Call>& calls) {
+  std::string s;
+  for (const auto& c : calls) s += call_to_string(c) + ";";
+  return s;
+}
+
+// Reads an eval report and multiplies the weights of what failed: a rate of r
+// scales a weight by 1 + 2 (1 - r), so a total failure triples it at most.
+struct Focus {
+  std::map<std::string, double> kind, language, function;
+  double noise = 1, mix = 1;
+};
+
+Focus read_focus(const std::string& path) {
+  Focus f;
+  if (path.empty()) return f;
+  nlohmann::json j;
+  try {
+    j = nlohmann::json::parse(read_file(path));
+  } catch (const nlohmann::json::exception& e) {
+    fail(path, ": not a JSON eval report (", e.what(), ")");
+  }
+  auto factors = [&](const char* key, std::map<std::string, double>& out) {
+    if (!j.contains(key)) return;
+    if (!j[key].is_object()) fail(path, ": '", key, "' must be an object of name -> {n, passed, rate}");
+    for (auto it = j[key].begin(); it != j[key].end(); ++it) {
+      if (!it->is_object() || !it->contains("rate") || !(*it)["rate"].is_number())
+        fail(path, ": ", key, ".", it.key(), " needs a numeric 'rate'");
+      double rate = std::clamp((*it)["rate"].get<double>(), 0.0, 1.0);
+      out[it.key()] = 1 + 2 * (1 - rate);
+    }
+  };
+  std::map<std::string, double> types;
+  factors("by_function", f.function);
+  factors("by_language", f.language);
+  factors("by_type", types);
+  for (const auto& [t, x] : types) {
+    if (t == "noisy") f.noise = x;
+    else if (t == "code_switched") f.mix = x;
+    else f.kind[t] = x;
+  }
+  if (!j.contains("by_function") && !j.contains("by_type") && !j.contains("by_language"))
+    fail(path, ": no by_function, by_type or by_language in the eval report");
+  return f;
+}
+
+struct Pools {
+  // Per language: intents by kind, chainable intents, explicit multi-call intents.
+  std::map<std::string, std::map<std::string, std::vector<const Intent*>>> by_kind;
+  std::map<std::string, std::vector<const Intent*>> chainable, with_duration;
+  std::vector<std::pair<const Language*, Clause>> all_single;  // every template (raw draws)
+};
+
+Pools build_pools(const Phrasebook& pb) {
+  Pools p;
+  for (const auto& lang : pb.languages) {
+    for (const auto& in : lang.intents) {
+      p.by_kind[lang.lang][in.type].push_back(&in);
+      if (in.chain) p.chainable[lang.lang].push_back(&in);
+      if (Generator::has_duration(in)) p.with_duration[lang.lang].push_back(&in);
+      for (const auto& t : in.templates) p.all_single.push_back({&lang, Clause{&in, &t}});
+    }
+  }
+  return p;
+}
+
+// A template of the intent; for a code-switched draw (`switch_in` set), one
+// that can switch when the intent has any.
+Clause clause_of(const Intent* in, Rng& rng, const Language* switch_in = nullptr) {
+  if (switch_in) {
+    std::vector<const data::Template*> ok;
+    for (const auto& t : in->templates)
+      if (Generator::can_switch(*switch_in, t.pattern)) ok.push_back(&t);
+    if (!ok.empty()) return Clause{in, pick(ok, rng)};
+  }
+  return Clause{in, &pick(in->templates, rng)};
+}
+
+// Intent choice weighted by its primary function, so every function gets its
+// share however many intents (idioms, variants) it has.
+const Intent* pick_by_function(const std::vector<const Intent*>& intents, const std::map<std::string, double>& fn_weight,
+                               Rng& rng) {
+  std::map<std::string, std::vector<const Intent*>> by_fn;
+  for (const Intent* in : intents) by_fn[in->primary_function()].push_back(in);
+  std::map<std::string, double> w;
+  for (const auto& [fn, v] : by_fn) w[fn] = fn_weight.count(fn) ? fn_weight.at(fn) : 1.0;
+  return pick(by_fn.at(pick_weighted(w, rng)), rng);
+}
+
+// The clauses of a multi-command: 2 or 3 chainable intents with different
+// functions; switching off only as the last request.
+std::vector<Clause> multi_clauses(const std::vector<const Intent*>& chainable, const std::map<std::string, double>& fn_weight,
+                                  Rng& rng) {
+  size_t n = rng.uniform() < 0.8 ? 2 : 3;
+  std::vector<Clause> out;
+  std::set<std::string> used;
+  for (int tries = 0; out.size() < n && tries < 50; ++tries) {
+    const Intent* in = pick_by_function(chainable, fn_weight, rng);
+    std::string fn = in->primary_function();
+    if (used.count(fn)) continue;
+    bool off = fn == "set_power" && !in->calls[0].literal_args.empty() && in->calls[0].literal_args[0].second == "off";
+    if (off && out.size() + 1 < n) continue;
+    used.insert(fn);
+    out.push_back(clause_of(in, rng));
+  }
+  return out;
+}
+
+struct Draw {
+  const Language* lang = nullptr;
+  std::vector<Clause> clauses;
+  bool mix = false, force_conversion = false;
+  std::string kind;
+};
+
+struct Split {
+  std::map<std::string, std::string> of_template;  // template id -> train / valid / test
+  std::string of(const Example& ex) const {
+    std::string s = "train";
+    for (const auto* t : ex.parts) {
+      const std::string& x = of_template.at(t->id);
+      if (x == "test") return "test";
+      if (x == "valid") s = "valid";
+    }
+    return s;
+  }
+};
+
+// Holds out whole templates: per intent, ordered by a hash of the template id
+// (stable across seeds and data versions), the first ones go to test, the
+// next to valid. Intents with fewer than 5 templates stay in train.
+Split make_split(const Phrasebook& pb, double valid_fraction, double test_fraction) {
+  Split s;
+  for (const auto& lang : pb.languages)
+    for (const auto& in : lang.intents) {
+      std::vector<const data::Template*> ts;
+      for (const auto& t : in.templates) ts.push_back(&t), s.of_template[t.id] = "train";
+      if (ts.size() < 5) continue;
+      std::sort(ts.begin(), ts.end(), [](auto* a, auto* b) { return data::fnv1a(a->id) < data::fnv1a(b->id); });
+      size_t n_test = std::max<size_t>(1, size_t(ts.size() * test_fraction + 0.5));
+      size_t n_valid = valid_fraction > 0 ? std::max<size_t>(1, size_t(ts.size() * valid_fraction + 0.5)) : 0;
+      for (size_t i = 0; i < ts.size(); ++i)
+        s.of_template[ts[i]->id] = i < n_test ? "test" : i < n_test + n_valid ? "valid" : "train";
+    }
+  return s;
+}
+
+nlohmann::ordered_json call_json(const Call& c) {
+  nlohmann::ordered_json args = nlohmann::ordered_json::object();
+  for (const auto& [k, v] : c.arguments) args[k] = arg_to_json(v);
+  return {{"name", c.name}, {"arguments", args}};
+}
+
+nlohmann::ordered_json assistant_message(const std::string& reply, const std::vector<Call>& calls) {
+  nlohmann::ordered_json tc = nlohmann::ordered_json::array();
+  for (const auto& c : calls) tc.push_back({{"type", "function"}, {"function", call_json(c)}});
+  return {{"role", "assistant"}, {"content", reply}, {"tool_calls", tc}};
+}
+
+nlohmann::ordered_json types_json(const Example& ex) {
+  nlohmann::ordered_json fns = nlohmann::ordered_json::array(), args = nlohmann::ordered_json::array();
+  for (const auto& c : ex.calls) {
+    fns.push_back(c.name);
+    for (const auto& [k, v] : c.arguments) args.push_back(cat(c.name, ".", k, "=", std::holds_alternative<int64_t>(v) ? std::to_string(std::get<int64_t>(v)) : std::get<std::string>(v)));
+  }
+  nlohmann::ordered_json ph = nlohmann::ordered_json::array();
+  for (const auto& p : ex.phenomena) ph.push_back(p);
+  return {{"phenomenon", ph}, {"functions", fns}, {"arguments", args}, {"language", ex.lang},
+          {"template", ex.template_id}, {"kind", ex.kind}};
+}
+
+// A random valid call of `f`, keeping the values of `keep` where they fit.
+Call random_call(const FunctionSpec& f, const Call* keep, Rng& rng) {
+  Call c;
+  c.name = f.name;
+  for (const auto& a : f.arguments) {
+    if (keep)
+      if (auto it = keep->arguments.find(a.name); it != keep->arguments.end() && a.accepts(it->second)) {
+        c.arguments[a.name] = it->second;
+        continue;
+      }
+    if (a.optional) continue;
+    if (a.type == ArgType::Enum) c.arguments[a.name] = pick(a.values, rng);
+    else c.arguments[a.name] = a.min + int64_t(rng.below(uint64_t(a.max - a.min + 1)));
+  }
+  return c;
+}
+
+// A near-miss wrong answer for DPO: wrong enum value, wrong function, a
+// dropped call, a wrong number, or a call where none belongs.
+std::optional<std::pair<std::string, std::vector<Call>>> near_miss(const DomainSchema& schema, const Example& ex, Rng& rng) {
+  std::vector<std::string> kinds;
+  if (ex.calls.empty()) kinds = {"call_where_none_belongs"};
+  else {
+    kinds.push_back("wrong_function");
+    for (const auto& c : ex.calls)
+      for (const auto& [k, v] : c.arguments) {
+        kinds.push_back(std::holds_alternative<int64_t>(v) ? "wrong_number" : "wrong_enum");
+      }
+    if (ex.calls.size() > 1) kinds.push_back("dropped_call");
+  }
+  std::string kind = pick(kinds, rng);
+  std::vector<Call> bad = ex.calls;
+  if (kind == "call_where_none_belongs") {
+    bad.push_back(random_call(pick(schema.functions, rng), nullptr, rng));
+  } else if (kind == "dropped_call") {
+    bad.erase(bad.begin() + rng.below(bad.size()));
+  } else if (kind == "wrong_function") {
+    Call& c = bad[rng.below(bad.size())];
+    // Prefer a sibling with the same argument names (set_power / set_child_lock).
+    std::vector<const FunctionSpec*> siblings, others;
+    for (const auto& f : schema.functions) {
+      if (f.name == c.name) continue;
+      bool same = !c.arguments.empty();
+      for (const auto& [k, v] : c.arguments) same &= f.find_argument(k) != nullptr;
+      (same ? siblings : others).push_back(&f);
+    }
+    const FunctionSpec* f = !siblings.empty() && rng.uniform() < 0.7 ? pick(siblings, rng) : pick(others, rng);
+    c = random_call(*f, &c, rng);
+  } else {
+    std::vector<std::pair<size_t, std::string>> slots;
+    for (size_t i = 0; i < bad.size(); ++i)
+      for (const auto& [k, v] : bad[i].arguments)
+        if (std::holds_alternative<int64_t>(v) == (kind == "wrong_number")) slots.push_back({i, k});
+    auto [i, k] = pick(slots, rng);
+    const ArgumentSpec* a = schema.find(bad[i].name)->find_argument(k);
+    ArgValue& v = bad[i].arguments[k];
+    if (a->type == ArgType::Enum) {
+      if (a->values.size() < 2) return std::nullopt;
+      std::string now = std::get<std::string>(v);
+      while (std::get<std::string>(v) == now) v = pick(a->values, rng);
+    } else {
+      // The classic slips: hours taken as minutes, or a neighbouring value.
+      int64_t m = std::get<int64_t>(v);
+      int64_t w = m >= 60 && m % 60 == 0 && rng.below(2) ? m / 60 : m + (rng.below(2) ? 30 : -30);
+      if (w < a->min || w > a->max || w == m) w = m == a->min ? a->min + 1 : a->min;
+      v = w;
+    }
+  }
+  std::vector<Call> a = ex.calls, b = bad;
+  std::sort(a.begin(), a.end());
+  std::sort(b.begin(), b.end());
+  if (a == b) return std::nullopt;
+  for (const auto& c : bad)
+    if (!validate_call(schema, c).empty()) return std::nullopt;
+  return std::make_pair(kind, bad);
+}
+
+void count_into(const Example& ex, std::map<std::string, int64_t>& ph, std::map<std::string, int64_t>& lang,
+                std::map<std::string, int64_t>& fn) {
+  for (const auto& p : ex.phenomena) ++ph[p];
+  ++lang[ex.lang];
+  if (ex.calls.empty()) ++fn["(none)"];
+  for (const auto& c : ex.calls) ++fn[c.name];
+}
+
+std::string distribution_table(const char* title, const std::map<std::string, int64_t>& before, int64_t n_before,
+                               const std::map<std::string, int64_t>& after, int64_t n_after) {
+  std::string s = cat("\n### ", title, "\n\n| ", title, " | raw draw | share | written | share |\n| --- | ---: | ---: | ---: | ---: |\n");
+  std::set<std::string> keys;
+  for (const auto& [k, v] : before) keys.insert(k);
+  for (const auto& [k, v] : after) keys.insert(k);
+  char buf[256];
+  for (const auto& k : keys) {
+    int64_t b = before.count(k) ? before.at(k) : 0, a = after.count(k) ? after.at(k) : 0;
+    std::snprintf(buf, sizeof buf, "| %s | %lld | %.1f%% | %lld | %.1f%% |\n", k.c_str(), (long long)b,
+                  n_before ? 100.0 * b / n_before : 0.0, (long long)a, n_after ? 100.0 * a / n_after : 0.0);
+    s += buf;
+  }
+  return s;
+}
+
+}  // namespace
+
+DataSummary generate_dataset(const GenerateOptions& o) {
+  auto t0 = std::chrono::steady_clock::now();
+  if (o.n < 1) fail("--n must be at least 1");
+  if (o.valid_fraction < 0 || o.test_fraction < 0 || o.valid_fraction + o.test_fraction >= 0.9)
+    fail("valid and test fractions must be >= 0 and leave most templates for training");
+  Phrasebook pb = data::load_phrasebook(o.domain_dir);
+  Generator gen(pb);
+  Pools pools = build_pools(pb);
+  Split split = make_split(pb, o.valid_fraction, o.test_fraction);
+  Focus focus = read_focus(o.focus_report);
+
+  std::map<std::string, double> kind_w = pb.config.kind_targets, lang_w = pb.config.language_targets, fn_w;
+  for (auto& [k, w] : kind_w) w *= focus.kind.count(k) ? focus.kind.at(k) : 1.0;
+  for (auto& [k, w] : lang_w) w *= focus.language.count(k) ? focus.language.at(k) : 1.0;
+  if (lang_w.count("mix")) lang_w["mix"] *= focus.mix;
+  for (const auto& f : pb.schema.functions) fn_w[f.name] = focus.function.count(f.name) ? focus.function.at(f.name) : 1.0;
+  const double noise_rate = std::min(0.6, o.noise_rate * focus.noise);
+  // Kinds a language cannot produce get no weight.
+  for (const char* k : kKinds) if (!kind_w.count(k)) kind_w[k] = 0;
+
+  // A balanced draw: kind, language, then function, intent and template.
+  auto draw_balanced = [&](Rng& rng) -> Draw {
+    Draw d;
+    d.kind = pick_weighted(kind_w, rng);
+    std::string l = pick_weighted(lang_w, rng);
+    d.mix = l == "mix";
+    std::string base = d.mix ? (rng.uniform() < 0.8 ? "ko" : "en") : l;
+    d.lang = pb.find_language(base);
+    if (!d.lang) d.lang = &pb.languages[0];
+    base = d.lang->lang;
+    // A code-switched draw only picks templates that can switch.
+    auto usable = [&](const Intent* in) {
+      if (!d.mix) return true;
+      for (const auto& t : in->templates)
+        if (Generator::can_switch(*d.lang, t.pattern)) return true;
+      return false;
+    };
+    auto filtered = [&](const std::vector<const Intent*>& v) {
+      std::vector<const Intent*> out;
+      for (const Intent* in : v)
+        if (usable(in)) out.push_back(in);
+      return out;
+    };
+    if (d.kind == "multi_call") {
+      const auto& explicit_multi = pools.by_kind[base]["multi_call"];
+      if (!explicit_multi.empty() && rng.uniform() < 0.2) d.clauses = {clause_of(pick(explicit_multi, rng), rng)};
+      else if (!pools.chainable[base].empty()) d.clauses = multi_clauses(pools.chainable[base], fn_w, rng);
+    } else if (d.kind == "numeric_conversion") {
+      d.force_conversion = true;
+      auto v = filtered(pools.with_duration[base]);
+      if (!v.empty()) d.clauses = {clause_of(pick_by_function(v, fn_w, rng), rng, d.mix ? d.lang : nullptr)};
+    } else if (auto v = filtered(pools.by_kind[base][d.kind]); !v.empty()) {
+      d.clauses = {clause_of(pick_by_function(v, fn_w, rng), rng, d.mix ? d.lang : nullptr)};
+    }
+    return d;
+  };
+  // The raw generator distribution: every template equally likely, some
+  // multi-commands and code switches, no targets.
+  auto draw_raw = [&](Rng& rng) -> Draw {
+    Draw d;
+    const auto& [lang, clause] = pick(pools.all_single, rng);
+    d.lang = lang;
+    d.kind = clause.intent->type;
+    d.mix = lang->lang == "ko" && rng.uniform() < 0.12;
+    if (rng.uniform() < 0.15 && !pools.chainable[lang->lang].empty()) {
+      d.kind = "multi_call";
+      std::map<std::string, double> none;
+      d.clauses = multi_clauses(pools.chainable[lang->lang], none, rng);
+    } else {
+      d.clauses = {clause};
+    }
+    return d;
+  };
+
+  DataSummary sum;
+  sum.n_templates = pb.n_templates();
+  Rng rng(o.seed);
+
+  // What the unbalanced generator would give, for the report.
+  {
+    Rng raw_rng(o.seed ^ 0x5eed5eedull);
+    int64_t n_raw = std::min<int64_t>(o.n, 20000), got = 0;
+    for (int64_t i = 0; got < n_raw && i < n_raw * 4; ++i) {
+      Draw d = draw_raw(raw_rng);
+      if (d.clauses.empty()) continue;
+      auto ex = gen.render(*d.lang, d.clauses, d.mix, false, noise_rate, raw_rng);
+      if (!ex) continue;
+      count_into(*ex, sum.raw_by_phenomenon, sum.raw_by_language, sum.raw_by_function);
+      ++got;
+    }
+  }
+
+  std::vector<Example> examples;
+  examples.reserve(o.n);
+  std::unordered_set<std::string> exact, near;
+  std::unordered_map<std::string, std::string> meaning;  // normalised text -> calls (conflicts are dropped)
+  int64_t n_conflicts = 0;
+  std::vector<std::string> conflict_examples;  // for the report: lexicon entries that mean two things
+  std::unique_ptr<ProgressBar> bar;
+  if (!o.quiet) bar = std::make_unique<ProgressBar>("generate", o.n, "examples");
+  const int64_t max_attempts = o.n * 40 + 1000;
+  int64_t attempts = 0;
+  while (int64_t(examples.size()) < o.n && attempts < max_attempts) {
+    ++attempts;
+    Draw d = o.balance ? draw_balanced(rng) : draw_raw(rng);
+    if (d.clauses.empty()) continue;
+    auto ex = gen.render(*d.lang, d.clauses, d.mix, d.force_conversion, noise_rate, rng);
+    if (!ex) continue;
+    ++sum.n_generated;
+    ex->kind = d.kind;
+    for (const auto& c : ex->calls)
+      if (std::string why = validate_call(pb.schema, c); !why.empty())
+        fail("generated an invalid call for \"", ex->text, "\" (template ", ex->template_id, "): ", why);
+    if (!exact.insert(ex->text).second) { ++sum.n_duplicates; continue; }
+    std::string key = Generator::normalise(ex->text);
+    std::string meaning_key = calls_key(ex->calls);
+    if (auto it = meaning.find(key); it != meaning.end()) {
+      if (it->second != meaning_key && ++n_conflicts <= 10)
+        conflict_examples.push_back(cat("\"", ex->text, "\" (", ex->template_id, "): ", meaning_key, " vs ", it->second));
+      // Near duplicates are dropped in balanced mode; the raw distribution keeps them.
+      if (o.balance || it->second != meaning_key) { ++sum.n_duplicates; continue; }
+    } else {
+      meaning.emplace(key, meaning_key);
+    }
+    examples.push_back(std::move(*ex));
+    if (bar && examples.size() % 1000 == 0) bar->update(int64_t(examples.size()));
+  }
+  if (bar) bar->finish();
+
+  // Splits, ids, files.
+  std::string out_train, out_valid, out_test, out_cases_valid, out_cases_test, out_dpo;
+  Rng dpo_rng(o.seed ^ 0xd90d90ull);
+  int64_t id = 0;
+  for (const auto& ex : examples) {
+    std::string sp = split.of(ex);
+    std::string ex_id = cat("g", std::string(6 - std::min<size_t>(6, std::to_string(id).size()), '0'), id);
+    ++id;
+    nlohmann::ordered_json user = {{"role", "user"}, {"content", ex.text}};
+    nlohmann::ordered_json line = {{"id", ex_id}, {"lang", ex.lang},
+                                   {"messages", {user, assistant_message(ex.reply, ex.calls)}}, {"types", types_json(ex)}};
+    std::string text = line.dump(-1, ' ', false, nlohmann::json::error_handler_t::strict) + "\n";
+    count_into(ex, sum.by_phenomenon, sum.by_language, sum.by_function);
+    if (sp == "train") {
+      out_train += text, ++sum.n_train;
+      if (dpo_rng.uniform() < o.dpo_fraction) {
+        if (auto bad = near_miss(pb.schema, ex, dpo_rng)) {
+          const Language& lang = *pb.find_language(ex.base_lang);
+          std::string bad_reply = gen.reply_for(lang, bad->second, dpo_rng);
+          nlohmann::ordered_json pair = {{"id", ex_id}, {"prompt", {user}}, {"chosen", assistant_message(ex.reply, ex.calls)},
+                                         {"rejected", assistant_message(bad_reply, bad->second)}, {"kind", bad->first}};
+          out_dpo += pair.dump() + "\n";
+          ++sum.n_dpo;
+        }
+      }
+      continue;
+    }
+    nlohmann::ordered_json expected = nlohmann::ordered_json::array();
+    nlohmann::ordered_json answer = nlohmann::ordered_json::array();
+    for (const auto& c : ex.calls) answer.push_back(call_json(c));
+    expected.push_back(answer);
+    for (const auto& alt : ex.alternatives) {
+      nlohmann::ordered_json a = nlohmann::ordered_json::array();
+      for (const auto& c : alt) a.push_back(call_json(c));
+      expected.push_back(a);
+    }
+    nlohmann::ordered_json kase = {{"id", ex_id}, {"lang", ex.lang}, {"text", ex.text}, {"expected", expected}, {"types", types_json(ex)}};
+    if (sp == "valid") out_valid += text, out_cases_valid += kase.dump() + "\n", ++sum.n_valid;
+    else out_test += text, out_cases_test += kase.dump() + "\n", ++sum.n_test;
+  }
+
+  nlohmann::ordered_json config = {
+      {"n", o.n}, {"balance", o.balance}, {"focus", o.focus_report}, {"valid_fraction", o.valid_fraction},
+      {"test_fraction", o.test_fraction}, {"noise_rate", noise_rate}, {"dpo_fraction", o.dpo_fraction},
+      {"kind_weights", kind_w}, {"language_weights", lang_w}, {"function_weights", fn_w}};
+  std::vector<std::pair<std::string, const std::string*>> files = {
+      {"train.jsonl", &out_train}, {"valid.jsonl", &out_valid}, {"test.jsonl", &out_test},
+      {"cases/valid.jsonl", &out_cases_valid}, {"cases/test.jsonl", &out_cases_test}, {"dpo.jsonl", &out_dpo}};
+  nlohmann::ordered_json file_info = nlohmann::ordered_json::object();
+  for (const auto& [name, content] : files)
+    file_info[name] = {{"lines", std::count(content->begin(), content->end(), '\n')}, {"bytes", content->size()},
+                       {"fnv1a64", data::fnv1a_hex(*content)}};
+  nlohmann::ordered_json manifest = {
+      {"format", "edgelm-data/1"}, {"domain", pb.schema.name}, {"domain_dir", o.domain_dir},
+      {"domain_hash", pb.content_hash}, {"seed", o.seed}, {"config", config},
+      {"counts", {{"train", sum.n_train}, {"valid", sum.n_valid}, {"test", sum.n_test}, {"dpo", sum.n_dpo},
+                  {"generated", sum.n_generated}, {"duplicates", sum.n_duplicates}, {"conflicts", n_conflicts},
+                  {"templates", sum.n_templates}, {"shortfall", o.n - int64_t(examples.size())}}},
+      {"distribution", {{"phenomenon", sum.by_phenomenon}, {"language", sum.by_language}, {"function", sum.by_function}}},
+      {"files", file_info}};
+  sum.manifest = nlohmann::json::parse(manifest.dump());
+
+  if (o.write_files) {
+    namespace fs = std::filesystem;
+    fs::create_directories(fs::path(o.out_dir) / "cases");
+    for (const auto& [name, content] : files) write_file_atomic((fs::path(o.out_dir) / name).string(), *content);
+    write_file_atomic((fs::path(o.out_dir) / "manifest.json").string(), manifest.dump(2) + "\n");
+    int64_t n_raw = 0, n_all = int64_t(examples.size());
+    for (const auto& [k, v] : sum.raw_by_language) n_raw += v;
+    std::string report = cat("# Data set: ", pb.schema.name, "\n\n", "Generated by `edgelm data generate` with seed ", o.seed,
+                             ", ", o.balance ? "balanced" : "unbalanced (raw generator distribution)", ".\n\n",
+                             "| split | examples |\n| --- | ---: |\n| train | ", sum.n_train, " |\n| valid | ", sum.n_valid,
+                             " |\n| test | ", sum.n_test, " |\n| DPO pairs | ", sum.n_dpo, " |\n\n", "Candidates drawn: ",
+                             sum.n_generated, "; duplicates dropped (exact + normalised): ", sum.n_duplicates,
+                             "; same text with different calls: ", n_conflicts, "; templates: ", sum.n_templates,
+                             "; shortfall: ", o.n - n_all, ".\n\n",
+                             "Splits are disjoint by template: test and valid commands use phrasings never seen in train.\n\n",
+                             "## Distribution before (raw draw of ", n_raw, ") and after balancing\n",
+                             "Phenomena overlap (a command can be noisy and multi-call), so shares do not add to 100%.\n");
+    if (!conflict_examples.empty()) {
+      report += "\nSame normalised text, different calls (the later one was dropped; check the lexicons):\n\n";
+      for (const auto& c : conflict_examples) report += "- " + c + "\n";
+    }
+    report += distribution_table("phenomenon", sum.raw_by_phenomenon, n_raw, sum.by_phenomenon, n_all);
+    report += distribution_table("language", sum.raw_by_language, n_raw, sum.by_language, n_all);
+    report += distribution_table("function", sum.raw_by_function, n_raw, sum.by_function, n_all);
+    write_file_atomic((fs::path(o.out_dir) / "report.md").string(), report);
+  }
+  sum.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  return sum;
+}
+
+}  // namespace edgelm

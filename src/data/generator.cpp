@@ -1,0 +1,331 @@
+#include "data/generator.h"
+
+#include <algorithm>
+#include <functional>
+
+#include "data/numbers.h"
+#include "platform/error.h"
+
+namespace edgelm::data {
+namespace {
+
+template <class T>
+const T& pick(const std::vector<T>& v, Rng& rng) {
+  return v[rng.below(v.size())];
+}
+
+// Per-clause rendering state.
+struct RenderState {
+  const Phrasebook& pb;
+  const Language& lang;
+  Rng& rng;
+  bool mix = false;               // prefer code-switched entries
+  bool force_conversion = false;  // prefer durations in hours
+  bool conversion = false;        // a duration needing conversion was said
+  bool connective = false;        // the clause's verb takes a connective ending
+  const std::map<std::string, ArgValue>* slot_values = nullptr;
+  const Verb* verb = nullptr;     // while rendering an ending
+  std::string out;
+};
+
+using Special = std::function<bool(const std::string& slot, RenderState& st)>;
+
+// Picks an entry, keeping a single-language example free of the other script
+// and steering a code-switched one towards entries that switch.
+const Pattern& pick_entry(const std::vector<Pattern>& entries, RenderState& st) {
+  const bool ko = st.lang.lang == "ko";
+  auto foreign = [&](const Pattern& p) { return ko ? p.has_latin : p.has_hangul; };
+  size_t n_foreign = 0;
+  for (const auto& e : entries) n_foreign += foreign(e);
+  if (n_foreign == 0 || n_foreign == entries.size()) return pick(entries, st.rng);
+  bool want_foreign = st.mix && st.rng.uniform() < 0.6;
+  size_t k = st.rng.below(want_foreign ? n_foreign : entries.size() - n_foreign);
+  for (const auto& e : entries)
+    if (foreign(e) == want_foreign && k-- == 0) return e;
+  return entries[0];
+}
+
+void render_pattern(const Pattern& p, RenderState& st, const Special& special);
+
+void render_slot(const PatternNode& n, RenderState& st, const Special& special) {
+  if (n.optional && st.rng.below(2) == 0) return;
+  if (special && special(n.text, st)) return;
+  if (st.verb && (n.text == "a" || n.text == "stem")) {
+    st.out += n.text == "a" ? st.verb->a : st.verb->stem;
+    return;
+  }
+  if (n.format == "duration") {
+    int64_t minutes = std::get<int64_t>(st.slot_values->at(n.text));
+    std::vector<DurationForm> forms = duration_forms(minutes, st.lang.lang);
+    std::vector<DurationForm> conv;
+    for (const auto& f : forms)
+      if (f.conversion) conv.push_back(f);
+    const DurationForm& f = st.force_conversion && !conv.empty() ? pick(conv, st.rng) : pick(forms, st.rng);
+    st.out += f.text;
+    st.conversion |= f.conversion;
+    return;
+  }
+  if (auto it = st.lang.values.find(n.text); it != st.lang.values.end()) {
+    const auto& value = std::get<std::string>(st.slot_values->at(n.text));
+    render_pattern(pick_entry(it->second.at(value), st), st, special);
+    return;
+  }
+  render_pattern(pick_entry(st.lang.lexicon.at(n.text), st), st, special);
+}
+
+void render_pattern(const Pattern& p, RenderState& st, const Special& special) {
+  for (const auto& n : p.nodes) {
+    switch (n.kind) {
+      case PatternNode::Kind::Text: st.out += n.text; break;
+      case PatternNode::Kind::Choice:
+        if (n.optional && st.rng.below(2) == 0) break;
+        render_pattern(pick(n.choices, st.rng), st, special);
+        break;
+      case PatternNode::Kind::Slot: render_slot(n, st, special); break;
+      case PatternNode::Kind::Verb: {
+        RenderState inner{st.pb, st.lang, st.rng};
+        inner.verb = &st.lang.verbs.at(n.text);
+        inner.slot_values = st.slot_values;
+        const auto& endings = st.connective ? st.lang.connective_endings : st.lang.final_endings;
+        render_pattern(pick(endings, st.rng), inner, nullptr);
+        st.out += inner.out;
+        break;
+      }
+      case PatternNode::Kind::Particle: append_korean_particle(st.out, n.text); break;
+    }
+  }
+}
+
+// Collapses runs of spaces, trims, and removes spaces before punctuation.
+std::string tidy(const std::string& s) {
+  std::string out;
+  for (char c : s) {
+    if (c == ' ' && (out.empty() || out.back() == ' ')) continue;
+    if ((c == ',' || c == '.' || c == '?' || c == '!') && !out.empty() && out.back() == ' ') out.pop_back();
+    if (c == '?' && !out.empty() && out.back() == '?') continue;
+    out += c;
+  }
+  while (!out.empty() && (out.back() == ' ' || out.back() == ',')) out.pop_back();
+  return out;
+}
+
+ArgValue literal_value(const ArgumentSpec& a, const std::string& s) {
+  if (a.type == ArgType::Integer) return int64_t(std::stoll(s));
+  return s;
+}
+
+Call make_call(const DomainSchema& schema, const CallTemplate& ct, const std::map<std::string, ArgValue>& slots) {
+  const FunctionSpec* f = schema.find(ct.function);
+  Call c;
+  c.name = ct.function;
+  for (const auto& [arg, value] : ct.literal_args) c.arguments[arg] = literal_value(*f->find_argument(arg), value);
+  for (const auto& [arg, slot] : ct.slot_args) c.arguments[arg] = slots.at(slot);
+  return c;
+}
+
+bool has_conversion_form(int64_t minutes, const std::string& lang) {
+  for (const auto& f : duration_forms(minutes, lang))
+    if (f.conversion) return true;
+  return false;
+}
+
+// Values for the slots an intent binds: enum values with words in this
+// language, integers from the domain's pools of values people say (or, now
+// and then, any value in range).
+std::map<std::string, ArgValue> choose_slot_values(const Phrasebook& pb, const Language& lang, const Intent& intent,
+                                                   bool force_conversion, Rng& rng) {
+  std::map<std::string, ArgValue> out;
+  for (const auto& c : intent.calls) {
+    const FunctionSpec* f = pb.schema.find(c.function);
+    for (const auto& [arg, slot] : c.slot_args) {
+      if (out.count(slot)) continue;
+      const ArgumentSpec* a = f->find_argument(arg);
+      if (a->type == ArgType::Enum) {
+        std::vector<std::string> values;
+        for (const auto& [v, words] : lang.values.at(slot))
+          if (a->accepts(v)) values.push_back(v);
+        out[slot] = pick(values, rng);
+        continue;
+      }
+      std::vector<int64_t> pool;
+      if (auto it = pb.config.number_pools.find(c.function + "." + arg); it != pb.config.number_pools.end()) pool = it->second;
+      if (force_conversion) {
+        std::vector<int64_t> conv;
+        for (int64_t v : pool.empty() ? std::vector<int64_t>{30, 60, 90, 120} : pool)
+          if (v >= a->min && v <= a->max && has_conversion_form(v, lang.lang)) conv.push_back(v);
+        if (!conv.empty()) {
+          out[slot] = pick(conv, rng);
+          continue;
+        }
+      }
+      if (!pool.empty() && rng.uniform() < 0.85) out[slot] = pick(pool, rng);
+      else out[slot] = a->min + int64_t(rng.below(uint64_t(std::min<int64_t>(a->max, 1440) - a->min + 1)));
+    }
+  }
+  return out;
+}
+
+bool is_imperative(const Intent& intent, const Template& t) { return !t.question && intent.wrap; }
+
+}  // namespace
+
+Generator::Generator(const Phrasebook& pb) : pb_(pb) {}
+
+bool Generator::can_switch(const Language& lang, const Pattern& p, int depth) {
+  const bool ko = lang.lang == "ko";
+  if (ko ? p.has_latin : p.has_hangul) return true;
+  if (depth > 8) return false;
+  bool found = false;
+  for_each_node(p, [&](const PatternNode& n) {
+    if (found || n.kind != PatternNode::Kind::Slot) return;
+    auto check = [&](const std::vector<Pattern>& entries) {
+      for (const auto& e : entries) found = found || can_switch(lang, e, depth + 1);
+    };
+    if (auto it = lang.lexicon.find(n.text); it != lang.lexicon.end()) check(it->second);
+    if (auto it = lang.values.find(n.text); it != lang.values.end())
+      for (const auto& [v, entries] : it->second) check(entries);
+  });
+  return found;
+}
+
+bool Generator::has_duration(const Intent& intent) {
+  for (const auto& t : intent.templates) {
+    bool found = false;
+    for_each_node(t.pattern, [&](const PatternNode& n) { found |= n.format == "duration"; });
+    if (found) return true;
+  }
+  return false;
+}
+
+std::optional<Example> Generator::render(const Language& lang, const std::vector<Clause>& clauses, bool mix,
+                                         bool force_conversion, double noise_rate, Rng& rng) const {
+  if (clauses.empty()) fail("Generator::render: no clauses");
+  Example ex;
+  ex.base_lang = lang.lang;
+  std::vector<std::map<std::string, ArgValue>> values(clauses.size());
+  bool conversion = false;
+  for (size_t i = 0; i < clauses.size(); ++i) {
+    const Intent& in = *clauses[i].intent;
+    values[i] = choose_slot_values(pb_, lang, in, force_conversion, rng);
+    for (const auto& c : in.calls) ex.calls.push_back(make_call(pb_.schema, c, values[i]));
+    ex.parts.push_back(clauses[i].tmpl);
+    ex.template_id += (i ? "+" : "") + clauses[i].tmpl->id;
+    ex.phenomena.insert(in.type);
+    if (clauses.size() == 1)
+      for (const auto& alt : in.alternatives) {
+        std::vector<Call> calls;
+        for (const auto& c : alt) calls.push_back(make_call(pb_.schema, c, values[i]));
+        ex.alternatives.push_back(std::move(calls));
+      }
+  }
+  if (ex.calls.size() > 1) ex.phenomena.insert("multi_call");
+  ex.phenomena.erase("direct");
+  if (ex.phenomena.empty()) ex.phenomena.insert("direct");
+
+  // Renders clause i (and, through a connector, the clauses after it).
+  std::function<std::optional<std::string>(size_t, bool)> render_from = [&](size_t i, bool connective) -> std::optional<std::string> {
+    RenderState st{pb_, lang, rng};
+    st.mix = mix;
+    st.force_conversion = force_conversion;
+    st.connective = connective;
+    st.slot_values = &values[i];
+    render_pattern(clauses[i].tmpl->pattern, st, nullptr);
+    conversion |= st.conversion;
+    return st.out;
+  };
+  std::function<std::optional<std::string>(size_t)> join_from = [&](size_t i) -> std::optional<std::string> {
+    if (i + 1 == clauses.size()) return render_from(i, false);
+    if (clauses[i].tmpl->question || lang.connectors.empty()) return std::nullopt;
+    // Korean joins with a connective ending (켜고) only after a verb.
+    std::vector<const Pattern*> usable;
+    for (const auto& c : lang.connectors) {
+      bool conn = false;
+      for_each_node(c, [&](const PatternNode& n) { conn |= n.kind == PatternNode::Kind::Slot && n.text == "first_conn"; });
+      if (!conn || clauses[i].tmpl->has_verb) usable.push_back(&c);
+    }
+    if (usable.empty()) return std::nullopt;
+    const Pattern& connector = *pick(usable, rng);
+    bool ok = true;
+    RenderState st{pb_, lang, rng};
+    st.mix = mix;
+    Special special = [&](const std::string& slot, RenderState& s) {
+      if (slot == "first" || slot == "first_conn") {
+        auto part = render_from(i, slot == "first_conn");
+        s.out += part.value_or("");
+        return true;
+      }
+      if (slot == "rest") {
+        auto rest = join_from(i + 1);
+        if (!rest) ok = false;
+        s.out += rest.value_or("");
+        return true;
+      }
+      return false;
+    };
+    render_pattern(connector, st, special);
+    if (!ok) return std::nullopt;
+    return st.out;
+  };
+  std::optional<std::string> body = join_from(0);
+  if (!body) return std::nullopt;
+
+  std::string text = tidy(*body);
+  // Politeness and fillers wrap a plain request, never a question or a complaint.
+  // A multi-command is wrapped when its first request is (never "please is the filter ok, and ...").
+  if (is_imperative(*clauses[0].intent, *clauses[0].tmpl)) {
+    if (rng.uniform() < 0.45) {
+      RenderState st{pb_, lang, rng};
+      st.mix = mix;
+      Special special = [&](const std::string& slot, RenderState& s) {
+        if (slot != "command") return false;
+        s.out += text;
+        return true;
+      };
+      render_pattern(pick(lang.wrappers, rng), st, special);
+      text = tidy(st.out);
+    }
+  }
+  if (lang.lang == "en" && !text.empty() && rng.below(2) == 0 && text[0] >= 'a' && text[0] <= 'z') text[0] = char(text[0] - 32);
+  if (conversion) ex.phenomena.insert("numeric_conversion");
+  if (noise_rate > 0 && rng.uniform() < noise_rate) {
+    std::string noisy = add_noise(text, lang.lang, rng);
+    if (noisy != text && !noisy.empty()) text = noisy, ex.phenomena.insert("noisy");
+  }
+  const bool switched = lang.lang == "ko" ? contains_latin(text) : contains_hangul(text);
+  if (mix && !switched) return std::nullopt;
+  ex.lang = switched ? "mix" : lang.lang;
+  if (switched) ex.phenomena.insert("code_switched");
+  ex.text = text;
+  ex.reply = reply_for(lang, ex.calls, rng);
+  return ex;
+}
+
+std::string Generator::reply_for(const Language& lang, const std::vector<Call>& calls, Rng& rng) const {
+  if (calls.empty()) return pick(lang.replies.at("out_of_scope"), rng);
+  std::string out;
+  for (const auto& c : calls) {
+    const std::vector<std::string>* texts = nullptr;
+    for (const auto& [arg, value] : c.arguments) {
+      if (const auto* s = std::get_if<std::string>(&value))
+        if (auto it = lang.replies.find(c.name + "." + *s); it != lang.replies.end()) texts = &it->second;
+      if (!texts)
+        if (auto it = lang.replies.find(c.name + "." + arg); it != lang.replies.end()) texts = &it->second;
+      if (texts) break;
+    }
+    if (!texts) texts = &lang.replies.at(c.name);
+    if (!out.empty()) out += lang.reply_join;
+    out += pick(*texts, rng);
+  }
+  return out;
+}
+
+std::string Generator::normalise(const std::string& text) {
+  std::string out;
+  for (unsigned char c : text) {
+    if (c < 0x80 && !std::isalnum(c)) continue;
+    out += char(c < 0x80 ? std::tolower(c) : c);
+  }
+  return out;
+}
+
+}  // namespace edgelm::data

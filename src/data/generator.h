@@ -1,0 +1,65 @@
+#pragma once
+// Renders examples from a loaded phrasebook: one command text with its calls,
+// reply, language and types. The generator knows nothing of balancing or
+// splits (dataset.cpp); it turns "a Korean multi-command" or "this template"
+// into a concrete, typed example, deterministically from the Rng it is given.
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "data/phrasebook.h"
+#include "platform/random.h"
+
+namespace edgelm::data {
+
+struct Example {
+  std::string text;
+  std::string lang;       // en, ko or mix
+  std::string base_lang;  // the phrasing file it came from (the reply's language)
+  std::vector<Call> calls;
+  std::vector<std::vector<Call>> alternatives;  // other right answers (indirect complaints)
+  std::set<std::string> phenomena;
+  std::string template_id;                 // "en.set_mode.3", or "ko.a.1+ko.b.2" for multi-commands
+  std::vector<const Template*> parts;      // the templates used, in order
+  std::string reply;
+  std::string kind;                        // the kind it was drawn for (balancing)
+};
+
+// A part of a command: one intent rendered from one of its templates.
+struct Clause {
+  const Intent* intent = nullptr;
+  const Template* tmpl = nullptr;
+};
+
+class Generator {
+ public:
+  explicit Generator(const Phrasebook& pb);
+
+  // One command from the given clauses (several: a multi-command joined by
+  // the language's connectors). `mix` prefers code-switched words;
+  // `force_conversion` prefers durations that need a unit conversion.
+  // nullopt when the clauses cannot be joined (Korean clause without a verb
+  // before a connective) or a requested code switch did not happen.
+  std::optional<Example> render(const Language& lang, const std::vector<Clause>& clauses, bool mix, bool force_conversion,
+                                 double noise_rate, Rng& rng) const;
+
+  // Surface noise: typos, spacing, casing, punctuation. Returns the text
+  // unchanged when the draw picked nothing applicable.
+  static std::string add_noise(const std::string& text, const std::string& lang, Rng& rng);
+  // The reply for these calls (or none: out of scope) in the language's words.
+  std::string reply_for(const Language& lang, const std::vector<Call>& calls, Rng& rng) const;
+  // Lowercase, no spaces or punctuation: the key for near-duplicate detection.
+  static std::string normalise(const std::string& text);
+
+  const Phrasebook& phrasebook() const { return pb_; }
+  // Whether the pattern can produce words of the other script (a code switch).
+  static bool can_switch(const Language& lang, const Pattern& p, int depth = 0);
+  // Whether the intent has a {x:duration} slot.
+  static bool has_duration(const Intent& intent);
+
+ private:
+  const Phrasebook& pb_;
+};
+
+}  // namespace edgelm::data

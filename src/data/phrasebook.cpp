@@ -1,0 +1,466 @@
+#include "data/phrasebook.h"
+
+#include <filesystem>
+#include <functional>
+#include <set>
+
+#include <toml++/toml.h>
+
+#include "platform/atomic_file.h"
+#include "platform/error.h"
+
+namespace edgelm::data {
+
+uint64_t fnv1a(std::string_view bytes, uint64_t h) {
+  for (unsigned char c : bytes) h = (h ^ c) * 0x100000001b3ull;
+  return h;
+}
+
+std::string fnv1a_hex(std::string_view bytes) {
+  char buf[17];
+  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(fnv1a(bytes)));
+  return buf;
+}
+
+int64_t Phrasebook::n_templates() const {
+  int64_t n = 0;
+  for (const auto& l : languages)
+    for (const auto& i : l.intents) n += int64_t(i.templates.size());
+  return n;
+}
+
+const Language* Phrasebook::find_language(const std::string& lang) const {
+  for (const auto& l : languages)
+    if (l.lang == lang) return &l;
+  return nullptr;
+}
+
+namespace {
+
+int line_of(const toml::node& n) { return int(n.source().begin.line); }
+
+// Reads a file, rejecting bad UTF-8 with its line before TOML sees it.
+toml::table parse_toml_file(const std::string& path, std::string& all_bytes) {
+  std::string text = read_file(path);
+  if (std::string bad = utf8_problem(text); !bad.empty()) {
+    size_t at = 0;
+    // Find the offending byte's line by re-scanning line by line.
+    int line = 1;
+    size_t start = 0;
+    while (start <= text.size()) {
+      size_t end = text.find('\n', start);
+      if (end == std::string::npos) end = text.size();
+      if (!utf8_problem(std::string_view(text).substr(start, end - start)).empty()) break;
+      ++line;
+      start = end + 1;
+    }
+    (void)at;
+    fail(path, " line ", line, ": ", bad);
+  }
+  all_bytes += path.substr(path.find_last_of('/') + 1) + '\n' + text;
+  try {
+    return toml::parse(text, path);
+  } catch (const toml::parse_error& e) {
+    fail(path, " line ", e.source().begin.line, ": ", e.description());
+  }
+}
+
+struct LanguageLoader {
+  const DomainSchema& schema;
+  const GenerationConfig& config;
+  Language lang;
+
+  [[noreturn]] void error(const toml::node& n, const std::string& msg) const {
+    fail(lang.file, " line ", line_of(n), ": ", msg);
+  }
+  std::string where(const toml::node& n) const { return cat(lang.file, " line ", line_of(n)); }
+
+  std::vector<Pattern> pattern_list(const toml::node& n, const std::string& what) {
+    const toml::array* arr = n.as_array();
+    if (!arr) {
+      if (n.is_string()) return {parse_pattern(*n.value<std::string>(), where(n))};
+      error(n, what + " must be a list of strings");
+    }
+    std::vector<Pattern> out;
+    for (const auto& e : *arr) {
+      if (!e.is_string()) error(e, what + ": every entry must be a string");
+      out.push_back(parse_pattern(*e.value<std::string>(), where(e)));
+    }
+    if (out.empty()) error(n, what + " is empty");
+    return out;
+  }
+
+  CallTemplate call_template(const toml::node& n) {
+    if (!n.is_string()) error(n, "a call must be a string such as \"set_mode(mode={mode})\"");
+    std::string s(*n.value<std::string>());
+    size_t open = s.find('('), close = s.rfind(')');
+    if (open == std::string::npos || close != s.size() - 1) error(n, cat("call '", s, "' is not of the form name(arg=value, ...)"));
+    CallTemplate c;
+    c.function = s.substr(0, open);
+    const FunctionSpec* f = schema.find(c.function);
+    if (!f) error(n, cat("unknown function '", c.function, "' in call '", s, "'"));
+    std::string inner = s.substr(open + 1, close - open - 1);
+    std::set<std::string> given;
+    size_t pos = 0;
+    while (pos < inner.size()) {
+      size_t comma = inner.find(',', pos);
+      if (comma == std::string::npos) comma = inner.size();
+      std::string item = inner.substr(pos, comma - pos);
+      pos = comma + 1;
+      auto trim = [](std::string t) {
+        while (!t.empty() && t.front() == ' ') t.erase(t.begin());
+        while (!t.empty() && t.back() == ' ') t.pop_back();
+        return t;
+      };
+      item = trim(item);
+      if (item.empty()) continue;
+      size_t eq = item.find('=');
+      if (eq == std::string::npos) error(n, cat("argument '", item, "' in call '", s, "' needs name=value"));
+      std::string name = trim(item.substr(0, eq)), value = trim(item.substr(eq + 1));
+      const ArgumentSpec* a = f->find_argument(name);
+      if (!a) error(n, cat(c.function, " has no argument '", name, "'"));
+      if (!given.insert(name).second) error(n, cat("argument '", name, "' given twice in '", s, "'"));
+      if (value.size() > 2 && value.front() == '{' && value.back() == '}') {
+        c.slot_args.push_back({name, value.substr(1, value.size() - 2)});
+      } else {
+        ArgValue v = value;
+        if (a->type == ArgType::Integer) {
+          try {
+            v = int64_t(std::stoll(value));
+          } catch (...) {
+            error(n, cat("argument '", name, "' of ", c.function, " needs an integer, not '", value, "'"));
+          }
+        }
+        if (!a->accepts(v)) error(n, cat("value '", value, "' is not allowed for ", c.function, "(", name, ")"));
+        c.literal_args.push_back({name, value});
+      }
+    }
+    for (const auto& a : f->arguments)
+      if (!a.optional && !given.count(a.name)) error(n, cat("call '", s, "' misses argument '", a.name, "'"));
+    return c;
+  }
+
+  // The argument a slot is bound to in an intent's calls (null if none).
+  static const ArgumentSpec* bound_argument(const DomainSchema& schema, const Intent& intent, const std::string& slot) {
+    for (const auto& c : intent.calls)
+      for (const auto& [arg, s] : c.slot_args)
+        if (s == slot) return schema.find(c.function)->find_argument(arg);
+    return nullptr;
+  }
+
+  // Checks that every slot and verb of `p` resolves; `intent` is set for templates.
+  void check_pattern(const Pattern& p, const toml::node& where_node, const Intent* intent, std::set<std::string>* used,
+                     int depth = 0) {
+    if (depth > 8) error(where_node, cat("lexicon entries nest more than 8 deep (a slot refers to itself?) in \"", p.source, "\""));
+    for_each_node(p, [&](const PatternNode& n) {
+      if (n.kind == PatternNode::Kind::Verb) {
+        if (!lang.verbs.count(n.text)) error(where_node, cat("verb <", n.text, "> is not in [verbs] (in \"", p.source, "\")"));
+      } else if (n.kind == PatternNode::Kind::Slot) {
+        if (used && !n.optional) used->insert(n.text);
+        if (n.format == "duration") {
+          const ArgumentSpec* a = intent ? bound_argument(schema, *intent, n.text) : nullptr;
+          if (!a || a->type != ArgType::Integer)
+            error(where_node, cat("duration slot {", n.text, ":duration} is not bound to an integer argument in the intent's calls"));
+        } else if (lang.values.count(n.text)) {
+          if (!intent || !bound_argument(schema, *intent, n.text))
+            error(where_node, cat("slot {", n.text, "} names argument values but no call of the intent binds it (\"", p.source, "\")"));
+        } else if (auto it = lang.lexicon.find(n.text); it != lang.lexicon.end()) {
+          for (const auto& e : it->second) check_pattern(e, where_node, nullptr, nullptr, depth + 1);
+        } else if (intent && bound_argument(schema, *intent, n.text)) {
+          error(where_node, cat("slot {", n.text, "} is bound to an argument but has no [values.", n.text, "] words (or use {",
+                                n.text, ":duration})"));
+        } else {
+          error(where_node, cat("template slot {", n.text, "} has no lexicon ([lexicon] ", n.text, " or [values.", n.text,
+                                "]) in \"", p.source, "\""));
+        }
+      }
+    });
+  }
+
+  void load(const toml::table& root) {
+    for (const auto& [k, v] : root) {
+      static const std::set<std::string> known = {"lang", "lexicon", "values", "verbs", "endings", "wrap", "connect", "reply", "intent"};
+      if (!known.count(std::string(k.str()))) error(v, cat("unknown key '", k.str(), "'"));
+    }
+    if (const auto* v = root.get("lang"); !v || !v->is_string() || *v->value<std::string>() != lang.lang)
+      fail(lang.file, ": needs lang = \"", lang.lang, "\"");
+    if (const auto* t = root.get_as<toml::table>("verbs")) {
+      for (const auto& [k, v] : *t) {
+        const toml::array* arr = v.as_array();
+        if (!arr || arr->size() != 2 || !(*arr)[0].is_string() || !(*arr)[1].is_string())
+          error(v, cat("verb '", k.str(), "' needs [\"아/어 form\", \"stem\"], e.g. 바꾸다 = [\"바꿔\", \"바꾸\"]"));
+        lang.verbs[std::string(k.str())] = {*(*arr)[0].value<std::string>(), *(*arr)[1].value<std::string>()};
+      }
+    }
+    // Lexicons first (templates refer to them), then check their nested slots.
+    if (const auto* t = root.get_as<toml::table>("lexicon"))
+      for (const auto& [k, v] : *t) lang.lexicon[std::string(k.str())] = pattern_list(v, cat("lexicon '", k.str(), "'"));
+    if (const auto* t = root.get_as<toml::table>("values")) {
+      for (const auto& [slot, v] : *t) {
+        const toml::table* vt = v.as_table();
+        if (!vt) error(v, cat("[values.", slot.str(), "] must be a table of value = [words]"));
+        if (lang.lexicon.count(std::string(slot.str()))) error(v, cat("slot '", slot.str(), "' is both a lexicon and a value slot"));
+        for (const auto& [value, words] : *vt)
+          lang.values[std::string(slot.str())][std::string(value.str())] = pattern_list(words, cat("values '", slot.str(), ".", value.str(), "'"));
+      }
+    }
+    if (const auto* t = root.get_as<toml::table>("endings")) {
+      if (const auto* f = t->get("final")) lang.final_endings = pattern_list(*f, "endings.final");
+      if (const auto* c = t->get("connective")) lang.connective_endings = pattern_list(*c, "endings.connective");
+    }
+    if (!lang.verbs.empty() && (lang.final_endings.empty() || lang.connective_endings.empty()))
+      fail(lang.file, ": [verbs] need [endings] with 'final' and 'connective' lists");
+    for (const auto& e : lang.final_endings) check_endings(e, *root.get("endings"));
+    for (const auto& e : lang.connective_endings) check_endings(e, *root.get("endings"));
+    for (const auto& [name, entries] : lang.lexicon)
+      for (const auto& e : entries) check_pattern(e, *root.get_as<toml::table>("lexicon")->get(name), nullptr, nullptr);
+    if (const auto* w = root.get("wrap")) lang.wrappers = pattern_list(*w, "wrap");
+    else lang.wrappers = {parse_pattern("{command}", lang.file)};
+    for (const auto& w : lang.wrappers) check_special(w, *root.get("wrap"), {"command"}, "wrap");
+    if (const auto* c = root.get("connect")) lang.connectors = pattern_list(*c, "connect");
+    for (const auto& c : lang.connectors) check_special(c, *root.get("connect"), {"first", "first_conn", "rest"}, "connect");
+    load_replies(root);
+    load_intents(root);
+  }
+
+  void check_endings(const Pattern& p, const toml::node& n) {
+    for_each_node(p, [&](const PatternNode& node) {
+      if (node.kind == PatternNode::Kind::Slot && node.text != "a" && node.text != "stem")
+        error(n, cat("an ending may only use {a} and {stem}, not {", node.text, "} (\"", p.source, "\")"));
+      if (node.kind == PatternNode::Kind::Verb) error(n, "an ending cannot contain a verb");
+    });
+  }
+
+  void check_special(const Pattern& p, const toml::node& n, std::set<std::string> allowed, const char* what) {
+    for_each_node(p, [&](const PatternNode& node) {
+      if (node.kind != PatternNode::Kind::Slot || allowed.count(node.text)) return;
+      if (!lang.lexicon.count(node.text)) error(n, cat(what, ": slot {", node.text, "} has no lexicon (\"", p.source, "\")"));
+    });
+  }
+
+  void load_replies(const toml::table& root) {
+    const toml::table* t = root.get_as<toml::table>("reply");
+    if (!t) fail(lang.file, ": no [reply] table");
+    for (const auto& [k, v] : *t) {
+      std::string key(k.str());
+      if (key == "join") {
+        if (!v.is_string()) error(v, "reply.join must be a string");
+        lang.reply_join = *v.value<std::string>();
+        continue;
+      }
+      std::vector<std::string> texts;
+      if (v.is_string()) texts.push_back(*v.value<std::string>());
+      else if (const toml::array* arr = v.as_array())
+        for (const auto& e : *arr) {
+          if (!e.is_string()) error(e, cat("reply '", key, "': entries must be strings"));
+          texts.push_back(*e.value<std::string>());
+        }
+      if (texts.empty()) error(v, cat("reply '", key, "' is empty"));
+      // The key is "out_of_scope", a function, "function.value" or "function.argument".
+      std::string fn = key.substr(0, key.find('.'));
+      const FunctionSpec* f = schema.find(fn);
+      if (key != "out_of_scope" && !f) error(v, cat("reply '", key, "': unknown function '", fn, "'"));
+      if (f && key.size() > fn.size()) {
+        std::string rest = key.substr(fn.size() + 1);
+        bool ok = f->find_argument(rest) != nullptr;
+        for (const auto& a : f->arguments) ok |= a.type == ArgType::Enum && std::count(a.values.begin(), a.values.end(), rest);
+        if (!ok) error(v, cat("reply '", key, "': '", rest, "' is neither an argument nor a value of ", fn));
+      }
+      for (const auto& text : texts) {
+        if (std::string bad = utf8_problem(text); !bad.empty()) error(v, bad);
+        for (size_t pos = text.find('{'); pos != std::string::npos; pos = text.find('{', pos + 1)) {
+          size_t end = text.find('}', pos);
+          if (end == std::string::npos) error(v, cat("reply '", key, "': unclosed '{'"));
+          std::string name = text.substr(pos + 1, end - pos - 1);
+          bool ok = std::count(config.placeholders.begin(), config.placeholders.end(), name) ||
+                    (f && f->find_argument(name));
+          if (!ok) error(v, cat("reply '", key, "': placeholder {", name, "} is neither a device value (generate.toml placeholders) nor an argument of ", fn));
+        }
+      }
+      lang.replies[key] = texts;
+    }
+    if (!lang.replies.count("out_of_scope")) fail(lang.file, ": [reply] needs 'out_of_scope'");
+  }
+
+  void check_reply_exists(const toml::node& n, const CallTemplate& c) {
+    const FunctionSpec* f = schema.find(c.function);
+    if (lang.replies.count(c.function)) return;
+    for (const auto& a : f->arguments) {
+      if (lang.replies.count(c.function + "." + a.name)) continue;
+      if (a.type != ArgType::Enum) continue;
+      for (const auto& v : a.values)
+        if (!lang.replies.count(c.function + "." + v)) error(n, cat("no reply for ", c.function, " ", a.name, "=", v, " ([reply] '", c.function, ".", v, "' or '", c.function, "')"));
+      return;
+    }
+    if (!f->arguments.empty()) {
+      for (const auto& a : f->arguments)
+        if (lang.replies.count(c.function + "." + a.name)) return;
+    }
+    error(n, cat("no reply for ", c.function, " ([reply] '", c.function, "')"));
+  }
+
+  void load_intents(const toml::table& root) {
+    const toml::array* arr = root.get_as<toml::array>("intent");
+    if (!arr) fail(lang.file, ": no [[intent]] entries");
+    std::map<std::string, int> id_count;
+    for (const auto& node : *arr) {
+      const toml::table* t = node.as_table();
+      if (!t) error(node, "each [[intent]] must be a table");
+      for (const auto& [k, v] : *t) {
+        static const std::set<std::string> known = {"id", "type", "calls", "alt", "text", "chain", "wrap"};
+        if (!known.count(std::string(k.str()))) error(v, cat("unknown key '", k.str(), "' in an intent"));
+      }
+      Intent in;
+      const toml::node* id = t->get("id");
+      if (!id || !id->is_string()) error(node, "an intent needs id = \"...\"");
+      in.id = *id->value<std::string>();
+      const toml::node* type = t->get("type");
+      in.type = type && type->is_string() ? *type->value<std::string>() : "direct";
+      static const std::set<std::string> types = {"direct", "relative", "query", "indirect", "out_of_scope", "multi_call"};
+      if (!types.count(in.type)) error(type ? *type : node, cat("unknown intent type '", in.type, "' (direct, relative, query, indirect, out_of_scope, multi_call)"));
+      if (const toml::node* c = t->get("chain")) {
+        if (!c->is_boolean()) error(*c, "'chain' must be true or false");
+        in.chain = *c->value<bool>();
+      }
+      if (in.type == "out_of_scope" || in.type == "multi_call" || in.type == "indirect") in.chain = false;
+      in.wrap = in.type == "direct" || in.type == "relative" || in.type == "multi_call";
+      if (const toml::node* w = t->get("wrap")) {
+        if (!w->is_boolean()) error(*w, "'wrap' must be true or false");
+        in.wrap = *w->value<bool>();
+      }
+      const toml::array* calls = t->get_as<toml::array>("calls");
+      if (!calls) error(node, cat("intent '", in.id, "' needs calls = [...] (empty for out-of-scope)"));
+      for (const auto& c : *calls) in.calls.push_back(call_template(c)), check_reply_exists(c, in.calls.back());
+      if (in.calls.empty() != (in.type == "out_of_scope")) error(node, cat("intent '", in.id, "': only out_of_scope intents have no calls"));
+      if (const toml::array* alt = t->get_as<toml::array>("alt")) {
+        for (const auto& a : *alt) {
+          const toml::array* answer = a.as_array();
+          if (!answer) error(a, "alt must be a list of call lists, e.g. [[\"adjust_fan_speed(direction=up)\"]]");
+          std::vector<CallTemplate> calls_alt;
+          for (const auto& c : *answer) {
+            calls_alt.push_back(call_template(c));
+            if (!calls_alt.back().slot_args.empty()) error(c, "alternative answers take literal arguments only");
+          }
+          in.alternatives.push_back(std::move(calls_alt));
+        }
+      }
+      const toml::node* text = t->get("text");
+      if (!text) error(node, cat("intent '", in.id, "' needs text = [...]"));
+      std::vector<Pattern> patterns = pattern_list(*text, cat("intent '", in.id, "' text"));
+      const toml::array* text_arr = text->as_array();
+      std::set<std::string> seen;
+      std::set<std::string> bound;
+      for (const auto& c : in.calls)
+        for (const auto& [arg, slot] : c.slot_args) bound.insert(slot);
+      int& n_before = id_count[in.id];
+      for (size_t i = 0; i < patterns.size(); ++i) {
+        const toml::node& tn = text_arr ? *text_arr->get(i) : *text;
+        if (!seen.insert(patterns[i].source).second) error(tn, cat("template \"", patterns[i].source, "\" repeated in intent '", in.id, "'"));
+        std::set<std::string> used;
+        check_pattern(patterns[i], tn, &in, &used);
+        for (const auto& slot : bound)
+          if (!used.count(slot)) error(tn, cat("template \"", patterns[i].source, "\" does not say {", slot, "}, which the calls need"));
+        Template tp;
+        tp.id = cat(lang.lang, ".", in.id, ".", n_before + int(i));
+        tp.line = line_of(tn);
+        tp.pattern = std::move(patterns[i]);
+        for (const auto& nd : tp.pattern.nodes) tp.has_verb |= nd.kind == PatternNode::Kind::Verb;
+        tp.question = tp.pattern.source.find('?') != std::string::npos;
+        in.templates.push_back(std::move(tp));
+      }
+      n_before += int(patterns.size());
+      lang.intents.push_back(std::move(in));
+    }
+  }
+};
+
+GenerationConfig load_config(const std::string& path, std::string& bytes, const DomainSchema& schema) {
+  GenerationConfig c;
+  c.languages = {"en", "ko"};
+  c.kind_targets = {{"direct", 0.34}, {"multi_call", 0.17}, {"relative", 0.07}, {"query", 0.11},
+                    {"indirect", 0.08}, {"out_of_scope", 0.13}, {"numeric_conversion", 0.10}};
+  c.language_targets = {{"en", 0.42}, {"ko", 0.42}, {"mix", 0.16}};
+  if (!std::filesystem::exists(path)) return c;
+  toml::table root = parse_toml_file(path, bytes);
+  auto error = [&](const toml::node& n, const std::string& msg) { fail(path, " line ", line_of(n), ": ", msg); };
+  for (const auto& [k, v] : root) {
+    std::string key(k.str());
+    if (key == "languages" || key == "placeholders") {
+      const toml::array* arr = v.as_array();
+      if (!arr) error(v, cat("'", key, "' must be a list of strings"));
+      std::vector<std::string> out;
+      for (const auto& e : *arr) {
+        if (!e.is_string()) error(e, cat("'", key, "' must be a list of strings"));
+        out.push_back(*e.value<std::string>());
+      }
+      (key == "languages" ? c.languages : c.placeholders) = out;
+    } else if (key == "numbers") {
+      const toml::table* t = v.as_table();
+      if (!t) error(v, "[numbers] must be a table of \"function.argument\" = [values]");
+      for (const auto& [name, list] : *t) {
+        std::string n(name.str());
+        std::string fn = n.substr(0, n.find('.')), arg = n.find('.') == std::string::npos ? "" : n.substr(n.find('.') + 1);
+        const FunctionSpec* f = schema.find(fn);
+        const ArgumentSpec* a = f ? f->find_argument(arg) : nullptr;
+        if (!a || a->type != ArgType::Integer) error(list, cat("numbers: '", n, "' is not an integer argument (function.argument)"));
+        const toml::array* arr = list.as_array();
+        if (!arr || arr->empty()) error(list, cat("numbers '", n, "' must be a non-empty list of integers"));
+        for (const auto& e : *arr) {
+          if (!e.is_integer()) error(e, cat("numbers '", n, "': not an integer"));
+          int64_t x = *e.value<int64_t>();
+          if (x < a->min || x > a->max) error(e, cat("numbers '", n, "': ", x, " is outside ", a->min, "..", a->max));
+          c.number_pools[n].push_back(x);
+        }
+      }
+    } else if (key == "targets") {
+      const toml::table* t = v.as_table();
+      if (!t) error(v, "[targets] must be a table");
+      for (const auto& [group, tv] : *t) {
+        std::string g(group.str());
+        if (g != "kind" && g != "language") error(tv, cat("targets: unknown group '", g, "' (kind, language)"));
+        auto& dst = g == "kind" ? c.kind_targets : c.language_targets;
+        static const std::set<std::string> kinds = {"direct", "multi_call", "relative", "query", "indirect", "out_of_scope", "numeric_conversion"};
+        static const std::set<std::string> langs = {"en", "ko", "mix"};
+        for (const auto& [name, w] : *tv.as_table()) {
+          std::string nm(name.str());
+          if (!(g == "kind" ? kinds : langs).count(nm)) error(w, cat("targets.", g, ": unknown name '", nm, "'"));
+          if (!w.is_number() || *w.value<double>() < 0) error(w, cat("targets.", g, ".", nm, " must be a number >= 0"));
+          dst[nm] = *w.value<double>();
+        }
+      }
+    } else {
+      error(v, cat("unknown key '", key, "' in generate.toml"));
+    }
+  }
+  return c;
+}
+
+}  // namespace
+
+Phrasebook load_phrasebook(const std::string& domain_dir) {
+  namespace fs = std::filesystem;
+  Phrasebook pb;
+  pb.dir = domain_dir;
+  std::string bytes;
+  std::string schema_path = (fs::path(domain_dir) / "functions.toml").string();
+  std::string schema_text = read_file(schema_path);
+  if (std::string bad = utf8_problem(schema_text); !bad.empty()) fail(schema_path, ": ", bad);
+  pb.schema = parse_schema(schema_text, schema_path);
+  bytes += schema_text;
+  pb.config = load_config((fs::path(domain_dir) / "generate.toml").string(), bytes, pb.schema);
+  for (const auto& lang : pb.config.languages) {
+    if (lang != "en" && lang != "ko") fail(domain_dir, "/generate.toml: language '", lang, "' has no number words (en, ko)");
+    std::string path = (fs::path(domain_dir) / (lang + ".toml")).string();
+    toml::table root = parse_toml_file(path, bytes);
+    LanguageLoader loader{pb.schema, pb.config, {}};
+    loader.lang.lang = lang;
+    loader.lang.file = path;
+    loader.load(root);
+    pb.languages.push_back(std::move(loader.lang));
+  }
+  if (pb.languages.empty()) fail(domain_dir, ": no phrasing files");
+  pb.content_hash = fnv1a_hex(bytes);
+  return pb;
+}
+
+}  // namespace edgelm::data

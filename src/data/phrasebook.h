@@ -1,0 +1,91 @@
+#pragma once
+// A domain folder loaded for generation: the function schema (functions.toml),
+// the generation settings (generate.toml) and one phrasing file per language
+// (en.toml, ko.toml): lexicons, value words, Korean verbs and endings,
+// politeness wrappers, multi-command connectors, intents with their templates,
+// and reply templates. See docs/DOMAIN_FORMAT.md.
+//
+// Everything is checked when loading (unknown slot, slot bound to no
+// argument, value outside the enum, reply placeholder the device cannot fill,
+// bad UTF-8...), and every error names the file and line.
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "data/pattern.h"
+#include "domain/schema.h"
+
+namespace edgelm::data {
+
+// One call of an intent: literal arguments, or arguments bound to a slot
+// whose value the generator picks ("set_mode(mode={mode})").
+struct CallTemplate {
+  std::string function;
+  std::vector<std::pair<std::string, std::string>> literal_args;  // argument -> value as written
+  std::vector<std::pair<std::string, std::string>> slot_args;     // argument -> slot name
+};
+
+struct Template {
+  std::string id;        // "ko.set_mode.4"
+  Pattern pattern;
+  int line = 0;
+  bool has_verb = false; // ends in a conjugated verb, so it can be the first part of a Korean multi-command
+  bool question = false; // a question: never the first part of a multi-command
+};
+
+struct Intent {
+  std::string id;        // "set_mode"
+  std::string type;      // direct, relative, query, indirect, out_of_scope, multi_call
+  std::vector<CallTemplate> calls;                    // the answer the model is trained on
+  std::vector<std::vector<CallTemplate>> alternatives;  // other answers that also count as right
+  std::vector<Template> templates;
+  bool chain = true;     // may be part of a multi-command
+  bool wrap = true;      // takes politeness wrappers ("please ...", "can you ...?"); off for questions and complaints
+  std::string primary_function() const { return calls.empty() ? "none" : calls[0].function; }
+};
+
+struct Verb {
+  std::string a;     // the 아/어 form endings attach to: 켜, 꺼, 바꿔, 틀어
+  std::string stem;  // the stem 고 attaches to: 켜, 끄, 바꾸, 틀
+};
+
+struct Language {
+  std::string lang;  // "en", "ko"
+  std::string file;
+  std::map<std::string, std::vector<Pattern>> lexicon;                       // {slot} -> entries
+  std::map<std::string, std::map<std::string, std::vector<Pattern>>> values;  // {slot} -> value -> words
+  std::map<std::string, Verb> verbs;                                          // dictionary form -> forms
+  std::vector<Pattern> final_endings, connective_endings;  // with {a} / {stem}
+  std::vector<Pattern> wrappers;    // whole-command politeness and fillers, with {command}
+  std::vector<Pattern> connectors;  // multi-commands, with {first} or {first_conn}, and {rest}
+  std::map<std::string, std::vector<std::string>> replies;  // "set_mode.sleep", "set_timer", "out_of_scope"
+  std::string reply_join = " ";     // between the replies of several calls
+  std::vector<Intent> intents;
+};
+
+struct GenerationConfig {
+  std::vector<std::string> placeholders;                 // device-filled reply placeholders: pm25, tip, ...
+  std::map<std::string, std::vector<int64_t>> number_pools;  // "set_timer.minutes" -> values people say
+  std::map<std::string, double> kind_targets;            // share of examples per kind (direct, multi_call, ...)
+  std::map<std::string, double> language_targets;        // en, ko, mix
+  std::vector<std::string> languages;                    // phrasing files to load: en -> en.toml
+};
+
+struct Phrasebook {
+  std::string dir;
+  DomainSchema schema;
+  GenerationConfig config;
+  std::vector<Language> languages;
+  std::string content_hash;  // of every file loaded, for the manifest
+  int64_t n_templates() const;
+  const Language* find_language(const std::string& lang) const;
+};
+
+Phrasebook load_phrasebook(const std::string& domain_dir);
+
+// 64-bit FNV-1a as 16 hex digits (content hashes in manifests).
+std::string fnv1a_hex(std::string_view bytes);
+uint64_t fnv1a(std::string_view bytes, uint64_t h = 0xcbf29ce484222325ull);
+
+}  // namespace edgelm::data

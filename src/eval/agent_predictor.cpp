@@ -1,0 +1,37 @@
+#include "eval/agent_predictor.h"
+
+#include <filesystem>
+
+#include "model/model.h"
+
+namespace edgelm {
+
+Predictor agent_predictor(Agent& agent) {
+  return [&agent](const EvalCase& c) {
+    AgentAnswer a = agent.respond(c.text);
+    Prediction p;
+    p.calls = std::move(a.calls);
+    p.reply = std::move(a.reply);
+    p.tokens_generated = a.tokens_generated;
+    p.latency_ms = a.latency_ms;
+    p.error = std::move(a.error);
+    return p;
+  };
+}
+
+EvalRun evaluate_model(const std::string& model_path, const DomainSchema& schema, const std::vector<EvalCase>& cases,
+                       const ModelEvalOptions& options) {
+  std::shared_ptr<const Model> model = Model::load(model_path);
+  AgentOptions agent_options;
+  agent_options.constrained = options.constrained;
+  agent_options.max_reply_tokens = options.max_reply_tokens;
+  Agent agent(model, schema, agent_options);
+  EvalRun run = evaluate_cases(schema, cases, agent_predictor(agent), options.label);
+  run.model = model_path;
+  run.name = options.name.empty()
+                 ? std::filesystem::path(model_path).filename().string() + (options.constrained ? "" : " (unconstrained)")
+                 : options.name;
+  return run;
+}
+
+}  // namespace edgelm

@@ -1,0 +1,128 @@
+#include "eval/cases.h"
+
+#include <fstream>
+
+#include "platform/error.h"
+
+namespace edgelm {
+
+std::vector<std::string> type_tags_from_json(const nlohmann::json& types) {
+  std::vector<std::string> tags;
+  auto add = [&](const nlohmann::json& v) {
+    if (v.is_string()) tags.push_back(v.get<std::string>());
+    else if (v.is_array())
+      for (const auto& t : v)
+        if (t.is_string()) tags.push_back(t.get<std::string>());
+  };
+  if (types.is_array()) add(types);
+  else if (types.is_object() && types.contains("phenomenon")) add(types["phenomenon"]);
+  return tags;
+}
+
+namespace {
+
+std::vector<Call> parse_answer(const nlohmann::json& answer, const DomainSchema& schema, const std::string& where) {
+  if (!answer.is_array()) fail(where, ": each expected answer must be a list of calls");
+  std::vector<Call> calls;
+  for (const auto& j : answer) {
+    // SFT tool calls wrap the call: {"type": "function", "function": {...}}.
+    const nlohmann::json& call_json = j.is_object() && j.contains("function") ? j["function"] : j;
+    Call c;
+    try {
+      c = call_from_json(call_json);
+    } catch (const Error& e) {
+      fail(where, ": ", e.what());
+    }
+    std::string why = validate_call(schema, c);
+    if (!why.empty()) fail(where, ": expected call is not valid for domain '", schema.name, "': ", why);
+    calls.push_back(std::move(c));
+  }
+  return calls;
+}
+
+std::string string_field(const nlohmann::json& line, const char* key, const std::string& where, bool required) {
+  if (!line.contains(key)) {
+    if (required) fail(where, ": missing '", key, "'");
+    return "";
+  }
+  if (!line[key].is_string()) fail(where, ": '", key, "' must be a string");
+  return line[key].get<std::string>();
+}
+
+}  // namespace
+
+EvalCase parse_case(const nlohmann::json& line, const DomainSchema& schema, const std::string& where) {
+  if (!line.is_object()) fail(where, ": a case must be a JSON object");
+  EvalCase c;
+  c.id = string_field(line, "id", where, true);
+  c.lang = string_field(line, "lang", where, false);
+  if (line.contains("messages")) {
+    // An SFT example: the user's turn is the command, the assistant's tool calls the one answer.
+    const auto& msgs = line["messages"];
+    if (!msgs.is_array()) fail(where, ": 'messages' must be a list");
+    bool have_user = false, have_answer = false;
+    for (const auto& m : msgs) {
+      if (!m.is_object() || !m.contains("role") || !m["role"].is_string()) fail(where, ": each message needs a 'role'");
+      std::string role = m["role"].get<std::string>();
+      if (role == "user" && !have_user) {
+        if (!m.contains("content") || !m["content"].is_string()) fail(where, ": the user message needs a string 'content'");
+        c.text = m["content"].get<std::string>();
+        have_user = true;
+      } else if (role == "assistant" && have_user && !have_answer) {
+        nlohmann::json calls = m.contains("tool_calls") && !m["tool_calls"].is_null() ? m["tool_calls"] : nlohmann::json::array();
+        c.expected.push_back(parse_answer(calls, schema, where));
+        have_answer = true;
+      }
+    }
+    if (!have_user || !have_answer) fail(where, ": an SFT line needs a user message followed by an assistant message");
+  } else {
+    c.text = string_field(line, "text", where, true);
+    if (!line.contains("expected")) fail(where, ": missing 'expected' (use [[]] for \"no call\")");
+    const auto& expected = line["expected"];
+    if (!expected.is_array() || expected.empty())
+      fail(where, ": 'expected' must be a non-empty list of answers (use [[]] for \"no call\")");
+    for (const auto& answer : expected) c.expected.push_back(parse_answer(answer, schema, where));
+  }
+  if (c.lang.empty()) fail(where, ": missing 'lang' (en, ko or mix)");
+  if (c.lang != "en" && c.lang != "ko" && c.lang != "mix")
+    fail(where, ": lang '", c.lang, "' is not one of en, ko, mix");
+  if (line.contains("types")) c.types = type_tags_from_json(line["types"]);
+  return c;
+}
+
+std::vector<EvalCase> load_cases(const std::string& path, const DomainSchema& schema) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) fail("cannot open case file '", path, "'");
+  std::vector<EvalCase> cases;
+  std::string text;
+  int line_no = 0;
+  while (std::getline(in, text)) {
+    ++line_no;
+    if (!text.empty() && text.back() == '\r') text.pop_back();
+    if (text.find_first_not_of(" \t") == std::string::npos) continue;
+    std::string where = cat(path, " line ", line_no);
+    nlohmann::json j;
+    try {
+      j = nlohmann::json::parse(text);
+    } catch (const nlohmann::json::exception& e) {
+      fail(where, ": not valid JSON (", e.what(), ")");
+    }
+    cases.push_back(parse_case(j, schema, where));
+  }
+  if (cases.empty()) fail("case file '", path, "' holds no cases");
+  return cases;
+}
+
+nlohmann::json case_to_json(const EvalCase& c) {
+  nlohmann::json expected = nlohmann::json::array();
+  for (const auto& answer : c.expected) {
+    nlohmann::json calls = nlohmann::json::array();
+    for (const auto& call : answer) calls.push_back(call_to_json(call));
+    expected.push_back(calls);
+  }
+  nlohmann::json j = {{"id", c.id}, {"lang", c.lang}, {"text", c.text}, {"expected", expected}};
+  if (!c.types.empty()) j["types"] = c.types;
+  return j;
+}
+
+}  // namespace edgelm

@@ -1,0 +1,170 @@
+#include "eval/evaluate.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <map>
+#include <set>
+
+#include "platform/error.h"
+#include "platform/progress.h"
+
+namespace edgelm {
+
+std::string CaseResult::kind() const {
+  size_t n = eval_case.expected.empty() ? 0 : eval_case.expected[0].size();
+  return n == 0 ? "none" : n == 1 ? "single" : "multi";
+}
+
+ScriptCounts count_scripts(std::string_view text) {
+  ScriptCounts c;
+  for (size_t i = 0; i < text.size();) {
+    unsigned char b = (unsigned char)text[i];
+    uint32_t cp = b;
+    size_t len = 1;
+    if (b >= 0xF0 && i + 3 < text.size()) cp = ((b & 0x07u) << 18) | ((text[i + 1] & 0x3Fu) << 12) | ((text[i + 2] & 0x3Fu) << 6) | (text[i + 3] & 0x3Fu), len = 4;
+    else if (b >= 0xE0 && i + 2 < text.size()) cp = ((b & 0x0Fu) << 12) | ((text[i + 1] & 0x3Fu) << 6) | (text[i + 2] & 0x3Fu), len = 3;
+    else if (b >= 0xC0 && i + 1 < text.size()) cp = ((b & 0x1Fu) << 6) | (text[i + 1] & 0x3Fu), len = 2;
+    if ((cp >= 0xAC00 && cp <= 0xD7A3) || (cp >= 0x1100 && cp <= 0x11FF) || (cp >= 0x3130 && cp <= 0x318F)) ++c.hangul;
+    else if ((cp >= 'a' && cp <= 'z') || (cp >= 'A' && cp <= 'Z')) ++c.latin;
+    i += len;
+  }
+  return c;
+}
+
+bool reply_in_language(const std::string& lang, std::string_view reply) {
+  ScriptCounts c = count_scripts(reply);
+  if (lang == "ko") return c.hangul > 0 && c.hangul >= c.latin;
+  if (lang == "en") return c.latin > 0 && c.hangul == 0;
+  return c.hangul > 0 || c.latin > 0;
+}
+
+double percentile(std::vector<double> values, double q) {
+  if (values.empty()) return 0;
+  std::sort(values.begin(), values.end());
+  double pos = q * double(values.size() - 1);
+  size_t lo = size_t(std::floor(pos)), hi = std::min(values.size() - 1, lo + 1);
+  return values[lo] + (values[hi] - values[lo]) * (pos - double(lo));
+}
+
+CaseResult score_case(const DomainSchema& schema, const EvalCase& c, Prediction p) {
+  CaseResult r;
+  r.eval_case = c;
+  r.matched = match_answer(schema, p.calls, c.expected);
+  int closest = closest_answer(schema, p.calls, c.expected);
+  r.score = c.expected.empty() ? AnswerScore{} : score_answer(schema, p.calls, c.expected[size_t(closest)]);
+  r.reply_in_language = reply_in_language(c.lang, p.reply);
+  r.prediction = std::move(p);
+  return r;
+}
+
+EvalRun evaluate_cases(const DomainSchema& schema, const std::vector<EvalCase>& cases, const Predictor& predict,
+                       const std::string& label) {
+  EvalRun run;
+  run.results.reserve(cases.size());
+  std::unique_ptr<ProgressBar> bar;
+  if (!label.empty()) bar = std::make_unique<ProgressBar>(label, int64_t(cases.size()), "cases");
+  int passed = 0;
+  for (size_t i = 0; i < cases.size(); ++i) {
+    Prediction p;
+    auto start = std::chrono::steady_clock::now();
+    try {
+      p = predict(cases[i]);
+    } catch (const Error& e) {
+      p = Prediction{};
+      p.error = e.what();
+    }
+    if (p.latency_ms <= 0)
+      p.latency_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+    run.results.push_back(score_case(schema, cases[i], std::move(p)));
+    passed += run.results.back().passed();
+    if (bar) bar->update(int64_t(i + 1), cat(passed, "/", i + 1, " passed"));
+  }
+  if (bar) bar->finish(cat(passed, "/", cases.size(), " passed"));
+  return run;
+}
+
+namespace {
+
+struct Tally {
+  int n = 0, passed = 0;
+  void add(bool ok) { ++n, passed += ok; }
+  nlohmann::json json() const {
+    return {{"n", n}, {"passed", passed}, {"rate", n ? double(passed) / n : 0.0}};
+  }
+};
+
+nlohmann::json tallies_json(const std::map<std::string, Tally>& m) {
+  nlohmann::json j = nlohmann::json::object();
+  for (const auto& [k, t] : m) j[k] = t.json();
+  return j;
+}
+
+nlohmann::json calls_json(const std::vector<Call>& calls) {
+  nlohmann::json j = nlohmann::json::array();
+  for (const auto& c : calls) j.push_back(call_to_json(c));
+  return j;
+}
+
+}  // namespace
+
+nlohmann::json summarize(const EvalRun& run) {
+  Tally overall, irrelevance, missed, names, reply_lang, args;
+  std::map<std::string, Tally> by_language, by_kind, by_function, by_type;
+  std::vector<double> tokens, latency;
+  int errors = 0;
+  nlohmann::json failures = nlohmann::json::array();
+  for (const auto& r : run.results) {
+    const EvalCase& c = r.eval_case;
+    bool ok = r.passed();
+    overall.add(ok);
+    by_language[c.lang].add(ok);
+    by_kind[r.kind()].add(ok);
+    std::set<std::string> functions;
+    if (!c.expected.empty())
+      for (const auto& call : c.expected[0]) functions.insert(call.name);
+    for (const auto& f : functions) by_function[f].add(ok);
+    for (const auto& t : std::set<std::string>(c.types.begin(), c.types.end())) by_type[t].add(ok);
+    if (r.kind() == "none") irrelevance.add(r.prediction.calls.empty());
+    else missed.add(r.prediction.calls.empty());
+    names.add(r.score.names_match);
+    args.n += r.score.args_total;
+    args.passed += r.score.args_correct;
+    reply_lang.add(r.reply_in_language);
+    tokens.push_back(r.prediction.tokens_generated);
+    latency.push_back(r.prediction.latency_ms);
+    errors += !r.prediction.error.empty();
+    if (!ok) {
+      nlohmann::json expected = nlohmann::json::array();
+      for (const auto& a : c.expected) expected.push_back(calls_json(a));
+      failures.push_back({{"id", c.id}, {"lang", c.lang}, {"text", c.text}, {"kind", r.kind()}, {"types", c.types},
+                          {"expected", expected}, {"predicted", calls_json(r.prediction.calls)},
+                          {"reply", r.prediction.reply}, {"error", r.prediction.error}});
+    }
+  }
+  double token_sum = 0, latency_sum = 0;
+  for (double t : tokens) token_sum += t;
+  for (double t : latency) latency_sum += t;
+  size_t n = run.results.size();
+  return {
+      {"name", run.name},
+      {"model", run.model},
+      {"cases", run.cases_path},
+      {"overall", overall.json()},
+      {"by_language", tallies_json(by_language)},
+      {"by_kind", tallies_json(by_kind)},
+      {"by_function", tallies_json(by_function)},
+      {"by_type", tallies_json(by_type)},
+      {"irrelevance", irrelevance.json()},    // no call where none belongs
+      {"missed_calls", missed.json()},        // "passed" here counts commands that needed calls and got none
+      {"function_accuracy", names.json()},    // right functions, arguments aside
+      {"argument_accuracy", args.json()},     // n = expected arguments, passed = right values
+      {"reply_language", reply_lang.json()},
+      {"tokens_generated", {{"median", percentile(tokens, 0.5)}, {"mean", n ? token_sum / double(n) : 0.0}}},
+      {"latency_ms", {{"p50", percentile(latency, 0.5)}, {"p95", percentile(latency, 0.95)}, {"mean", n ? latency_sum / double(n) : 0.0}}},
+      {"errors", errors},
+      {"failures", failures},
+  };
+}
+
+}  // namespace edgelm

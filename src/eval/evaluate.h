@@ -1,0 +1,72 @@
+#pragma once
+// Functional-success evaluation: runs a predictor (a trained agent, the
+// keyword baseline, anything that maps a command to calls and a reply) over
+// evaluation cases and summarises the results as the report JSON of the
+// contracts: overall, by_language, by_kind, by_function, by_type, failures,
+// plus irrelevance detection, argument accuracy, reply language, tokens and
+// latency per command.
+#include <functional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "domain/schema.h"
+#include "eval/cases.h"
+#include "eval/match.h"
+
+namespace edgelm {
+
+struct Prediction {
+  std::vector<Call> calls;
+  std::string reply;          // placeholders already filled by the device
+  int tokens_generated = 0;   // sampled + fast-forwarded answer tokens
+  double latency_ms = 0;      // measured around the predictor call when the predictor leaves it 0
+  std::string error;          // non-empty when the predictor failed on this command
+};
+using Predictor = std::function<Prediction(const EvalCase&)>;
+
+struct CaseResult {
+  EvalCase eval_case;
+  Prediction prediction;
+  int matched = -1;           // index of the matched answer, -1 when failed
+  AnswerScore score;          // against the matched or closest answer
+  bool reply_in_language = false;
+  bool passed() const { return matched >= 0; }
+  std::string kind() const;   // "none", "single" or "multi", from the first answer
+};
+
+struct EvalRun {
+  std::string name;           // e.g. "model.gguf (constrained)"
+  std::string model;          // the model file or "keyword baseline"
+  std::string cases_path;
+  std::vector<CaseResult> results;
+};
+
+// Runs every case through the predictor (in order; a progress bar on stderr
+// when label is non-empty). A predictor that throws edgelm::Error fails that
+// case with the message and the run continues.
+EvalRun evaluate_cases(const DomainSchema& schema, const std::vector<EvalCase>& cases, const Predictor& predict,
+                       const std::string& label = "");
+// Scores one prediction (exposed for tests and for callers that predict themselves).
+CaseResult score_case(const DomainSchema& schema, const EvalCase& c, Prediction p);
+
+// The report JSON: overall {n, passed, rate}, by_language, by_kind,
+// by_function, by_type (name -> {n, passed, rate}), irrelevance, missed_calls,
+// function_accuracy, argument_accuracy, reply_language, tokens_generated
+// {median, mean}, latency_ms {p50, p95, mean}, errors, failures [{id, text,
+// lang, expected, predicted, reply, error}].
+nlohmann::json summarize(const EvalRun& run);
+
+// Script of a reply: counts Hangul syllables/jamo and Latin letters.
+struct ScriptCounts { int hangul = 0, latin = 0; };
+ScriptCounts count_scripts(std::string_view text);
+// Korean commands want a mostly-Hangul reply, English ones a reply without
+// Hangul, mixed ones either; an empty reply is never in the right language.
+bool reply_in_language(const std::string& lang, std::string_view reply);
+
+// Percentile by linear interpolation between closest ranks (q in [0, 1]); 0 for no values.
+double percentile(std::vector<double> values, double q);
+
+}  // namespace edgelm

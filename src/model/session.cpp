@@ -1,0 +1,213 @@
+// The inference forward pass. A layer reads like the paper:
+//   h = x + Wo · attention(rope(Wq · norm(x)), rope(Wk · norm(x)), Wv · norm(x))
+//   x = h + Wdown · (silu(Wgate · norm(h)) * (Wup · norm(h)))
+// run over a chunk of T tokens at once (prompt) or one token (decode), with
+// keys and values appended to the per-layer cache. Each layer forks the
+// thread pool five times (q+k+v, attention, wo, gate+up+swiglu, down), and no
+// buffer is allocated per token.
+#include "model/session.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+
+#include "kernels/kernels.h"
+#include "model/linear.h"
+#include "platform/error.h"
+#include "quant/quant.h"
+
+namespace edgelm {
+
+// Activation buffers for a chunk of up to `batch` tokens.
+// T = tokens in the chunk, C = dim, Q = q_dim, F = ffn_dim, hd = head_dim.
+struct ForwardScratch {
+  int64_t batch = 0;
+  std::vector<float> x;       // (T, C) the residual stream
+  std::vector<float> xn;      // (T, C) normalised input of a sub-layer
+  std::vector<float> q;       // (T, Q)
+  std::vector<float> att;     // (T, Q) attention output, before Wo
+  std::vector<float> gate;    // (T, F) gate projection, then silu(gate) * up
+  std::vector<float> up;      // (T, F)
+  std::vector<float> tmp;     // (T, max(C, F)) for quantised products that accumulate
+  std::vector<float> cos2;    // (T, hd) RoPE tables of each token's position
+  std::vector<float> sin2;    // (T, hd)
+  std::vector<float> scores;  // (threads, context) attention scores, one row per thread
+};
+
+namespace {
+constexpr int64_t kMaxChunkTokens = 512;
+}
+
+InferenceSession::InferenceSession(std::shared_ptr<const Model> model, int64_t max_context, ThreadPool* pool)
+    : model_(std::move(model)), pool_(pool ? pool : &default_thread_pool()) {
+  if (!model_) fail("InferenceSession: no model");
+  const ModelConfig& c = model_->config();
+  max_context_ = max_context > 0 ? max_context : c.context_length;
+  // The cache is allocated without initialising it, so its pages only become
+  // resident as positions are filled.
+  for (int64_t l = 0; l < c.n_layers; ++l) {
+    k_cache_.emplace_back(new float[size_t(max_context_ * c.kv_dim())]);
+    v_cache_.emplace_back(new float[size_t(max_context_ * c.kv_dim())]);
+  }
+  auto s = std::make_unique<ForwardScratch>();
+  const int64_t B = std::min(kMaxChunkTokens, max_context_);
+  s->batch = B;
+  s->x.resize(size_t(B * c.dim));
+  s->xn.resize(size_t(B * c.dim));
+  s->q.resize(size_t(B * c.q_dim()));
+  s->att.resize(size_t(B * c.q_dim()));
+  s->gate.resize(size_t(B * c.ffn_dim));
+  s->up.resize(size_t(B * c.ffn_dim));
+  s->tmp.resize(size_t(B * std::max({c.dim, c.ffn_dim, c.q_dim(), c.kv_dim()})));
+  s->cos2.resize(size_t(B * c.head_dim));
+  s->sin2.resize(size_t(B * c.head_dim));
+  s->scores.resize(size_t(pool_->size() * max_context_));
+  scratch_ = std::move(s);
+}
+
+InferenceSession::~InferenceSession() = default;
+
+void InferenceSession::truncate(int64_t n) {
+  if (n < 0 || n > n_past_) fail("truncate(", n, "): the session holds ", n_past_, " positions");
+  n_past_ = n;
+}
+
+namespace {
+
+struct ChunkContext {
+  const ModelConfig& c;
+  const Model& model;
+  const Kernels& k;
+  ThreadPool& pool;
+  ForwardScratch& s;
+  int64_t p0;  // position of the chunk's first token
+  int64_t T;   // tokens in the chunk
+};
+
+// Causal grouped-query attention of the chunk's queries over the cache
+// (positions 0 .. p0+T-1, already holding this chunk's keys and values).
+// att[t, h] = sum_j softmax_j(q[t,h] . K[j,g] / sqrt(hd)) V[j,g], g = h / (heads per kv head),
+// j from max(0, pos - window + 1) (or 0) to pos = p0 + t.
+void attention(const ChunkContext& ctx, const float* k_cache, const float* v_cache, int64_t max_context) {
+  const ModelConfig& c = ctx.c;
+  const int64_t hd = c.head_dim, Q = c.q_dim(), K = c.kv_dim(), group = c.n_heads / c.n_kv_heads;
+  const float scale = 1.0f / std::sqrt(float(hd));
+  const int64_t n_items = ctx.T * c.n_heads;
+  const int nt = int(std::min<int64_t>(ctx.pool.size(), n_items));
+  const Kernels& k = ctx.k;
+  ctx.pool.run([&](int ith) {
+    if (ith >= nt) return;
+    float* scores = ctx.s.scores.data() + ith * max_context;
+    for (int64_t item = n_items * ith / nt; item < n_items * (ith + 1) / nt; ++item) {
+      const int64_t t = item / c.n_heads, h = item % c.n_heads, g = h / group, pos = ctx.p0 + t;
+      const int64_t lo = c.sliding_window > 0 ? std::max<int64_t>(0, pos - c.sliding_window + 1) : 0;
+      const float* q = ctx.s.q.data() + t * Q + h * hd;
+      for (int64_t j = lo; j <= pos; ++j) scores[j - lo] = k.dot(q, k_cache + j * K + g * hd, hd) * scale;
+      k.softmax(scores, pos - lo + 1);
+      float* out = ctx.s.att.data() + t * Q + h * hd;
+      std::fill(out, out + hd, 0.0f);
+      for (int64_t j = lo; j <= pos; ++j) k.axpy(scores[j - lo], v_cache + j * K + g * hd, out, hd);
+    }
+  });
+}
+
+// gate = silu(Wgate xn) * (Wup xn): with float weights each thread computes its
+// rows of both products and applies SwiGLU to them in the same region.
+void feed_forward_hidden(const ChunkContext& ctx, const LayerWeights& l) {
+  const int64_t F = ctx.c.ffn_dim, T = ctx.T;
+  float* gate = ctx.s.gate.data();
+  float* up = ctx.s.up.data();
+  const float* xn = ctx.s.xn.data();
+  const Kernels& k = ctx.k;
+  if (!is_quantized(l.w_gate.type) && !is_quantized(l.w_up.type)) {
+    ctx.pool.parallel_for(
+        F,
+        [&](int64_t begin, int64_t end) {
+          k.matmul(l.w_gate.type, l.w_gate.data, l.w_gate.cols, xn, l.w_gate.cols, gate, F, T, begin, end, false);
+          k.matmul(l.w_up.type, l.w_up.data, l.w_up.cols, xn, l.w_up.cols, up, F, T, begin, end, false);
+          for (int64_t t = 0; t < T; ++t) k.swiglu(gate + t * F + begin, up + t * F + begin, gate + t * F + begin, end - begin);
+        },
+        linear_row_grain(T));
+    return;
+  }
+  LinearOutput outs[] = {{&l.w_gate, gate, F}, {&l.w_up, up, F}};
+  linear_forward(outs, xn, T, false, ctx.pool, k, ctx.s.tmp.data());
+  ctx.pool.parallel_for(T, [&](int64_t begin, int64_t end) {
+    for (int64_t t = begin; t < end; ++t) k.swiglu(gate + t * F, up + t * F, gate + t * F, F);
+  });
+}
+
+}  // namespace
+
+std::span<const float> InferenceSession::eval(std::span<const int32_t> tokens, bool all_logits) {
+  const ModelConfig& c = model_->config();
+  const Model& model = *model_;
+  const int64_t n = int64_t(tokens.size());
+  if (n == 0) fail("eval: no tokens to evaluate");
+  for (int32_t id : tokens)
+    if (id < 0 || id >= c.n_vocab) fail("eval: token id ", id, " is outside the vocabulary (0..", c.n_vocab - 1, ")");
+  if (n_past_ + n > max_context_)
+    fail("eval: ", n_past_, " cached + ", n, " new tokens exceed the context of ", max_context_);
+
+  const Kernels& k = kernels();
+  ForwardScratch& s = *scratch_;
+  const int64_t C = c.dim, Q = c.q_dim(), K = c.kv_dim(), V = c.n_vocab, hd = c.head_dim;
+  logits_.resize(size_t(all_logits ? n * V : V));
+
+  for (int64_t start = 0; start < n; start += s.batch) {
+    const int64_t T = std::min(s.batch, n - start);
+    ChunkContext ctx{c, model, k, *pool_, s, n_past_, T};
+
+    // Token embeddings (dequantised rows when the table is quantised).
+    const WeightMatrix& embd = model.token_embd();
+    for (int64_t t = 0; t < T; ++t) {
+      const auto* row = static_cast<const uint8_t*>(embd.data) + tokens[size_t(start + t)] * embd.row_bytes();
+      tensor_to_f32(embd.type, row, s.x.data() + t * C, C);
+    }
+    for (int64_t t = 0; t < T; ++t)
+      rope_tables(n_past_ + t, hd, c.rope_theta, s.cos2.data() + t * hd, s.sin2.data() + t * hd);
+
+    for (int64_t li = 0; li < c.n_layers; ++li) {
+      const LayerWeights& l = model.layers()[size_t(li)];
+      float* k_cache = k_cache_[size_t(li)].get();
+      float* v_cache = v_cache_[size_t(li)].get();
+
+      // Attention block. Keys and values are written straight into the cache rows
+      // of this chunk's positions.
+      for (int64_t t = 0; t < T; ++t) k.rmsnorm(s.x.data() + t * C, l.attn_norm, s.xn.data() + t * C, C, c.norm_eps);
+      float* k_new = k_cache + n_past_ * K;
+      float* v_new = v_cache + n_past_ * K;
+      LinearOutput qkv[] = {{&l.wq, s.q.data(), Q}, {&l.wk, k_new, K}, {&l.wv, v_new, K}};
+      linear_forward(qkv, s.xn.data(), T, false, *pool_, k, s.tmp.data());
+      for (int64_t t = 0; t < T; ++t) {
+        k.rope(s.q.data() + t * Q, c.n_heads, hd, s.cos2.data() + t * hd, s.sin2.data() + t * hd);
+        k.rope(k_new + t * K, c.n_kv_heads, hd, s.cos2.data() + t * hd, s.sin2.data() + t * hd);
+      }
+      attention(ctx, k_cache, v_cache, max_context_);
+      LinearOutput wo[] = {{&l.wo, s.x.data(), C}};
+      linear_forward(wo, s.att.data(), T, true, *pool_, k, s.tmp.data());
+
+      // Feed-forward block.
+      for (int64_t t = 0; t < T; ++t) k.rmsnorm(s.x.data() + t * C, l.ffn_norm, s.xn.data() + t * C, C, c.norm_eps);
+      feed_forward_hidden(ctx, l);
+      LinearOutput down[] = {{&l.w_down, s.x.data(), C}};
+      linear_forward(down, s.gate.data(), T, true, *pool_, k, s.tmp.data());
+    }
+
+    // Output head: every token of the chunk, or only the input's last token.
+    const bool last_chunk = start + T == n;
+    if (all_logits || last_chunk) {
+      const int64_t first = all_logits ? 0 : T - 1, rows = T - first;
+      for (int64_t t = first; t < T; ++t)
+        k.rmsnorm(s.x.data() + t * C, model.output_norm(), s.xn.data() + t * C, C, c.norm_eps);
+      float* out = all_logits ? logits_.data() + start * V : logits_.data();
+      LinearOutput head[] = {{&model.output(), out, V}};
+      linear_forward(head, s.xn.data() + first * C, rows, false, *pool_, k, s.tmp.data());
+    }
+    n_past_ += T;
+  }
+  ++n_forward_passes_;
+  return logits_;
+}
+
+}  // namespace edgelm

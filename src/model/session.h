@@ -1,0 +1,50 @@
+#pragma once
+// An inference session: one KV cache over one model, fed token by token or a
+// batch at a time.
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <vector>
+
+#include "model/model.h"
+#include "platform/thread_pool.h"
+
+namespace edgelm {
+
+struct ForwardScratch;  // per-session activation buffers (model/forward.h)
+
+class InferenceSession {
+ public:
+  // max_context 0: the model's context length. pool null: the default thread pool.
+  InferenceSession(std::shared_ptr<const Model> model, int64_t max_context = 0, ThreadPool* pool = nullptr);
+  ~InferenceSession();
+  InferenceSession(const InferenceSession&) = delete;
+  InferenceSession& operator=(const InferenceSession&) = delete;
+
+  // Appends tokens at positions n_past().. in one batched forward pass (long
+  // inputs are split into chunks internally) and returns the logits of the LAST
+  // token (n_vocab floats), or of every new token (n_tokens x n_vocab, row-major)
+  // when all_logits. The span stays valid until the next eval. Throws Error on an
+  // id outside the vocabulary or when the context would overflow.
+  std::span<const float> eval(std::span<const int32_t> tokens, bool all_logits = false);
+  int64_t n_past() const { return n_past_; }
+  // Forgets positions >= n (n <= n_past()).
+  void truncate(int64_t n);
+  int64_t n_forward_passes() const { return n_forward_passes_; }
+  int64_t max_context() const { return max_context_; }
+  const Model& model() const { return *model_; }
+  const std::shared_ptr<const Model>& model_ptr() const { return model_; }
+
+ private:
+  std::shared_ptr<const Model> model_;
+  ThreadPool* pool_;
+  int64_t max_context_ = 0;
+  int64_t n_past_ = 0;
+  int64_t n_forward_passes_ = 0;
+  // KV cache, per layer: (max_context, K) keys after RoPE and values.
+  std::vector<std::unique_ptr<float[]>> k_cache_, v_cache_;
+  std::unique_ptr<ForwardScratch> scratch_;
+  std::vector<float> logits_;
+};
+
+}  // namespace edgelm

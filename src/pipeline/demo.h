@@ -1,0 +1,40 @@
+#pragma once
+// The end-to-end demo on the built-in air-purifier domain: generate data,
+// train a tokenizer and a small agent model, evaluate it on the device
+// simulator, quantise it, evaluate again, compare with ablations and the
+// keyword baseline, and write a report card. Every stage is stamped in
+// OUT/manifest.json, so a second run reuses what is already done.
+#include <cstdint>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+namespace edgelm {
+
+struct DemoOptions {
+  std::string out_dir = "runs/demo";
+  std::string domain = "air-purifier";
+  bool quick = false;      // tiny data, model and step counts (the CI test): minutes become seconds
+  bool force = false;      // ignore the stamps and redo every stage
+  bool quiet = false;      // no stage lines or progress bars
+  int threads = 0;         // 0: all cores
+  uint64_t seed = 1;
+  // Overrides of the sizes the mode chooses (0: keep).
+  int64_t n_examples = 0, vocab_size = 0, steps = 0, dim = 0, layers = 0;
+};
+
+// The sizes a mode uses; `describe` in the report card.
+struct DemoPlan {
+  int64_t n_examples, vocab_size;
+  int64_t dim, layers, heads, kv_heads, ffn_dim, context;
+  int64_t steps, batch, seq_len, ablation_steps;
+  double learning_rate;
+  int64_t eval_limit;  // generated test cases evaluated (0: all); the hand-written ones are always all
+};
+DemoPlan demo_plan(const DemoOptions& options);
+
+// Runs (or resumes) the demo and returns the report card's data (what
+// report.json holds). Throws Error when a stage fails; finished stages stay stamped.
+nlohmann::json run_demo(const DemoOptions& options);
+
+}  // namespace edgelm

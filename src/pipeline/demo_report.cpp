@@ -1,0 +1,250 @@
+#include "pipeline/demo_report.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <ctime>
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+#include "eval/report.h"
+#include "platform/atomic_file.h"
+#include "platform/error.h"
+
+namespace edgelm {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string fixed(double v, int digits) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.*f", digits, v);
+  return buf;
+}
+
+std::string cpu_name() {
+  std::ifstream in("/proc/cpuinfo");
+  std::string line;
+  while (std::getline(in, line))
+    if (line.rfind("model name", 0) == 0) {
+      size_t colon = line.find(':');
+      if (colon != std::string::npos) return line.substr(colon + 2);
+    }
+  return "unknown CPU";
+}
+
+std::string utc_now() {
+  std::time_t t = std::time(nullptr);
+  char buf[64];
+  std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M UTC", std::gmtime(&t));
+  return buf;
+}
+
+std::string mib(int64_t bytes) { return fixed(double(bytes) / (1 << 20), 2) + " MiB"; }
+
+std::string check(bool ok) { return ok ? "met" : "NOT met"; }
+
+// The rows of every results table, in the order the demo makes them.
+const char* const kSlugOrder[] = {"model", "model-q8_0", "model-q4_0", "model-unconstrained", "model-unbalanced", "keyword-baseline"};
+
+}  // namespace
+
+std::string loss_curve_svg(const std::vector<std::pair<std::string, nlohmann::json>>& series) {
+  const int width = 560, height = 300, left = 50, right = 20, top = 30, bottom = 40;
+  double max_step = 1, max_loss = 0, min_loss = 1e30;
+  for (const auto& [name, pts] : series)
+    for (const auto& p : pts) {
+      max_step = std::max(max_step, p[0].get<double>());
+      max_loss = std::max(max_loss, p[1].get<double>());
+      min_loss = std::min(min_loss, p[1].get<double>());
+    }
+  if (min_loss > max_loss) min_loss = 0, max_loss = 1;
+  min_loss = std::max(0.0, min_loss);
+  if (max_loss - min_loss < 1e-9) max_loss = min_loss + 1;
+  auto x = [&](double step) { return left + (width - left - right) * step / max_step; };
+  auto y = [&](double loss) { return top + (height - top - bottom) * (1 - (loss - min_loss) / (max_loss - min_loss)); };
+  std::string svg = cat("<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"", width, "\" height=\"", height,
+                        "\" font-family=\"sans-serif\" font-size=\"12\">\n<text x=\"10\" y=\"18\" font-size=\"14\" "
+                        "font-weight=\"bold\">Training loss (masked cross-entropy on the answer tokens)</text>\n");
+  for (int i = 0; i <= 4; ++i) {
+    double loss = min_loss + (max_loss - min_loss) * i / 4;
+    svg += cat("<line x1=\"", left, "\" y1=\"", y(loss), "\" x2=\"", width - right, "\" y2=\"", y(loss),
+               "\" stroke=\"#ddd\"/><text x=\"4\" y=\"", y(loss) + 4, "\" fill=\"#666\">", fixed(loss, 2), "</text>\n");
+  }
+  svg += cat("<text x=\"", width / 2, "\" y=\"", height - 8, "\" fill=\"#666\">step (max ", int64_t(max_step), ")</text>\n");
+  const char* colors[] = {"#264653", "#e76f51", "#2a9d8f", "#e9c46a"};
+  for (size_t s = 0; s < series.size(); ++s) {
+    std::string points;
+    for (const auto& p : series[s].second) points += cat(fixed(x(p[0]), 1), ",", fixed(y(p[1]), 1), " ");
+    svg += cat("<polyline fill=\"none\" stroke=\"", colors[s % 4], "\" stroke-width=\"1.5\" points=\"", points, "\"/>\n");
+    svg += cat("<rect x=\"", width - 200, "\" y=\"", top + 16 * int(s), "\" width=\"10\" height=\"10\" fill=\"", colors[s % 4],
+               "\"/><text x=\"", width - 185, "\" y=\"", top + 10 + 16 * int(s), "\">", series[s].first, "</text>\n");
+  }
+  return svg + "</svg>\n";
+}
+
+nlohmann::json write_demo_report(const StageRunner& st, const DemoReportInput& in) {
+  const DemoPlan& p = in.plan;
+  nlohmann::json card;
+  card["date"] = utc_now();
+  card["machine"] = {{"cpu", cpu_name()}, {"hardware_threads", std::thread::hardware_concurrency()}};
+  card["mode"] = in.options.quick ? "quick" : "full";
+  card["plan"] = {{"examples", p.n_examples}, {"vocab", p.vocab_size}, {"dim", p.dim}, {"layers", p.layers},
+                  {"heads", p.heads}, {"kv_heads", p.kv_heads}, {"ffn", p.ffn_dim}, {"context", p.context},
+                  {"steps", p.steps}, {"batch", p.batch}, {"seq_len", p.seq_len}, {"ablation_steps", p.ablation_steps},
+                  {"learning_rate", p.learning_rate}, {"eval_limit", p.eval_limit}};
+  nlohmann::json stages = nlohmann::json::array();
+  double total = 0, this_run = 0;
+  for (const auto& [name, s] : in.manifest.items()) {
+    stages.push_back({{"name", name}, {"title", s.value("title", name)}, {"seconds", s.value("seconds", 0.0)},
+                      {"reused", s.value("reused", false)}});
+    total += s.value("seconds", 0.0);
+    if (!s.value("reused", false)) this_run += s.value("seconds", 0.0);
+  }
+  card["stages"] = stages;
+  card["total_seconds"] = total;
+  card["this_run_seconds"] = this_run;
+  card["data"] = in.data;
+  card["data_unbalanced"] = in.data_unbalanced;
+  card["tokenizer"] = in.tokenizer;
+  card["train"] = in.train;
+  card["train_unbalanced"] = in.train_unbalanced;
+  nlohmann::json models = nlohmann::json::object();
+  for (const char* f : {"model.gguf", "model-q8_0.gguf", "model-q4_0.gguf", "model-unbalanced.gguf"}) {
+    std::error_code ec;
+    auto bytes = fs::file_size(st.path(f), ec);
+    if (!ec) models[f] = {{"bytes", bytes}};
+  }
+  card["models"] = models;
+  card["results"] = in.results;
+
+  // The targets of issue 7, judged on the project's hand-written cases.
+  nlohmann::json targets = nlohmann::json::object();
+  if (in.results.contains("handwritten")) {
+    const auto& hw = in.results["handwritten"];
+    for (const char* slug : {"model", "model-q8_0"}) {
+      if (!hw.contains(slug)) continue;
+      const auto& s = hw[slug];
+      bool langs_ok = true;
+      for (const auto& [lang, t] : s["by_language"].items()) langs_ok = langs_ok && t["rate"].get<double>() >= 0.90;
+      targets[slug] = {{"success_ge_95", s["overall"]["rate"].get<double>() >= 0.95},
+                       {"every_language_ge_90", langs_ok},
+                       {"irrelevance_ge_95", s["irrelevance"]["rate"].get<double>() >= 0.95}};
+    }
+  }
+  targets["params_le_30M"] = in.train.value("n_params", int64_t(0)) <= 30'000'000;
+  targets["total_le_15_min"] = total <= 15 * 60;
+  card["targets"] = targets;
+
+  // Markdown.
+  std::string md = "# edgelm demo: the air-purifier agent, end to end\n\n";
+  md += cat("- date: ", card["date"].get<std::string>(), "\n- machine: ", card["machine"]["cpu"].get<std::string>(), ", ",
+            card["machine"]["hardware_threads"].get<unsigned>(), " hardware threads\n- mode: ", card["mode"].get<std::string>(),
+            "\n- total time of all stages: ", fixed(total, 1), " s (", fixed(this_run, 1), " s in this run; the rest reused)\n\n");
+  md += "## Results on the project's hand-written cases\n\n";
+  auto results_table = [&](const char* set) {
+    if (!in.results.contains(set)) return;
+    std::vector<nlohmann::json> rows;
+    for (const auto& slug : kSlugOrder) {
+      if (!in.results[set].contains(slug)) continue;
+      const nlohmann::json& s = in.results[set][slug];
+      nlohmann::json row = s;
+      row["name"] = cat(s.value("name", slug), " ([report](", s.value("report", std::string()), "))");
+      rows.push_back(row);
+    }
+    md += comparison_markdown(rows) + "\n";
+  };
+  results_table("handwritten");
+  md += "![success by model](comparison.svg)\n\n";
+  md += "## Results on the generator's held-out test cases\n\n";
+  md += "(test split: templates never used for training)\n\n";
+  results_table("generated_test");
+  md += "## Targets (issue 7), on the hand-written cases\n\n| target | status |\n| --- | --- |\n";
+  for (const auto& [slug, t] : targets.items()) {
+    if (!t.is_object()) continue;
+    md += cat("| ", slug, ": functional success ≥ 95% | ", check(t["success_ge_95"]), " |\n");
+    md += cat("| ", slug, ": every language ≥ 90% | ", check(t["every_language_ge_90"]), " |\n");
+    md += cat("| ", slug, ": no call on ≥ 95% of out-of-scope requests | ", check(t["irrelevance_ge_95"]), " |\n");
+  }
+  md += cat("| model ≤ 30M parameters (", in.train.value("n_params", int64_t(0)), ") | ", check(targets["params_le_30M"]), " |\n");
+  md += cat("| all stages ≤ 15 minutes (", fixed(total, 0), " s) | ", check(targets["total_le_15_min"]), " |\n\n");
+
+  md += "## Model files\n\n| file | size |\n| --- | --- |\n";
+  for (const auto& [f, m] : models.items()) md += cat("| ", f, " | ", mib(m["bytes"].get<int64_t>()), " |\n");
+  md += cat("\nShape: dim ", p.dim, ", ", p.layers, " layers, ", p.heads, " heads (", p.kv_heads, " kv), ffn ", p.ffn_dim,
+            ", vocab ", in.tokenizer.value("n_vocab", p.vocab_size), ", ", in.train.value("n_params", int64_t(0)),
+            " parameters; trained ", in.train.value("steps", p.steps), " steps of ", p.batch, " × ", p.seq_len,
+            " tokens (learning rate ", p.learning_rate, "). The unbalanced-data ablation has the same shape and ",
+            in.train_unbalanced.value("steps", p.ablation_steps), " steps",
+            p.ablation_steps < p.steps ? " (shorter, to fit the time budget: compare with that in mind)" : "", ".\n\n");
+
+  md += "## Training\n\n| run | steps | tokens | final train loss | valid loss | seconds |\n| --- | --- | --- | --- | --- | --- |\n";
+  for (const auto& [name, t] : {std::pair<const char*, const nlohmann::json*>{"model.gguf", &in.train},
+                                {"model-unbalanced.gguf", &in.train_unbalanced}})
+    md += cat("| ", name, " | ", t->value("steps", int64_t(0)), " | ", t->value("tokens", int64_t(0)), " | ",
+              fixed(t->value("final_loss", 0.0), 4), " | ", fixed(t->value("valid_loss", 0.0), 4), " | ",
+              fixed(t->value("seconds", 0.0), 1), " |\n");
+  md += "\n![loss curve](loss_curve.svg)\n\n";
+
+  md += "## Data\n\n";
+  md += cat("Balanced set: ", in.data.value("train", 0), " train / ", in.data.value("valid", 0), " valid / ",
+            in.data.value("test", 0), " test examples from ", in.data.value("templates", 0), " templates (",
+            in.data.value("duplicates", 0), " duplicates dropped); unbalanced set: ", in.data_unbalanced.value("train", 0),
+            " train examples. Details: data/report.md, data-unbalanced/report.md.\n\n");
+  md += "| language | balanced | unbalanced |\n| --- | --- | --- |\n";
+  if (in.data.contains("by_language"))
+    for (const auto& [k, v] : in.data["by_language"].items())
+      md += cat("| ", k, " | ", v.get<int64_t>(), " | ", in.data_unbalanced["by_language"].value(k, int64_t(0)), " |\n");
+  md += "\n| phenomenon | balanced | unbalanced |\n| --- | --- | --- |\n";
+  if (in.data.contains("by_phenomenon"))
+    for (const auto& [k, v] : in.data["by_phenomenon"].items())
+      md += cat("| ", k, " | ", v.get<int64_t>(), " | ", in.data_unbalanced["by_phenomenon"].value(k, int64_t(0)), " |\n");
+
+  md += "\n## Stage timings\n\n| stage | seconds | |\n| --- | --- | --- |\n";
+  for (const auto& s : stages)
+    md += cat("| ", s["title"].get<std::string>(), " | ", fixed(s["seconds"], 1), " | ", s["reused"].get<bool>() ? "reused" : "", " |\n");
+  md += cat("| **total** | ", fixed(total, 1), " | |\n\n");
+  md += cat("## Talk to the model\n\n```\nedgelm chat --model ", st.path("model.gguf"), "\n```\n\n",
+            "Re-evaluate any model file on any case file:\n\n```\nedgelm eval --model ", st.path("model.gguf"),
+            " --cases FILE.jsonl --report DIR\n```\n");
+
+  write_file_atomic(st.path("report.md"), md);
+  write_file_atomic(st.path("report.json"), card.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
+  if (in.results.contains("handwritten")) {
+    std::vector<nlohmann::json> rows;
+    for (const auto& slug : kSlugOrder)
+      if (in.results["handwritten"].contains(slug)) rows.push_back(in.results["handwritten"][slug]);
+    write_file_atomic(st.path("comparison.svg"), comparison_chart_svg(rows));
+  }
+  std::vector<std::pair<std::string, nlohmann::json>> series;
+  if (in.train.contains("losses")) series.push_back({"model.gguf", in.train["losses"]});
+  if (in.train_unbalanced.contains("losses")) series.push_back({"unbalanced ablation", in.train_unbalanced["losses"]});
+  write_file_atomic(st.path("loss_curve.svg"), loss_curve_svg(series));
+  card["out_dir"] = st.path("");
+  return card;
+}
+
+void print_demo_summary(const nlohmann::json& card) {
+  std::printf("\n== edgelm demo: summary (%s mode, %.1f s of stages) ==\n", card["mode"].get<std::string>().c_str(),
+              card["total_seconds"].get<double>());
+  for (const char* set : {"handwritten", "generated_test"}) {
+    if (!card["results"].contains(set)) continue;
+    std::printf("%s cases:\n", set);
+    for (const auto& slug : kSlugOrder) {
+      if (!card["results"][set].contains(slug)) continue;
+      const nlohmann::json& s = card["results"][set][slug];
+      std::string langs;
+      for (const auto& [lang, t] : s["by_language"].items()) langs += cat(" ", lang, " ", percent(t["rate"]));
+      std::printf("  %-42s %6s  (%s; no-call %s; %.0f tokens, %.1f ms p50)\n", s.value("name", slug).c_str(),
+                  percent(s["overall"]["rate"]).c_str(), langs.c_str() + 1, percent(s["irrelevance"]["rate"]).c_str(),
+                  s["tokens_generated"]["median"].get<double>(), s["latency_ms"]["p50"].get<double>());
+    }
+  }
+  std::string out = card["out_dir"];
+  std::printf("report card: %sreport.md\ntalk to the model: edgelm chat --model %smodel.gguf\n", out.c_str(), out.c_str());
+}
+
+}  // namespace edgelm

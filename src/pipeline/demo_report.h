@@ -1,0 +1,32 @@
+#pragma once
+// The demo's report card: report.md (stage timings, data, model sizes, the
+// results of every model file, ablation and baseline side by side, the loss
+// curve, tokens and latency per command, the targets), report.json with the
+// same figures, comparison.svg and loss_curve.svg.
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "pipeline/demo.h"
+#include "pipeline/stages.h"
+
+namespace edgelm {
+
+struct DemoReportInput {
+  const DemoOptions& options;
+  const DemoPlan& plan;
+  const nlohmann::ordered_json& manifest;   // StageRunner::manifest(), in run order
+  const nlohmann::json &data, &data_unbalanced, &tokenizer, &train, &train_unbalanced, &quant;
+  const nlohmann::json& results;    // case set -> eval slug -> eval summary (without failures)
+};
+
+// Writes report.md, report.json, comparison.svg, loss_curve.svg into the run folder; returns report.json's content.
+nlohmann::json write_demo_report(const StageRunner& stages, const DemoReportInput& in);
+// A few lines on stdout: the headline figures and how to chat with the model.
+void print_demo_summary(const nlohmann::json& card);
+
+// A line chart of [[step, loss], ...] series (name -> points).
+std::string loss_curve_svg(const std::vector<std::pair<std::string, nlohmann::json>>& series);
+
+}  // namespace edgelm

@@ -1,0 +1,70 @@
+#include "training/bench.h"
+
+#include <sys/resource.h>
+
+#include <algorithm>
+#include <chrono>
+#include <memory>
+#include <vector>
+
+#include "kernels/gemm.h"
+#include "platform/error.h"
+#include "platform/random.h"
+#include "training/optimizer.h"
+#include "training/transformer.h"
+
+namespace edgelm::training {
+
+nlohmann::json bench_train(const TrainBenchOptions& o) {
+  if (o.bf16) fail("bench train --bf16: the bf16 compute path is not built yet (fp32 only)");
+  if (o.steps <= 0) fail("bench train: --steps must be positive");
+  ModelConfig c = model_shape(o.shape);
+  if (o.seq > c.context_length) c.context_length = o.seq;
+  std::unique_ptr<ThreadPool> own;
+  if (o.threads > 0) own = std::make_unique<ThreadPool>(o.threads);
+  ThreadPool& pool = own ? *own : default_thread_pool();
+
+  ParamSet params(init_random_weights(c, o.seed));
+  Transformer model(params, o.batch, o.seq, pool);
+  Batch batch;
+  batch.resize(o.batch, o.seq);
+  Rng rng(o.seed);
+  for (int64_t i = 0; i < o.batch * o.seq; ++i) {
+    batch.tokens[i] = int32_t(rng.below(uint64_t(c.n_vocab)));
+    batch.targets[i] = int32_t(rng.below(uint64_t(c.n_vocab)));
+    batch.weights[i] = 1.0f;
+  }
+  OptimConfig oc;
+  const double n = batch.n_weighted();
+  std::vector<double> seconds;
+  double loss = 0;
+  for (int64_t step = 0; step <= o.steps; ++step) {  // step 0 warms caches and pages up
+    const auto t0 = std::chrono::steady_clock::now();
+    model.forward(batch);
+    loss = model.backward(batch, float(1.0 / n)) / n;
+    optimizer_step(params, oc, oc.lr, step + 1, pool);
+    const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    if (step > 0) seconds.push_back(s);
+  }
+  std::sort(seconds.begin(), seconds.end());
+  const double median = seconds[seconds.size() / 2];
+  rusage ru{};
+  getrusage(RUSAGE_SELF, &ru);
+  return {{"bench", "train"},
+          {"shape", o.shape},
+          {"batch", o.batch},
+          {"seq", o.seq},
+          {"threads", pool.size()},
+          {"isa", gemm_f32_isa()},
+          {"bf16", o.bf16},
+          {"steps", o.steps},
+          {"n_params", c.n_params()},
+          {"loss", loss},
+          {"step_seconds", median},
+          {"step_seconds_min", seconds.front()},
+          {"tokens_per_s", double(o.batch * o.seq) / median},
+          {"gflops", model.flops_per_step() / median / 1e9},
+          {"peak_rss_bytes", int64_t(ru.ru_maxrss) * 1024}};
+}
+
+}  // namespace edgelm::training

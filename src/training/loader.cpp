@@ -1,0 +1,130 @@
+#include "training/loader.h"
+
+#include <algorithm>
+
+#include "platform/error.h"
+#include "platform/random.h"
+
+namespace edgelm::training {
+
+BatchLoader::BatchLoader(const Shard& shard, int64_t B, int64_t T, PackMode mode, uint64_t seed, bool shuffle)
+    : shard_(shard), B_(B), T_(T), mode_(mode), seed_(seed), shuffle_(shuffle) {
+  if (B <= 0 || T <= 0) fail("batch size and sequence length must be positive (got ", B, " x ", T, ")");
+  if (mode == PackMode::Stream) {
+    if (shard.n_tokens() < T + 1)
+      fail(shard.path(), ": ", shard.n_tokens(), " tokens is too few for one sequence of ", T, " (need ", T + 1, ")");
+    for (int64_t start = 0; start + T + 1 <= shard.n_tokens(); start += T) units_.push_back(start);
+  } else {
+    for (int64_t d = 0; d < shard.n_docs(); ++d)
+      if (shard.doc_end(d) - shard.doc_start(d) >= 2) units_.push_back(d);
+    if (units_.empty()) fail(shard.path(), ": no example has two or more tokens, nothing to train on");
+  }
+  start_epoch(0);
+}
+
+void BatchLoader::start_epoch(uint64_t epoch) {
+  order_ = units_;
+  if (shuffle_) {
+    Rng rng(seed_ * 0x9e3779b97f4a7c15ull + epoch);
+    for (size_t i = order_.size(); i > 1; --i) std::swap(order_[i - 1], order_[rng.below(i)]);
+  }
+  order_epoch_ = epoch;
+}
+
+void BatchLoader::set_position(LoaderPosition pos) {
+  if (pos.index > units_.size())
+    fail("data position ", pos.index, " is past the end of an epoch (", units_.size(), " units): the data changed?");
+  pos_ = pos;
+  start_epoch(pos.epoch);
+}
+
+uint64_t BatchLoader::advance() {
+  if (pos_.index >= order_.size()) {
+    pos_.epoch += 1;
+    pos_.index = 0;
+    start_epoch(pos_.epoch);
+  }
+  return uint64_t(order_[pos_.index++]);
+}
+
+// The document containing token s (binary search over the shard's document starts).
+static int64_t doc_of(const Shard& shard, int64_t s) {
+  int64_t lo = 0, hi = shard.n_docs() - 1;
+  while (lo < hi) {
+    const int64_t mid = (lo + hi + 1) / 2;
+    if (shard.doc_start(mid) <= s)
+      lo = mid;
+    else
+      hi = mid - 1;
+  }
+  return lo;
+}
+
+void BatchLoader::fill_window(Batch& out, int64_t row, int64_t start) const {
+  int64_t doc = doc_of(shard_, start);
+  int64_t doc_end = shard_.doc_end(doc);
+  int32_t first = 0;
+  for (int64_t t = 0; t < T_; ++t) {
+    const int64_t i = row * T_ + t, s = start + t;
+    if (s == doc_end) {  // a new document starts here: a new example
+      doc_end = shard_.doc_end(++doc);
+      first = int32_t(t);
+    }
+    out.tokens[i] = shard_.token(s);
+    out.targets[i] = shard_.token(s + 1);
+    out.first[i] = first;
+    // The last token of a document does not learn to predict the next document's first.
+    out.weights[i] = (s + 1 != doc_end && shard_.mask(s + 1)) ? 1.0f : 0.0f;
+  }
+}
+
+int64_t BatchLoader::example_positions(int64_t doc) const {
+  return std::min(T_, shard_.doc_end(doc) - shard_.doc_start(doc) - 1);
+}
+
+int64_t BatchLoader::place_example(Batch& out, int64_t row, int64_t t0, int64_t doc) const {
+  const int64_t n = example_positions(doc), base = shard_.doc_start(doc);
+  for (int64_t j = 0; j < n; ++j) {
+    const int64_t i = row * T_ + t0 + j;
+    out.tokens[i] = shard_.token(base + j);
+    out.targets[i] = shard_.token(base + j + 1);
+    out.first[i] = int32_t(t0);
+    out.weights[i] = shard_.mask(base + j + 1) ? 1.0f : 0.0f;
+  }
+  return n;
+}
+
+void BatchLoader::next(Batch& out) {
+  out.resize(B_, T_);
+  for (int64_t row = 0; row < B_; ++row) {
+    if (mode_ == PackMode::Stream) {
+      fill_window(out, row, int64_t(advance()));
+      continue;
+    }
+    int64_t t = 0;
+    for (;;) {
+      // Peek at the next example: it starts the next row when it does not fit, so the
+      // position stays exact and nothing is skipped.
+      if (pos_.index >= order_.size()) {
+        pos_.epoch += 1;
+        pos_.index = 0;
+        start_epoch(pos_.epoch);
+      }
+      const int64_t doc = order_[pos_.index];
+      const int64_t need = example_positions(doc);
+      if (t > 0 && t + need > T_) break;
+      pos_.index += 1;
+      t += place_example(out, row, t, doc);
+      if (t >= T_) break;
+    }
+    for (; t < T_; ++t) {  // padding: attends only to itself, never trained
+      const int64_t i = row * T_ + t;
+      out.tokens[i] = 0;
+      out.targets[i] = 0;
+      out.first[i] = int32_t(t);
+      out.weights[i] = 0.0f;
+    }
+  }
+}
+
+}  // namespace edgelm::training

@@ -1,0 +1,53 @@
+#pragma once
+// The trainable state of a model: for every entry of the tensor table its
+// value (owned by WeightsF32, so saving is save_weights_gguf), its gradient
+// and its two AdamW moments. Gradients and moments live in flat buffers laid
+// out in tensor-table order, so clipping, zeroing and checkpointing walk one
+// array; `tensors()` gives the per-tensor view of all four at once.
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "model/weights.h"
+
+namespace edgelm::training {
+
+struct ParamTensor {
+  const TensorSpec* spec;
+  int64_t n;       // elements
+  int64_t offset;  // into the flat gradient / moment buffers
+  float* value;
+  float* grad;
+  float* m;  // AdamW first moment
+  float* v;  // AdamW second moment
+};
+
+class ParamSet {
+ public:
+  explicit ParamSet(WeightsF32 weights);
+  ParamSet(const ParamSet&) = delete;
+  ParamSet& operator=(const ParamSet&) = delete;
+
+  const ModelConfig& config() const { return weights_.config; }
+  WeightsF32& weights() { return weights_; }
+  const WeightsF32& weights() const { return weights_; }
+  std::vector<ParamTensor>& tensors() { return tensors_; }
+  const std::vector<ParamTensor>& tensors() const { return tensors_; }
+  const ParamTensor& get(const std::string& name) const;  // throws Error if absent
+  ParamTensor& get(const std::string& name);
+
+  int64_t n_params() const { return int64_t(grads_.size()); }
+  std::vector<float>& grads() { return grads_; }
+  std::vector<float>& moment1() { return m_; }
+  std::vector<float>& moment2() { return v_; }
+  void zero_grads();
+  double grad_norm() const;  // L2 norm over every gradient, summed in a fixed order
+
+ private:
+  void bind();
+  WeightsF32 weights_;
+  std::vector<float> grads_, m_, v_;
+  std::vector<ParamTensor> tensors_;
+};
+
+}  // namespace edgelm::training

@@ -1,0 +1,120 @@
+#include "training/shard.h"
+
+#include <cstring>
+
+#include "platform/atomic_file.h"
+#include "platform/error.h"
+
+namespace edgelm::training {
+
+namespace {
+
+constexpr size_t kHeaderBytes = 64;
+
+template <class T>
+void put(std::vector<uint8_t>& out, T v) {
+  uint8_t b[sizeof(T)];
+  std::memcpy(b, &v, sizeof(T));  // the build targets little-endian machines (x86-64, aarch64)
+  out.insert(out.end(), b, b + sizeof(T));
+}
+
+template <class T>
+T get(const uint8_t* p) {
+  T v;
+  std::memcpy(&v, p, sizeof(T));
+  return v;
+}
+
+uint64_t pad8(uint64_t n) { return (n + 7) / 8 * 8; }
+
+}  // namespace
+
+ShardWriter::ShardWriter(int64_t n_vocab) : n_vocab_(n_vocab) {
+  if (n_vocab <= 0) fail("token shard: vocabulary size must be positive (got ", n_vocab, ")");
+}
+
+void ShardWriter::add_document(std::span<const int32_t> tokens, std::span<const uint8_t> mask) {
+  if (!mask.empty() && mask.size() != tokens.size())
+    fail("token shard: document ", n_docs(), " has ", tokens.size(), " tokens but ", mask.size(), " mask bytes");
+  if (tokens.empty()) return;
+  for (int32_t t : tokens)
+    if (t < 0 || t >= n_vocab_) fail("token shard: token id ", t, " outside the vocabulary of ", n_vocab_);
+  if (!mask.empty() && !has_mask_) {
+    has_mask_ = true;
+    mask_.assign(tokens_.size(), 1);  // earlier documents were fully trained
+  }
+  doc_starts_.push_back(uint64_t(tokens_.size()));
+  tokens_.insert(tokens_.end(), tokens.begin(), tokens.end());
+  if (has_mask_) {
+    if (mask.empty())
+      mask_.insert(mask_.end(), tokens.size(), 1);
+    else
+      for (uint8_t m : mask) mask_.push_back(m ? 1 : 0);
+  }
+}
+
+void ShardWriter::write(const std::string& path) const {
+  const uint32_t token_bytes = n_vocab_ <= 65536 ? 2 : 4;
+  std::vector<uint8_t> out;
+  out.insert(out.end(), kShardMagic, kShardMagic + 8);
+  put<uint32_t>(out, kShardVersion);
+  put<uint32_t>(out, token_bytes);
+  put<uint64_t>(out, tokens_.size());
+  put<uint64_t>(out, doc_starts_.size());
+  put<uint32_t>(out, has_mask_ ? 1u : 0u);
+  put<uint32_t>(out, uint32_t(n_vocab_));
+  out.resize(kHeaderBytes, 0);
+  for (int32_t t : tokens_) {
+    if (token_bytes == 2)
+      put<uint16_t>(out, uint16_t(t));
+    else
+      put<uint32_t>(out, uint32_t(t));
+  }
+  out.resize(kHeaderBytes + pad8(tokens_.size() * token_bytes), 0);
+  for (uint64_t d : doc_starts_) put<uint64_t>(out, d);
+  if (has_mask_) out.insert(out.end(), mask_.begin(), mask_.end());
+  AtomicFile file(path);
+  file.write(out.data(), out.size());
+  file.commit();
+}
+
+Shard Shard::open(const std::string& path) {
+  Shard s;
+  s.map_ = MappedFile(path);
+  const uint8_t* p = s.map_.data();
+  const uint64_t size = s.map_.size();
+  if (size < kHeaderBytes) fail(path, ": not a token shard (", size, " bytes, shorter than the 64-byte header)");
+  if (std::memcmp(p, kShardMagic, 8) != 0) fail(path, ": not a token shard (bad magic; make one with `edgelm data tokenize`)");
+  const uint32_t version = get<uint32_t>(p + 8);
+  if (version != kShardVersion) fail(path, ": token shard version ", version, " is not supported (expected ", kShardVersion, ")");
+  s.token_bytes_ = get<uint32_t>(p + 12);
+  if (s.token_bytes_ != 2 && s.token_bytes_ != 4) fail(path, ": token width ", s.token_bytes_, " bytes (expected 2 or 4)");
+  const uint64_t n_tokens = get<uint64_t>(p + 16);
+  s.n_docs_ = get<uint64_t>(p + 24);
+  const uint32_t flags = get<uint32_t>(p + 32);
+  s.n_vocab_ = get<uint32_t>(p + 36);
+  if (n_tokens == 0) fail(path, ": the token shard is empty (no tokens)");
+  if (s.n_docs_ == 0 || s.n_docs_ > n_tokens) fail(path, ": bad document count ", s.n_docs_, " for ", n_tokens, " tokens");
+  if (n_tokens > (size - kHeaderBytes) / s.token_bytes_) fail(path, ": truncated token shard (header says ", n_tokens, " tokens)");
+  const uint64_t tokens_end = kHeaderBytes + pad8(n_tokens * s.token_bytes_);
+  const uint64_t docs_end = tokens_end + s.n_docs_ * 8;
+  const uint64_t need = docs_end + ((flags & 1u) ? n_tokens : 0);
+  if (s.n_docs_ > size / 8 || tokens_end > size || need > size)
+    fail(path, ": truncated token shard (", size, " bytes, the header needs ", need, ")");
+  if (need < size) fail(path, ": ", size - need, " unexpected bytes after the token shard's data");
+  s.n_tokens_ = int64_t(n_tokens);
+  s.tokens_ = p + kHeaderBytes;
+  s.doc_starts_ = reinterpret_cast<const uint64_t*>(p + tokens_end);
+  if (flags & 1u) s.mask_ = p + docs_end;
+  for (uint64_t d = 0; d < s.n_docs_; ++d) {
+    const uint64_t start = s.doc_starts_[d];
+    const bool ok = d == 0 ? start == 0 : start > s.doc_starts_[d - 1] && start < n_tokens;
+    if (!ok) fail(path, ": document ", d, " starts at ", start, ", out of order or past the end");
+  }
+  if (s.n_vocab_ > 0)
+    for (int64_t i = 0; i < s.n_tokens_; ++i)
+      if (s.token(i) >= s.n_vocab_) fail(path, ": token ", i, " has id ", s.token(i), " >= the shard's vocabulary ", s.n_vocab_);
+  return s;
+}
+
+}  // namespace edgelm::training

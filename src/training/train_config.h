@@ -1,0 +1,56 @@
+#pragma once
+// The configuration of a training run, read from TOML. Every key can be
+// overridden on the command line ("optim.lr=3e-4"); an unknown key, a value of
+// the wrong type or an inconsistent shape is an Error before any work starts.
+//
+//   mode = "pretrain" | "sft"            out = "runs/name"
+//   [model] shape ("tiny", "S1", ...), dim, layers, heads, kv_heads, head_dim, ffn, vocab
+//           (0: the tokenizer's), context, sliding_window, rope_theta, norm_eps, tied, seed,
+//           init (a GGUF model to start from; required for sft)
+//   [data]  train, valid (token shards), tokenizer (GGUF whose tokenizer.* keys go into the model)
+//   [train] batch, seq, accum, steps, seed, eval_every, eval_batches, checkpoint_every,
+//           log_every, threads, save_type ("f32", "f16", "bf16")
+//   [optim] lr, min_lr, warmup, weight_decay, decay_embeddings, beta1, beta2, eps, grad_clip
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "model/config.h"
+#include "training/optimizer.h"
+
+namespace edgelm::training {
+
+struct TrainConfig {
+  std::string mode = "pretrain";
+  std::string out_dir = "runs/train";
+
+  std::string model_shape = "tiny";
+  ModelConfig model;  // model_shape's config with the [model] keys applied; n_vocab 0: from the tokenizer/data
+  std::vector<std::string> model_keys_given;  // the [model] keys the config sets (checked against model.init)
+  std::string init_model;
+  uint64_t model_seed = 0;
+
+  std::string train_data, valid_data, tokenizer;
+
+  int64_t batch = 8, seq = 128, accum = 1, steps = 1000;
+  uint64_t seed = 1;
+  int64_t eval_every = 100, eval_batches = 8, checkpoint_every = 0, log_every = 1;
+  int threads = 0;
+  std::string save_type = "f32";
+
+  OptimConfig optim;
+
+  // Throws Error naming the first problem (before any file is read).
+  void validate() const;
+};
+
+// Parses TOML text, applying `overrides` ("section.key=value"; the value is TOML,
+// or a bare string) on top. `name` is used in error messages.
+TrainConfig parse_train_config(const std::string& toml_text, const std::vector<std::string>& overrides,
+                               const std::string& name = "config");
+TrainConfig load_train_config(const std::string& path, const std::vector<std::string>& overrides);
+
+// The TOML text of a config (what the run folder keeps as config.toml).
+std::string train_config_to_toml(const TrainConfig& c);
+
+}  // namespace edgelm::training

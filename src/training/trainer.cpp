@@ -1,0 +1,331 @@
+#include "training/trainer.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <sstream>
+
+#include "model/weights.h"
+#include "platform/atomic_file.h"
+#include "platform/error.h"
+#include "platform/gguf.h"
+#include "platform/progress.h"
+#include "training/checkpoint.h"
+#include "training/loader.h"
+#include "training/shard.h"
+#include "training/transformer.h"
+
+namespace edgelm::training {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// The tokenizer.* keys of a GGUF file (tokenizer or model): what makes the trained model self-contained.
+GgufMetadata tokenizer_keys(const GgufFile& f) {
+  GgufMetadata meta;
+  for (const auto& [key, value] : f.metadata().entries())
+    if (key.rfind("tokenizer.", 0) == 0) meta.set(key, value);
+  return meta;
+}
+
+int64_t tokenizer_vocab(const GgufMetadata& meta) {
+  const GgufValue* tokens = meta.find("tokenizer.ggml.tokens");
+  return tokens ? int64_t(tokens->as_array("tokenizer.ggml.tokens").size()) : 0;
+}
+
+// The [model] keys the config sets must agree with the model file it starts from.
+void check_model_against_config(const TrainConfig& c, const ModelConfig& file, const std::string& path) {
+  auto check = [&](const char* key, double want, double have) {
+    for (const auto& k : c.model_keys_given)
+      if (k == key && want != have)
+        fail("model.", key, " = ", want, " in the config, but ", path, " has ", have,
+             " (remove the key or pick the matching model)");
+  };
+  check("dim", double(c.model.dim), double(file.dim));
+  check("layers", double(c.model.n_layers), double(file.n_layers));
+  check("heads", double(c.model.n_heads), double(file.n_heads));
+  check("kv_heads", double(c.model.n_kv_heads), double(file.n_kv_heads));
+  check("head_dim", double(c.model.head_dim), double(file.head_dim));
+  check("ffn", double(c.model.ffn_dim), double(file.ffn_dim));
+  check("vocab", double(c.model.n_vocab), double(file.n_vocab));
+  check("tied", double(c.model.tied_embeddings), double(file.tied_embeddings));
+  check("sliding_window", double(c.model.sliding_window), double(file.sliding_window));
+}
+
+// Drops metrics lines past `step` (a resumed run rewrites what came after its checkpoint).
+void truncate_metrics(const std::string& path, int64_t step) {
+  std::ifstream in(path);
+  if (!in) return;
+  std::string line, kept;
+  while (std::getline(in, line)) {
+    try {
+      if (nlohmann::json::parse(line).value("step", int64_t(0)) <= step) kept += line + "\n";
+    } catch (const nlohmann::json::exception&) {
+      // A half-written last line from a crash: drop it.
+    }
+  }
+  write_file_atomic(path, kept);
+}
+
+double mean_loss(Transformer& model, BatchLoader& loader, int64_t n_batches) {
+  Batch batch;
+  double sum = 0, n = 0;
+  for (int64_t i = 0; i < n_batches; ++i) {
+    loader.next(batch);
+    if (batch.n_weighted() <= 0) continue;
+    sum += model.loss(batch);
+    n += batch.n_weighted();
+  }
+  return n > 0 ? sum / n : -1;
+}
+
+std::string fmt(const char* f, double v) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, f, v);
+  return buf;
+}
+
+}  // namespace
+
+void write_loss_svg(const std::string& path, const std::vector<std::pair<int64_t, double>>& train,
+                    const std::vector<std::pair<int64_t, double>>& valid) {
+  const double W = 640, H = 360, L = 60, R = 20, T = 20, B = 40;
+  double x_max = 1, y_min = 1e30, y_max = -1e30;
+  for (const auto* s : {&train, &valid})
+    for (auto [x, y] : *s) {
+      x_max = std::max(x_max, double(x));
+      y_min = std::min(y_min, y);
+      y_max = std::max(y_max, y);
+    }
+  if (y_min > y_max) y_min = 0, y_max = 1;
+  if (y_max - y_min < 1e-9) y_max = y_min + 1;
+  auto px = [&](double x) { return L + (W - L - R) * x / x_max; };
+  auto py = [&](double y) { return T + (H - T - B) * (1 - (y - y_min) / (y_max - y_min)); };
+  std::ostringstream o;
+  o << "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" << W << "\" height=\"" << H << "\" font-family=\"sans-serif\" font-size=\"11\">\n"
+    << "<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n"
+    << "<line x1=\"" << L << "\" y1=\"" << H - B << "\" x2=\"" << W - R << "\" y2=\"" << H - B << "\" stroke=\"black\"/>\n"
+    << "<line x1=\"" << L << "\" y1=\"" << T << "\" x2=\"" << L << "\" y2=\"" << H - B << "\" stroke=\"black\"/>\n";
+  for (int i = 0; i <= 4; ++i) {
+    const double y = y_min + (y_max - y_min) * i / 4;
+    o << "<text x=\"" << L - 5 << "\" y=\"" << py(y) + 4 << "\" text-anchor=\"end\">" << fmt("%.3g", y) << "</text>\n";
+    const double x = x_max * i / 4;
+    o << "<text x=\"" << px(x) << "\" y=\"" << H - B + 15 << "\" text-anchor=\"middle\">" << fmt("%.0f", x) << "</text>\n";
+  }
+  o << "<text x=\"" << (L + W - R) / 2 << "\" y=\"" << H - 5 << "\" text-anchor=\"middle\">step</text>\n";
+  auto series = [&](const std::vector<std::pair<int64_t, double>>& s, const char* color, const char* label, double ly) {
+    if (s.empty()) return;
+    o << "<polyline fill=\"none\" stroke=\"" << color << "\" stroke-width=\"1.5\" points=\"";
+    for (auto [x, y] : s) o << fmt("%.1f", px(double(x))) << "," << fmt("%.1f", py(y)) << " ";
+    o << "\"/>\n<text x=\"" << W - R - 5 << "\" y=\"" << ly << "\" text-anchor=\"end\" fill=\"" << color << "\">" << label
+      << "</text>\n";
+  };
+  series(train, "steelblue", "train loss", T + 12);
+  series(valid, "darkorange", "validation loss", T + 26);
+  o << "</svg>\n";
+  write_file_atomic(path, o.str());
+}
+
+TrainResult train_model(const TrainConfig& config, const TrainOptions& options) {
+  const auto t_start = Clock::now();
+  TrainConfig c = config;
+  c.validate();
+
+  // ---- Everything is read and checked before the first step.
+  GgufMetadata tok_meta;
+  if (!c.tokenizer.empty()) {
+    GgufFile tf = GgufFile::open(c.tokenizer);
+    tok_meta = tokenizer_keys(tf);
+    if (tokenizer_vocab(tok_meta) == 0) fail(c.tokenizer, ": no tokenizer in this file (tokenizer.ggml.tokens missing)");
+  }
+  Shard train_shard = Shard::open(c.train_data);
+  std::optional<Shard> valid_shard;
+  if (!c.valid_data.empty()) valid_shard.emplace(Shard::open(c.valid_data));
+
+  WeightsF32 weights;
+  if (!c.init_model.empty()) {
+    GgufFile mf = GgufFile::open(c.init_model);
+    const ModelConfig file_config = read_model_config(mf);
+    check_model_against_config(c, file_config, c.init_model);
+    if (c.tokenizer.empty()) tok_meta = tokenizer_keys(mf);
+    weights = load_weights_f32(mf);
+  } else {
+    ModelConfig m = c.model;
+    if (m.n_vocab == 0) m.n_vocab = tokenizer_vocab(tok_meta);
+    if (m.n_vocab == 0) m.n_vocab = train_shard.n_vocab();
+    if (m.n_vocab == 0)
+      fail("the vocabulary size is unknown: set model.vocab, or data.tokenizer, or use a shard that records it");
+    try {
+      m.validate();
+    } catch (const Error& e) {
+      fail("model config: ", e.what());
+    }
+    weights = init_random_weights(m, c.model_seed);
+  }
+  const ModelConfig& mc = weights.config;
+  const int64_t tok_vocab = tokenizer_vocab(tok_meta);
+  if (tok_vocab > 0 && tok_vocab != mc.n_vocab)
+    fail("the tokenizer has ", tok_vocab, " tokens but the model's vocabulary is ", mc.n_vocab);
+  for (const Shard* s : {&train_shard, valid_shard ? &*valid_shard : nullptr}) {
+    if (s && s->n_vocab() > mc.n_vocab)
+      fail(s->path(), ": made for a vocabulary of ", s->n_vocab(), " tokens, the model has ", mc.n_vocab);
+  }
+  if (c.seq > mc.context_length) fail("train.seq ", c.seq, " exceeds the model's context length ", mc.context_length);
+  if (c.mode == "sft" && !train_shard.has_mask())
+    fail(c.train_data, ": an SFT run needs a shard with a loss mask (`edgelm data tokenize --chat`)");
+
+  const PackMode pack = c.mode == "sft" ? PackMode::Examples : PackMode::Stream;
+  BatchLoader loader(train_shard, c.batch, c.seq, pack, c.seed);
+  std::optional<BatchLoader> valid_loader;
+  if (valid_shard) valid_loader.emplace(*valid_shard, c.batch, c.seq, pack, c.seed, false);
+
+  std::unique_ptr<ThreadPool> own_pool;
+  if (c.threads > 0) own_pool = std::make_unique<ThreadPool>(c.threads);
+  ThreadPool& pool = own_pool ? *own_pool : default_thread_pool();
+
+  ParamSet params(std::move(weights));
+  Transformer model(params, c.batch, c.seq, pool);
+
+  namespace fs = std::filesystem;
+  fs::create_directories(c.out_dir);
+  const std::string ckpt_path = c.out_dir + "/checkpoint.gguf", metrics_path = c.out_dir + "/metrics.jsonl";
+  TrainState state;
+  if (options.resume) {
+    if (!fs::exists(ckpt_path)) fail("--resume: no checkpoint at ", ckpt_path);
+    state = load_checkpoint(ckpt_path, params);
+    loader.set_position(state.data);
+    truncate_metrics(metrics_path, state.step);
+  } else {
+    std::error_code ec;
+    fs::remove(metrics_path, ec);
+  }
+  write_file_atomic(c.out_dir + "/config.toml", train_config_to_toml(c));
+
+  // Earlier metrics feed the loss curve of a resumed run.
+  std::vector<std::pair<int64_t, double>> train_curve, valid_curve;
+  if (options.resume) {
+    std::ifstream in(metrics_path);
+    std::string line;
+    while (std::getline(in, line)) {
+      auto j = nlohmann::json::parse(line, nullptr, false);
+      if (j.is_discarded()) continue;
+      if (j.contains("loss")) train_curve.push_back({j["step"], j["loss"]});
+      if (j.contains("valid_loss")) valid_curve.push_back({j["step"], j["valid_loss"]});
+    }
+  }
+  std::FILE* metrics = std::fopen(metrics_path.c_str(), "a");
+  if (!metrics) fail("cannot write ", metrics_path);
+  std::unique_ptr<std::FILE, int (*)(std::FILE*)> metrics_guard(metrics, std::fclose);
+
+  TrainResult result;
+  result.n_params = mc.n_params();
+  result.checkpoint_path = ckpt_path;
+  std::unique_ptr<ProgressBar> bar;
+  if (options.progress_bar) bar = std::make_unique<ProgressBar>(c.mode, c.steps, "steps");
+
+  auto evaluate = [&](int64_t step) {
+    if (!valid_loader || c.eval_batches == 0) return;
+    valid_loader->set_position({});
+    const double vl = mean_loss(model, *valid_loader, c.eval_batches);
+    if (vl < 0) return;
+    result.valid_loss = vl;
+    valid_curve.push_back({step, vl});
+    std::fprintf(metrics, "%s\n", nlohmann::json{{"step", step}, {"valid_loss", vl}}.dump().c_str());
+    std::fflush(metrics);
+    if (options.on_step) {
+      TrainProgress p;
+      p.step = step;
+      p.total_steps = c.steps;
+      p.loss = result.final_loss;
+      p.valid_loss = vl;
+      options.on_step(p);
+    }
+  };
+
+  std::vector<Batch> micro(size_t(c.accum));
+  const auto loop_start = Clock::now();
+  const int64_t first_step = state.step;
+  const int64_t tokens_per_step = c.batch * c.seq * c.accum;
+  double smoothed = -1;
+  while (state.step < c.steps) {
+    // Every micro-batch first, so the loss is normalised by the whole step's trained tokens:
+    // accumulation then gives the same gradient as one big batch.
+    double n_weighted = 0;
+    for (auto& b : micro) {
+      loader.next(b);
+      n_weighted += b.n_weighted();
+    }
+    const float lr = learning_rate(c.optim, state.step, c.steps);
+    double loss_sum = 0;
+    if (n_weighted > 0) {
+      for (auto& b : micro) {
+        model.forward(b);
+        loss_sum += model.backward(b, float(1.0 / n_weighted));
+      }
+    }
+    const double grad_norm = optimizer_step(params, c.optim, lr, state.step + 1, pool);
+    state.step += 1;
+    state.tokens_seen += tokens_per_step;
+    state.data = loader.position();
+    const double loss = n_weighted > 0 ? loss_sum / n_weighted : 0;
+    if (!std::isfinite(loss)) fail("the loss became ", loss, " at step ", state.step, " (try a lower optim.lr)");
+    result.final_loss = loss;
+    smoothed = smoothed < 0 ? loss : 0.9 * smoothed + 0.1 * loss;
+    const double session_s = std::chrono::duration<double>(Clock::now() - loop_start).count();
+    const double tps = double((state.step - first_step) * tokens_per_step) / std::max(1e-9, session_s);
+    result.losses.push_back({state.step, loss});
+    if (state.step % c.log_every == 0 || state.step == c.steps) {
+      train_curve.push_back({state.step, loss});
+      std::fprintf(metrics, "%s\n",
+                   nlohmann::json{{"step", state.step}, {"loss", loss}, {"lr", lr}, {"grad_norm", grad_norm},
+                                  {"tokens_per_s", tps}, {"elapsed_s", state.elapsed_seconds + session_s}}
+                       .dump()
+                       .c_str());
+      std::fflush(metrics);
+    }
+    if (bar) bar->update(state.step, cat("loss ", fmt("%.4f", smoothed), " | ", fmt("%.0f", tps), " tok/s | lr ", fmt("%.2e", lr)));
+    if (options.on_step) {
+      TrainProgress p{state.step, c.steps, loss, lr, grad_norm, tps, state.elapsed_seconds + session_s, -1};
+      options.on_step(p);
+    }
+    if (c.eval_every > 0 && state.step % c.eval_every == 0 && state.step < c.steps) {
+      evaluate(state.step);
+      write_loss_svg(c.out_dir + "/loss.svg", train_curve, valid_curve);
+    }
+    const bool stop = options.stop && options.stop->load();
+    if (stop || (c.checkpoint_every > 0 && state.step % c.checkpoint_every == 0 && state.step < c.steps)) {
+      TrainState s = state;
+      s.elapsed_seconds += session_s;
+      save_checkpoint(ckpt_path, params, s, &tok_meta);
+    }
+    if (stop) {
+      result.interrupted = true;
+      break;
+    }
+  }
+  const double session_s = std::chrono::duration<double>(Clock::now() - loop_start).count();
+  if (bar) bar->finish(cat("loss ", fmt("%.4f", smoothed)));
+  if (!result.interrupted) {
+    evaluate(state.step);
+    state.elapsed_seconds += session_s;
+    save_checkpoint(ckpt_path, params, state, &tok_meta);
+    result.model_path = c.out_dir + "/model.gguf";
+    const auto type = tensor_type_from_name(c.save_type);
+    save_weights_gguf(result.model_path, params.weights(), *type, &tok_meta, "edgelm-" + c.mode);
+  }
+  write_loss_svg(c.out_dir + "/loss.svg", train_curve, valid_curve);
+  result.steps_done = state.step;
+  result.tokens_seen = state.tokens_seen;
+  result.seconds = std::chrono::duration<double>(Clock::now() - t_start).count();
+  result.tokens_per_s = double((state.step - first_step) * tokens_per_step) / std::max(1e-9, session_s);
+  return result;
+}
+
+}  // namespace edgelm::training

@@ -1,0 +1,51 @@
+#pragma once
+// The training loop behind `edgelm train` and the demo: pretraining or SFT
+// from a TrainConfig, with validation, metrics, checkpoints and resume.
+//
+// The run folder (config.out) receives:
+//   config.toml       the resolved config
+//   metrics.jsonl     one line per logged step {"step","loss","lr","grad_norm","tokens_per_s","elapsed_s"}
+//                     and per evaluation {"step","valid_loss"}
+//   loss.svg          the loss curve (train and validation)
+//   checkpoint.gguf   model + AdamW moments + loop state (every checkpoint_every steps, on stop, at the end)
+//   model.gguf        the final model with the tokenizer's tokenizer.* keys (save_type)
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "training/train_config.h"
+
+namespace edgelm::training {
+
+struct TrainProgress {
+  int64_t step = 0, total_steps = 0;  // step: optimiser steps done
+  double loss = 0, lr = 0, grad_norm = 0, tokens_per_s = 0, elapsed_seconds = 0;
+  double valid_loss = -1;  // >= 0 right after an evaluation
+};
+
+struct TrainOptions {
+  bool resume = false;        // continue from <out>/checkpoint.gguf
+  bool progress_bar = true;   // on stderr
+  const std::atomic<bool>* stop = nullptr;  // set (e.g. by SIGINT): checkpoint after this step and return
+  std::function<void(const TrainProgress&)> on_step;  // after every step and evaluation
+};
+
+struct TrainResult {
+  int64_t steps_done = 0, tokens_seen = 0, n_params = 0;
+  double final_loss = 0, valid_loss = -1, seconds = 0, tokens_per_s = 0;
+  bool interrupted = false;
+  std::string model_path, checkpoint_path;
+  std::vector<std::pair<int64_t, double>> losses;  // (step, train loss) of this session
+};
+
+// Checks everything (config, files, shapes) before the first step; throws Error naming the problem.
+TrainResult train_model(const TrainConfig& config, const TrainOptions& options = {});
+
+// Writes a small SVG line chart of train (and validation) loss against step.
+void write_loss_svg(const std::string& path, const std::vector<std::pair<int64_t, double>>& train,
+                    const std::vector<std::pair<int64_t, double>>& valid);
+
+}  // namespace edgelm::training

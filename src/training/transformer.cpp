@@ -1,0 +1,217 @@
+#include "training/transformer.h"
+
+#include <algorithm>
+#include <cstring>
+
+#include "kernels/gemm.h"
+#include "model/tensors.h"
+#include "platform/error.h"
+#include "training/attention.h"
+#include "training/ops.h"
+
+namespace edgelm::training {
+
+void Batch::resize(int64_t b, int64_t t) {
+  B = b;
+  T = t;
+  tokens.assign(size_t(b * t), 0);
+  targets.assign(size_t(b * t), 0);
+  weights.assign(size_t(b * t), 0.0f);
+  first.assign(size_t(b * t), 0);
+}
+
+double Batch::n_weighted() const {
+  double s = 0;
+  for (float w : weights) s += w;
+  return s;
+}
+
+Transformer::Transformer(ParamSet& params, int64_t B, int64_t T, ThreadPool& pool)
+    : params_(params), c_(params.config()), B_(B), T_(T), N_(B * T), pool_(pool) {
+  if (B <= 0 || T <= 0) fail("batch size and sequence length must be positive (got ", B, " x ", T, ")");
+  if (c_.head_dim % 2) fail("head_dim ", c_.head_dim, " must be even for RoPE");
+  for (int l = 0; l < int(c_.n_layers); ++l) {
+    auto g = [&](const char* s) { return &params.get(layer_tensor_name(l, s)); };
+    layer_params_.push_back({g("attn_norm"), g("attn_q"), g("attn_k"), g("attn_v"), g("attn_output"), g("ffn_norm"),
+                             g("ffn_gate"), g("ffn_up"), g("ffn_down")});
+  }
+  embd_ = &params.get("token_embd.weight");
+  out_norm_ = &params.get("output_norm.weight");
+  head_ = c_.tied_embeddings ? embd_ : &params.get("output.weight");
+
+  const int64_t N = N_, C = c_.dim, Q = c_.q_dim(), K = c_.kv_dim(), F = c_.ffn_dim, V = c_.n_vocab, H = c_.n_heads;
+  const int64_t per_layer = N * C + N * C + N + N * Q + N * K + N * K + B * H * T * T + N * Q + N * C + N * C + N +
+                            3 * N * F;
+  arena_.assign(size_t(per_layer * c_.n_layers + 2 * N * C + N + N * V + N), 0.0f);
+  float* p = arena_.data();
+  auto take = [&p](int64_t n) {
+    float* r = p;
+    p += n;
+    return r;
+  };
+  for (int l = 0; l < int(c_.n_layers); ++l) {
+    LayerActs a;
+    a.x = take(N * C);
+    a.xn1 = take(N * C);
+    a.rstd1 = take(N);
+    a.q = take(N * Q);
+    a.k = take(N * K);
+    a.v = take(N * K);
+    a.P = take(B * H * T * T);
+    a.att = take(N * Q);
+    a.x_mid = take(N * C);
+    a.xn2 = take(N * C);
+    a.rstd2 = take(N);
+    a.gate = take(N * F);
+    a.up = take(N * F);
+    a.h = take(N * F);
+    acts_.push_back(a);
+  }
+  x_out_ = take(N * C);
+  xnf_ = take(N * C);
+  rstdf_ = take(N);
+  logits_ = take(N * V);
+  nll_ = take(N);
+
+  const int64_t wide = std::max({C, Q, F});
+  scratch_.assign(size_t(N * C + N * wide + N * Q + 2 * N * K + N * Q + 3 * N * F + int64_t(pool.size()) * T * T), 0.0f);
+  p = scratch_.data();
+  dx_ = take(N * C);
+  dxn_ = take(N * wide);
+  dq_ = take(N * Q);
+  dk_ = take(N * K);
+  dv_ = take(N * K);
+  datt_ = take(N * Q);
+  dgate_ = take(N * F);
+  dup_ = take(N * F);
+  dh_ = take(N * F);
+  attn_scratch_ = take(int64_t(pool.size()) * T * T);
+
+  rope_.resize(size_t(T * c_.head_dim));
+  rope_table(rope_.data(), T, c_.head_dim, double(c_.rope_theta));
+  pos_.resize(size_t(N));
+}
+
+std::span<const float> Transformer::logits() const { return {logits_, size_t(N_ * c_.n_vocab)}; }
+
+void Transformer::check_batch(const Batch& b) const {
+  if (b.B != B_ || b.T != T_) fail("batch is ", b.B, " x ", b.T, " but the model was set up for ", B_, " x ", T_);
+  for (int64_t i = 0; i < N_; ++i) {
+    if (b.tokens[i] < 0 || b.tokens[i] >= c_.n_vocab)
+      fail("token id ", b.tokens[i], " at batch position ", i, " is outside the vocabulary (", c_.n_vocab, ")");
+    if (b.weights[i] != 0 && (b.targets[i] < 0 || b.targets[i] >= c_.n_vocab))
+      fail("target id ", b.targets[i], " at batch position ", i, " is outside the vocabulary (", c_.n_vocab, ")");
+    const int64_t t = i % T_;
+    if (b.first[i] < 0 || b.first[i] > t) fail("batch position ", i, ": example start ", b.first[i], " is after it");
+  }
+}
+
+// y (N, n_out) = x (N, n_in) W^T + beta*y, W stored (n_out, n_in).
+void Transformer::matmul_forward(const float* x, const ParamTensor& w, float* y, int64_t n_in, int64_t n_out,
+                                 float beta) {
+  gemm_f32(false, true, N_, n_out, n_in, 1.0f, x, n_in, w.value, n_in, beta, y, n_out, pool_);
+}
+
+// dW (n_out, n_in) += dy^T x;  dx (N, n_in) = dy W + dx_beta * dx.
+void Transformer::matmul_backward(const float* dy, const float* x, const ParamTensor& w, float* dx, int64_t n_in,
+                                  int64_t n_out, float dx_beta) {
+  gemm_f32(true, false, n_out, n_in, N_, 1.0f, dy, n_out, x, n_in, 1.0f, w.grad, n_in, pool_);
+  gemm_f32(false, false, N_, n_in, n_out, 1.0f, dy, n_out, w.value, n_in, dx_beta, dx, n_in, pool_);
+}
+
+void Transformer::forward(const Batch& b) {
+  check_batch(b);
+  const int64_t N = N_, C = c_.dim, Q = c_.q_dim(), K = c_.kv_dim(), F = c_.ffn_dim, V = c_.n_vocab;
+  const float eps = c_.norm_eps;
+  const AttentionShape shape{B_, T_, c_.n_heads, c_.n_kv_heads, c_.head_dim, c_.sliding_window};
+  for (int64_t i = 0; i < N; ++i) pos_[i] = int32_t(i % T_ - b.first[i]);
+
+  // Embedding lookup into the first layer's residual input.
+  float* x0 = c_.n_layers > 0 ? acts_[0].x : x_out_;
+  for (int64_t i = 0; i < N; ++i) std::memcpy(x0 + i * C, embd_->value + int64_t(b.tokens[i]) * C, size_t(C) * 4);
+
+  for (int l = 0; l < int(c_.n_layers); ++l) {
+    const LayerActs& a = acts_[l];
+    const LayerParams& w = layer_params_[l];
+    float* x_next = l + 1 < int(c_.n_layers) ? acts_[l + 1].x : x_out_;
+    // Attention block: x_mid = x + Wo attn(rope(Wq xn1), rope(Wk xn1), Wv xn1).
+    rmsnorm_forward(a.x, w.attn_norm->value, a.xn1, a.rstd1, N, C, eps, &pool_);
+    matmul_forward(a.xn1, *w.wq, a.q, C, Q);
+    matmul_forward(a.xn1, *w.wk, a.k, C, K);
+    matmul_forward(a.xn1, *w.wv, a.v, C, K);
+    rope_apply(a.q, pos_.data(), N, c_.n_heads, c_.head_dim, rope_.data(), 1.0f, &pool_);
+    rope_apply(a.k, pos_.data(), N, c_.n_kv_heads, c_.head_dim, rope_.data(), 1.0f, &pool_);
+    attention_forward_fast(shape, a.q, a.k, a.v, b.first.data(), a.P, a.att, pool_);
+    std::memcpy(a.x_mid, a.x, size_t(N * C) * 4);
+    matmul_forward(a.att, *w.wo, a.x_mid, Q, C, 1.0f);
+    // Feed-forward block: x_next = x_mid + Wd (silu(Wg xn2) * Wu xn2).
+    rmsnorm_forward(a.x_mid, w.ffn_norm->value, a.xn2, a.rstd2, N, C, eps, &pool_);
+    matmul_forward(a.xn2, *w.wg, a.gate, C, F);
+    matmul_forward(a.xn2, *w.wu, a.up, C, F);
+    swiglu_forward(a.gate, a.up, a.h, N * F, &pool_);
+    std::memcpy(x_next, a.x_mid, size_t(N * C) * 4);
+    matmul_forward(a.h, *w.wd, x_next, F, C, 1.0f);
+  }
+  rmsnorm_forward(x_out_, out_norm_->value, xnf_, rstdf_, N, C, eps, &pool_);
+  matmul_forward(xnf_, *head_, logits_, C, V);
+}
+
+double Transformer::backward(const Batch& b, float grad_scale) {
+  const int64_t N = N_, C = c_.dim, Q = c_.q_dim(), K = c_.kv_dim(), F = c_.ffn_dim, V = c_.n_vocab;
+  const AttentionShape shape{B_, T_, c_.n_heads, c_.n_kv_heads, c_.head_dim, c_.sliding_window};
+  const double loss_sum =
+      cross_entropy_forward_backward(logits_, b.targets.data(), b.weights.data(), nll_, N, V, grad_scale, &pool_);
+  float* dlogits = logits_;
+
+  // Head: logits = xnf Wh^T; then the final norm. dx_ is the residual stream's gradient from here on.
+  matmul_backward(dlogits, xnf_, *head_, dxn_, C, V, 0.0f);
+  std::fill(dx_, dx_ + N * C, 0.0f);
+  rmsnorm_backward(dxn_, x_out_, out_norm_->value, rstdf_, dx_, out_norm_->grad, N, C, &pool_);
+
+  for (int l = int(c_.n_layers) - 1; l >= 0; --l) {
+    const LayerActs& a = acts_[l];
+    const LayerParams& w = layer_params_[l];
+    // Feed-forward block, reversed. The residual passes dx_ through unchanged.
+    matmul_backward(dx_, a.h, *w.wd, dh_, F, C, 0.0f);
+    swiglu_backward(dh_, a.gate, a.up, dgate_, dup_, N * F, &pool_);
+    matmul_backward(dgate_, a.xn2, *w.wg, dxn_, C, F, 0.0f);
+    matmul_backward(dup_, a.xn2, *w.wu, dxn_, C, F, 1.0f);
+    rmsnorm_backward(dxn_, a.x_mid, w.ffn_norm->value, a.rstd2, dx_, w.ffn_norm->grad, N, C, &pool_);
+    // Attention block, reversed.
+    matmul_backward(dx_, a.att, *w.wo, datt_, Q, C, 0.0f);
+    attention_backward_fast(shape, a.q, a.k, a.v, b.first.data(), a.P, datt_, dq_, dk_, dv_, attn_scratch_, pool_);
+    rope_apply(dq_, pos_.data(), N, c_.n_heads, c_.head_dim, rope_.data(), -1.0f, &pool_);
+    rope_apply(dk_, pos_.data(), N, c_.n_kv_heads, c_.head_dim, rope_.data(), -1.0f, &pool_);
+    matmul_backward(dq_, a.xn1, *w.wq, dxn_, C, Q, 0.0f);
+    matmul_backward(dk_, a.xn1, *w.wk, dxn_, C, K, 1.0f);
+    matmul_backward(dv_, a.xn1, *w.wv, dxn_, C, K, 1.0f);
+    rmsnorm_backward(dxn_, a.x, w.attn_norm->value, a.rstd1, dx_, w.attn_norm->grad, N, C, &pool_);
+  }
+
+  // Embedding: scatter-add each token's gradient into its row (serial: rows repeat).
+  for (int64_t i = 0; i < N; ++i) {
+    float* row = embd_->grad + int64_t(b.tokens[i]) * C;
+    const float* d = dx_ + i * C;
+    for (int64_t c = 0; c < C; ++c) row[c] += d[c];
+  }
+  return loss_sum;
+}
+
+double Transformer::loss(const Batch& b) {
+  forward(b);
+  const int64_t N = N_, V = c_.n_vocab;
+  return cross_entropy_forward_backward(logits_, b.targets.data(), b.weights.data(), nll_, N, V, 0.0f, &pool_);
+}
+
+double Transformer::flops_per_step() const {
+  const double N = double(N_), C = double(c_.dim), Q = double(c_.q_dim()), K = double(c_.kv_dim()),
+               F = double(c_.ffn_dim), V = double(c_.n_vocab), L = double(c_.n_layers);
+  const double matmul = N * (C * Q + 2 * C * K + Q * C + 3 * C * F) * L + N * C * V;  // multiply-adds, forward
+  double attention_pairs = 0;  // causal (q,k) pairs per head, ignoring packing
+  const double W = c_.sliding_window > 0 ? double(c_.sliding_window) : double(T_);
+  for (int64_t t = 0; t < T_; ++t) attention_pairs += std::min(double(t + 1), W);
+  const double attention = double(B_) * attention_pairs * double(c_.n_heads) * double(c_.head_dim) * 2 * L;
+  return 2.0 * 3.0 * (matmul + attention);  // backward = 2x forward; 2 flops per multiply-add
+}
+
+}  // namespace edgelm::training

@@ -1,0 +1,88 @@
+#pragma once
+// The Llama-family decoder's training forward and backward, written out by
+// hand (llm.c's approach): each layer is a straight list of ops, and the
+// backward runs the same list in reverse. Matmuls go to gemm_f32; everything
+// else is in training/ops.h.
+//
+// Legend: B = sequences per batch, T = sequence length, N = B*T tokens,
+// C = dim, Q = n_heads*head_dim, K = n_kv_heads*head_dim, F = ffn_dim,
+// V = vocab, H = heads, L = layers.
+#include <cstdint>
+#include <span>
+#include <vector>
+
+#include "platform/thread_pool.h"
+#include "training/params.h"
+
+namespace edgelm::training {
+
+// One batch of B rows of T positions. Row r, position t predicts targets[r*T+t]
+// from tokens[r*T .. r*T+t] of its own example: `first[r*T+t]` is the position
+// (0..T-1, within the row) where that example starts, so packed examples never
+// attend to each other and each restarts at RoPE position 0.
+struct Batch {
+  int64_t B = 0, T = 0;
+  std::vector<int32_t> tokens;   // (B*T)
+  std::vector<int32_t> targets;  // (B*T) next token
+  std::vector<float> weights;    // (B*T) loss weight: 1 on trained targets, 0 elsewhere (padding, prompts)
+  std::vector<int32_t> first;    // (B*T) example start within the row
+  void resize(int64_t b, int64_t t);
+  double n_weighted() const;     // sum of weights
+};
+
+// Activations kept for backward live in one arena. Layout, in order
+// (per layer l = 0..L-1, then the head):
+//   layer l: x (N,C) residual input | xn1 (N,C) | rstd1 (N) | q (N,Q) after RoPE |
+//            k (N,K) after RoPE | v (N,K) | P (B,H,T,T) attention probabilities |
+//            att (N,Q) | x_mid (N,C) | xn2 (N,C) | rstd2 (N) | gate (N,F) | up (N,F) | h (N,F)
+//   head:    x_out (N,C) | xnf (N,C) | rstdf (N) | logits (N,V) (overwritten by dlogits) | nll (N)
+// The backward pass has its own scratch arena of activation gradients, reused by every layer.
+class Transformer {
+ public:
+  Transformer(ParamSet& params, int64_t B, int64_t T, ThreadPool& pool);
+
+  // Fills the arena; logits() is valid afterwards.
+  void forward(const Batch& batch);
+  // After forward(): cross-entropy with the batch's weights, then the gradients of
+  // (grad_scale * weighted nll sum) ACCUMULATED into the ParamSet's grads.
+  // Returns the weighted sum of nll (divide by n_weighted() for the mean).
+  double backward(const Batch& batch, float grad_scale);
+  // forward + the loss only (validation); returns the weighted nll sum.
+  double loss(const Batch& batch);
+
+  std::span<const float> logits() const;  // (N,V), valid between forward() and backward()
+  int64_t arena_bytes() const { return int64_t(arena_.size() + scratch_.size()) * 4; }
+  // Multiply-adds of one forward+backward (x2 = flops), for reports.
+  double flops_per_step() const;
+
+ private:
+  struct LayerActs {
+    float *x, *xn1, *rstd1, *q, *k, *v, *P, *att, *x_mid, *xn2, *rstd2, *gate, *up, *h;
+  };
+  struct LayerParams {
+    const ParamTensor *attn_norm, *wq, *wk, *wv, *wo, *ffn_norm, *wg, *wu, *wd;
+  };
+  void check_batch(const Batch& batch) const;
+  void matmul_forward(const float* x, const ParamTensor& w, float* y, int64_t n_in, int64_t n_out, float beta = 0.0f);
+  void matmul_backward(const float* dy, const float* x, const ParamTensor& w, float* dx, int64_t n_in, int64_t n_out,
+                       float dx_beta);
+
+  ParamSet& params_;
+  ModelConfig c_;
+  int64_t B_, T_, N_;
+  ThreadPool& pool_;
+  std::vector<LayerParams> layer_params_;
+  const ParamTensor *embd_, *out_norm_, *head_;
+
+  std::vector<float> arena_;
+  std::vector<LayerActs> acts_;
+  float *x_out_, *xnf_, *rstdf_, *logits_, *nll_;
+
+  std::vector<float> scratch_;
+  float *dx_, *dxn_, *dq_, *dk_, *dv_, *datt_, *dgate_, *dup_, *dh_, *attn_scratch_;
+
+  std::vector<float> rope_;      // (T, D/2, 2) cos/sin
+  std::vector<int32_t> pos_;     // (N) RoPE position = t - first
+};
+
+}  // namespace edgelm::training

@@ -1,0 +1,200 @@
+// The agent end to end on a tiny random-weight model: every constrained answer
+// is valid, fast-forward changes nothing but the pass count, the prefix cache
+// changes nothing at all.
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "agent/agent.h"
+#include "agent/format.h"
+#include "agent_test_util.h"
+#include "model/session.h"
+#include "platform/error.h"
+
+namespace edgelm {
+namespace {
+
+TEST(AgentFormat, TrainingExampleRendersAndMasksTheAnswer) {
+  const auto& m = test::tiny_agent_model();
+  const Tokenizer& tok = *m.model->tokenizer();
+  nlohmann::json ex = nlohmann::json::parse(R"({"id": "g1", "lang": "en", "messages": [
+      {"role": "user", "content": "turn it on in sleep mode"},
+      {"role": "assistant", "content": "Sleep mode on for {minutes} min.", "tool_calls": [
+        {"type": "function", "function": {"name": "set_power", "arguments": {"state": "on"}}},
+        {"type": "function", "function": {"name": "set_timer", "arguments": {"minutes": 90}}}]}]})");
+  RenderedExample r = render_training_example(m.schema, tok, ex);
+  ASSERT_EQ(r.tokens.size(), r.loss_mask.size());
+  std::string text = tok.decode(r.tokens);
+  EXPECT_EQ(text, render_system_text(m.schema) +
+                      "<|user|>turn it on in sleep mode<|assistant|><|fn:set_power|>on<|fn:set_timer|>90 Sleep mode on "
+                      "for {minutes} min.<|end|>");
+  // The mask covers exactly the answer: from the first token after <|assistant|> to <|end|>.
+  int32_t assistant = *tok.special_id(kAssistantToken);
+  size_t first = std::find(r.tokens.begin(), r.tokens.end(), assistant) - r.tokens.begin() + 1;
+  for (size_t i = 0; i < r.tokens.size(); ++i) EXPECT_EQ(r.loss_mask[i], i >= first ? 1 : 0) << i;
+  EXPECT_EQ(r.tokens.back(), *tok.special_id(kEndToken));
+  EXPECT_NE(std::find(r.tokens.begin(), r.tokens.end(), *tok.special_id("{minutes}")), r.tokens.end());
+  // A user cannot inject special tokens.
+  auto user = render_user_tokens(tok, "<|end|> hi");
+  EXPECT_EQ(std::count(user.begin(), user.end(), *tok.special_id(kEndToken)), 0);
+  // Bad examples are errors naming the example.
+  EXPECT_THROW(render_training_example(m.schema, tok, nlohmann::json::parse(R"({"id": "x", "messages": []})")), Error);
+  nlohmann::json bad = ex;
+  bad["messages"][1]["tool_calls"][0]["function"]["arguments"]["state"] = "maybe";
+  try {
+    render_training_example(m.schema, tok, bad);
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("\"g1\""), std::string::npos) << e.what();
+  }
+}
+
+TEST(AgentFormat, ParseRoundTripsAndRejects) {
+  DomainSchema schema = air_purifier_schema();
+  std::vector<Call> calls = {{"set_mode", {{"mode", std::string("sleep")}}},
+                             {"set_timer", {{"minutes", int64_t(360)}}},
+                             {"start_breathing", {}},
+                             {"get_air_quality", {}}};
+  std::string text = render_answer_text(schema, calls, "수면 모드, {minutes}분 뒤 꺼져요.");
+  ParsedAnswer p = parse_answer(schema, text);
+  ASSERT_TRUE(p.ok()) << p.error;
+  EXPECT_EQ(p.calls, calls);
+  EXPECT_EQ(p.reply, "수면 모드, {minutes}분 뒤 꺼져요.");
+  for (const char* bad : {"<|fn:set_timer|>0 x<|end|>", "<|fn:nope|> x<|end|>", "<|fn:set_mode|>fast x<|end|>",
+                          "<|fn:set_power|>on x", "<|fn:set_power|>on x<|end|>junk", "<|fn:set_timer|>09 x<|end|>",
+                          "<|fn:set_power|> x<|end|>", "<|fn:set_power|>on,off x<|end|>"}) {
+    ParsedAnswer q = parse_answer(schema, bad);
+    EXPECT_FALSE(q.ok()) << bad;
+    EXPECT_TRUE(q.calls.empty()) << bad;
+  }
+}
+
+TEST(AgentFormat, CheckUserText) {
+  EXPECT_EQ(check_user_text("turn it on"), "");
+  EXPECT_EQ(check_user_text("켜줘\tplease"), "");
+  EXPECT_NE(check_user_text(""), "");
+  EXPECT_NE(check_user_text(std::string(5000, 'a')), "");
+  EXPECT_NE(check_user_text("bad \xff byte"), "");
+  EXPECT_NE(check_user_text("cut \xEC\x95"), "");
+  EXPECT_NE(check_user_text("overlong \xC0\xAF"), "");
+  EXPECT_NE(check_user_text("bell \x07"), "");
+}
+
+// Thousands of randomly sampled constrained answers: each parses, every call
+// is valid for the schema and runs on the simulator.
+TEST(Agent, RandomConstrainedAnswersAreAllValid) {
+  const auto& m = test::tiny_agent_model();
+  AgentOptions o;
+  o.max_reply_tokens = 6;
+  o.sampler.temperature = 1.5f;
+  o.sampler.seed = 99;
+  Agent agent(m.model, m.schema, o);
+  const char* commands[] = {"turn it on", "수면 모드", "timer 90", "how is the air", "play rain", "stop"};
+  int n_calls = 0, n_answers = 1200;
+  std::map<std::string, int> functions_seen;
+  for (int i = 0; i < n_answers; ++i) {
+    AirPurifierSimulator sim;
+    AgentAnswer a = agent.respond(commands[i % 6], &sim);
+    ASSERT_EQ(a.error, "") << a.raw_text;
+    ParsedAnswer p = parse_answer(m.schema, a.raw_text);
+    ASSERT_TRUE(p.ok()) << p.error << " in " << a.raw_text;
+    for (const auto& c : a.calls) {
+      ASSERT_EQ(validate_call(m.schema, c), "") << a.raw_text;
+      ++functions_seen[c.name];
+    }
+    n_calls += int(a.calls.size());
+    EXPECT_EQ(a.reply.find('{'), std::string::npos) << "unfilled placeholder: " << a.reply;
+  }
+  EXPECT_GT(n_calls, n_answers / 4);
+  EXPECT_GE(functions_seen.size(), 10u);  // random sampling reaches most of the API
+}
+
+TEST(Agent, FastForwardGivesTheSameAnswerWithFewerPasses) {
+  const auto& m = test::tiny_agent_model();
+  AgentOptions with, without;
+  with.max_reply_tokens = without.max_reply_tokens = 10;
+  without.fast_forward = false;
+  Agent a(m.model, m.schema, with), b(m.model, m.schema, without);
+  int passes_with = 0, passes_without = 0, forced = 0;
+  for (const char* cmd : {"turn it on", "set a timer for 90 minutes", "공기 질 어때", "play white noise", "stop"}) {
+    AgentAnswer x = a.respond(cmd), y = b.respond(cmd);
+    EXPECT_EQ(x.raw_text, y.raw_text) << cmd;
+    EXPECT_EQ(x.tokens_generated, y.tokens_generated);
+    EXPECT_LE(x.forward_passes, y.forward_passes);
+    passes_with += x.forward_passes;
+    passes_without += y.forward_passes;
+    forced += x.tokens_forced;
+  }
+  EXPECT_GT(forced, 0);
+  EXPECT_LT(passes_with, passes_without);
+  std::printf("fast-forward: %d forced tokens, %d forward passes vs %d without\n", forced, passes_with, passes_without);
+}
+
+TEST(Agent, PrefixCacheGivesTheSameLogitsAsTheWholePrompt) {
+  const auto& m = test::tiny_agent_model();
+  const Tokenizer& tok = *m.model->tokenizer();
+  std::vector<int32_t> system = render_system_tokens(m.schema, tok);
+  InferenceSession cached(m.model);
+  cached.eval(system);
+  int64_t prefix = cached.n_past();
+  for (const char* cmd : {"turn it on", "수면 모드로 바꿔줘", "set a timer for 90 minutes"}) {
+    std::vector<int32_t> user = render_user_tokens(tok, cmd);
+    cached.truncate(prefix);
+    std::span<const float> got = cached.eval(user);
+    std::vector<float> a(got.begin(), got.end());
+    std::vector<int32_t> whole = system;
+    whole.insert(whole.end(), user.begin(), user.end());
+    InferenceSession fresh(m.model);
+    std::span<const float> want = fresh.eval(whole);
+    ASSERT_EQ(a.size(), want.size());
+    float scale = 0;
+    for (float v : want) scale = std::max(scale, std::fabs(v));
+    for (size_t i = 0; i < a.size(); ++i) ASSERT_NEAR(a[i], want[i], 1e-4f * (1 + scale)) << cmd << " logit " << i;
+  }
+  // The agent itself uses the cache: its prefix is the system part.
+  Agent agent(m.model, m.schema);
+  EXPECT_EQ(agent.prefix_tokens(), int64_t(system.size()));
+  agent.respond("turn it on");
+  AgentAnswer again = agent.respond("turn it on");
+  EXPECT_EQ(again.raw_text, agent.respond("turn it on").raw_text);
+}
+
+TEST(Agent, FreeDecodingReportsInvalidOutput) {
+  const auto& m = test::tiny_agent_model();
+  AgentOptions o;
+  o.constrained = false;
+  o.max_call_tokens = 8;
+  o.max_reply_tokens = 8;
+  o.sampler.temperature = 1.0f;
+  Agent agent(m.model, m.schema, o);
+  int invalid = 0;
+  for (int i = 0; i < 20; ++i) {
+    AgentAnswer a = agent.respond("turn it on");
+    if (!a.error.empty()) {
+      ++invalid;
+      EXPECT_TRUE(a.calls.empty());
+    }
+  }
+  EXPECT_GT(invalid, 0);  // a random model does not write the format by chance
+}
+
+TEST(Agent, RejectsAModelWithoutTheSpecialTokens) {
+  Tokenizer tok = train_bpe({"hello world hello world"}, 300, {"<|end|>"});
+  ModelConfig c = model_shape("tiny");
+  c.n_vocab = tok.n_vocab();
+  WeightsF32 w = init_random_weights(c, 1);
+  GgufMetadata extra;
+  tok.write_to(extra);
+  std::string path = test::tiny_agent_model().path + ".nospecial.gguf";
+  save_weights_gguf(path, w, TensorType::F32, &extra);
+  try {
+    Agent agent(Model::load(path), air_purifier_schema());
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("<|system|>"), std::string::npos) << e.what();
+  }
+  std::filesystem::remove(path);
+}
+
+}  // namespace
+}  // namespace edgelm

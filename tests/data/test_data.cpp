@@ -1,0 +1,310 @@
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <set>
+
+#include "data/dataset.h"
+#include "data/numbers.h"
+#include "data/pattern.h"
+#include "data/phrasebook.h"
+#include "domain/schema.h"
+#include "platform/atomic_file.h"
+#include "platform/error.h"
+
+namespace fs = std::filesystem;
+using namespace edgelm;
+using namespace edgelm::data;
+
+namespace {
+
+std::string domain() { return resolve_domain_dir("air-purifier"); }
+
+std::string temp_dir(const std::string& name) {
+  fs::path p = fs::temp_directory_path() / ("edgelm_test_data_" + name + "_" + std::to_string(::getpid()));
+  fs::remove_all(p);
+  fs::create_directories(p);
+  return p.string();
+}
+
+bool has_form(int64_t m, const std::string& lang, const std::string& text, bool conversion) {
+  for (const auto& f : duration_forms(m, lang))
+    if (f.text == text) return f.conversion == conversion;
+  return false;
+}
+
+std::vector<nlohmann::json> read_jsonl(const std::string& path) {
+  std::vector<nlohmann::json> out;
+  std::ifstream in(path);
+  std::string line;
+  while (std::getline(in, line))
+    if (!line.empty()) out.push_back(nlohmann::json::parse(line));
+  return out;
+}
+
+GenerateOptions options(const std::string& out, int64_t n, uint64_t seed) {
+  GenerateOptions o;
+  o.domain_dir = domain();
+  o.out_dir = out;
+  o.n = n;
+  o.seed = seed;
+  return o;
+}
+
+}  // namespace
+
+TEST(Numbers, TrickyConversions) {
+  EXPECT_TRUE(has_form(90, "ko", "한 시간 반", true));
+  EXPECT_TRUE(has_form(90, "en", "an hour and a half", true));
+  EXPECT_TRUE(has_form(120, "ko", "두 시간", true));
+  EXPECT_TRUE(has_form(30, "ko", "삼십 분", false));
+  EXPECT_TRUE(has_form(120, "ko", "2시간", true));
+  EXPECT_TRUE(has_form(90, "ko", "90분", false));
+  EXPECT_TRUE(has_form(30, "en", "half an hour", true));
+  EXPECT_TRUE(has_form(720, "ko", "열두 시간", true));
+  EXPECT_TRUE(has_form(45, "en", "forty-five minutes", false));
+  EXPECT_FALSE(has_form(60, "ko", "두 시간", true));
+  EXPECT_EQ(korean_sino_number(15), "십오");
+  EXPECT_EQ(korean_sino_number(120), "백이십");
+  EXPECT_EQ(korean_native_number(3), "세");
+  EXPECT_EQ(english_number(45), "forty-five");
+  EXPECT_THROW(duration_forms(0, "en"), Error);
+  EXPECT_THROW(duration_forms(10, "fr"), Error);
+}
+
+TEST(Numbers, EveryFormNamesOneValue) {
+  for (const char* lang : {"en", "ko"}) {
+    std::map<std::string, int64_t> seen;
+    for (int64_t m = 1; m <= 720; ++m)
+      for (const auto& f : duration_forms(m, lang)) {
+        auto [it, fresh] = seen.emplace(f.text, m);
+        EXPECT_TRUE(fresh) << lang << " '" << f.text << "' means both " << it->second << " and " << m;
+      }
+  }
+}
+
+TEST(Pattern, KoreanParticlesAgree) {
+  auto with = [](std::string word, const char* p) { append_korean_particle(word, p); return word; };
+  EXPECT_EQ(with("자동", "로"), "자동으로");
+  EXPECT_EQ(with("수면 모드", "로"), "수면 모드로");
+  EXPECT_EQ(with("1시간", "로"), "1시간으로");
+  EXPECT_EQ(with("물", "로"), "물로");
+  EXPECT_EQ(with("전원", "를"), "전원을");
+  EXPECT_EQ(with("타이머", "를"), "타이머를");
+  EXPECT_EQ(with("30분", "가"), "30분이");
+}
+
+TEST(Pattern, RejectsMalformedText) {
+  EXPECT_THROW(parse_pattern("(a|b", "x"), Error);
+  EXPECT_THROW(parse_pattern("a)", "x"), Error);
+  EXPECT_THROW(parse_pattern("{bad name}", "x"), Error);
+  EXPECT_THROW(parse_pattern("{m:hours}", "x"), Error);
+  EXPECT_THROW(parse_pattern("모드~뭐", "x"), Error);
+  EXPECT_THROW(parse_pattern(std::string("ab\xff"), "x"), Error);
+  EXPECT_NO_THROW(parse_pattern("(turn|switch) [it] {dev?} on~", "x"));
+}
+
+TEST(Phrasebook, MeaningsFromTheSpec) {
+  Phrasebook pb = load_phrasebook(domain());
+  auto says = [&](const char* lang, const char* slot, const char* value, const char* words) {
+    for (const auto& p : pb.find_language(lang)->values.at(slot).at(value))
+      if (p.source == words) return true;
+    return false;
+  };
+  EXPECT_TRUE(says("en", "mode", "turbo", "max"));
+  EXPECT_TRUE(says("en", "mode", "turbo", "full blast"));
+  EXPECT_TRUE(says("en", "mode", "sleep", "night mode"));
+  EXPECT_TRUE(says("ko", "mode", "turbo", "최대"));
+  EXPECT_TRUE(says("ko", "mode", "sleep", "취침 모드"));
+  EXPECT_FALSE(says("en", "mode", "sleep", "max"));
+  EXPECT_GT(pb.n_templates(), 500);
+}
+
+TEST(Generate, LargeSetValidatesAgainstSchema) {
+  std::string out = temp_dir("large");
+  DataSummary s = generate_dataset(options(out, 20000, 7));
+  EXPECT_EQ(s.n_train + s.n_valid + s.n_test, 20000);
+  DomainSchema schema = load_schema(domain() + "/functions.toml");
+  std::set<std::string> phenomena, langs, functions;
+  int64_t n = 0;
+  for (const char* f : {"train.jsonl", "valid.jsonl", "test.jsonl"})
+    for (const auto& j : read_jsonl(out + "/" + f)) {
+      ++n;
+      ASSERT_EQ(j["messages"][0]["role"], "user");
+      ASSERT_FALSE(j["messages"][0]["content"].get<std::string>().empty());
+      for (const auto& tc : j["messages"][1]["tool_calls"]) {
+        Call c = call_from_json(tc["function"]);
+        ASSERT_EQ(validate_call(schema, c), "") << j.dump();
+        functions.insert(c.name);
+      }
+      for (const auto& p : j["types"]["phenomenon"]) phenomena.insert(p);
+      langs.insert(j["lang"]);
+      if (j["messages"][1]["tool_calls"].empty()) EXPECT_TRUE(j["types"]["phenomenon"].dump().find("out_of_scope") != std::string::npos);
+    }
+  EXPECT_EQ(n, 20000);
+  for (const char* p : kPhenomena) EXPECT_TRUE(phenomena.count(p)) << p;
+  EXPECT_EQ(langs, (std::set<std::string>{"en", "ko", "mix"}));
+  EXPECT_EQ(functions.size(), schema.functions.size());
+  // Splits are disjoint by template.
+  std::set<std::string> train_templates;
+  for (const auto& j : read_jsonl(out + "/train.jsonl")) {
+    std::string t = j["types"]["template"];
+    for (size_t a = 0, b; a <= t.size(); a = b + 1) {
+      b = t.find('+', a);
+      if (b == std::string::npos) b = t.size();
+      train_templates.insert(t.substr(a, b - a));
+    }
+  }
+  for (const auto& j : read_jsonl(out + "/cases/test.jsonl")) {
+    std::string t = j["types"]["template"];
+    bool any_held_out = false;
+    for (size_t a = 0, b; a <= t.size(); a = b + 1) {
+      b = t.find('+', a);
+      if (b == std::string::npos) b = t.size();
+      any_held_out |= !train_templates.count(t.substr(a, b - a));
+    }
+    EXPECT_TRUE(any_held_out) << t;
+    ASSERT_TRUE(j["expected"].is_array() && !j["expected"].empty());
+  }
+  // DPO pairs: the rejected answer is valid but different.
+  auto pairs = read_jsonl(out + "/dpo.jsonl");
+  EXPECT_GT(pairs.size(), 1000u);
+  std::set<std::string> kinds;
+  for (const auto& p : pairs) {
+    kinds.insert(p["kind"]);
+    EXPECT_NE(p["chosen"]["tool_calls"], p["rejected"]["tool_calls"]);
+    for (const auto& tc : p["rejected"]["tool_calls"]) EXPECT_EQ(validate_call(schema, call_from_json(tc["function"])), "");
+  }
+  EXPECT_EQ(kinds, (std::set<std::string>{"wrong_enum", "wrong_function", "dropped_call", "wrong_number", "call_where_none_belongs"}));
+  fs::remove_all(out);
+}
+
+TEST(Generate, SameSeedSameBytesDifferentSeedsDiffer) {
+  std::string a = temp_dir("seed_a"), b = temp_dir("seed_b"), c = temp_dir("seed_c");
+  generate_dataset(options(a, 3000, 11));
+  generate_dataset(options(b, 3000, 11));
+  generate_dataset(options(c, 3000, 12));
+  for (const char* f : {"train.jsonl", "test.jsonl", "cases/test.jsonl", "dpo.jsonl", "manifest.json", "report.md"})
+    EXPECT_EQ(read_file(a + "/" + f), read_file(b + "/" + f)) << f;
+  EXPECT_NE(read_file(a + "/train.jsonl"), read_file(c + "/train.jsonl"));
+  for (const auto& d : {a, b, c}) fs::remove_all(d);
+}
+
+TEST(Generate, BalanceAndFocusMoveTheDistribution) {
+  GenerateOptions o = options("", 6000, 3);
+  o.write_files = false;
+  DataSummary on = generate_dataset(o);
+  o.balance = false;
+  DataSummary off = generate_dataset(o);
+  // The raw distribution follows template counts; balancing lifts conversions.
+  EXPECT_GT(on.by_phenomenon["numeric_conversion"], 2 * off.by_phenomenon["numeric_conversion"]);
+  std::string dir = temp_dir("focus");
+  write_file_atomic(dir + "/report.json", R"({"overall": {"n": 10, "passed": 5, "rate": 0.5},
+    "by_function": {"set_light": {"n": 10, "passed": 0, "rate": 0.0}, "set_power": {"n": 10, "passed": 10, "rate": 1.0}}})");
+  o.balance = true;
+  o.focus_report = dir + "/report.json";
+  DataSummary focused = generate_dataset(o);
+  EXPECT_GT(focused.by_function["set_light"], on.by_function["set_light"] * 3 / 2);
+  write_file_atomic(dir + "/bad.json", "{\"by_function\": {\"set_light\": 3}}");
+  o.focus_report = dir + "/bad.json";
+  EXPECT_THROW(generate_dataset(o), Error);
+  fs::remove_all(dir);
+}
+
+TEST(Audit, FindsAGapIntroducedOnPurpose) {
+  std::string out = temp_dir("audit");
+  generate_dataset(options(out, 8000, 5));
+  AuditReport before = audit_dataset(out);
+  auto has_gap = [](const AuditReport& r, const std::string& what) {
+    for (const auto& g : r.gaps)
+      if (g.what == what) return g.missing();
+    return false;
+  };
+  EXPECT_FALSE(has_gap(before, "set_light level=dim [ko]"));
+  EXPECT_GT(before.lengths.at("user_words").mean, 1.0);
+  // Drop every Korean "dim the light" example.
+  for (const char* f : {"train.jsonl", "valid.jsonl", "test.jsonl"}) {
+    std::string kept;
+    for (const auto& j : read_jsonl(out + "/" + f)) {
+      bool drop = j["lang"] == "ko" && j.dump().find("\"level\":\"dim\"") != std::string::npos;
+      if (!drop) kept += j.dump() + "\n";
+    }
+    write_file_atomic(out + "/" + f, kept);
+  }
+  AuditReport after = audit_dataset(out);
+  EXPECT_TRUE(has_gap(after, "set_light level=dim [ko]"));
+  EXPECT_TRUE(fs::exists(out + "/audit.svg"));
+  EXPECT_NE(read_file(out + "/audit.md").find("set_light level=dim [ko]"), std::string::npos);
+  fs::remove_all(out);
+}
+
+namespace {
+
+// Copies the built-in domain, applies `edit` to one file, and returns the
+// error message of loading it.
+std::string load_error(const std::string& file, const std::function<std::string(std::string)>& edit) {
+  std::string dir = temp_dir("bad_domain");
+  for (const auto& e : fs::directory_iterator(domain()))
+    if (e.is_regular_file()) fs::copy_file(e.path(), fs::path(dir) / e.path().filename());
+  write_file_atomic(dir + "/" + file, edit(read_file(dir + "/" + file)));
+  std::string msg;
+  try {
+    check_domain(dir);
+  } catch (const Error& e) {
+    msg = e.what();
+  }
+  fs::remove_all(dir);
+  return msg;
+}
+
+int line_of(const std::string& text, const std::string& needle) {
+  size_t at = text.find(needle);
+  return at == std::string::npos ? -1 : 1 + int(std::count(text.begin(), text.begin() + at, '\n'));
+}
+
+std::string replace_once(std::string s, const std::string& from, const std::string& to) {
+  size_t at = s.find(from);
+  EXPECT_NE(at, std::string::npos) << from;
+  if (at != std::string::npos) s.replace(at, from.size(), to);
+  return s;
+}
+
+}  // namespace
+
+TEST(Domain, MalformedFilesNameFileLineAndProblem) {
+  std::string fn = read_file(domain() + "/functions.toml"), en = read_file(domain() + "/en.toml");
+  {
+    int line = line_of(fn, "type = \"integer\"");
+    std::string msg = load_error("functions.toml", [](std::string s) { return replace_once(s, "type = \"integer\"", "type = \"float\""); });
+    EXPECT_NE(msg.find("functions.toml line " + std::to_string(line)), std::string::npos) << msg;
+    EXPECT_NE(msg.find("unknown argument type 'float'"), std::string::npos) << msg;
+  }
+  {
+    int line = line_of(fn, "values = [\"low\", \"medium\", \"high\"]");
+    std::string msg = load_error("functions.toml", [](std::string s) {
+      return replace_once(s, "values = [\"low\", \"medium\", \"high\"]", "values = [\"low\", \"medium\", \"low\"]");
+    });
+    EXPECT_NE(msg.find("functions.toml line " + std::to_string(line)), std::string::npos) << msg;
+    EXPECT_NE(msg.find("'low' repeated"), std::string::npos) << msg;
+  }
+  {
+    int line = line_of(en, "\"cancel the {timer}\"");
+    std::string msg = load_error("en.toml", [](std::string s) { return replace_once(s, "\"cancel the {timer}\"", "\"cancel the {clock}\""); });
+    EXPECT_NE(msg.find("en.toml line " + std::to_string(line)), std::string::npos) << msg;
+    EXPECT_NE(msg.find("{clock} has no lexicon"), std::string::npos) << msg;
+  }
+  {
+    int line = line_of(en, "\"forget the {timer}\"");
+    std::string msg = load_error("en.toml", [](std::string s) { return replace_once(s, "\"forget the {timer}\"", "\"forget the \xff timer\""); });
+    EXPECT_NE(msg.find("en.toml line " + std::to_string(line)), std::string::npos) << msg;
+    EXPECT_NE(msg.find("UTF-8"), std::string::npos) << msg;
+  }
+  {
+    std::string msg = load_error("en.toml", [](std::string s) { return replace_once(s, "\"set_mode(mode={mode})\"", "\"set_mode(mode=fast)\""); });
+    EXPECT_NE(msg.find("value 'fast' is not allowed for set_mode(mode)"), std::string::npos) << msg;
+  }
+  {
+    std::string msg = load_error("en.toml", [](std::string s) { return replace_once(s, "\"{mode} please\"", "\"please\""); });
+    EXPECT_NE(msg.find("does not say {mode}"), std::string::npos) << msg;
+  }
+}

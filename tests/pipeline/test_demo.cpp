@@ -1,0 +1,111 @@
+// The shortened demo (--quick) through every stage: every artefact exists,
+// the report's figures are the ones the run measured (cross-checked against
+// the per-case predictions, the training metrics and a fresh re-evaluation),
+// and a second run reuses every stage.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "eval/agent_predictor.h"
+#include "eval/cases.h"
+#include "model/config.h"
+#include "pipeline/demo.h"
+#include "platform/atomic_file.h"
+
+namespace edgelm {
+namespace {
+
+namespace fs = std::filesystem;
+
+nlohmann::json read_json(const fs::path& p) { return nlohmann::json::parse(read_file(p.string())); }
+
+std::vector<nlohmann::json> read_jsonl(const fs::path& p) {
+  std::vector<nlohmann::json> out;
+  std::ifstream in(p);
+  std::string line;
+  while (std::getline(in, line))
+    if (!line.empty()) out.push_back(nlohmann::json::parse(line));
+  return out;
+}
+
+TEST(Demo, QuickRunProducesEveryArtefactFromItsOwnFigures) {
+  fs::path out = fs::temp_directory_path() / "edgelm_test_demo";
+  fs::remove_all(out);
+  DemoOptions o;
+  o.out_dir = out.string();
+  o.quick = true;
+  o.quiet = true;
+  o.threads = 1;
+  nlohmann::json card = run_demo(o);
+
+  for (const char* f : {"data/train.jsonl", "data/valid.jsonl", "data/cases/test.jsonl", "data-unbalanced/train.jsonl",
+                        "tokenizer.gguf", "model.gguf", "model-q8_0.gguf", "model-q4_0.gguf", "model-unbalanced.gguf",
+                        "train/metrics.jsonl", "report.md", "report.json", "comparison.svg", "loss_curve.svg", "manifest.json"})
+    EXPECT_TRUE(fs::exists(out / f)) << f;
+  for (const char* set : {"handwritten", "generated_test"})
+    for (const char* slug : {"model", "model-q8_0", "model-q4_0", "model-unconstrained", "model-unbalanced", "keyword-baseline"})
+      for (const char* f : {"report.json", "report.md", "report.svg", "predictions.jsonl"})
+        EXPECT_TRUE(fs::exists(out / "eval" / set / slug / f)) << set << "/" << slug << "/" << f;
+
+  // The report card on disk is what run_demo returned.
+  nlohmann::json disk = read_json(out / "report.json");
+  EXPECT_EQ(disk["results"], card["results"]);
+  EXPECT_EQ(disk["stages"].size(), card["stages"].size());
+
+  // Success counts agree with the per-case predictions written by the same run.
+  for (const char* slug : {"model", "keyword-baseline"}) {
+    auto preds = read_jsonl(out / "eval/handwritten" / slug / "predictions.jsonl");
+    int passed = 0;
+    for (const auto& p : preds) passed += p["passed"].get<bool>();
+    const auto& overall = card["results"]["handwritten"][slug]["overall"];
+    EXPECT_EQ(overall["n"].get<size_t>(), preds.size()) << slug;
+    EXPECT_EQ(overall["passed"].get<int>(), passed) << slug;
+  }
+  // The training figures are the metrics file's.
+  auto metrics = read_jsonl(out / "train/metrics.jsonl");
+  ASSERT_GE(metrics.size(), 2u);
+  const nlohmann::json& last_step = metrics[metrics.size() - 2];
+  EXPECT_DOUBLE_EQ(card["train"]["final_loss"].get<double>(), last_step["loss"].get<double>());
+  EXPECT_DOUBLE_EQ(card["train"]["valid_loss"].get<double>(), metrics.back()["valid_loss"].get<double>());
+  EXPECT_EQ(card["train"]["steps"].get<int64_t>(), demo_plan(o).steps);
+
+  // Re-evaluating the model file on the cases the demo used gives the same
+  // answers (greedy decoding is deterministic).
+  DomainSchema schema = load_schema(resolve_domain_dir("air-purifier") + "/functions.toml");
+  auto preds = read_jsonl(out / "eval/handwritten/model/predictions.jsonl");
+  auto all_cases = load_cases(resolve_domain_dir("air-purifier") + "/eval/handwritten.jsonl", schema);
+  std::vector<EvalCase> used;
+  for (const auto& p : preds)
+    for (const auto& c : all_cases)
+      if (c.id == p["id"]) used.push_back(c);
+  ASSERT_EQ(used.size(), preds.size());
+  EvalRun again = evaluate_model((out / "model.gguf").string(), schema, used, {});
+  for (size_t i = 0; i < preds.size(); ++i) {
+    nlohmann::json calls = nlohmann::json::array();
+    for (const auto& c : again.results[i].prediction.calls) calls.push_back(call_to_json(c));
+    EXPECT_EQ(calls, preds[i]["calls"]) << preds[i]["id"];
+    EXPECT_EQ(again.results[i].passed(), preds[i]["passed"].get<bool>()) << preds[i]["id"];
+  }
+
+  // A second run reuses every stage and reports the same results.
+  nlohmann::json second = run_demo(o);
+  for (const auto& s : second["stages"]) EXPECT_TRUE(s["reused"].get<bool>()) << s["name"];
+  EXPECT_EQ(second["results"], card["results"]);
+  fs::remove_all(out);
+}
+
+TEST(Demo, PlanStaysWithinTheBudgets) {
+  DemoOptions full;
+  DemoPlan p = demo_plan(full);
+  ModelConfig c;
+  c.n_vocab = p.vocab_size, c.dim = p.dim, c.n_layers = p.layers, c.n_heads = p.heads, c.n_kv_heads = p.kv_heads;
+  c.head_dim = p.dim / p.heads, c.ffn_dim = p.ffn_dim, c.context_length = p.context;
+  EXPECT_LE(c.n_params(), 30'000'000);
+  DemoOptions quick;
+  quick.quick = true;
+  EXPECT_LT(demo_plan(quick).steps, p.steps);
+}
+
+}  // namespace
+}  // namespace edgelm

@@ -1,0 +1,65 @@
+// Training configs: keys, overrides, and errors that name the problem.
+#include <gtest/gtest.h>
+
+#include "platform/error.h"
+#include "training/train_config.h"
+
+namespace edgelm::training {
+namespace {
+
+const char* kBase = R"(
+mode = "pretrain"
+out = "runs/x"
+[model]
+shape = "tiny"
+dim = 64
+heads = 4
+kv_heads = 2
+[data]
+train = "train.tokens"
+[train]
+batch = 4
+seq = 32
+[optim]
+lr = 3e-3
+)";
+
+std::string error_of(const std::string& text, const std::vector<std::string>& overrides = {}) {
+  try {
+    parse_train_config(text, overrides, "cfg.toml");
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "";
+}
+
+TEST(TrainConfig, ParsesAndOverrides) {
+  TrainConfig c = parse_train_config(kBase, {"optim.lr=1e-4", "train.steps=7", "data.valid=v.tokens", "model.tied=false"});
+  EXPECT_FLOAT_EQ(c.optim.lr, 1e-4f);
+  EXPECT_EQ(c.steps, 7);
+  EXPECT_EQ(c.valid_data, "v.tokens");
+  EXPECT_EQ(c.model.dim, 64);
+  EXPECT_EQ(c.model.head_dim, 16);
+  EXPECT_FALSE(c.model.tied_embeddings);
+  EXPECT_EQ(c.model.n_vocab, 0);  // not given: from the tokenizer or data
+  // The written TOML reads back to the same config.
+  TrainConfig again = parse_train_config(train_config_to_toml(c), {});
+  EXPECT_EQ(train_config_to_toml(again), train_config_to_toml(c));
+}
+
+TEST(TrainConfig, ClearErrors) {
+  EXPECT_NE(error_of(std::string(kBase) + "lrr = 1\n").find("unknown key 'lrr' in [optim]"), std::string::npos);
+  EXPECT_NE(error_of(std::string(kBase) + "[trian]\nbatch=1\n").find("unknown section [trian]"), std::string::npos);
+  EXPECT_NE(error_of(kBase, {"optim.lrr=1"}).find("unknown key 'optim.lrr'"), std::string::npos);
+  EXPECT_NE(error_of(kBase, {"model.kv_heads=3"}).find("multiple of model.kv_heads"), std::string::npos);
+  EXPECT_NE(error_of(kBase, {"model.heads=6"}).find("not divisible by model.heads"), std::string::npos);  // 64 / 6 does not divide
+  EXPECT_NE(error_of(kBase, {"train.seq=100000"}).find("exceeds model.context"), std::string::npos);
+  EXPECT_NE(error_of(kBase, {"train.batch=\"big\""}).find("train.batch must be an integer"), std::string::npos);
+  EXPECT_NE(error_of(kBase, {"mode=sft"}).find("model.init"), std::string::npos);
+  EXPECT_NE(error_of(kBase, {"mode=dpo"}).find("mode must be"), std::string::npos);
+  EXPECT_NE(error_of("mode = \n").find("cfg.toml line 1"), std::string::npos);
+  EXPECT_NE(error_of(kBase, {"optim.min_lr=1"}).find("min_lr"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace edgelm::training

@@ -1,0 +1,150 @@
+// Token shards (round trip, bad files) and the batch loader (packing, masks, determinism, resume position).
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <string>
+
+#include "platform/atomic_file.h"
+#include "platform/error.h"
+#include "training/loader.h"
+#include "training/shard.h"
+
+namespace edgelm::training {
+namespace {
+
+std::string temp_path(const std::string& name) {
+  return (std::filesystem::temp_directory_path() / ("edgelm_test_training_" + name)).string();
+}
+
+TEST(Shard, RoundTripWithMaskAndWideTokens) {
+  for (int64_t vocab : {300, 70000}) {
+    ShardWriter w(vocab);
+    std::vector<int32_t> a = {1, 2, 3}, b = {4, 5, int32_t(vocab - 1), 7};
+    std::vector<uint8_t> mb = {0, 0, 1, 1};
+    w.add_document(a);
+    w.add_document(b, mb);
+    const std::string path = temp_path("roundtrip.tokens");
+    w.write(path);
+    Shard s = Shard::open(path);
+    EXPECT_EQ(s.n_tokens(), 7);
+    EXPECT_EQ(s.n_docs(), 2);
+    EXPECT_EQ(s.n_vocab(), vocab);
+    EXPECT_TRUE(s.has_mask());
+    EXPECT_EQ(s.doc_start(1), 3);
+    EXPECT_EQ(s.doc_end(1), 7);
+    EXPECT_EQ(s.token(5), vocab - 1);
+    EXPECT_EQ(s.mask(0), 1);  // the first document was added without a mask: fully trained
+    EXPECT_EQ(s.mask(3), 0);
+    EXPECT_EQ(s.mask(6), 1);
+    std::filesystem::remove(path);
+  }
+}
+
+TEST(Shard, BadFilesGiveClearErrors) {
+  ShardWriter w(100);
+  w.add_document(std::vector<int32_t>{1, 2, 3, 4, 5});
+  const std::string path = temp_path("bad.tokens");
+  w.write(path);
+  const std::string good = read_file(path);
+  auto expect_error = [&](const std::string& content, const std::string& fragment) {
+    write_file_atomic(path, content);
+    try {
+      Shard::open(path);
+      FAIL() << "no error for " << fragment;
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find(fragment), std::string::npos) << e.what();
+    }
+  };
+  expect_error(good.substr(0, good.size() - 3), "truncated");
+  expect_error(good.substr(0, 40), "header");
+  expect_error("NOTASHARD" + good.substr(9), "not a token shard");
+  std::string wrong_version = good;
+  wrong_version[8] = 9;
+  expect_error(wrong_version, "version 9");
+  ShardWriter empty(100);
+  empty.write(path);
+  expect_error(read_file(path), "empty");
+  EXPECT_THROW(w.add_document(std::vector<int32_t>{100}), Error);  // id outside the vocabulary
+  std::filesystem::remove(path);
+}
+
+Shard make_examples(const std::string& name) {
+  // Five examples of lengths 4, 3, 6, 2, 9: the mask trains the second half of each.
+  ShardWriter w(50);
+  int32_t next = 1;
+  for (int len : {4, 3, 6, 2, 9}) {
+    std::vector<int32_t> t;
+    std::vector<uint8_t> m;
+    for (int i = 0; i < len; ++i) {
+      t.push_back(next++);
+      m.push_back(i >= len / 2);
+    }
+    w.add_document(t, m);
+  }
+  w.write(temp_path(name));
+  return Shard::open(temp_path(name));
+}
+
+TEST(Loader, ExamplesArePackedWholeWithOwnPositionsAndMask) {
+  Shard s = make_examples("pack.tokens");
+  BatchLoader loader(s, 2, 6, PackMode::Examples, 7, /*shuffle=*/false);
+  Batch b;
+  loader.next(b);
+  // Row 0: example 0 (3 positions) + example 1 (2 positions), then 1 padding position.
+  EXPECT_EQ(std::vector<int32_t>(b.tokens.begin(), b.tokens.begin() + 6), (std::vector<int32_t>{1, 2, 3, 5, 6, 0}));
+  EXPECT_EQ(std::vector<int32_t>(b.targets.begin(), b.targets.begin() + 5), (std::vector<int32_t>{2, 3, 4, 6, 7}));
+  EXPECT_EQ(std::vector<int32_t>(b.first.begin(), b.first.begin() + 6), (std::vector<int32_t>{0, 0, 0, 3, 3, 5}));
+  // Targets 2,3,4 of example 0 (mask from position 2 on) -> weights 0,1,1; example 1 (mask from 1): 1,1.
+  EXPECT_EQ(std::vector<float>(b.weights.begin(), b.weights.begin() + 6), (std::vector<float>{0, 1, 1, 1, 1, 0}));
+  // Row 1: example 2 (5 positions) and example 3 (1 position) fill it exactly.
+  EXPECT_EQ(b.tokens[6], 8);
+  EXPECT_EQ(b.first[6 + 4], 0);
+  EXPECT_EQ(b.tokens[6 + 5], 14);
+  EXPECT_EQ(b.first[6 + 5], 5);
+  EXPECT_EQ(b.weights[6 + 5], 1.0f);
+  EXPECT_EQ(loader.position().index, 4u);
+  // Next batch: example 4 (8 positions) is cut to the row's 6.
+  loader.next(b);
+  EXPECT_EQ(b.tokens[0], 16);
+  EXPECT_EQ(b.first[5], 0);
+  EXPECT_EQ(loader.position().epoch, 1u);  // row 1 rolled over into the next epoch
+  EXPECT_EQ(loader.position().index, 2u);
+}
+
+TEST(Loader, DeterministicShuffleAndResumablePosition) {
+  Shard s = make_examples("shuffle.tokens");
+  BatchLoader a(s, 2, 6, PackMode::Examples, 11), b(s, 2, 6, PackMode::Examples, 11);
+  Batch x, y;
+  for (int i = 0; i < 5; ++i) {  // several epochs
+    a.next(x);
+    b.next(y);
+    EXPECT_EQ(x.tokens, y.tokens);
+  }
+  BatchLoader c(s, 2, 6, PackMode::Examples, 11);
+  c.set_position(a.position());
+  a.next(x);
+  c.next(y);
+  EXPECT_EQ(x.tokens, y.tokens);
+  EXPECT_EQ(x.weights, y.weights);
+  EXPECT_GE(a.position().epoch, 1u);
+}
+
+TEST(Loader, StreamWindowsStopAtDocumentBoundaries) {
+  ShardWriter w(50);
+  w.add_document(std::vector<int32_t>{1, 2, 3});
+  w.add_document(std::vector<int32_t>{4, 5, 6, 7, 8, 9, 10});
+  w.write(temp_path("stream.tokens"));
+  Shard s = Shard::open(temp_path("stream.tokens"));
+  BatchLoader loader(s, 1, 5, PackMode::Stream, 1, false);
+  Batch b;
+  loader.next(b);
+  EXPECT_EQ(b.tokens, (std::vector<int32_t>{1, 2, 3, 4, 5}));
+  EXPECT_EQ(b.targets, (std::vector<int32_t>{2, 3, 4, 5, 6}));
+  EXPECT_EQ(b.first, (std::vector<int32_t>{0, 0, 0, 3, 3}));
+  EXPECT_EQ(b.weights, (std::vector<float>{1, 1, 0, 1, 1}));  // 3 -> 4 crosses documents
+  EXPECT_THROW(BatchLoader(s, 1, 10, PackMode::Stream, 1), Error);  // 10 tokens < seq + 1
+}
+
+}  // namespace
+}  // namespace edgelm::training

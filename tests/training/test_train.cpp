@@ -1,0 +1,209 @@
+// The training loop end to end: matmul attention against the reference, overfitting one batch,
+// bit-identical resume after an interruption, and errors before any work starts.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <filesystem>
+
+#include "model/weights.h"
+#include "platform/error.h"
+#include "platform/gguf.h"
+#include "platform/random.h"
+#include "training/attention.h"
+#include "training/optimizer.h"
+#include "training/shard.h"
+#include "training/trainer.h"
+#include "training/transformer.h"
+
+namespace edgelm::training {
+namespace {
+
+namespace fs = std::filesystem;
+
+std::string temp_dir(const std::string& name) {
+  fs::path p = fs::temp_directory_path() / ("edgelm_test_train_" + name);
+  fs::remove_all(p);
+  fs::create_directories(p);
+  return p.string();
+}
+
+TEST(Attention, MatmulPathMatchesReference) {
+  ThreadPool pool(2);
+  for (int64_t window : {0, 3}) {
+    const AttentionShape a{2, 9, 4, 2, 8, window};
+    const int64_t N = a.B * a.T, QD = a.H * a.D, KD = a.Hkv * a.D;
+    std::vector<int32_t> first(N);
+    for (int64_t i = 0; i < N; ++i) first[i] = (i % a.T) < 4 || i >= a.T ? 0 : 4;  // row 0 packs two examples
+    Rng rng(9);
+    std::vector<float> q(N * QD), k(N * KD), v(N * KD), dy(N * QD);
+    for (auto* vec : {&q, &k, &v, &dy})
+      for (auto& x : *vec) x = float(rng.normal());
+    std::vector<float> P1(a.B * a.H * a.T * a.T), P2 = P1, y1(N * QD), y2 = y1;
+    attention_forward<float>(a, q.data(), k.data(), v.data(), first.data(), P1.data(), y1.data());
+    attention_forward_fast(a, q.data(), k.data(), v.data(), first.data(), P2.data(), y2.data(), pool);
+    for (size_t i = 0; i < y1.size(); ++i) ASSERT_NEAR(y1[i], y2[i], 1e-5) << i;
+    std::vector<float> dq1(N * QD), dk1(N * KD), dv1(N * KD), dq2 = dq1, dk2 = dk1, dv2 = dv1;
+    std::vector<float> s1(a.T), s2(attention_backward_scratch(a, pool));
+    attention_backward<float>(a, q.data(), k.data(), v.data(), first.data(), P1.data(), dy.data(), dq1.data(), dk1.data(),
+                              dv1.data(), s1.data());
+    attention_backward_fast(a, q.data(), k.data(), v.data(), first.data(), P2.data(), dy.data(), dq2.data(), dk2.data(),
+                            dv2.data(), s2.data(), pool);
+    for (size_t i = 0; i < dq1.size(); ++i) ASSERT_NEAR(dq1[i], dq2[i], 1e-4) << i;
+    for (size_t i = 0; i < dk1.size(); ++i) ASSERT_NEAR(dk1[i], dk2[i], 1e-4) << i;
+    for (size_t i = 0; i < dv1.size(); ++i) ASSERT_NEAR(dv1[i], dv2[i], 1e-4) << i;
+  }
+}
+
+ModelConfig small_config() {
+  ModelConfig c = model_shape("tiny");
+  c.n_vocab = 40;
+  c.dim = 32;
+  c.n_layers = 2;
+  c.n_heads = 4;
+  c.n_kv_heads = 2;
+  c.head_dim = 8;
+  c.ffn_dim = 64;
+  c.context_length = 64;
+  return c;
+}
+
+TEST(Train, OverfitsOneBatch) {
+  ThreadPool pool(1);
+  ParamSet params(init_random_weights(small_config(), 3));
+  Transformer model(params, 2, 16, pool);
+  Batch b;
+  b.resize(2, 16);
+  Rng rng(4);
+  for (int64_t i = 0; i < 32; ++i) {
+    b.tokens[i] = int32_t(rng.below(40));
+    b.targets[i] = int32_t(rng.below(40));
+    b.weights[i] = 1;
+  }
+  OptimConfig o;
+  o.lr = 1e-2f;
+  o.weight_decay = 0;
+  double first = 0, last = 0;
+  for (int step = 1; step <= 150; ++step) {
+    model.forward(b);
+    last = model.backward(b, 1.0f / 32) / 32;
+    if (step == 1) first = last;
+    optimizer_step(params, o, o.lr, step, pool);
+  }
+  EXPECT_GT(first, 3.0);  // about log(40)
+  EXPECT_LT(last, 0.05);
+}
+
+std::string write_stream_shard(const std::string& dir, int64_t vocab, const std::string& name = "train.tokens") {
+  ShardWriter w(vocab);
+  Rng rng(5);
+  for (int d = 0; d < 30; ++d) {
+    std::vector<int32_t> doc(20 + d);
+    for (size_t i = 0; i < doc.size(); ++i) doc[i] = int32_t((d + i * 3 + rng.below(3)) % uint64_t(vocab));
+    w.add_document(doc);
+  }
+  w.write(dir + "/" + name);
+  return dir + "/" + name;
+}
+
+TrainConfig small_run(const std::string& dir) {
+  TrainConfig c;
+  c.out_dir = dir + "/run";
+  c.model = small_config();
+  c.train_data = write_stream_shard(dir, 40);
+  c.valid_data = c.train_data;
+  c.batch = 2;
+  c.seq = 16;
+  c.accum = 2;
+  c.steps = 6;
+  c.eval_every = 3;
+  c.eval_batches = 1;
+  c.threads = 2;
+  c.optim.warmup_steps = 2;
+  return c;
+}
+
+TEST(Train, ResumeIsBitIdentical) {
+  const std::string dir = temp_dir("resume");
+  TrainOptions quiet;
+  quiet.progress_bar = false;
+  // Straight through.
+  TrainConfig c = small_run(dir);
+  TrainResult straight = train_model(c, quiet);
+  ASSERT_EQ(straight.losses.size(), 6u);
+  GgufFile straight_model = GgufFile::open(straight.model_path);
+  WeightsF32 w_straight = load_weights_f32(straight_model);
+  EXPECT_TRUE(fs::exists(c.out_dir + "/loss.svg"));
+  EXPECT_TRUE(fs::exists(c.out_dir + "/metrics.jsonl"));
+
+  // Stopped after step 3 (as Ctrl-C does), then resumed.
+  c.out_dir = dir + "/run2";
+  std::atomic<bool> stop{false};
+  TrainOptions first = quiet;
+  first.stop = &stop;
+  first.on_step = [&](const TrainProgress& p) {
+    if (p.step == 3) stop = true;
+  };
+  TrainResult part1 = train_model(c, first);
+  EXPECT_TRUE(part1.interrupted);
+  EXPECT_EQ(part1.steps_done, 3);
+  TrainOptions resume = quiet;
+  resume.resume = true;
+  TrainResult part2 = train_model(c, resume);
+  ASSERT_EQ(part2.losses.size(), 3u);
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_EQ(part1.losses[i].second, straight.losses[i].second) << "step " << i + 1;
+    EXPECT_EQ(part2.losses[i].second, straight.losses[i + 3].second) << "step " << i + 4;
+  }
+  WeightsF32 w_resumed = load_weights_f32(GgufFile::open(part2.model_path));
+  EXPECT_EQ(w_resumed.data, w_straight.data);
+  fs::remove_all(dir);
+}
+
+std::string train_error(const TrainConfig& c) {
+  try {
+    TrainOptions o;
+    o.progress_bar = false;
+    train_model(c, o);
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "";
+}
+
+TEST(Train, BadInputsFailBeforeWork) {
+  const std::string dir = temp_dir("bad");
+  TrainConfig c = small_run(dir);
+  c.steps = 1;
+  // A model file whose shape disagrees with the config.
+  ModelConfig other = small_config();
+  other.dim = 48;
+  other.head_dim = 12;
+  save_weights_gguf(dir + "/other.gguf", init_random_weights(other, 1), TensorType::F32, nullptr);
+  TrainConfig from_file = c;
+  from_file.init_model = dir + "/other.gguf";
+  from_file.model_keys_given = {"dim"};
+  EXPECT_NE(train_error(from_file).find("model.dim = 32 in the config, but"), std::string::npos);
+  // Data made for a larger vocabulary than the model's.
+  TrainConfig big_vocab = c;
+  big_vocab.train_data = write_stream_shard(dir, 90, "big.tokens");
+  EXPECT_NE(train_error(big_vocab).find("vocabulary of 90"), std::string::npos);
+  // SFT needs a loss mask; sequences longer than the context; a missing shard.
+  TrainConfig sft = c;
+  sft.mode = "sft";
+  sft.init_model = dir + "/other.gguf";
+  EXPECT_NE(train_error(sft).find("loss mask"), std::string::npos) << train_error(sft);
+  TrainConfig missing = c;
+  missing.train_data = dir + "/nope.tokens";
+  EXPECT_NE(train_error(missing).find("nope.tokens"), std::string::npos);
+  TrainConfig resume_nothing = c;
+  resume_nothing.out_dir = dir + "/empty";
+  TrainOptions r;
+  r.resume = true;
+  r.progress_bar = false;
+  EXPECT_THROW(train_model(resume_nothing, r), Error);
+  EXPECT_FALSE(fs::exists(c.out_dir + "/model.gguf"));  // nothing ran
+  fs::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace edgelm::training
