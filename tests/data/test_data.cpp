@@ -139,7 +139,9 @@ TEST(Generate, LargeSetValidatesAgainstSchema) {
       }
       for (const auto& p : j["types"]["phenomenon"]) phenomena.insert(p);
       langs.insert(j["lang"]);
-      if (j["messages"][1]["tool_calls"].empty()) EXPECT_TRUE(j["types"]["phenomenon"].dump().find("out_of_scope") != std::string::npos);
+      if (j["messages"][1]["tool_calls"].empty()) {
+        EXPECT_TRUE(j["types"]["phenomenon"].dump().find("out_of_scope") != std::string::npos);
+      }
     }
   EXPECT_EQ(n, 20000);
   for (const char* p : kPhenomena) EXPECT_TRUE(phenomena.count(p)) << p;
