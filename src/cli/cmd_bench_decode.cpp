@@ -16,6 +16,7 @@
 #include "model/sampler.h"
 #include "model/session.h"
 #include "platform/error.h"
+#include "platform/process_stats.h"
 #include "platform/random.h"
 #include "platform/thread_pool.h"
 
@@ -31,34 +32,6 @@ struct BenchOptions {
   uint64_t seed = 1;
   double bandwidth_gbs = 30;
 };
-
-// Peak resident memory, from /proc (VmHWM) where available.
-int64_t peak_rss_bytes() {
-  std::ifstream status("/proc/self/status");
-  std::string line;
-  while (std::getline(status, line))
-    if (line.rfind("VmHWM:", 0) == 0) return std::stoll(line.substr(6)) * 1024;
-  struct rusage usage {};
-  getrusage(RUSAGE_SELF, &usage);
-  return int64_t(usage.ru_maxrss) * 1024;
-}
-
-// Resets the peak-RSS counter (Linux: "5" to clear_refs), so the figure covers
-// inference only, not the f32 weights a --shape run builds first.
-bool reset_peak_rss() {
-  std::ofstream clear("/proc/self/clear_refs");
-  if (!clear) return false;
-  clear << "5";
-  return bool(clear.flush());
-}
-
-// The 1-minute load average: the context a reader needs for figures taken on a shared machine.
-double load_average() {
-  std::ifstream in("/proc/loadavg");
-  double load = -1;
-  in >> load;
-  return load;
-}
 
 // CPU time of the whole process (all threads, user + system).
 double process_cpu_seconds() {

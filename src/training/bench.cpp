@@ -9,6 +9,7 @@
 
 #include "kernels/gemm.h"
 #include "platform/error.h"
+#include "platform/process_stats.h"
 #include "platform/random.h"
 #include "training/optimizer.h"
 #include "training/transformer.h"
@@ -48,8 +49,6 @@ nlohmann::json bench_train(const TrainBenchOptions& o) {
   }
   std::sort(seconds.begin(), seconds.end());
   const double median = seconds[seconds.size() / 2];
-  rusage ru{};
-  getrusage(RUSAGE_SELF, &ru);
   return {{"bench", "train"},
           {"shape", o.shape},
           {"batch", o.batch},
@@ -64,7 +63,7 @@ nlohmann::json bench_train(const TrainBenchOptions& o) {
           {"step_seconds_min", seconds.front()},
           {"tokens_per_s", double(o.batch * o.seq) / median},
           {"gflops", model.flops_per_step() / median / 1e9},
-          {"peak_rss_bytes", int64_t(ru.ru_maxrss) * 1024}};
+          {"peak_rss_bytes", peak_rss_bytes()}};
 }
 
 }  // namespace edgelm::training
