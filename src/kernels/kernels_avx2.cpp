@@ -306,7 +306,51 @@ EDGELM_AVX2 void rope(float* x, int64_t n_vec, int64_t dim, const float* cos2, c
   }
 }
 
-const Kernels kAvx2 = {Isa::Avx2, matmul, dot, axpy, rmsnorm, softmax, swiglu, rope};
+// ---- attention ----
+
+// Four keys per pass, so four independent FMA chains hide the latency.
+EDGELM_AVX2 void attn_scores(const float* q, const float* k, int64_t ldk, int64_t n, int64_t dim, float scale,
+                             float* scores) {
+  int64_t j = 0;
+  for (; j + 4 <= n; j += 4) {
+    const float* k0 = k + j * ldk;
+    __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+    int64_t i = 0;
+    for (; i + 8 <= dim; i += 8) {
+      __m256 qv = _mm256_loadu_ps(q + i);
+      a0 = _mm256_fmadd_ps(qv, _mm256_loadu_ps(k0 + i), a0);
+      a1 = _mm256_fmadd_ps(qv, _mm256_loadu_ps(k0 + ldk + i), a1);
+      a2 = _mm256_fmadd_ps(qv, _mm256_loadu_ps(k0 + 2 * ldk + i), a2);
+      a3 = _mm256_fmadd_ps(qv, _mm256_loadu_ps(k0 + 3 * ldk + i), a3);
+    }
+    float s[4] = {hsum8(a0), hsum8(a1), hsum8(a2), hsum8(a3)};
+    for (; i < dim; ++i)
+      for (int r = 0; r < 4; ++r) s[r] += q[i] * k0[r * ldk + i];
+    for (int r = 0; r < 4; ++r) scores[j + r] = scale * s[r];
+  }
+  for (; j < n; ++j) scores[j] = scale * dot(q, k + j * ldk, dim);
+}
+
+EDGELM_AVX2 void attn_values(const float* p, const float* v, int64_t ldv, int64_t n, int64_t dim, float* out) {
+  int64_t i = 0;
+  for (; i + 8 <= dim; i += 8) {
+    __m256 a0 = _mm256_setzero_ps(), a1 = a0;
+    int64_t j = 0;
+    for (; j + 2 <= n; j += 2) {
+      a0 = _mm256_fmadd_ps(_mm256_set1_ps(p[j]), _mm256_loadu_ps(v + j * ldv + i), a0);
+      a1 = _mm256_fmadd_ps(_mm256_set1_ps(p[j + 1]), _mm256_loadu_ps(v + (j + 1) * ldv + i), a1);
+    }
+    if (j < n) a0 = _mm256_fmadd_ps(_mm256_set1_ps(p[j]), _mm256_loadu_ps(v + j * ldv + i), a0);
+    _mm256_storeu_ps(out + i, _mm256_add_ps(a0, a1));
+  }
+  for (; i < dim; ++i) {
+    float s = 0;
+    for (int64_t j = 0; j < n; ++j) s += p[j] * v[j * ldv + i];
+    out[i] = s;
+  }
+}
+
+const Kernels kAvx2 = {Isa::Avx2, matmul, dot, axpy, rmsnorm, softmax, swiglu, rope, attn_scores, attn_values};
 
 }  // namespace
 

@@ -303,7 +303,47 @@ EDGELM_AVX512 void rope(float* x, int64_t n_vec, int64_t dim, const float* cos2,
   }
 }
 
-const Kernels kAvx512 = {Isa::Avx512, matmul, dot, axpy, rmsnorm, softmax, swiglu, rope};
+// ---- attention ----
+
+// Four keys per pass, so four independent FMA chains hide the latency; the
+// head dimension's tail (if not a multiple of 16) through a mask.
+EDGELM_AVX512 void attn_scores(const float* q, const float* k, int64_t ldk, int64_t n, int64_t dim, float scale,
+                               float* scores) {
+  int64_t j = 0;
+  for (; j + 4 <= n; j += 4) {
+    const float* k0 = k + j * ldk;
+    __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+    for (int64_t i = 0; i < dim; i += 16) {
+      __mmask16 m = dim - i >= 16 ? __mmask16(0xffff) : tail_mask(dim - i);
+      __m512 qv = _mm512_maskz_loadu_ps(m, q + i);
+      a0 = _mm512_fmadd_ps(qv, _mm512_maskz_loadu_ps(m, k0 + i), a0);
+      a1 = _mm512_fmadd_ps(qv, _mm512_maskz_loadu_ps(m, k0 + ldk + i), a1);
+      a2 = _mm512_fmadd_ps(qv, _mm512_maskz_loadu_ps(m, k0 + 2 * ldk + i), a2);
+      a3 = _mm512_fmadd_ps(qv, _mm512_maskz_loadu_ps(m, k0 + 3 * ldk + i), a3);
+    }
+    scores[j] = scale * _mm512_reduce_add_ps(a0);
+    scores[j + 1] = scale * _mm512_reduce_add_ps(a1);
+    scores[j + 2] = scale * _mm512_reduce_add_ps(a2);
+    scores[j + 3] = scale * _mm512_reduce_add_ps(a3);
+  }
+  for (; j < n; ++j) scores[j] = scale * dot(q, k + j * ldk, dim);
+}
+
+EDGELM_AVX512 void attn_values(const float* p, const float* v, int64_t ldv, int64_t n, int64_t dim, float* out) {
+  for (int64_t i = 0; i < dim; i += 16) {
+    __mmask16 m = dim - i >= 16 ? __mmask16(0xffff) : tail_mask(dim - i);
+    __m512 a0 = _mm512_setzero_ps(), a1 = a0;
+    int64_t j = 0;
+    for (; j + 2 <= n; j += 2) {
+      a0 = _mm512_fmadd_ps(_mm512_set1_ps(p[j]), _mm512_maskz_loadu_ps(m, v + j * ldv + i), a0);
+      a1 = _mm512_fmadd_ps(_mm512_set1_ps(p[j + 1]), _mm512_maskz_loadu_ps(m, v + (j + 1) * ldv + i), a1);
+    }
+    if (j < n) a0 = _mm512_fmadd_ps(_mm512_set1_ps(p[j]), _mm512_maskz_loadu_ps(m, v + j * ldv + i), a0);
+    _mm512_mask_storeu_ps(out + i, m, _mm512_add_ps(a0, a1));
+  }
+}
+
+const Kernels kAvx512 = {Isa::Avx512, matmul, dot, axpy, rmsnorm, softmax, swiglu, rope, attn_scores, attn_values};
 
 }  // namespace
 

@@ -82,7 +82,17 @@ void rope_ref(float* x, int64_t n_vec, int64_t dim, const float* cos2, const flo
   }
 }
 
-const Kernels kScalar = {Isa::Scalar, matmul_ref, dot_ref, axpy_ref, rmsnorm_ref, softmax_ref, swiglu_ref, rope_ref};
+void attn_scores_ref(const float* q, const float* k, int64_t ldk, int64_t n, int64_t dim, float scale, float* scores) {
+  for (int64_t j = 0; j < n; ++j) scores[j] = scale * dot_ref(q, k + j * ldk, dim);
+}
+
+void attn_values_ref(const float* p, const float* v, int64_t ldv, int64_t n, int64_t dim, float* out) {
+  for (int64_t i = 0; i < dim; ++i) out[i] = 0;
+  for (int64_t j = 0; j < n; ++j) axpy_ref(p[j], v + j * ldv, out, dim);
+}
+
+const Kernels kScalar = {Isa::Scalar, matmul_ref,  dot_ref,         axpy_ref,       rmsnorm_ref,
+                         softmax_ref, swiglu_ref, rope_ref,        attn_scores_ref, attn_values_ref};
 
 }  // namespace
 

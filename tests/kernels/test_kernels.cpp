@@ -122,6 +122,45 @@ TEST(Kernels, MatmulReferenceIsTheProduct) {
     }
 }
 
+// Attention's two halves on rows with a stride (a KV cache holding several
+// heads), every SIMD table and the reference against double sums.
+TEST(Kernels, AttentionKernelsMatchDoubleSums) {
+  std::vector<const Kernels*> tables = simd_tables();
+  tables.insert(tables.begin(), &kernels_ref());
+  Rng rng(9);
+  for (const Kernels* k : tables) {
+    for (int64_t dim : {1, 7, 16, 24, 64, 100}) {
+      for (int64_t n : {1, 3, 4, 9}) {
+        SCOPED_TRACE(std::string(isa_name(k->isa)) + " dim=" + std::to_string(dim) + " n=" + std::to_string(n));
+        const int64_t ld = dim * 3 + 5;
+        std::vector<float> q = random_vector(rng, dim, 2.0), rows = random_vector(rng, n * ld, 2.0),
+                           p = random_vector(rng, n);
+        std::vector<float> scores(size_t(n), NAN), out(size_t(dim), NAN);
+        k->attn_scores(q.data(), rows.data(), ld, n, dim, 0.125f, scores.data());
+        k->attn_values(p.data(), rows.data(), ld, n, dim, out.data());
+        for (int64_t j = 0; j < n; ++j) {
+          double sum = 0, abs_sum = 0;
+          for (int64_t i = 0; i < dim; ++i) {
+            double prod = double(q[size_t(i)]) * rows[size_t(j * ld + i)];
+            sum += prod;
+            abs_sum += std::fabs(prod);
+          }
+          EXPECT_NEAR(scores[size_t(j)], 0.125 * sum, 0.125 * 4 * dim * abs_sum * kEps + 1e-30) << "key " << j;
+        }
+        for (int64_t i = 0; i < dim; ++i) {
+          double sum = 0, abs_sum = 0;
+          for (int64_t j = 0; j < n; ++j) {
+            double prod = double(p[size_t(j)]) * rows[size_t(j * ld + i)];
+            sum += prod;
+            abs_sum += std::fabs(prod);
+          }
+          EXPECT_NEAR(out[size_t(i)], sum, 4 * n * abs_sum * kEps + 1e-30) << "value " << i;
+        }
+      }
+    }
+  }
+}
+
 TEST(Kernels, VectorOpsMatchReference) {
   auto tables = simd_tables();
   if (tables.empty()) GTEST_SKIP() << "no SIMD table on this CPU";
