@@ -104,6 +104,8 @@ void run_kernels(const BenchQuantArgs& a, TensorType type, const ModelConfig& c)
     for (auto& v : row) v = float(rng.normal());
     quantize_row(type, row.data(), w.data() + r * row_bytes, cols);
   }
+  std::vector<uint8_t> packed(w.size());
+  if (quant::packable_x8(type, rows)) quant::pack_rows_x8(type, w.data(), rows, cols, packed.data());
   nlohmann::json results = nlohmann::json::array();
   for (int64_t n_tokens : {int64_t(1), int64_t(64)}) {
     std::vector<float> x(size_t(n_tokens * cols));
@@ -113,24 +115,30 @@ void run_kernels(const BenchQuantArgs& a, TensorType type, const ModelConfig& c)
     std::vector<int32_t> sums(size_t(n_tokens * n_blocks));
     quant::ActivationsQ8 act{n_tokens, n_blocks, qs.data(), d.data(), sums.data()};
     quant::quantize_activations_ref(x.data(), cols, act, 0, n_tokens);
-    for (quant::Isa isa : {quant::Isa::Scalar, quant::Isa::Avx2, quant::Isa::Avx512Vnni}) {
-      if (!quant::isa_supported(isa)) continue;
-      quant::GemmFn gemm = quant::isa_kernels(isa).gemm(type);
-      gemm(w.data(), row_bytes, 0, rows, act, 0, n_tokens, y.data(), rows, false);
-      double start = thread_cpu_seconds(), elapsed = 0;
-      int64_t reps = 0;
-      do {
-        gemm(w.data(), row_bytes, 0, rows, act, 0, n_tokens, y.data(), rows, false);
-        ++reps;
-        elapsed = thread_cpu_seconds() - start;
-      } while (elapsed < a.seconds / 6);
-      double per_call = elapsed / double(reps);
-      double ns_per_block = per_call * 1e9 / double(rows * n_blocks * n_tokens);
-      double gmacs = double(rows * cols * n_tokens) / per_call / 1e9;
-      std::printf("%-5s %-11s tokens %3lld: %7.2f ns per block x token, %6.1f GMAC/s per thread\n", a.type.c_str(),
-                  std::string(quant::isa_name(isa)).c_str(), (long long)n_tokens, ns_per_block, gmacs);
-      results.push_back({{"isa", quant::isa_name(isa)}, {"n_tokens", n_tokens}, {"ns_per_block_token", ns_per_block},
-                         {"gmac_per_s", gmacs}});
+    // The ggml layout through every ISA, then the row-interleaved x8 layout
+    // where an ISA has a kernel for it (what the model uses when it can).
+    for (bool x8 : {false, true}) {
+      for (quant::Isa isa : {quant::Isa::Scalar, quant::Isa::Avx2, quant::Isa::Avx512Vnni}) {
+        if (!quant::isa_supported(isa)) continue;
+        quant::GemmFn gemm = x8 ? quant::isa_kernels(isa).gemm_x8(type) : quant::isa_kernels(isa).gemm(type);
+        if (!gemm || (x8 && !quant::packable_x8(type, rows))) continue;
+        const uint8_t* wp = x8 ? packed.data() : w.data();
+        gemm(wp, row_bytes, 0, rows, act, 0, n_tokens, y.data(), rows, false);
+        double start = thread_cpu_seconds(), elapsed = 0;
+        int64_t reps = 0;
+        do {
+          gemm(wp, row_bytes, 0, rows, act, 0, n_tokens, y.data(), rows, false);
+          ++reps;
+          elapsed = thread_cpu_seconds() - start;
+        } while (elapsed < a.seconds / 6);
+        double per_call = elapsed / double(reps);
+        double ns_per_block = per_call * 1e9 / double(rows * n_blocks * n_tokens);
+        double gmacs = double(rows * cols * n_tokens) / per_call / 1e9;
+        std::printf("%-5s %-11s %-4s tokens %3lld: %7.2f ns per block x token, %6.1f GMAC/s per thread\n", a.type.c_str(),
+                    std::string(quant::isa_name(isa)).c_str(), x8 ? "x8" : "ggml", (long long)n_tokens, ns_per_block, gmacs);
+        results.push_back({{"isa", quant::isa_name(isa)}, {"layout", x8 ? "x8" : "ggml"}, {"n_tokens", n_tokens},
+                           {"ns_per_block_token", ns_per_block}, {"gmac_per_s", gmacs}});
+      }
     }
   }
   nlohmann::json j = {{"bench", "quant_kernels"}, {"shape", a.shape}, {"type", a.type}, {"rows", rows}, {"cols", cols},

@@ -15,6 +15,29 @@ void linear_forward(std::span<const LinearOutput> outputs, const float* x, int64
     all_float = all_float && !is_quantized(o.w->type);
     total_rows += o.w->rows;
   }
+  bool all_quantized = outputs.size() <= 8;
+  for (const LinearOutput& o : outputs)
+    all_quantized = all_quantized && is_quantized(o.w->type) && o.w->cols == outputs[0].w->cols;
+  if (all_quantized) {
+    // One call: x quantised once, every output's rows in one parallel region,
+    // accumulating straight into y (no copy through tmp).
+    QuantMatmulOutput q[8];
+    int64_t first_row = 0;
+    for (size_t i = 0; i < outputs.size(); ++i) {
+      const LinearOutput& o = outputs[i];
+      q[i].type = o.w->type;
+      // A packed matrix must start on a whole row group of the concatenation.
+      q[i].packed = o.w->packed && first_row % 8 == 0;
+      first_row += o.w->rows;
+      q[i].w = q[i].packed ? o.w->packed : o.w->data;
+      q[i].rows = o.w->rows;
+      q[i].y = o.y;
+      q[i].ldy = o.ldy;
+      q[i].accumulate = accumulate;
+    }
+    quant_matmul_multi({q, outputs.size()}, x, outputs[0].w->cols, n_tokens, pool);
+    return;
+  }
   if (!all_float) {
     for (const LinearOutput& o : outputs) {
       const WeightMatrix& w = *o.w;

@@ -1,6 +1,12 @@
 #include "model/model.h"
 
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <cstdint>
+#include <cstdlib>
 #include <cstring>
+#include <string_view>
 
 #include "platform/error.h"
 #include "platform/gguf.h"
@@ -53,6 +59,32 @@ void Model::bind(const std::vector<TensorSpec>& specs, const std::vector<WeightM
   if (config_.tied_embeddings) output_ = token_embd_;
 }
 
+void Model::pack_weights() {
+  if (const char* env = std::getenv("EDGELM_NO_REPACK"); env && std::string_view(env) == "1") return;
+  const int64_t page = sysconf(_SC_PAGESIZE) > 0 ? sysconf(_SC_PAGESIZE) : 4096;
+  auto pack = [&](WeightMatrix& m) {
+    if (!m.data || !quant_packing_helps(m.type, m.rows)) return;
+    std::vector<uint8_t> buf(size_t(m.n_bytes()));
+    quant_pack(m.type, m.data, m.rows, m.cols, buf.data());
+    m.packed = buf.data();
+    owned_.push_back(std::move(buf));
+    if (file_ && m.data != token_embd_.data) {  // the embedding rows are still looked up
+      // The mapped original is not read again by the forward pass: give its
+      // pages back, so that a repacked model is not resident twice. The map is
+      // read-only, private and file-backed (MappedFile), never written, so a
+      // later read simply faults them in again from the file.
+      auto begin = reinterpret_cast<uintptr_t>(m.data), end = begin + uintptr_t(m.n_bytes());
+      uintptr_t first = (begin + uintptr_t(page) - 1) / uintptr_t(page) * uintptr_t(page);
+      uintptr_t last = end / uintptr_t(page) * uintptr_t(page);
+      if (first < last) madvise(reinterpret_cast<void*>(first), last - first, MADV_DONTNEED);
+    }
+  };
+  for (LayerWeights& l : layers_)
+    for (WeightMatrix* m : {&l.wq, &l.wk, &l.wv, &l.wo, &l.w_gate, &l.w_up, &l.w_down}) pack(*m);
+  // The head only: token_embd stays as stored for the row lookups.
+  pack(output_);
+}
+
 std::shared_ptr<const Model> Model::load(const std::string& path) {
   std::shared_ptr<Model> model(new Model());
   model->file_ = std::make_unique<GgufFile>(GgufFile::open(path));
@@ -78,6 +110,7 @@ std::shared_ptr<const Model> Model::load(const std::string& path) {
     tensors.push_back(m);
   }
   model->bind(specs, tensors, path);
+  model->pack_weights();
   if (file.metadata().contains("tokenizer.ggml.model")) {
     model->tokenizer_ = std::make_unique<Tokenizer>(Tokenizer::from_gguf(file));
     if (model->tokenizer_->n_vocab() > model->config_.n_vocab)
@@ -125,6 +158,7 @@ std::shared_ptr<const Model> Model::from_weights(const WeightsF32& weights, Tens
     model->owned_.push_back(std::move(buf));
   }
   model->bind(specs, tensors, "in-memory model");
+  model->pack_weights();
   return model;
 }
 

@@ -22,6 +22,9 @@ struct WeightMatrix {
   TensorType type = TensorType::F32;
   const void* data = nullptr;
   int64_t rows = 0, cols = 0;
+  // A row-interleaved copy of a quantised matrix (quant_pack's layout), made at
+  // load time when the quantised kernels in use are faster on it; null otherwise.
+  const void* packed = nullptr;
   int64_t row_bytes() const { return tensor_row_bytes(type, cols); }
   int64_t n_bytes() const { return rows * row_bytes(); }
 };
@@ -62,6 +65,8 @@ class Model {
  private:
   Model() = default;
   void bind(const std::vector<TensorSpec>& specs, const std::vector<WeightMatrix>& tensors, const std::string& where);
+  // Fills WeightMatrix::packed for the matrices that gain from it (EDGELM_NO_REPACK=1: none).
+  void pack_weights();
 
   ModelConfig config_;
   std::unique_ptr<GgufFile> file_;                 // the mapped file, when loaded from one

@@ -10,10 +10,12 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <utility>
 
 #include "kernels/kernels.h"
 #include "model/linear.h"
 #include "platform/error.h"
+#include "quant/blocks.h"
 #include "quant/quant.h"
 
 namespace edgelm {
@@ -36,6 +38,9 @@ struct ForwardScratch {
 
 namespace {
 constexpr int64_t kMaxChunkTokens = 512;
+// Rows per unit when quantised products are split between threads: the x8
+// layout's row group (and a multiple of the other kernels' row tile).
+constexpr int64_t kQuantRowGrain = 8;
 }
 
 InferenceSession::InferenceSession(std::shared_ptr<const Model> model, int64_t max_context, ThreadPool* pool)
@@ -102,11 +107,9 @@ void attention(const ChunkContext& ctx, const float* k_cache, const float* v_cac
       const int64_t t = item / c.n_heads, h = item % c.n_heads, g = h / group, pos = ctx.p0 + t;
       const int64_t lo = c.sliding_window > 0 ? std::max<int64_t>(0, pos - c.sliding_window + 1) : 0;
       const float* q = ctx.s.q.data() + t * Q + h * hd;
-      for (int64_t j = lo; j <= pos; ++j) scores[j - lo] = k.dot(q, k_cache + j * K + g * hd, hd) * scale;
+      k.attn_scores(q, k_cache + lo * K + g * hd, K, pos - lo + 1, hd, scale, scores);
       k.softmax(scores, pos - lo + 1);
-      float* out = ctx.s.att.data() + t * Q + h * hd;
-      std::fill(out, out + hd, 0.0f);
-      for (int64_t j = lo; j <= pos; ++j) k.axpy(scores[j - lo], v_cache + j * K + g * hd, out, hd);
+      k.attn_values(scores, v_cache + lo * K + g * hd, K, pos - lo + 1, hd, ctx.s.att.data() + t * Q + h * hd);
     }
   });
 }
@@ -128,6 +131,20 @@ void feed_forward_hidden(const ChunkContext& ctx, const LayerWeights& l) {
           for (int64_t t = 0; t < T; ++t) k.swiglu(gate + t * F + begin, up + t * F + begin, gate + t * F + begin, end - begin);
         },
         linear_row_grain(T));
+    return;
+  }
+  if (is_quantized(l.w_gate.type) && is_quantized(l.w_up.type)) {
+    // The same fusion with quantised weights: xn is quantised once, and each
+    // thread's gate and up rows go through SwiGLU while they are in cache.
+    const quant::ActivationsQ8& act = quantize_input(xn, l.w_gate.cols, T, ctx.pool);
+    ctx.pool.parallel_for(
+        F,
+        [&](int64_t begin, int64_t end) {
+          for (auto [w, y] : {std::pair{&l.w_gate, gate}, std::pair{&l.w_up, up}})
+            quant_gemm_rows(w->type, w->packed ? w->packed : w->data, begin, end, act, y, F, false, w->packed != nullptr);
+          for (int64_t t = 0; t < T; ++t) k.swiglu(gate + t * F + begin, up + t * F + begin, gate + t * F + begin, end - begin);
+        },
+        kQuantRowGrain);
     return;
   }
   LinearOutput outs[] = {{&l.w_gate, gate, F}, {&l.w_up, up, F}};

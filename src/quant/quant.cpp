@@ -89,6 +89,10 @@ Isa best_isa() {
   return chosen;
 }
 
+GemmFn IsaKernels::gemm_x8(TensorType type) const {
+  return type == TensorType::Q8_0 ? gemm_q8_0_x8 : type == TensorType::Q4_0 ? gemm_q4_0_x8 : nullptr;
+}
+
 GemmFn IsaKernels::gemm(TensorType type) const {
   switch (type) {
     case TensorType::Q8_0: return gemm_q8_0;
@@ -104,6 +108,36 @@ const IsaKernels& isa_kernels(Isa isa) {
     case Isa::Avx2: return *avx2_kernels();
     case Isa::Avx512Vnni: return *avx512vnni_kernels();
     default: return *scalar_kernels();
+  }
+}
+
+bool packable_x8(TensorType type, int64_t rows) {
+  return (type == TensorType::Q8_0 || type == TensorType::Q4_0) && rows > 0 && rows % 8 == 0;
+}
+
+void pack_rows_x8(TensorType type, const void* w, int64_t rows, int64_t cols, void* out) {
+  if (!packable_x8(type, rows) || cols % kBlock != 0)
+    fail("pack_rows_x8: cannot pack ", rows, " rows of ", cols, " ", tensor_type_name(type), " values");
+  const int64_t nb = cols / kBlock, row_bytes = tensor_row_bytes(type, cols);
+  const size_t block_bytes = type == TensorType::Q8_0 ? sizeof(BlockQ8_0) : sizeof(BlockQ4_0);
+  const int n_slices = type == TensorType::Q8_0 ? 8 : 4;
+  const auto* src = static_cast<const uint8_t*>(w);
+  auto* dst = static_cast<uint8_t*>(out);
+  for (int64_t g = 0; g < rows / 8; ++g) {
+    for (int64_t b = 0; b < nb; ++b) {
+      uint8_t* packed = dst + (g * nb + b) * 8 * int64_t(block_bytes);
+      for (int i = 0; i < 8; ++i) {
+        const uint8_t* block = src + (g * 8 + i) * row_bytes + b * int64_t(block_bytes);
+        std::memcpy(packed + 2 * i, block, 2);  // the f16 scale, first in both block types
+        const uint8_t* qs = block + 2;
+        for (int slice = 0; slice < n_slices; ++slice)
+          for (int k = 0; k < 4; ++k) {
+            uint8_t q = qs[4 * slice + k];
+            // Q8_0: int8 -> uint8 with +128 (two's complement: flip the top bit).
+            packed[16 + slice * 32 + i * 4 + k] = type == TensorType::Q8_0 ? uint8_t(q ^ 0x80) : q;
+          }
+      }
+    }
   }
 }
 
@@ -151,8 +185,10 @@ struct ActivationScratch {
 // The GEMM walks tokens in chunks so that one chunk's quantised activations
 // stay in L2 while every row of the thread's share streams past them.
 constexpr int64_t kTokenChunk = 64;
-// Rows are handed to threads in multiples of this, the kernels' row tile.
-constexpr int64_t kRowGrain = 4;
+// Rows are handed to threads in multiples of this: the kernels' row tile and
+// the x8 layout's row group (a packed output starts on a multiple of 8 rows of
+// the concatenation, checked, so chunk boundaries stay on its whole groups).
+constexpr int64_t kRowGrain = 8;
 
 }  // namespace
 
@@ -167,11 +203,54 @@ void quant_matmul(TensorType type, const void* w, int64_t rows, int64_t cols, co
   quant_matmul_multi({&out, 1}, x, cols, n_tokens, pool);
 }
 
+namespace {
+const quant::IsaKernels& active_kernels() {
+  // Chosen once: cpuid traps to the hypervisor in a VM and costs microseconds.
+  static const quant::IsaKernels& kernels = quant::isa_kernels(quant::best_isa());
+  return kernels;
+}
+}  // namespace
+
+const ActivationsQ8& quantize_input(const float* x, int64_t cols, int64_t n_tokens, ThreadPool& pool) {
+  if (cols % kBlock != 0) fail("quantize_input: ", cols, " columns is not a multiple of the block of 32");
+  const quant::IsaKernels& kernels = active_kernels();
+  // Separate from quant_matmul_multi's scratch, so that the two can be mixed.
+  thread_local ActivationScratch scratch;
+  thread_local ActivationsQ8 view;
+  view = scratch.view(n_tokens, cols / kBlock);
+  // The workers must see THIS thread's view: a lambda naming a thread_local
+  // would reach each worker's own instance instead.
+  ActivationsQ8& act = view;
+  if (n_tokens == 1) kernels.quantize_activations(x, cols, act, 0, 1);
+  else pool.parallel_for(n_tokens, [&act, &kernels, x, cols](int64_t t0, int64_t t1) {
+    kernels.quantize_activations(x, cols, act, t0, t1);
+  });
+  return act;
+}
+
+bool quant_packing_helps(TensorType type, int64_t rows) {
+  return quant::packable_x8(type, rows) && active_kernels().gemm_x8(type) != nullptr;
+}
+
+void quant_pack(TensorType type, const void* w, int64_t rows, int64_t cols, void* out) {
+  quant::pack_rows_x8(type, w, rows, cols, out);
+}
+
+void quant_gemm_rows(TensorType type, const void* w, int64_t r_begin, int64_t r_end, const ActivationsQ8& act, float* y,
+                     int64_t ldy, bool accumulate, bool packed) {
+  if (r_begin >= r_end || act.n_tokens <= 0) return;
+  const quant::GemmFn gemm = packed ? active_kernels().gemm_x8(type) : active_kernels().gemm(type);
+  if (!gemm) fail("quant_gemm_rows: no kernel for packed ", tensor_type_name(type));
+  const int64_t row_bytes = tensor_row_bytes(type, act.n_blocks * kBlock);
+  for (int64_t t0 = 0; t0 < act.n_tokens; t0 += kTokenChunk)
+    gemm(static_cast<const uint8_t*>(w), row_bytes, r_begin, r_end, act, t0, std::min(act.n_tokens, t0 + kTokenChunk), y,
+         ldy, accumulate);
+}
+
 void quant_matmul_multi(std::span<const QuantMatmulOutput> outputs, const float* x, int64_t cols, int64_t n_tokens,
                         ThreadPool& pool) {
   if (cols % kBlock != 0) fail("quant_matmul: ", cols, " columns is not a multiple of the block of 32");
-  // Chosen once: cpuid traps to the hypervisor in a VM and costs microseconds.
-  static const quant::IsaKernels& kernels = quant::isa_kernels(quant::best_isa());
+  const quant::IsaKernels& kernels = active_kernels();
   // Each output's rows, concatenated, are the rows the threads split.
   constexpr size_t kMaxOutputs = 8;
   if (outputs.size() > kMaxOutputs) fail("quant_matmul_multi: at most ", kMaxOutputs, " outputs per call");
@@ -182,7 +261,10 @@ void quant_matmul_multi(std::span<const QuantMatmulOutput> outputs, const float*
     const QuantMatmulOutput& o = outputs[i];
     if (!is_quantized(o.type)) fail("quant_matmul: ", tensor_type_name(o.type), " is not a quantised type");
     if (o.rows < 0 || o.ldy < o.rows) fail("quant_matmul: output ", i, " has ", o.rows, " rows but a row stride of ", o.ldy);
-    gemm[i] = kernels.gemm(o.type);
+    gemm[i] = o.packed ? kernels.gemm_x8(o.type) : kernels.gemm(o.type);
+    if (!gemm[i]) fail("quant_matmul: no kernel for packed ", tensor_type_name(o.type));
+    if (o.packed && (o.rows % 8 != 0 || first_row[i] % 8 != 0))
+      fail("quant_matmul: packed output ", i, " must have a multiple of 8 rows and follow a multiple of 8 rows");
     row_bytes[i] = tensor_row_bytes(o.type, cols);
     first_row[i + 1] = first_row[i] + o.rows;
   }

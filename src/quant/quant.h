@@ -12,6 +12,9 @@
 namespace edgelm {
 
 class ThreadPool;
+namespace quant {
+struct ActivationsQ8;
+}
 
 bool is_quantized(TensorType type);
 // Dequantises n values (a multiple of the block size) of a quantised row.
@@ -44,8 +47,29 @@ struct QuantMatmulOutput {
   float* y = nullptr;
   int64_t ldy = 0;  // row stride of y (>= rows)
   bool accumulate = false;
+  bool packed = false;  // w is in the x8 layout of quant_pack (rows a multiple of 8)
 };
 void quant_matmul_multi(std::span<const QuantMatmulOutput> outputs, const float* x, int64_t cols, int64_t n_tokens,
                         ThreadPool& pool);
+
+// The two halves of quant_matmul, for callers that fuse more work into the
+// product's parallel region (e.g. gate and up rows followed by SwiGLU on them).
+// quantize_input quantises x (n_tokens, cols) into this thread's input scratch
+// (one row in the calling thread, a batch over the pool) and returns a view
+// valid until the next quantize_input call on this thread.
+const quant::ActivationsQ8& quantize_input(const float* x, int64_t cols, int64_t n_tokens, ThreadPool& pool);
+// Rows [r_begin, r_end) of W (`type`, act.n_blocks * 32 columns) times every
+// token of act: y[t * ldy + r] = W[r, :] . x[t, :] (or += with accumulate).
+// Single-threaded; safe to call concurrently on disjoint rows.
+// With packed, w is in quant_pack's layout and r_begin, r_end are multiples of 8.
+void quant_gemm_rows(TensorType type, const void* w, int64_t r_begin, int64_t r_end, const quant::ActivationsQ8& act,
+                     float* y, int64_t ldy, bool accumulate, bool packed = false);
+
+// Row-interleaved repacking done once at load time: whether the kernels in
+// use have a faster product over a repacked copy of this matrix (Q8_0/Q4_0,
+// rows a multiple of 8, AVX-512 VNNI), and the repacking itself into `out`
+// (rows * tensor_row_bytes(type, cols) bytes: the same size as the input).
+bool quant_packing_helps(TensorType type, int64_t rows);
+void quant_pack(TensorType type, const void* w, int64_t rows, int64_t cols, void* out);
 
 }  // namespace edgelm

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstdlib>
 #include <fstream>
 #include <nlohmann/json.hpp>
 
@@ -218,6 +219,35 @@ TEST(Forward, QuantisedWeightsStayCloseToFloat) {
   for (float v : kept) max_logit = std::max(max_logit, std::fabs(double(v)));
   // Q8_0 keeps about 2-3 significant digits per weight; the logits follow.
   EXPECT_LT(max_abs_diff(b.eval(tokens, true), kept), 0.05 * max_logit);
+}
+
+// The repacked (x8) weights the model builds when the CPU has AVX-512 VNNI
+// against the same model without repacking: both quantise the activations the
+// same way, so only the float summation order differs. A prompt batch and
+// decode steps both go through the packed kernels.
+TEST(Forward, RepackedQuantisedWeightsMatchUnpacked) {
+  ModelConfig c = test_config(false, 0);
+  WeightsF32 w = init_random_weights(c, 11);
+  for (TensorType type : {TensorType::Q8_0, TensorType::Q4_0}) {
+    auto packed = Model::from_weights(w, type);
+    ::setenv("EDGELM_NO_REPACK", "1", 1);
+    auto plain = Model::from_weights(w, type);
+    ::unsetenv("EDGELM_NO_REPACK");
+    if (!packed->layers()[0].wq.packed) GTEST_SKIP() << "no repacked kernels on this CPU";
+    EXPECT_EQ(plain->layers()[0].wq.packed, nullptr);
+    std::vector<int32_t> tokens = token_sequence(9, c.n_vocab);
+    InferenceSession a(packed), b(plain);
+    std::vector<float> got = eval_copy(a, std::span(tokens).first(7), true);
+    std::vector<float> want = eval_copy(b, std::span(tokens).first(7), true);
+    double max_logit = 0;
+    for (float v : want) max_logit = std::max(max_logit, std::fabs(double(v)));
+    EXPECT_LT(max_abs_diff(got, want), 1e-4 * max_logit + 1e-6) << tensor_type_name(type);
+    for (int i = 7; i < 9; ++i) {
+      std::vector<float> g = eval_copy(a, std::span(tokens).subspan(size_t(i), 1), false);
+      std::vector<float> h = eval_copy(b, std::span(tokens).subspan(size_t(i), 1), false);
+      EXPECT_LT(max_abs_diff(g, h), 1e-4 * max_logit + 1e-6) << tensor_type_name(type) << " decode step " << i;
+    }
+  }
 }
 
 TEST(Forward, BadInputsAreErrors) {

@@ -143,6 +143,67 @@ TEST(QuantKernels, EveryIsaMatchesExactDotProducts) {
   }
 }
 
+// The row-interleaved (x8) kernels over pack_rows_x8's layout against the
+// exact products of the original rows: every token count through the 4-token
+// tile and its remainder, a row sub-range of whole groups, and accumulation.
+TEST(QuantKernels, PackedX8KernelsMatchExactDotProducts) {
+  Rng rng(21);
+  const int64_t rows = 24, cols = 7 * kBlock, n_tokens = 6;
+  std::vector<float> x = random_activations(n_tokens, cols, rng);
+  OwnedActivations act(n_tokens, cols / kBlock);
+  quant::quantize_activations_ref(x.data(), cols, act.act, 0, n_tokens);
+  int n_checked = 0;
+  for (Isa isa : simd_isas()) {
+    for (TensorType type : {TensorType::Q8_0, TensorType::Q4_0}) {
+      quant::GemmFn gemm = quant::isa_kernels(isa).gemm_x8(type);
+      if (!gemm) continue;
+      ++n_checked;
+      std::vector<uint8_t> w = random_weights(type, rows, cols, rng);
+      std::vector<uint8_t> packed(w.size());
+      quant::pack_rows_x8(type, w.data(), rows, cols, packed.data());
+      const int64_t row_bytes = tensor_row_bytes(type, cols);
+      // Rows 8..23 only; y starts at 1 so that accumulation shows.
+      std::vector<float> y(n_tokens * rows, 1.0f);
+      gemm(packed.data(), row_bytes, 8, rows, act.act, 0, n_tokens, y.data(), rows, true);
+      for (int64_t t = 0; t < n_tokens; ++t) {
+        for (int64_t r = 0; r < rows; ++r) {
+          if (r < 8) {
+            EXPECT_EQ(y[t * rows + r], 1.0f) << "row outside the range was written";
+            continue;
+          }
+          double exact, magnitude;
+          exact_dot(type, w.data() + r * row_bytes, act.act, t, &exact, &magnitude);
+          double tol = 2.0 * double(act.act.n_blocks + 2) * FLT_EPSILON * (magnitude + 1.0) + 1e-30;
+          ASSERT_NEAR(y[t * rows + r], exact + 1.0, tol)
+              << quant::isa_name(isa) << " " << tensor_type_name(type) << " t=" << t << " r=" << r;
+        }
+      }
+    }
+  }
+  if (n_checked == 0) GTEST_SKIP() << "no x8 kernel on this CPU";
+}
+
+// The packing itself: a hand-built block lands where the layout says.
+TEST(QuantKernels, PackRowsX8PlacesScalesAndQuants) {
+  const int64_t rows = 8, cols = 2 * kBlock;
+  std::vector<quant::BlockQ8_0> w(size_t(rows * 2));
+  for (int64_t r = 0; r < rows; ++r)
+    for (int b = 0; b < 2; ++b) {
+      w[size_t(r * 2 + b)].d = uint16_t(100 * r + b);
+      for (int i = 0; i < kBlock; ++i) w[size_t(r * 2 + b)].qs[i] = int8_t(i - 16 + int(r) - b);
+    }
+  std::vector<uint8_t> packed(w.size() * sizeof(quant::BlockQ8_0));
+  quant::pack_rows_x8(TensorType::Q8_0, w.data(), rows, cols, packed.data());
+  const size_t block1 = 8 * sizeof(quant::BlockQ8_0);  // the second packed block
+  uint16_t d;
+  std::memcpy(&d, packed.data() + block1 + 2 * 5, 2);
+  EXPECT_EQ(d, 100 * 5 + 1);
+  // Block 1, slice 3 (values 12..15), row 6, byte 2: value 14 of row 6, + 128.
+  EXPECT_EQ(packed[block1 + 16 + 3 * 32 + 6 * 4 + 2], uint8_t(14 - 16 + 6 - 1 + 128));
+  EXPECT_THROW(quant::pack_rows_x8(TensorType::Q8_0, w.data(), 4, cols, packed.data()), Error);
+  EXPECT_THROW(quant::pack_rows_x8(TensorType::Q5_0, w.data(), rows, cols, packed.data()), Error);
+}
+
 TEST(QuantKernels, SubrangesWriteOnlyTheirOwnOutputs) {
   Rng rng(13);
   const int64_t rows = 9, cols = 4 * kBlock, n_tokens = 6;
