@@ -4,18 +4,35 @@
 backward + AdamW on random tokens, batch x seq. Prints a last-line JSON object
 with the same keys (tokens_per_s, step_seconds, gflops, peak_rss_bytes).
 
-Run it with 2 threads and a passive OpenMP wait policy, or its OpenMP threads
-spin against OpenBLAS's and it runs about 1.8x slower:
-  OMP_WAIT_POLICY=PASSIVE /usr/bin/python3 bench/pytorch_train.py --shape S1 --batch 8 --seq 256 [--bf16]
+Debian's python3-torch does its fp32 matmuls through whatever libblas.so.3 the
+alternatives system points at: with only libblas3 (netlib's reference BLAS)
+installed it runs some 25x slower (S1: ~55 tokens/s), which is not PyTorch's
+speed. Install libopenblas0-pthread (scripts/setup --dev does), as the issue's
+figures were measured with; the script names the BLAS it found. It runs with 2
+threads and a passive OpenMP wait policy (set here unless the environment says
+otherwise), or its OpenMP threads spin against OpenBLAS's and it runs ~1.8x slower:
+  /usr/bin/python3 bench/pytorch_train.py --shape S1 --batch 8 --seq 256 [--bf16]
 """
 import argparse
 import json
 import math
 import os
 import resource
+import sys
 import time
 
-import torch
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # must be set before torch loads OpenMP
+import torch  # noqa: E402
+
+
+def blas_library():
+    """The BLAS shared object this process mapped (what torch's fp32 matmuls run on)."""
+    try:
+        with open("/proc/self/maps") as maps:
+            names = {line.split()[-1] for line in maps if "blas" in line.lower() and "/" in line}
+        return ", ".join(sorted(os.path.realpath(n) for n in names)) or "unknown"
+    except OSError:
+        return "unknown"
 
 SHAPES = {  # dim, layers, heads, kv_heads, ffn, vocab
     "tiny": (64, 2, 4, 2, 192, 512),
@@ -111,6 +128,9 @@ def main():
         if step > 0:
             times.append(time.perf_counter() - t0)
     times.sort()
+    blas = blas_library()
+    if "openblas" not in blas and not args.bf16:
+        print(f"warning: fp32 matmuls run on {blas}, not OpenBLAS: install libopenblas0-pthread", file=sys.stderr)
     median = times[len(times) // 2]
     N, T, D = args.batch * args.seq, args.seq, C // H
     matmul = N * (C * C + 2 * C * Hkv * D + C * C + 3 * C * F) * L + N * C * V
@@ -120,7 +140,7 @@ def main():
           f"{' bf16' if args.bf16 else ''}: {median:.3f} s/step, {N / median:.0f} tokens/s"
           f" (OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY', 'unset')})")
     print(json.dumps(dict(bench="pytorch_train", shape=args.shape, batch=args.batch, seq=args.seq, threads=args.threads,
-                          bf16=args.bf16, step_seconds=median, tokens_per_s=N / median, gflops=flops / median / 1e9,
+                          bf16=args.bf16, blas=blas, step_seconds=median, tokens_per_s=N / median, gflops=flops / median / 1e9,
                           peak_rss_bytes=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024, loss=loss.item())))
 
 

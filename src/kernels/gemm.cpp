@@ -153,6 +153,66 @@ constexpr int64_t kKC = 256;
 constexpr int64_t kNC = 2048;
 constexpr int64_t kMCStrips = 12;  // MC = 12 * MR rows
 
+// dst[k*width + r] = src[r*ld + k] for r < rows, k < kc; zeros for rows <= r < width.
+// Packing a row-major operand into k-major strips is a transpose; whole 8 x 8
+// blocks go through AVX registers, as scalar stores strided by `width` were a
+// tenth of a training step.
+void transpose_rows_scalar(const float* src, int64_t ld, int rows, int64_t k_begin, int64_t kc, float* dst, int width) {
+  for (int64_t k = k_begin; k < kc; ++k)
+    for (int r = 0; r < width; ++r) dst[k * width + r] = r < rows ? src[r * ld + k] : 0.0f;
+}
+
+#if defined(__x86_64__)
+__attribute__((target("avx2"))) void transpose_rows_avx2(const float* src, int64_t ld, int rows, int64_t kc,
+                                                         float* dst, int width) {
+  const int full = rows / 8 * 8;
+  int64_t k0 = 0;
+  if (full > 0) {
+    for (; k0 + 8 <= kc; k0 += 8) {
+      for (int r0 = 0; r0 < full; r0 += 8) {
+        const float* s0 = src + r0 * ld + k0;
+        __m256 r[8];
+        for (int i = 0; i < 8; ++i) r[i] = _mm256_loadu_ps(s0 + i * ld);
+        const __m256 t0 = _mm256_unpacklo_ps(r[0], r[1]), t1 = _mm256_unpackhi_ps(r[0], r[1]);
+        const __m256 t2 = _mm256_unpacklo_ps(r[2], r[3]), t3 = _mm256_unpackhi_ps(r[2], r[3]);
+        const __m256 t4 = _mm256_unpacklo_ps(r[4], r[5]), t5 = _mm256_unpackhi_ps(r[4], r[5]);
+        const __m256 t6 = _mm256_unpacklo_ps(r[6], r[7]), t7 = _mm256_unpackhi_ps(r[6], r[7]);
+        const __m256 u0 = _mm256_shuffle_ps(t0, t2, 0x44), u1 = _mm256_shuffle_ps(t0, t2, 0xEE);
+        const __m256 u2 = _mm256_shuffle_ps(t1, t3, 0x44), u3 = _mm256_shuffle_ps(t1, t3, 0xEE);
+        const __m256 u4 = _mm256_shuffle_ps(t4, t6, 0x44), u5 = _mm256_shuffle_ps(t4, t6, 0xEE);
+        const __m256 u6 = _mm256_shuffle_ps(t5, t7, 0x44), u7 = _mm256_shuffle_ps(t5, t7, 0xEE);
+        float* d = dst + k0 * width + r0;
+        _mm256_storeu_ps(d + 0 * width, _mm256_permute2f128_ps(u0, u4, 0x20));
+        _mm256_storeu_ps(d + 1 * width, _mm256_permute2f128_ps(u1, u5, 0x20));
+        _mm256_storeu_ps(d + 2 * width, _mm256_permute2f128_ps(u2, u6, 0x20));
+        _mm256_storeu_ps(d + 3 * width, _mm256_permute2f128_ps(u3, u7, 0x20));
+        _mm256_storeu_ps(d + 4 * width, _mm256_permute2f128_ps(u0, u4, 0x31));
+        _mm256_storeu_ps(d + 5 * width, _mm256_permute2f128_ps(u1, u5, 0x31));
+        _mm256_storeu_ps(d + 6 * width, _mm256_permute2f128_ps(u2, u6, 0x31));
+        _mm256_storeu_ps(d + 7 * width, _mm256_permute2f128_ps(u3, u7, 0x31));
+      }
+      for (int64_t k = k0; k < k0 + 8; ++k)  // the rows past the last whole block of 8
+        for (int r = full; r < width; ++r) dst[k * width + r] = r < rows ? src[r * ld + k] : 0.0f;
+    }
+  }
+  transpose_rows_scalar(src, ld, rows, k0, kc, dst, width);
+}
+#endif
+
+void transpose_rows(const float* src, int64_t ld, int rows, int64_t kc, float* dst, int width) {
+#if defined(__x86_64__)
+  static const bool avx2 = [] {
+    __builtin_cpu_init();
+    return bool(__builtin_cpu_supports("avx2"));
+  }();
+  if (avx2 && !g_force_generic.load(std::memory_order_relaxed)) {
+    transpose_rows_avx2(src, ld, rows, kc, dst, width);
+    return;
+  }
+#endif
+  transpose_rows_scalar(src, ld, rows, 0, kc, dst, width);
+}
+
 // packed[k*MR + r] = op(A)(i0 + r, p0 + k), zero beyond the matrix.
 void pack_a(bool trans_a, const float* A, int64_t lda, int64_t i0, int64_t m, int64_t p0, int64_t kc, int mr,
             float* packed) {
@@ -167,14 +227,7 @@ void pack_a(bool trans_a, const float* A, int64_t lda, int64_t i0, int64_t m, in
         for (; r < mr; ++r) dst[k * mr + r] = 0.0f;
       }
     } else {
-      for (int r = 0; r < mr; ++r) {
-        if (r < rows) {
-          const float* src = A + (i0 + s + r) * lda + p0;
-          for (int64_t k = 0; k < kc; ++k) dst[k * mr + r] = src[k];
-        } else {
-          for (int64_t k = 0; k < kc; ++k) dst[k * mr + r] = 0.0f;
-        }
-      }
+      transpose_rows(A + (i0 + s) * lda + p0, lda, rows, kc, dst, mr);
     }
   }
 }
@@ -183,14 +236,7 @@ void pack_a(bool trans_a, const float* A, int64_t lda, int64_t i0, int64_t m, in
 void pack_b_strip(bool trans_b, const float* B, int64_t ldb, int64_t p0, int64_t kc, int64_t j0, int cols, int nr,
                   float* packed) {
   if (trans_b) {
-    for (int c = 0; c < nr; ++c) {
-      if (c < cols) {
-        const float* src = B + (j0 + c) * ldb + p0;
-        for (int64_t k = 0; k < kc; ++k) packed[k * nr + c] = src[k];
-      } else {
-        for (int64_t k = 0; k < kc; ++k) packed[k * nr + c] = 0.0f;
-      }
-    }
+    transpose_rows(B + j0 * ldb + p0, ldb, cols, kc, packed, nr);
   } else {
     for (int64_t k = 0; k < kc; ++k) {
       const float* src = B + (p0 + k) * ldb + j0;

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "kernels/gemm.h"
+#include "kernels/gemm_bf16.h"
 #include "platform/error.h"
 #include "platform/process_stats.h"
 #include "platform/random.h"
@@ -17,7 +18,6 @@
 namespace edgelm::training {
 
 nlohmann::json bench_train(const TrainBenchOptions& o) {
-  if (o.bf16) fail("bench train --bf16: the bf16 compute path is not built yet (fp32 only)");
   if (o.steps <= 0) fail("bench train: --steps must be positive");
   ModelConfig c = model_shape(o.shape);
   if (o.seq > c.context_length) c.context_length = o.seq;
@@ -26,7 +26,9 @@ nlohmann::json bench_train(const TrainBenchOptions& o) {
   ThreadPool& pool = own ? *own : default_thread_pool();
 
   ParamSet params(init_random_weights(c, o.seed));
-  Transformer model(params, o.batch, o.seq, pool);
+  TransformerOptions mo;
+  mo.bf16 = o.bf16;
+  Transformer model(params, o.batch, o.seq, pool, mo);
   Batch batch;
   batch.resize(o.batch, o.seq);
   Rng rng(o.seed);
@@ -54,7 +56,7 @@ nlohmann::json bench_train(const TrainBenchOptions& o) {
           {"batch", o.batch},
           {"seq", o.seq},
           {"threads", pool.size()},
-          {"isa", gemm_f32_isa()},
+          {"isa", o.bf16 ? gemm_bf16_isa() : gemm_f32_isa()},
           {"bf16", o.bf16},
           {"steps", o.steps},
           {"n_params", c.n_params()},

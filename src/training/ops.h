@@ -10,7 +10,9 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <type_traits>
 
+#include "kernels/train_math.h"
 #include "platform/thread_pool.h"
 
 namespace edgelm::training {
@@ -232,6 +234,10 @@ void attention_backward(const AttentionShape& a, const T* q, const T* k, const T
 template <class T>
 void swiglu_forward(const T* gate, const T* up, T* h, int64_t n, ThreadPool* pool = nullptr) {
   for_range(pool, n, [&](int64_t i0, int64_t i1) {
+    if constexpr (std::is_same_v<T, float>) {
+      train_swiglu_forward(gate + i0, up + i0, h + i0, i1 - i0);
+      return;
+    }
     for (int64_t i = i0; i < i1; ++i) {
       T g = gate[i];
       h[i] = g / (T(1) + std::exp(-g)) * up[i];
@@ -242,6 +248,10 @@ void swiglu_forward(const T* gate, const T* up, T* h, int64_t n, ThreadPool* poo
 template <class T>
 void swiglu_backward(const T* dh, const T* gate, const T* up, T* dgate, T* dup, int64_t n, ThreadPool* pool = nullptr) {
   for_range(pool, n, [&](int64_t i0, int64_t i1) {
+    if constexpr (std::is_same_v<T, float>) {
+      train_swiglu_backward(dh + i0, gate + i0, up + i0, dgate + i0, dup + i0, i1 - i0);
+      return;
+    }
     for (int64_t i = i0; i < i1; ++i) {
       T g = gate[i];
       T sig = T(1) / (T(1) + std::exp(-g));
@@ -273,9 +283,13 @@ double cross_entropy_forward_backward(T* logits, const int32_t* target, const T*
       const int64_t tg = target[n];
       const T shifted_target = row[tg] - mx;  // before exp: a tiny probability must not underflow the log
       T sum = 0;
-      for (int64_t i = 0; i < V; ++i) {
-        row[i] = std::exp(row[i] - mx);
-        sum += row[i];
+      if constexpr (std::is_same_v<T, float>) {
+        sum = train_exp_shift_sum(row, V, mx);
+      } else {
+        for (int64_t i = 0; i < V; ++i) {
+          row[i] = std::exp(row[i] - mx);
+          sum += row[i];
+        }
       }
       nll[n] = std::log(sum) - shifted_target;
       const T f = w[n] * grad_scale / sum;

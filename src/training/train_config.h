@@ -9,7 +9,8 @@
 //           init (a GGUF model to start from; required for sft)
 //   [data]  train, valid (token shards), tokenizer (GGUF whose tokenizer.* keys go into the model)
 //   [train] batch, seq, accum, steps, seed, eval_every, eval_batches, checkpoint_every,
-//           log_every, threads, save_type ("f32", "f16", "bf16")
+//           log_every, threads, save_type ("f32", "f16", "bf16"),
+//           bf16 (true: matmuls in bf16 with f32 accumulation; master weights, optimiser and norms stay f32)
 //   [optim] lr, min_lr, warmup, weight_decay, decay_embeddings, beta1, beta2, eps, grad_clip
 #include <cstdint>
 #include <string>
@@ -37,6 +38,7 @@ struct TrainConfig {
   int64_t eval_every = 100, eval_batches = 8, checkpoint_every = 0, log_every = 1;
   int threads = 0;
   std::string save_type = "f32";
+  bool bf16 = false;
 
   OptimConfig optim;
 

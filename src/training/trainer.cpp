@@ -191,7 +191,9 @@ TrainResult train_model(const TrainConfig& config, const TrainOptions& options) 
   ThreadPool& pool = own_pool ? *own_pool : default_thread_pool();
 
   ParamSet params(std::move(weights));
-  Transformer model(params, c.batch, c.seq, pool);
+  TransformerOptions model_options;
+  model_options.bf16 = c.bf16;
+  Transformer model(params, c.batch, c.seq, pool, model_options);
 
   namespace fs = std::filesystem;
   fs::create_directories(c.out_dir);

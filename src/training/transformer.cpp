@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "kernels/gemm.h"
+#include "kernels/gemm_bf16.h"
 #include "model/tensors.h"
 #include "platform/error.h"
 #include "training/attention.h"
@@ -26,8 +27,8 @@ double Batch::n_weighted() const {
   return s;
 }
 
-Transformer::Transformer(ParamSet& params, int64_t B, int64_t T, ThreadPool& pool)
-    : params_(params), c_(params.config()), B_(B), T_(T), N_(B * T), pool_(pool) {
+Transformer::Transformer(ParamSet& params, int64_t B, int64_t T, ThreadPool& pool, TransformerOptions options)
+    : params_(params), c_(params.config()), B_(B), T_(T), N_(B * T), pool_(pool), options_(options) {
   if (B <= 0 || T <= 0) fail("batch size and sequence length must be positive (got ", B, " x ", T, ")");
   if (c_.head_dim % 2) fail("head_dim ", c_.head_dim, " must be even for RoPE");
   for (int l = 0; l < int(c_.n_layers); ++l) {
@@ -106,17 +107,25 @@ void Transformer::check_batch(const Batch& b) const {
   }
 }
 
+void Transformer::gemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha, const float* A,
+                       int64_t lda, const float* B, int64_t ldb, float beta, float* C, int64_t ldc) {
+  if (options_.bf16)
+    gemm_bf16(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, pool_);
+  else
+    gemm_f32(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, pool_);
+}
+
 // y (N, n_out) = x (N, n_in) W^T + beta*y, W stored (n_out, n_in).
 void Transformer::matmul_forward(const float* x, const ParamTensor& w, float* y, int64_t n_in, int64_t n_out,
                                  float beta) {
-  gemm_f32(false, true, N_, n_out, n_in, 1.0f, x, n_in, w.value, n_in, beta, y, n_out, pool_);
+  gemm(false, true, N_, n_out, n_in, 1.0f, x, n_in, w.value, n_in, beta, y, n_out);
 }
 
 // dW (n_out, n_in) += dy^T x;  dx (N, n_in) = dy W + dx_beta * dx.
 void Transformer::matmul_backward(const float* dy, const float* x, const ParamTensor& w, float* dx, int64_t n_in,
                                   int64_t n_out, float dx_beta) {
-  gemm_f32(true, false, n_out, n_in, N_, 1.0f, dy, n_out, x, n_in, 1.0f, w.grad, n_in, pool_);
-  gemm_f32(false, false, N_, n_in, n_out, 1.0f, dy, n_out, w.value, n_in, dx_beta, dx, n_in, pool_);
+  gemm(true, false, n_out, n_in, N_, 1.0f, dy, n_out, x, n_in, 1.0f, w.grad, n_in);
+  gemm(false, false, N_, n_in, n_out, 1.0f, dy, n_out, w.value, n_in, dx_beta, dx, n_in);
 }
 
 void Transformer::forward(const Batch& b) {
@@ -141,7 +150,7 @@ void Transformer::forward(const Batch& b) {
     matmul_forward(a.xn1, *w.wv, a.v, C, K);
     rope_apply(a.q, pos_.data(), N, c_.n_heads, c_.head_dim, rope_.data(), 1.0f, &pool_);
     rope_apply(a.k, pos_.data(), N, c_.n_kv_heads, c_.head_dim, rope_.data(), 1.0f, &pool_);
-    attention_forward_fast(shape, a.q, a.k, a.v, b.first.data(), a.P, a.att, pool_);
+    attention_forward_fast(shape, a.q, a.k, a.v, b.first.data(), a.P, a.att, pool_, options_.bf16);
     std::memcpy(a.x_mid, a.x, size_t(N * C) * 4);
     matmul_forward(a.att, *w.wo, a.x_mid, Q, C, 1.0f);
     // Feed-forward block: x_next = x_mid + Wd (silu(Wg xn2) * Wu xn2).
@@ -179,7 +188,8 @@ double Transformer::backward(const Batch& b, float grad_scale) {
     rmsnorm_backward(dxn_, a.x_mid, w.ffn_norm->value, a.rstd2, dx_, w.ffn_norm->grad, N, C, &pool_);
     // Attention block, reversed.
     matmul_backward(dx_, a.att, *w.wo, datt_, Q, C, 0.0f);
-    attention_backward_fast(shape, a.q, a.k, a.v, b.first.data(), a.P, datt_, dq_, dk_, dv_, attn_scratch_, pool_);
+    attention_backward_fast(shape, a.q, a.k, a.v, b.first.data(), a.P, datt_, dq_, dk_, dv_, attn_scratch_, pool_,
+                            options_.bf16);
     rope_apply(dq_, pos_.data(), N, c_.n_heads, c_.head_dim, rope_.data(), -1.0f, &pool_);
     rope_apply(dk_, pos_.data(), N, c_.n_kv_heads, c_.head_dim, rope_.data(), -1.0f, &pool_);
     matmul_backward(dq_, a.xn1, *w.wq, dxn_, C, Q, 0.0f);

@@ -37,9 +37,16 @@ struct Batch {
 //            att (N,Q) | x_mid (N,C) | xn2 (N,C) | rstd2 (N) | gate (N,F) | up (N,F) | h (N,F)
 //   head:    x_out (N,C) | xnf (N,C) | rstdf (N) | logits (N,V) (overwritten by dlogits) | nll (N)
 // The backward pass has its own scratch arena of activation gradients, reused by every layer.
+struct TransformerOptions {
+  // Matmuls (every projection, the head, forward and both backward products) take
+  // bf16-rounded inputs and accumulate in f32 (gemm_bf16); weights, gradients,
+  // norms, softmax and loss stay f32.
+  bool bf16 = false;
+};
+
 class Transformer {
  public:
-  Transformer(ParamSet& params, int64_t B, int64_t T, ThreadPool& pool);
+  Transformer(ParamSet& params, int64_t B, int64_t T, ThreadPool& pool, TransformerOptions options = {});
 
   // Fills the arena; logits() is valid afterwards.
   void forward(const Batch& batch);
@@ -63,6 +70,9 @@ class Transformer {
     const ParamTensor *attn_norm, *wq, *wk, *wv, *wo, *ffn_norm, *wg, *wu, *wd;
   };
   void check_batch(const Batch& batch) const;
+  // gemm_f32 or gemm_bf16, as options_.bf16 says.
+  void gemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha, const float* A, int64_t lda,
+            const float* B, int64_t ldb, float beta, float* C, int64_t ldc);
   void matmul_forward(const float* x, const ParamTensor& w, float* y, int64_t n_in, int64_t n_out, float beta = 0.0f);
   void matmul_backward(const float* dy, const float* x, const ParamTensor& w, float* dx, int64_t n_in, int64_t n_out,
                        float dx_beta);
@@ -71,6 +81,7 @@ class Transformer {
   ModelConfig c_;
   int64_t B_, T_, N_;
   ThreadPool& pool_;
+  TransformerOptions options_;
   std::vector<LayerParams> layer_params_;
   const ParamTensor *embd_, *out_norm_, *head_;
 

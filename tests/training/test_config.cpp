@@ -34,8 +34,10 @@ std::string error_of(const std::string& text, const std::vector<std::string>& ov
 }
 
 TEST(TrainConfig, ParsesAndOverrides) {
-  TrainConfig c = parse_train_config(kBase, {"optim.lr=1e-4", "train.steps=7", "data.valid=v.tokens", "model.tied=false"});
+  TrainConfig c = parse_train_config(kBase, {"optim.lr=1e-4", "train.steps=7", "data.valid=v.tokens", "model.tied=false",
+                                                "train.bf16=true"});
   EXPECT_FLOAT_EQ(c.optim.lr, 1e-4f);
+  EXPECT_TRUE(c.bf16);
   EXPECT_EQ(c.steps, 7);
   EXPECT_EQ(c.valid_data, "v.tokens");
   EXPECT_EQ(c.model.dim, 64);
@@ -45,6 +47,7 @@ TEST(TrainConfig, ParsesAndOverrides) {
   // The written TOML reads back to the same config.
   TrainConfig again = parse_train_config(train_config_to_toml(c), {});
   EXPECT_EQ(train_config_to_toml(again), train_config_to_toml(c));
+  EXPECT_TRUE(again.bf16);
 }
 
 TEST(TrainConfig, ClearErrors) {

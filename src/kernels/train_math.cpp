@@ -1,0 +1,148 @@
+#include "kernels/train_math.h"
+
+#include <atomic>
+#include <cmath>
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
+
+namespace edgelm {
+
+namespace {
+
+std::atomic<bool> g_force_generic{false};
+
+bool use_avx512() {
+#if defined(__x86_64__)
+  static const bool has = [] {
+    __builtin_cpu_init();
+    return bool(__builtin_cpu_supports("avx512f"));
+  }();
+  return has && !g_force_generic.load(std::memory_order_relaxed);
+#else
+  return false;
+#endif
+}
+
+float exp_shift_sum_generic(float* x, int64_t n, float shift) {
+  float sum = 0;
+  for (int64_t i = 0; i < n; ++i) {
+    x[i] = std::exp(x[i] - shift);
+    sum += x[i];
+  }
+  return sum;
+}
+
+void swiglu_forward_generic(const float* gate, const float* up, float* h, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) h[i] = gate[i] / (1.0f + std::exp(-gate[i])) * up[i];
+}
+
+void swiglu_backward_generic(const float* dh, const float* gate, const float* up, float* dgate, float* dup, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) {
+    const float g = gate[i], sig = 1.0f / (1.0f + std::exp(-g));
+    dup[i] = dh[i] * g * sig;
+    dgate[i] = dh[i] * up[i] * sig * (1.0f + g * (1.0f - sig));
+  }
+}
+
+#if defined(__x86_64__)
+// exp(x) = 2^n * e^r with n = round(x / ln 2), r = x - n ln 2 (|r| <= ln2 / 2, ln 2 split in
+// two so n ln 2 is exact enough); e^r by its degree-6 Taylor polynomial (truncation
+// r^7/7! < 1.2e-7 relative), 2^n applied by vscalefps, which also saturates to 0 and inf.
+__attribute__((target("avx512f"))) inline __m512 exp512(__m512 x) {
+  // The maskz_ forms with a full mask: GCC 12's plain forms trip -Wmaybe-uninitialized in its own headers.
+  const __mmask16 all = 0xffff;
+  const __m512 n = _mm512_maskz_roundscale_ps(all, _mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f)),
+                                              _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693145751953125f), x);
+  r = _mm512_fnmadd_ps(n, _mm512_set1_ps(1.428606765330187045e-06f), r);
+  __m512 p = _mm512_set1_ps(1.0f / 720);
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 120));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 24));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 6));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(0.5f));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));
+  const __m512 y = _mm512_maskz_scalef_ps(all, p, n);
+  // Below -87.3 the result is (nearly) denormal; -inf would give NaN above: both become 0.
+  const __mmask16 keep = _mm512_cmp_ps_mask(x, _mm512_set1_ps(-87.3f), _CMP_GE_OQ);
+  return _mm512_maskz_mov_ps(keep, y);
+}
+
+__attribute__((target("avx512f"))) inline __mmask16 tail_mask(int64_t left) {
+  return left >= 16 ? __mmask16(0xffff) : __mmask16((1u << left) - 1);
+}
+
+__attribute__((target("avx512f"))) float exp_shift_sum_avx512(float* x, int64_t n, float shift) {
+  const __m512 s = _mm512_set1_ps(shift);
+  __m512 sum = _mm512_setzero_ps();
+  for (int64_t i = 0; i < n; i += 16) {
+    const __mmask16 m = tail_mask(n - i);
+    const __m512 e = _mm512_maskz_mov_ps(m, exp512(_mm512_sub_ps(_mm512_maskz_loadu_ps(m, x + i), s)));
+    _mm512_mask_storeu_ps(x + i, m, e);
+    sum = _mm512_add_ps(sum, e);
+  }
+  alignas(64) float lanes[16];
+  _mm512_store_ps(lanes, sum);
+  float total = 0;
+  for (float v : lanes) total += v;
+  return total;
+}
+
+__attribute__((target("avx512f"))) inline __m512 sigmoid512(__m512 g) {
+  const __m512 one = _mm512_set1_ps(1.0f);
+  // exp(-g) overflows to inf for g < -88 and the sigmoid correctly becomes 0; for g > 87.3
+  // exp512 returns 0 and the sigmoid is 1.
+  return _mm512_div_ps(one, _mm512_add_ps(one, exp512(_mm512_sub_ps(_mm512_setzero_ps(), g))));
+}
+
+__attribute__((target("avx512f"))) void swiglu_forward_avx512(const float* gate, const float* up, float* h, int64_t n) {
+  for (int64_t i = 0; i < n; i += 16) {
+    const __mmask16 m = tail_mask(n - i);
+    const __m512 g = _mm512_maskz_loadu_ps(m, gate + i), u = _mm512_maskz_loadu_ps(m, up + i);
+    _mm512_mask_storeu_ps(h + i, m, _mm512_mul_ps(_mm512_mul_ps(g, sigmoid512(g)), u));
+  }
+}
+
+__attribute__((target("avx512f"))) void swiglu_backward_avx512(const float* dh, const float* gate, const float* up,
+                                                               float* dgate, float* dup, int64_t n) {
+  const __m512 one = _mm512_set1_ps(1.0f);
+  for (int64_t i = 0; i < n; i += 16) {
+    const __mmask16 m = tail_mask(n - i);
+    const __m512 g = _mm512_maskz_loadu_ps(m, gate + i), u = _mm512_maskz_loadu_ps(m, up + i);
+    const __m512 d = _mm512_maskz_loadu_ps(m, dh + i);
+    const __m512 sig = sigmoid512(g);
+    _mm512_mask_storeu_ps(dup + i, m, _mm512_mul_ps(d, _mm512_mul_ps(g, sig)));
+    const __m512 dsilu = _mm512_mul_ps(sig, _mm512_fmadd_ps(g, _mm512_sub_ps(one, sig), one));
+    _mm512_mask_storeu_ps(dgate + i, m, _mm512_mul_ps(_mm512_mul_ps(d, u), dsilu));
+  }
+}
+#endif
+
+}  // namespace
+
+bool train_math_force_generic(bool force) { return g_force_generic.exchange(force); }
+
+float train_exp_shift_sum(float* x, int64_t n, float shift) {
+#if defined(__x86_64__)
+  if (use_avx512()) return exp_shift_sum_avx512(x, n, shift);
+#endif
+  return exp_shift_sum_generic(x, n, shift);
+}
+
+void train_swiglu_forward(const float* gate, const float* up, float* h, int64_t n) {
+#if defined(__x86_64__)
+  if (use_avx512()) return swiglu_forward_avx512(gate, up, h, n);
+#endif
+  swiglu_forward_generic(gate, up, h, n);
+}
+
+void train_swiglu_backward(const float* dh, const float* gate, const float* up, float* dgate, float* dup, int64_t n) {
+#if defined(__x86_64__)
+  if (use_avx512()) return swiglu_backward_avx512(dh, gate, up, dgate, dup, n);
+#endif
+  swiglu_backward_generic(dh, gate, up, dgate, dup, n);
+}
+
+}  // namespace edgelm
