@@ -21,6 +21,9 @@ void setup(CLI::App& app) {
   cmd->add_option("--examples", o->n_examples, "examples to generate (0: the mode's default)");
   cmd->add_option("--vocab-size", o->vocab_size, "tokenizer vocabulary (0: the mode's default)");
   cmd->add_option("--steps", o->steps, "training steps (0: the mode's default; the ablation trains a third as long)");
+  cmd->add_option("--focus-steps", o->focus_steps,
+                  "steps of the focus round, which continues training on data weighted towards the first model's "
+                  "failures on the hand-written cases (-1: the mode's default, 0: no focus round)");
   cmd->add_option("--dim", o->dim, "model dimension (0: the mode's default)");
   cmd->add_option("--layers", o->layers, "model layers (0: the mode's default)");
   cmd->callback([o] { run_demo(*o); });

@@ -365,7 +365,9 @@ DataSummary generate_dataset(const GenerateOptions& o) {
     };
     if (d.kind == "multi_call") {
       const auto& explicit_multi = pools.by_kind[base]["multi_call"];
-      if (!explicit_multi.empty() && rng.uniform() < 0.2) d.clauses = {clause_of(pick(explicit_multi, rng), rng)};
+      // Written compounds ("켜고 자동으로") say things chaining cannot (shared
+      // objects, 켜서); at 0.2 the model dropped their first call.
+      if (!explicit_multi.empty() && rng.uniform() < 0.3) d.clauses = {clause_of(pick(explicit_multi, rng), rng)};
       else if (!pools.chainable[base].empty()) d.clauses = multi_clauses(pools.chainable[base], fn_w, rng);
     } else if (d.kind == "numeric_conversion") {
       d.force_conversion = true;

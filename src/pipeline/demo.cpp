@@ -25,20 +25,26 @@ namespace fs = std::filesystem;
 DemoPlan demo_plan(const DemoOptions& o) {
   DemoPlan p;
   if (o.quick) {
-    // Small enough to run every stage in seconds, also under the sanitizers.
-    p = DemoPlan{400, 400, 64, 2, 4, 2, 128, 256, 30, 8, 96, 15, 3e-3, 12};
+    // Small enough to run every stage in seconds, also under the sanitizers;
+    // with a focus round, so that CI covers it.
+    p = DemoPlan{400, 400, 64, 2, 4, 2, 128, 256, 30, 8, 96, 15, 3e-3, 12, 10, 200, 1e-3};
   } else {
     // About 0.9M parameters: enough for one device's commands. 2,000 steps of
     // 16 x 192 tokens (about 6M tokens, ~7 minutes on 2 idle cores) over 60,000
     // generated examples: 400 steps left the model under-trained (58% on the
     // hand-written cases against 87% at 2,000, measured 2026-11-21).
-    p = DemoPlan{60000, 1024, 128, 4, 4, 2, 384, 256, 2000, 16, 192, 666, 2e-3, 300};
+    // No focus round by default: in two full runs (2026-11-21) 400 focus steps
+    // moved the dev set by 0 and -1 commands and the hand-written cases by +4
+    // and -2, for 1.5 more minutes. `--focus-steps 400` runs it (20,000 fresh
+    // examples weighted towards the first model's failures, half the peak rate).
+    p = DemoPlan{60000, 1024, 128, 4, 4, 2, 384, 256, 2000, 16, 192, 666, 2e-3, 300, 0, 20000, 1e-3};
   }
   if (o.n_examples) p.n_examples = o.n_examples;
   if (o.vocab_size) p.vocab_size = o.vocab_size;
   if (o.steps) p.steps = o.steps, p.ablation_steps = std::max<int64_t>(1, o.steps / 3);
   if (o.dim) p.dim = o.dim;
   if (o.layers) p.layers = o.layers;
+  if (o.focus_steps >= 0) p.focus_steps = o.focus_steps;
   return p;
 }
 
@@ -81,20 +87,22 @@ nlohmann::json run_demo(const DemoOptions& o) {
   DemoPlan plan = demo_plan(o);
   std::string domain_dir = resolve_domain_dir(o.domain);
   DomainSchema schema = load_schema(domain_dir + "/functions.toml");
-  const int n_stages = 7 + 2 * 6;  // data x2, tokenizer, training x2, quantisation x2, then 6 evaluations per case set
+  // data x2, tokenizer, training x2, quantisation x2, 6 evaluations per case set; the focus round adds 3.
+  const int n_stages = 7 + 2 * 6 + (plan.focus_steps > 0 ? 3 : 0);
   StageRunner st(o.out_dir, n_stages, o.force, o.quiet);
   auto rel = [&](const std::string& p) { return st.path(p); };
 
   // 1-2. Data: the balanced set the agent learns from, and the generator's raw
   // distribution for the ablation.
-  auto generate = [&](const std::string& dir, bool balance) {
-    return [&, dir, balance] {
+  auto generate = [&](const std::string& dir, bool balance, int64_t n, uint64_t seed, const std::string& focus) {
+    return [&, dir, balance, n, seed, focus] {
       GenerateOptions g;
       g.domain_dir = domain_dir;
       g.out_dir = rel(dir);
-      g.n = plan.n_examples;
-      g.seed = o.seed;
+      g.n = n;
+      g.seed = seed;
       g.balance = balance;
+      g.focus_report = focus;
       g.quiet = o.quiet;
       DataSummary s = generate_dataset(g);
       return nlohmann::json{{"train", s.n_train}, {"valid", s.n_valid}, {"test", s.n_test}, {"dpo", s.n_dpo},
@@ -105,9 +113,11 @@ nlohmann::json run_demo(const DemoOptions& o) {
   };
   nlohmann::json data_cfg = {{"n", plan.n_examples}, {"seed", o.seed}, {"domain", o.domain}};
   nlohmann::json data = st.run("data", "generate the balanced data set", data_cfg,
-                               {"data/train.jsonl", "data/valid.jsonl", "data/cases/test.jsonl"}, generate("data", true));
+                               {"data/train.jsonl", "data/valid.jsonl", "data/cases/test.jsonl"},
+                               generate("data", true, plan.n_examples, o.seed, ""));
   nlohmann::json data_raw = st.run("data_unbalanced", "generate the unbalanced data set (ablation)", data_cfg,
-                                   {"data-unbalanced/train.jsonl", "data-unbalanced/valid.jsonl"}, generate("data-unbalanced", false));
+                                   {"data-unbalanced/train.jsonl", "data-unbalanced/valid.jsonl"},
+                                   generate("data-unbalanced", false, plan.n_examples, o.seed, ""));
 
   // 3. Tokenizer with the agent's special tokens reserved.
   nlohmann::json tok_cfg = {{"data", data_cfg}, {"vocab", plan.vocab_size}};
@@ -119,17 +129,63 @@ nlohmann::json run_demo(const DemoOptions& o) {
   auto train_spec = [&](const std::string& data_dir, const std::string& model, const std::string& run_dir, int64_t steps) {
     AgentTrainSpec s{rel(data_dir + "/train.jsonl"), rel(data_dir + "/valid.jsonl"), rel("tokenizer.gguf"), rel(model),
                      rel(run_dir), plan.dim, plan.layers, plan.heads, plan.kv_heads, plan.ffn_dim, plan.context,
-                     steps, plan.batch, plan.seq_len, plan.learning_rate, o.seed, o.quiet};
+                     steps, plan.batch, plan.seq_len, plan.learning_rate, o.seed, o.quiet, ""};
     return s;
   };
+  // With a focus round, the first training writes model-round1.gguf and the
+  // round writes model.gguf; without one, the first training is the model.
+  const bool focus_round = plan.focus_steps > 0;
+  const std::string first_model = focus_round ? "model-round1.gguf" : "model.gguf";
   nlohmann::json model_cfg = {{"tokenizer", tok_cfg}, {"dim", plan.dim}, {"layers", plan.layers}, {"heads", plan.heads},
                               {"kv_heads", plan.kv_heads}, {"ffn", plan.ffn_dim}, {"context", plan.context},
                               {"batch", plan.batch}, {"seq", plan.seq_len}, {"lr", plan.learning_rate}, {"seed", o.seed}};
   nlohmann::json train_cfg = model_cfg;
   train_cfg["steps"] = plan.steps;
-  nlohmann::json train = st.run("train", "train the agent model (SFT from scratch)", train_cfg, {"model.gguf"}, [&] {
-    return train_demo_model(schema, train_spec("data", "model.gguf", "train", plan.steps));
+  train_cfg["out"] = first_model;
+  nlohmann::json train = st.run("train", "train the agent model (SFT from scratch)", train_cfg, {first_model}, [&] {
+    return train_demo_model(schema, train_spec("data", first_model, "train", plan.steps));
   });
+
+  // 4b. The focus round: evaluate the first model on the hand-written cases,
+  // generate fresh examples weighted towards the functions, types and
+  // languages it failed (`generate --focus`), and continue training from it.
+  // The hand-written figures after this round are therefore no longer blind
+  // (their phrasings are never trained on, only their failure rates steer the
+  // weights); the shared dev set stays the blind check.
+  const std::string handwritten_path = domain_dir + "/eval/handwritten.jsonl";
+  nlohmann::json focus = nlohmann::json::object();
+  if (focus_round) {
+    nlohmann::json round1_cfg = {{"cases", file_stamp(handwritten_path)}, {"model", file_stamp(rel(first_model))}};
+    focus["eval"] = st.run("eval_round1", "evaluate the first model on the hand-written cases (focus)", round1_cfg,
+                           {"eval/round1/report.json"}, [&] {
+      ModelEvalOptions mo;
+      mo.label = o.quiet ? "" : "eval";
+      EvalRun run = evaluate_model(rel(first_model), schema, load_cases(handwritten_path, schema), mo);
+      run.name = "first model (before the focus round)";
+      run.cases_path = handwritten_path;
+      nlohmann::json s = summarize(run);
+      write_report(rel("eval/round1"), run, s);
+      nlohmann::json head = s;
+      head.erase("failures");
+      return head;
+    });
+    nlohmann::json focus_data_cfg = {{"n", plan.focus_examples}, {"seed", o.seed + 1}, {"domain", o.domain},
+                                     {"report", file_stamp(rel("eval/round1/report.json"))}};
+    focus["data"] = st.run("data_focus", "generate focused data from the first model's failures", focus_data_cfg,
+                           {"data-focus/train.jsonl", "data-focus/valid.jsonl"},
+                           generate("data-focus", true, plan.focus_examples, o.seed + 1, rel("eval/round1/report.json")));
+    nlohmann::json focus_cfg = model_cfg;
+    focus_cfg["init"] = file_stamp(rel(first_model));
+    focus_cfg["data"] = focus_data_cfg;
+    focus_cfg["steps"] = plan.focus_steps;
+    focus_cfg["lr"] = plan.focus_learning_rate;
+    focus["train"] = st.run("train_focus", "continue training on the focused data", focus_cfg, {"model.gguf"}, [&] {
+      AgentTrainSpec s = train_spec("data-focus", "model.gguf", "train-focus", plan.focus_steps);
+      s.learning_rate = plan.focus_learning_rate;
+      s.init_model = rel(first_model);
+      return train_demo_model(schema, s);
+    });
+  }
   nlohmann::json ablation_cfg = model_cfg;
   ablation_cfg["steps"] = plan.ablation_steps;
   nlohmann::json train_raw = st.run("train_unbalanced", "train the same shape on unbalanced data (ablation)", ablation_cfg,
@@ -147,7 +203,7 @@ nlohmann::json run_demo(const DemoOptions& o) {
 
   // 8... Evaluations: every model file and the ablations on the project's
   // hand-written cases and on the generator's held-out test cases.
-  std::vector<CaseSet> case_sets = {{"handwritten", domain_dir + "/eval/handwritten.jsonl"},
+  std::vector<CaseSet> case_sets = {{"handwritten", handwritten_path},
                                     {"generated_test", rel("data/cases/test.jsonl")}};
   std::vector<EvalSpec> evals = {
       {"model", "model.gguf (f32)", "model.gguf", true},
@@ -193,7 +249,7 @@ nlohmann::json run_demo(const DemoOptions& o) {
   }
 
   // The report card.
-  DemoReportInput in{o, plan, st.manifest(), data, data_raw, tok, train, train_raw, quant, results};
+  DemoReportInput in{o, plan, st.manifest(), data, data_raw, tok, train, train_raw, quant, results, focus};
   nlohmann::json card = write_demo_report(st, in);
   if (!o.quiet) print_demo_summary(card);
   return card;

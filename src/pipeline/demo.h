@@ -21,6 +21,7 @@ struct DemoOptions {
   uint64_t seed = 1;
   // Overrides of the sizes the mode chooses (0: keep).
   int64_t n_examples = 0, vocab_size = 0, steps = 0, dim = 0, layers = 0;
+  int64_t focus_steps = -1;  // the focus round's steps (-1: the mode's default, 0: no focus round)
 };
 
 // The sizes a mode uses; `describe` in the report card.
@@ -30,6 +31,10 @@ struct DemoPlan {
   int64_t steps, batch, seq_len, ablation_steps;
   double learning_rate;
   int64_t eval_limit;  // generated test cases evaluated (0: all); the hand-written ones are always all
+  // The focus round (0 steps: none): the first model's report on the hand-written
+  // cases drives `generate --focus`, and training continues from that model.
+  int64_t focus_steps = 0, focus_examples = 0;
+  double focus_learning_rate = 0;
 };
 DemoPlan demo_plan(const DemoOptions& options);
 

@@ -95,7 +95,8 @@ nlohmann::json write_demo_report(const StageRunner& st, const DemoReportInput& i
   card["plan"] = {{"examples", p.n_examples}, {"vocab", p.vocab_size}, {"dim", p.dim}, {"layers", p.layers},
                   {"heads", p.heads}, {"kv_heads", p.kv_heads}, {"ffn", p.ffn_dim}, {"context", p.context},
                   {"steps", p.steps}, {"batch", p.batch}, {"seq_len", p.seq_len}, {"ablation_steps", p.ablation_steps},
-                  {"learning_rate", p.learning_rate}, {"eval_limit", p.eval_limit}};
+                  {"learning_rate", p.learning_rate}, {"eval_limit", p.eval_limit}, {"focus_steps", p.focus_steps},
+                  {"focus_examples", p.focus_examples}, {"focus_learning_rate", p.focus_learning_rate}};
   nlohmann::json stages = nlohmann::json::array();
   double total = 0, this_run = 0;
   for (const auto& [name, s] : in.manifest.items()) {
@@ -112,6 +113,9 @@ nlohmann::json write_demo_report(const StageRunner& st, const DemoReportInput& i
   card["tokenizer"] = in.tokenizer;
   card["train"] = in.train;
   card["train_unbalanced"] = in.train_unbalanced;
+  card["focus"] = in.focus;
+  const nlohmann::json no_run = nlohmann::json::object();
+  const nlohmann::json& focus_train = in.focus.contains("train") ? in.focus["train"] : no_run;
   nlohmann::json models = nlohmann::json::object();
   for (const char* f : {"model.gguf", "model-q8_0.gguf", "model-q4_0.gguf", "model-unbalanced.gguf"}) {
     std::error_code ec;
@@ -177,17 +181,33 @@ nlohmann::json write_demo_report(const StageRunner& st, const DemoReportInput& i
   md += cat("\nShape: dim ", p.dim, ", ", p.layers, " layers, ", p.heads, " heads (", p.kv_heads, " kv), ffn ", p.ffn_dim,
             ", vocab ", in.tokenizer.value("n_vocab", p.vocab_size), ", ", in.train.value("n_params", int64_t(0)),
             " parameters; trained ", in.train.value("steps", p.steps), " steps of ", p.batch, " × ", p.seq_len,
-            " tokens (learning rate ", p.learning_rate, "). The unbalanced-data ablation has the same shape and ",
+            " tokens (learning rate ", p.learning_rate, ")",
+            focus_train.empty() ? std::string()
+                                : cat(", then ", focus_train.value("steps", int64_t(0)), " steps of the focus round (learning rate ",
+                                      p.focus_learning_rate, ")"),
+            ". The unbalanced-data ablation has the same shape and ",
             in.train_unbalanced.value("steps", p.ablation_steps), " steps",
             p.ablation_steps < p.steps ? " (shorter, to fit the time budget: compare with that in mind)" : "", ".\n\n");
 
   md += "## Training\n\n| run | steps | tokens | final train loss | valid loss | seconds |\n| --- | --- | --- | --- | --- | --- |\n";
-  for (const auto& [name, t] : {std::pair<const char*, const nlohmann::json*>{"model.gguf", &in.train},
-                                {"model-unbalanced.gguf", &in.train_unbalanced}})
+  for (const auto& [name, t] : {std::pair<const char*, const nlohmann::json*>{
+                                    focus_train.empty() ? "model.gguf" : "model-round1.gguf", &in.train},
+                                {"model.gguf (focus round)", &focus_train},
+                                {"model-unbalanced.gguf", &in.train_unbalanced}}) {
+    if (t->empty()) continue;
     md += cat("| ", name, " | ", t->value("steps", int64_t(0)), " | ", t->value("tokens", int64_t(0)), " | ",
               fixed(t->value("final_loss", 0.0), 4), " | ", fixed(t->value("valid_loss", 0.0), 4), " | ",
               fixed(t->value("seconds", 0.0), 1), " |\n");
+  }
   md += "\n![loss curve](loss_curve.svg)\n\n";
+  if (in.focus.contains("eval")) {
+    const nlohmann::json& e = in.focus["eval"];
+    md += cat("## Focus round\n\nThe first model (model-round1.gguf) scored ", percent(e["overall"]["rate"]),
+              " on the hand-written cases ([report](eval/round1/report.md)); `generate --focus` on that report drew ",
+              in.focus["data"].value("train", 0), " fresh training examples weighted towards what it failed (data-focus/), ",
+              "and training continued from it. The hand-written cases steered only the weights of functions, types and ",
+              "languages, never their phrasings; still, the figures above are no longer blind for them.\n\n");
+  }
 
   md += "## Data\n\n";
   md += cat("Balanced set: ", in.data.value("train", 0), " train / ", in.data.value("valid", 0), " valid / ",
@@ -221,6 +241,12 @@ nlohmann::json write_demo_report(const StageRunner& st, const DemoReportInput& i
   }
   std::vector<std::pair<std::string, nlohmann::json>> series;
   if (in.train.contains("losses")) series.push_back({"model.gguf", in.train["losses"]});
+  if (focus_train.contains("losses")) {
+    nlohmann::json pts = nlohmann::json::array();
+    int64_t offset = in.train.value("steps", int64_t(0));
+    for (const auto& q : focus_train["losses"]) pts.push_back({offset + q[0].get<int64_t>(), q[1]});
+    series.push_back({"focus round", pts});
+  }
   if (in.train_unbalanced.contains("losses")) series.push_back({"unbalanced ablation", in.train_unbalanced["losses"]});
   write_file_atomic(st.path("loss_curve.svg"), loss_curve_svg(series));
   card["out_dir"] = st.path("");

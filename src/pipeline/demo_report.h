@@ -19,6 +19,7 @@ struct DemoReportInput {
   const nlohmann::ordered_json& manifest;   // StageRunner::manifest(), in run order
   const nlohmann::json &data, &data_unbalanced, &tokenizer, &train, &train_unbalanced, &quant;
   const nlohmann::json& results;    // case set -> eval slug -> eval summary (without failures)
+  const nlohmann::json& focus;      // the focus round: {eval, data, train}, or empty without one
 };
 
 // Writes report.md, report.json, comparison.svg, loss_curve.svg into the run folder; returns report.json's content.

@@ -76,7 +76,19 @@ nlohmann::json train_demo_model(const DomainSchema& schema, const AgentTrainSpec
   c.validate();
 
   ThreadPool& pool = default_thread_pool();
-  training::ParamSet params(init_random_weights(c, spec.seed));
+  WeightsF32 init;
+  if (spec.init_model.empty()) {
+    init = init_random_weights(c, spec.seed);
+  } else {
+    GgufFile f = GgufFile::open(spec.init_model);
+    init = load_weights_f32(f);
+    const ModelConfig& m = init.config;
+    if (m.n_vocab != c.n_vocab || m.dim != c.dim || m.n_layers != c.n_layers || m.n_heads != c.n_heads ||
+        m.n_kv_heads != c.n_kv_heads || m.ffn_dim != c.ffn_dim)
+      fail("'", spec.init_model, "' has another shape than the plan (", m.summary(), " vs ", c.summary(),
+           "): delete it or run the demo with --force");
+  }
+  training::ParamSet params(std::move(init));
   training::Transformer model(params, spec.batch, spec.seq_len, pool);
   training::Shard train = training::Shard::open(train_shard), valid = training::Shard::open(valid_shard);
   training::BatchLoader loader(train, spec.batch, spec.seq_len, training::PackMode::Examples, spec.seed);

@@ -21,6 +21,7 @@ struct AgentTrainSpec {
   double learning_rate;
   uint64_t seed;
   bool quiet;
+  std::string init_model;                // start from this GGUF's weights (same shape) instead of random ones
 };
 
 // Trains the tokenizer on the user and assistant texts of the SFT file,
@@ -29,7 +30,7 @@ struct AgentTrainSpec {
 nlohmann::json train_demo_tokenizer(const DomainSchema& schema, const std::string& train_jsonl, int64_t vocab_size,
                                     const std::string& out_gguf, bool quiet);
 
-// SFT from random weights on the rendered agent examples. Returns
+// SFT from random weights (or spec.init_model's) on the rendered agent examples. Returns
 // {n_params, steps, tokens, final_loss, valid_loss, losses: [[step, loss], ...], seconds}.
 nlohmann::json train_demo_model(const DomainSchema& schema, const AgentTrainSpec& spec);
 

@@ -70,6 +70,19 @@ TEST(Demo, QuickRunProducesEveryArtefactFromItsOwnFigures) {
   EXPECT_DOUBLE_EQ(card["train"]["valid_loss"].get<double>(), metrics.back()["valid_loss"].get<double>());
   EXPECT_EQ(card["train"]["steps"].get<int64_t>(), demo_plan(o).steps);
 
+  // The focus round: the first model's hand-written report drove the focused
+  // data, and model.gguf continued from model-round1.gguf.
+  ASSERT_GT(demo_plan(o).focus_steps, 0);
+  for (const char* f : {"model-round1.gguf", "eval/round1/report.json", "data-focus/train.jsonl", "train-focus/metrics.jsonl"})
+    EXPECT_TRUE(fs::exists(out / f)) << f;
+  nlohmann::json focus_manifest = read_json(out / "data-focus/manifest.json");
+  EXPECT_EQ(focus_manifest["config"]["focus"].get<std::string>(), (out / "eval/round1/report.json").string());
+  EXPECT_EQ(card["focus"]["train"]["steps"].get<int64_t>(), demo_plan(o).focus_steps);
+  auto focus_metrics = read_jsonl(out / "train-focus/metrics.jsonl");
+  ASSERT_GE(focus_metrics.size(), 2u);
+  EXPECT_DOUBLE_EQ(card["focus"]["train"]["final_loss"].get<double>(), focus_metrics[focus_metrics.size() - 2]["loss"].get<double>());
+  EXPECT_NE(read_file((out / "model.gguf").string()), read_file((out / "model-round1.gguf").string()));
+
   // Re-evaluating the model file on the cases the demo used gives the same
   // answers (greedy decoding is deterministic).
   DomainSchema schema = load_schema(resolve_domain_dir("air-purifier") + "/functions.toml");
