@@ -2,6 +2,8 @@
 
 #include <cstdlib>
 #include <memory>
+
+#include "platform/error.h"
 #if defined(__x86_64__)
 #include <immintrin.h>
 #endif
@@ -45,11 +47,16 @@ void ThreadPool::work_on(uint32_t generation) {
     uint64_t claim = claim_.load(std::memory_order_acquire);
     if (uint32_t(claim >> 32) != generation) return;
     const int64_t chunk = int64_t(claim & 0xffffffffu);
-    if (chunk >= n_chunks_.load(std::memory_order_relaxed)) return;
-    // Read the job before claiming: a successful claim proves the job was still
-    // open, so the caller had not yet started to overwrite these fields.
-    Task task = task_.load(std::memory_order_relaxed);
-    void* ctx = ctx_.load(std::memory_order_relaxed);
+    // Read the job before claiming it. The fields may already belong to the
+    // next job (a worker late on an exhausted claim word), but then dispatch
+    // has closed this generation's claim word first (see there), and reading
+    // any of its new fields (acquire) makes the compare-exchange below see
+    // the closed word and fail: a successful claim proves these are this
+    // job's fields.
+    const int64_t n_chunks = n_chunks_.load(std::memory_order_acquire);
+    Task task = task_.load(std::memory_order_acquire);
+    void* ctx = ctx_.load(std::memory_order_acquire);
+    if (chunk >= n_chunks) return;
     if (!claim_.compare_exchange_weak(claim, claim + 1, std::memory_order_acq_rel, std::memory_order_relaxed)) continue;
     task(ctx, chunk);
     done_.fetch_add(1, std::memory_order_release);
@@ -58,9 +65,17 @@ void ThreadPool::work_on(uint32_t generation) {
 
 void ThreadPool::dispatch(Task task, void* ctx, int64_t n_chunks) {
   const uint32_t generation = generation_.load(std::memory_order_relaxed) + 1;
-  task_.store(task, std::memory_order_relaxed);
-  ctx_.store(ctx, std::memory_order_relaxed);
-  n_chunks_.store(n_chunks, std::memory_order_relaxed);
+  // Close the previous job's claim word before touching the job's fields. A
+  // worker that read the old word when every chunk was taken may still be
+  // about to claim "one more"; without the close it could read the new
+  // fields, claim against the old word, run a chunk of the new job twice and
+  // count it in done_, so that this call returned while a chunk still ran
+  // (seen as a crash on a stale stack frame). The closed word carries the new
+  // generation, so workers of the old one stop, and no chunk index.
+  claim_.store((uint64_t(generation) << 32) | kClosedChunk, std::memory_order_relaxed);
+  task_.store(task, std::memory_order_release);
+  ctx_.store(ctx, std::memory_order_release);
+  n_chunks_.store(n_chunks, std::memory_order_release);
   done_.store(0, std::memory_order_relaxed);
   claim_.store(uint64_t(generation) << 32, std::memory_order_release);
   generation_.store(generation, std::memory_order_seq_cst);
@@ -70,6 +85,10 @@ void ThreadPool::dispatch(Task task, void* ctx, int64_t n_chunks) {
     if (spin < kCallerSpins) cpu_relax();
     else std::this_thread::yield();
   }
+}
+
+void ThreadPool::n_chunks_too_many(int64_t n_chunks) {
+  fail("thread pool: ", n_chunks, " chunks in one region (at most ", kMaxChunks, ")");
 }
 
 void ThreadPool::worker() {

@@ -42,6 +42,7 @@ class ThreadPool {
   template <class F>
   void run_chunks(int64_t n_chunks, F&& f) {
     if (n_chunks <= 0) return;
+    if (n_chunks > kMaxChunks) n_chunks_too_many(n_chunks);
     if (n_threads_ == 1 || n_chunks == 1) {
       for (int64_t i = 0; i < n_chunks; ++i) f(int(i));
       return;
@@ -71,10 +72,15 @@ class ThreadPool {
   }
 
   static constexpr int kChunksPerThread = 4;
+  // At most this many chunks per region (the claim word holds the index in 32 bits).
+  static constexpr int64_t kMaxChunks = 0xfffffffe;
 
  private:
   using Task = void (*)(void*, int64_t);
+  // The chunk index of a closed claim word (no chunk can be claimed from it).
+  static constexpr uint64_t kClosedChunk = 0xffffffffu;
   void dispatch(Task task, void* ctx, int64_t n_chunks);
+  [[noreturn]] static void n_chunks_too_many(int64_t n_chunks);
   // Claims and runs chunks of job `generation` until none are left.
   void work_on(uint32_t generation);
   void worker();

@@ -53,6 +53,33 @@ TEST(ThreadPool, ManySmallRegionsInARow) {
   EXPECT_EQ(total, expected);
 }
 
+// Regions of alternating sizes in quick succession, as a decode step issues
+// them (a 2-chunk attention region, then an 8-chunk product, ...). Each chunk
+// must run exactly once, and only while its region's call is in progress: a
+// worker that arrives late on a finished region must neither run a chunk of the
+// next one twice (which also ended that region's call early) nor run anything
+// after its call returned. The race this guards against needs a worker to be
+// late by a few instructions, so the test runs many regions; it caught the
+// fault within a second before the fix.
+TEST(ThreadPool, LateWorkersNeverRunAChunkTwiceOrAfterItsRegion) {
+  ThreadPool pool(2);
+  std::atomic<int64_t> open_region{-1};
+  std::atomic<int64_t> stray{0};
+  std::vector<std::atomic<int>> runs(9);
+  for (int64_t region = 0; region < 400000; ++region) {
+    const int64_t n = region % 3 == 0 ? 2 : region % 3 == 1 ? 9 : 3;
+    for (int64_t i = 0; i < n; ++i) runs[size_t(i)].store(0, std::memory_order_relaxed);
+    open_region.store(region, std::memory_order_release);
+    pool.run_chunks(n, [&, region](int i) {
+      if (open_region.load(std::memory_order_acquire) != region) stray.fetch_add(1);
+      runs[size_t(i)].fetch_add(1, std::memory_order_relaxed);
+    });
+    open_region.store(-1, std::memory_order_release);
+    for (int64_t i = 0; i < n; ++i) ASSERT_EQ(runs[size_t(i)].load(), 1) << "region " << region << " chunk " << i;
+  }
+  EXPECT_EQ(stray.load(), 0);
+}
+
 TEST(ThreadPool, RunChunksCoversMoreChunksThanThreads) {
   ThreadPool pool(2);
   std::vector<std::atomic<int>> calls(37);
