@@ -11,6 +11,7 @@
 #include <sys/resource.h>
 
 #include "cli/command.h"
+#include "kernels/bandwidth.h"
 #include "kernels/kernels.h"
 #include "model/model.h"
 #include "model/sampler.h"
@@ -30,7 +31,7 @@ struct BenchOptions {
   int decode_tokens = 64;
   int runs = 3;
   uint64_t seed = 1;
-  double bandwidth_gbs = 30;
+  double bandwidth_gbs = 0;  // 0: measured on this machine
 };
 
 // CPU time of the whole process (all threads, user + system).
@@ -108,13 +109,19 @@ void run_bench(const BenchOptions& o) {
   }
 
   const int64_t model_bytes = model->weight_bytes();
-  const double bound = o.bandwidth_gbs * 1e9 / double(model_bytes);
+  const int64_t peak_rss = peak_rss_bytes();  // before the bandwidth probe's buffer
+  // The bound: the model's bytes streamed once per token at this machine's read
+  // bandwidth for a buffer of that size (its cache level or DRAM), unless given.
+  const bool measured = o.bandwidth_gbs <= 0;
+  const double bandwidth = measured ? measure_read_bandwidth(model_bytes, pool).gb_per_s : o.bandwidth_gbs;
+  const double bound = bandwidth * 1e9 / double(model_bytes);
   std::printf("model: %s — %s\n", source.c_str(), c.summary().c_str());
   std::printf("kernels: %s, threads: %d, weights: %.1f MiB (built in %.1f s)\n", isa_name(kernels().isa), pool.size(),
               double(model_bytes) / (1 << 20), build_s);
   std::printf("prompt (%d tokens): %.1f tokens/s\n", o.prompt_tokens, best_prompt);
-  std::printf("decode (%d tokens, empty context): %.1f tokens/s = %.0f%% of the %.0f GB/s bandwidth bound (%.1f tokens/s)\n",
-              o.decode_tokens, best_decode, 100 * best_decode / bound, o.bandwidth_gbs, bound);
+  std::printf("decode (%d tokens, empty context): %.1f tokens/s = %.0f%% of the bandwidth bound (%.1f tokens/s at %.1f GB/s, %s)\n",
+              o.decode_tokens, best_decode, 100 * best_decode / bound, bound, bandwidth,
+              measured ? "measured on a buffer of the model's size" : "given");
   std::printf("decode (%d tokens after the prompt): %.1f tokens/s\n", o.decode_tokens, best_decode_after);
   nlohmann::json j = {
       {"benchmark", "decode"},
@@ -134,10 +141,11 @@ void run_bench(const BenchOptions& o) {
       // CPU seconds per decoded token over all threads (spin-waiting included): on a
       // busy machine, threads / this estimates the rate the process would get alone.
       {"decode_cpu_s_per_token", decode_cpu_per_token},
-      {"bandwidth_gb_per_s_assumed", o.bandwidth_gbs},
+      {"bandwidth_gb_per_s", bandwidth},
+      {"bandwidth_measured", measured},
       {"decode_bandwidth_bound_tokens_per_s", bound},
       {"decode_fraction_of_bound", best_decode / bound},
-      {"peak_rss_bytes", peak_rss_bytes()},
+      {"peak_rss_bytes", peak_rss},
       {"peak_rss_covers", peak_reset ? "inference only" : "whole process"},
       {"load_average_1m", load_average()},
   };
@@ -156,7 +164,7 @@ void setup(CLI::App& app) {
   cmd->add_option("--decode", o->decode_tokens, "tokens to decode per run")->capture_default_str();
   cmd->add_option("--runs", o->runs, "repetitions (the best is reported)")->capture_default_str();
   cmd->add_option("--seed", o->seed, "seed of the random weights and prompt")->capture_default_str();
-  cmd->add_option("--bandwidth", o->bandwidth_gbs, "memory bandwidth in GB/s for the decode bound")->capture_default_str();
+  cmd->add_option("--bandwidth", o->bandwidth_gbs, "read bandwidth in GB/s for the decode bound (0: measure it on a buffer of the model's size)")->capture_default_str();
   cmd->callback([o] { run_bench(*o); });
 }
 

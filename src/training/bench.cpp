@@ -28,6 +28,7 @@ nlohmann::json bench_train(const TrainBenchOptions& o) {
   ParamSet params(init_random_weights(c, o.seed));
   TransformerOptions mo;
   mo.bf16 = o.bf16;
+  mo.recompute = o.recompute;
   Transformer model(params, o.batch, o.seq, pool, mo);
   Batch batch;
   batch.resize(o.batch, o.seq);
@@ -58,6 +59,7 @@ nlohmann::json bench_train(const TrainBenchOptions& o) {
           {"threads", pool.size()},
           {"isa", o.bf16 ? gemm_bf16_isa() : gemm_f32_isa()},
           {"bf16", o.bf16},
+          {"recompute", o.recompute},
           {"steps", o.steps},
           {"n_params", c.n_params()},
           {"loss", loss},
@@ -65,6 +67,7 @@ nlohmann::json bench_train(const TrainBenchOptions& o) {
           {"step_seconds_min", seconds.front()},
           {"tokens_per_s", double(o.batch * o.seq) / median},
           {"gflops", model.flops_per_step() / median / 1e9},
+          {"activation_bytes", model.arena_bytes()},
           {"peak_rss_bytes", peak_rss_bytes()}};
 }
 

@@ -13,6 +13,7 @@ struct TrainBenchOptions {
   int64_t steps = 3;         // timed steps (after one untimed warm-up step)
   int threads = 0;           // 0: the default pool
   bool bf16 = false;
+  bool recompute = false;
   uint64_t seed = 1;
 };
 

@@ -10,7 +10,8 @@
 //   [data]  train, valid (token shards), tokenizer (GGUF whose tokenizer.* keys go into the model)
 //   [train] batch, seq, accum, steps, seed, eval_every, eval_batches, checkpoint_every,
 //           log_every, threads, save_type ("f32", "f16", "bf16"),
-//           bf16 (true: matmuls in bf16 with f32 accumulation; master weights, optimiser and norms stay f32)
+//           bf16 (true: matmuls in bf16 with f32 accumulation; master weights, optimiser and norms stay f32),
+//           recompute (true: keep only each layer's input, recompute the rest in backward: less memory, ~30% more time)
 //   [optim] lr, min_lr, warmup, weight_decay, decay_embeddings, beta1, beta2, eps, grad_clip
 #include <cstdint>
 #include <string>
@@ -39,6 +40,7 @@ struct TrainConfig {
   int threads = 0;
   std::string save_type = "f32";
   bool bf16 = false;
+  bool recompute = false;
 
   OptimConfig optim;
 

@@ -193,6 +193,7 @@ TrainResult train_model(const TrainConfig& config, const TrainOptions& options) 
   ParamSet params(std::move(weights));
   TransformerOptions model_options;
   model_options.bf16 = c.bf16;
+  model_options.recompute = c.recompute;
   Transformer model(params, c.batch, c.seq, pool, model_options);
 
   namespace fs = std::filesystem;

@@ -41,9 +41,10 @@ Transformer::Transformer(ParamSet& params, int64_t B, int64_t T, ThreadPool& poo
   head_ = c_.tied_embeddings ? embd_ : &params.get("output.weight");
 
   const int64_t N = N_, C = c_.dim, Q = c_.q_dim(), K = c_.kv_dim(), F = c_.ffn_dim, V = c_.n_vocab, H = c_.n_heads;
-  const int64_t per_layer = N * C + N * C + N + N * Q + N * K + N * K + B * H * T * T + N * Q + N * C + N * C + N +
-                            3 * N * F;
-  arena_.assign(size_t(per_layer * c_.n_layers + 2 * N * C + N + N * V + N), 0.0f);
+  // Everything of a layer but its input x; kept per layer, or once when recomputed.
+  const int64_t per_layer_rest = N * C + N + N * Q + N * K + N * K + B * H * T * T + N * Q + N * C + N * C + N + 3 * N * F;
+  const int64_t n_rest = options_.recompute ? std::min<int64_t>(1, c_.n_layers) : c_.n_layers;
+  arena_.assign(size_t(N * C * c_.n_layers + per_layer_rest * n_rest + 2 * N * C + N + N * V + N), 0.0f);
   float* p = arena_.data();
   auto take = [&p](int64_t n) {
     float* r = p;
@@ -53,19 +54,25 @@ Transformer::Transformer(ParamSet& params, int64_t B, int64_t T, ThreadPool& poo
   for (int l = 0; l < int(c_.n_layers); ++l) {
     LayerActs a;
     a.x = take(N * C);
-    a.xn1 = take(N * C);
-    a.rstd1 = take(N);
-    a.q = take(N * Q);
-    a.k = take(N * K);
-    a.v = take(N * K);
-    a.P = take(B * H * T * T);
-    a.att = take(N * Q);
-    a.x_mid = take(N * C);
-    a.xn2 = take(N * C);
-    a.rstd2 = take(N);
-    a.gate = take(N * F);
-    a.up = take(N * F);
-    a.h = take(N * F);
+    if (l < n_rest) {
+      a.xn1 = take(N * C);
+      a.rstd1 = take(N);
+      a.q = take(N * Q);
+      a.k = take(N * K);
+      a.v = take(N * K);
+      a.P = take(B * H * T * T);
+      a.att = take(N * Q);
+      a.x_mid = take(N * C);
+      a.xn2 = take(N * C);
+      a.rstd2 = take(N);
+      a.gate = take(N * F);
+      a.up = take(N * F);
+      a.h = take(N * F);
+    } else {  // the shared set of layer 0
+      float* x = a.x;
+      a = acts_[0];
+      a.x = x;
+    }
     acts_.push_back(a);
   }
   x_out_ = take(N * C);
@@ -128,39 +135,45 @@ void Transformer::matmul_backward(const float* dy, const float* x, const ParamTe
   gemm(false, false, N_, n_in, n_out, 1.0f, dy, n_out, w.value, n_in, dx_beta, dx, n_in);
 }
 
-void Transformer::forward(const Batch& b) {
-  check_batch(b);
-  const int64_t N = N_, C = c_.dim, Q = c_.q_dim(), K = c_.kv_dim(), F = c_.ffn_dim, V = c_.n_vocab;
+void Transformer::layer_forward(int l, const Batch& b, bool write_output) {
+  const int64_t N = N_, C = c_.dim, Q = c_.q_dim(), K = c_.kv_dim(), F = c_.ffn_dim;
   const float eps = c_.norm_eps;
   const AttentionShape shape{B_, T_, c_.n_heads, c_.n_kv_heads, c_.head_dim, c_.sliding_window};
+  const LayerActs& a = acts_[l];
+  const LayerParams& w = layer_params_[l];
+  // Attention block: x_mid = x + Wo attn(rope(Wq xn1), rope(Wk xn1), Wv xn1).
+  rmsnorm_forward(a.x, w.attn_norm->value, a.xn1, a.rstd1, N, C, eps, &pool_);
+  matmul_forward(a.xn1, *w.wq, a.q, C, Q);
+  matmul_forward(a.xn1, *w.wk, a.k, C, K);
+  matmul_forward(a.xn1, *w.wv, a.v, C, K);
+  rope_apply(a.q, pos_.data(), N, c_.n_heads, c_.head_dim, rope_.data(), 1.0f, &pool_);
+  rope_apply(a.k, pos_.data(), N, c_.n_kv_heads, c_.head_dim, rope_.data(), 1.0f, &pool_);
+  attention_forward_fast(shape, a.q, a.k, a.v, b.first.data(), a.P, a.att, pool_, options_.bf16);
+  std::memcpy(a.x_mid, a.x, size_t(N * C) * 4);
+  matmul_forward(a.att, *w.wo, a.x_mid, Q, C, 1.0f);
+  // Feed-forward block: x_next = x_mid + Wd (silu(Wg xn2) * Wu xn2).
+  rmsnorm_forward(a.x_mid, w.ffn_norm->value, a.xn2, a.rstd2, N, C, eps, &pool_);
+  matmul_forward(a.xn2, *w.wg, a.gate, C, F);
+  matmul_forward(a.xn2, *w.wu, a.up, C, F);
+  swiglu_forward(a.gate, a.up, a.h, N * F, &pool_);
+  shared_layer_ = l;
+  if (!write_output) return;
+  float* x_next = l + 1 < int(c_.n_layers) ? acts_[l + 1].x : x_out_;
+  std::memcpy(x_next, a.x_mid, size_t(N * C) * 4);
+  matmul_forward(a.h, *w.wd, x_next, F, C, 1.0f);
+}
+
+void Transformer::forward(const Batch& b) {
+  check_batch(b);
+  const int64_t N = N_, C = c_.dim, V = c_.n_vocab;
+  const float eps = c_.norm_eps;
   for (int64_t i = 0; i < N; ++i) pos_[i] = int32_t(i % T_ - b.first[i]);
 
   // Embedding lookup into the first layer's residual input.
   float* x0 = c_.n_layers > 0 ? acts_[0].x : x_out_;
   for (int64_t i = 0; i < N; ++i) std::memcpy(x0 + i * C, embd_->value + int64_t(b.tokens[i]) * C, size_t(C) * 4);
 
-  for (int l = 0; l < int(c_.n_layers); ++l) {
-    const LayerActs& a = acts_[l];
-    const LayerParams& w = layer_params_[l];
-    float* x_next = l + 1 < int(c_.n_layers) ? acts_[l + 1].x : x_out_;
-    // Attention block: x_mid = x + Wo attn(rope(Wq xn1), rope(Wk xn1), Wv xn1).
-    rmsnorm_forward(a.x, w.attn_norm->value, a.xn1, a.rstd1, N, C, eps, &pool_);
-    matmul_forward(a.xn1, *w.wq, a.q, C, Q);
-    matmul_forward(a.xn1, *w.wk, a.k, C, K);
-    matmul_forward(a.xn1, *w.wv, a.v, C, K);
-    rope_apply(a.q, pos_.data(), N, c_.n_heads, c_.head_dim, rope_.data(), 1.0f, &pool_);
-    rope_apply(a.k, pos_.data(), N, c_.n_kv_heads, c_.head_dim, rope_.data(), 1.0f, &pool_);
-    attention_forward_fast(shape, a.q, a.k, a.v, b.first.data(), a.P, a.att, pool_, options_.bf16);
-    std::memcpy(a.x_mid, a.x, size_t(N * C) * 4);
-    matmul_forward(a.att, *w.wo, a.x_mid, Q, C, 1.0f);
-    // Feed-forward block: x_next = x_mid + Wd (silu(Wg xn2) * Wu xn2).
-    rmsnorm_forward(a.x_mid, w.ffn_norm->value, a.xn2, a.rstd2, N, C, eps, &pool_);
-    matmul_forward(a.xn2, *w.wg, a.gate, C, F);
-    matmul_forward(a.xn2, *w.wu, a.up, C, F);
-    swiglu_forward(a.gate, a.up, a.h, N * F, &pool_);
-    std::memcpy(x_next, a.x_mid, size_t(N * C) * 4);
-    matmul_forward(a.h, *w.wd, x_next, F, C, 1.0f);
-  }
+  for (int l = 0; l < int(c_.n_layers); ++l) layer_forward(l, b, true);
   rmsnorm_forward(x_out_, out_norm_->value, xnf_, rstdf_, N, C, eps, &pool_);
   matmul_forward(xnf_, *head_, logits_, C, V);
 }
@@ -178,6 +191,7 @@ double Transformer::backward(const Batch& b, float grad_scale) {
   rmsnorm_backward(dxn_, x_out_, out_norm_->value, rstdf_, dx_, out_norm_->grad, N, C, &pool_);
 
   for (int l = int(c_.n_layers) - 1; l >= 0; --l) {
+    if (options_.recompute && shared_layer_ != l) layer_forward(l, b, false);
     const LayerActs& a = acts_[l];
     const LayerParams& w = layer_params_[l];
     // Feed-forward block, reversed. The residual passes dx_ through unchanged.

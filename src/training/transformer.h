@@ -37,11 +37,21 @@ struct Batch {
 //            att (N,Q) | x_mid (N,C) | xn2 (N,C) | rstd2 (N) | gate (N,F) | up (N,F) | h (N,F)
 //   head:    x_out (N,C) | xnf (N,C) | rstdf (N) | logits (N,V) (overwritten by dlogits) | nll (N)
 // The backward pass has its own scratch arena of activation gradients, reused by every layer.
+//
+// With recomputation only each layer's x is kept per layer; xn1 .. h live once,
+// shared by all layers, and the backward pass recomputes layer l's (from its
+// kept x, with the same code and thread split, so bit for bit the same values)
+// just before it needs them: one more forward pass of the layers, except the
+// last layer (still in the shared set) and each layer's down projection (its
+// output is not needed by the backward pass).
 struct TransformerOptions {
   // Matmuls (every projection, the head, forward and both backward products) take
   // bf16-rounded inputs and accumulate in f32 (gemm_bf16); weights, gradients,
   // norms, softmax and loss stay f32.
   bool bf16 = false;
+  // Recompute layer activations in the backward pass instead of keeping them
+  // (memory: about 1 layer's activations instead of L; time: about +30%).
+  bool recompute = false;
 };
 
 class Transformer {
@@ -70,6 +80,9 @@ class Transformer {
     const ParamTensor *attn_norm, *wq, *wk, *wv, *wo, *ffn_norm, *wg, *wu, *wd;
   };
   void check_batch(const Batch& batch) const;
+  // Layer l's forward from acts_[l].x; with write_output, also its residual
+  // output into the next layer's x (or x_out_), which recomputation skips.
+  void layer_forward(int l, const Batch& batch, bool write_output);
   // gemm_f32 or gemm_bf16, as options_.bf16 says.
   void gemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha, const float* A, int64_t lda,
             const float* B, int64_t ldb, float beta, float* C, int64_t ldc);
@@ -94,6 +107,8 @@ class Transformer {
 
   std::vector<float> rope_;      // (T, D/2, 2) cos/sin
   std::vector<int32_t> pos_;     // (N) RoPE position = t - first
+  // Which layer's activations the shared set holds (recomputation only; -1: none).
+  int shared_layer_ = -1;
 };
 
 }  // namespace edgelm::training
