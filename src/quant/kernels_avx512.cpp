@@ -7,6 +7,14 @@
 #include <immintrin.h>
 
 #include <cstring>
+#include <vector>
+
+// GCC 12 reports its own intrinsics' deliberately undefined pass-through
+// operands (_mm512_undefined_*) as uninitialised; they are not.
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
 
 #if defined(__clang__)
 #pragma clang attribute push(__attribute__((target("avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512vnni"))), apply_to = function)
