@@ -12,6 +12,7 @@
 #include "agent/agent.h"
 #include "agent/format.h"
 #include "agent/simulator.h"
+#include "cli/agent_options.h"
 #include "cli/command.h"
 #include "model/model.h"
 #include "platform/error.h"
@@ -21,30 +22,19 @@ namespace edgelm::cli {
 namespace {
 
 struct ChatOptions {
-  std::string model, domain = "air-purifier";
-  bool free = false, no_fast_forward = false, json = false;
-  int max_reply_tokens = 48;
-  int threads = 0;
-  float temperature = 0;
-  uint64_t seed = 0;
+  AgentCommandOptions agent;
+  bool json = false;
 };
 
 void run_chat(const ChatOptions& o) {
-  if (o.threads > 0) set_default_threads(o.threads);
-  auto model = Model::load(o.model);
-  AgentOptions options;
-  options.constrained = !o.free;
-  options.fast_forward = !o.no_fast_forward;
-  options.max_reply_tokens = o.max_reply_tokens;
-  options.sampler.temperature = o.temperature;
-  options.sampler.seed = o.seed;
-  DomainSchema schema = load_schema(resolve_domain_dir(o.domain) + "/functions.toml");
-  Agent agent(model, schema, options);
+  auto model = o.agent.load_model();
+  DomainSchema schema = o.agent.load_domain();
+  Agent agent(model, schema, o.agent.agent_options());
   const bool simulate = schema.name == "air-purifier";
   AirPurifierSimulator sim;
   const bool interactive = isatty(STDIN_FILENO);
   if (interactive)
-    std::printf("edgelm chat: %s, domain %s (%zu functions). One command per line; Ctrl-D ends.\n", o.model.c_str(),
+    std::printf("edgelm chat: %s, domain %s (%zu functions). One command per line; Ctrl-D ends.\n", o.agent.model.c_str(),
                 schema.name.c_str(), schema.functions.size());
   std::string line;
   int64_t n = 0;
@@ -91,15 +81,8 @@ void run_chat(const ChatOptions& o) {
 void setup(CLI::App& app) {
   auto o = std::make_shared<ChatOptions>();
   CLI::App* cmd = app.add_subcommand("chat", "Talk to the device: commands in, calls + reply + device state out");
-  cmd->add_option("--model", o->model, "model file (GGUF with a tokenizer)")->required();
-  cmd->add_option("--domain", o->domain, "domain folder or built-in name")->capture_default_str();
-  cmd->add_flag("--free", o->free, "decode without the grammar, then parse");
-  cmd->add_flag("--no-fast-forward", o->no_fast_forward, "sample forced tokens too instead of appending them");
+  o->agent.add_to(cmd);
   cmd->add_flag("--json", o->json, "one JSON object per answer instead of text");
-  cmd->add_option("--max-reply-tokens", o->max_reply_tokens, "tokens of reply text at most")->capture_default_str();
-  cmd->add_option("--threads", o->threads, "threads for the model (0: EDGELM_THREADS or all cores)");
-  cmd->add_option("--temperature", o->temperature, "0: greedy")->capture_default_str();
-  cmd->add_option("--seed", o->seed, "sampling seed")->capture_default_str();
   cmd->callback([o] { run_chat(*o); });
 }
 

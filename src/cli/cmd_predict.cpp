@@ -9,6 +9,7 @@
 
 #include "agent/agent.h"
 #include "agent/format.h"
+#include "cli/agent_options.h"
 #include "cli/command.h"
 #include "model/model.h"
 #include "platform/atomic_file.h"
@@ -20,12 +21,8 @@ namespace edgelm::cli {
 namespace {
 
 struct PredictOptions {
-  std::string model, input, output, domain = "air-purifier";
-  bool free = false, no_fast_forward = false;
-  int max_reply_tokens = 48;
-  int threads = 0;
-  float temperature = 0;
-  uint64_t seed = 0;
+  AgentCommandOptions agent;
+  std::string input, output;
 };
 
 constexpr size_t kMaxLineBytes = 16384;
@@ -100,15 +97,8 @@ InputLine parse_input_line(const std::string& line) {
 void run_predict(const PredictOptions& o) {
   std::string content = read_file(o.input);
   std::vector<std::string> lines = split_lines(content);
-  if (o.threads > 0) set_default_threads(o.threads);
-  auto model = Model::load(o.model);
-  AgentOptions options;
-  options.constrained = !o.free;
-  options.fast_forward = !o.no_fast_forward;
-  options.max_reply_tokens = o.max_reply_tokens;
-  options.sampler.temperature = o.temperature;
-  options.sampler.seed = o.seed;
-  Agent agent(model, load_schema(resolve_domain_dir(o.domain) + "/functions.toml"), options);
+  auto model = o.agent.load_model();
+  Agent agent(model, o.agent.load_domain(), o.agent.agent_options());
 
   AtomicFile out(o.output);
   ProgressBar bar("predict", int64_t(lines.size()), "lines");
@@ -146,16 +136,9 @@ void run_predict(const PredictOptions& o) {
 void setup(CLI::App& app) {
   auto o = std::make_shared<PredictOptions>();
   CLI::App* cmd = app.add_subcommand("predict", "Answer each command of a JSONL file with calls and a reply");
-  cmd->add_option("--model", o->model, "model file (GGUF with a tokenizer)")->required();
+  o->agent.add_to(cmd);
   cmd->add_option("--input", o->input, "JSONL: one {\"id\", \"text\"} per line")->required();
   cmd->add_option("--output", o->output, "JSONL: one {\"id\", \"calls\", \"reply\", ...} per line")->required();
-  cmd->add_option("--domain", o->domain, "domain folder or built-in name")->capture_default_str();
-  cmd->add_flag("--free", o->free, "decode without the grammar, then parse (invalid output: no calls + error)");
-  cmd->add_flag("--no-fast-forward", o->no_fast_forward, "sample forced tokens too instead of appending them");
-  cmd->add_option("--max-reply-tokens", o->max_reply_tokens, "tokens of reply text at most")->capture_default_str();
-  cmd->add_option("--threads", o->threads, "threads for the model (0: EDGELM_THREADS or all cores)");
-  cmd->add_option("--temperature", o->temperature, "0: greedy")->capture_default_str();
-  cmd->add_option("--seed", o->seed, "sampling seed")->capture_default_str();
   cmd->callback([o] { run_predict(*o); });
 }
 

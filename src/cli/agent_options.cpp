@@ -1,0 +1,37 @@
+#include "cli/agent_options.h"
+
+#include "platform/thread_pool.h"
+
+namespace edgelm::cli {
+
+void AgentCommandOptions::add_to(CLI::App* cmd) {
+  cmd->add_option("--model", model, "model file (GGUF with a tokenizer)")->required();
+  cmd->add_option("--domain", domain, "domain folder or built-in name")->capture_default_str();
+  cmd->add_flag("--free", free, "decode without the grammar, then parse (invalid output: no calls + error)");
+  cmd->add_flag("--no-fast-forward", no_fast_forward, "sample forced tokens too instead of appending them");
+  cmd->add_option("--max-reply-tokens", max_reply_tokens, "tokens of reply text at most")->capture_default_str();
+  cmd->add_option("--threads", threads, "threads for the model (0: EDGELM_THREADS or all cores)");
+  cmd->add_option("--temperature", temperature, "0: greedy")->capture_default_str();
+  cmd->add_option("--seed", seed, "sampling seed")->capture_default_str();
+}
+
+std::shared_ptr<const Model> AgentCommandOptions::load_model() const {
+  if (threads > 0) set_default_threads(threads);
+  return Model::load(model);
+}
+
+DomainSchema AgentCommandOptions::load_domain() const {
+  return load_schema(resolve_domain_dir(domain) + "/functions.toml");
+}
+
+AgentOptions AgentCommandOptions::agent_options() const {
+  AgentOptions options;
+  options.constrained = !free;
+  options.fast_forward = !no_fast_forward;
+  options.max_reply_tokens = max_reply_tokens;
+  options.sampler.temperature = temperature;
+  options.sampler.seed = seed;
+  return options;
+}
+
+}  // namespace edgelm::cli

@@ -1,0 +1,33 @@
+#pragma once
+// The options every command that runs the agent on a model shares (chat,
+// predict): the model, the domain, how to decode, and the thread count.
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include <CLI/CLI.hpp>
+
+#include "agent/agent.h"
+#include "domain/schema.h"
+#include "model/model.h"
+
+namespace edgelm::cli {
+
+struct AgentCommandOptions {
+  std::string model, domain = "air-purifier";
+  bool free = false, no_fast_forward = false;
+  int max_reply_tokens = 48;
+  int threads = 0;
+  float temperature = 0;
+  uint64_t seed = 0;
+
+  // Adds --model (required), --domain, --free, --no-fast-forward,
+  // --max-reply-tokens, --threads, --temperature and --seed to cmd.
+  void add_to(CLI::App* cmd);
+  // Sets the thread count, then loads the model and the domain's schema.
+  std::shared_ptr<const Model> load_model() const;
+  DomainSchema load_domain() const;
+  AgentOptions agent_options() const;
+};
+
+}  // namespace edgelm::cli
