@@ -3,9 +3,7 @@
 #include <atomic>
 #include <cmath>
 
-#if defined(__x86_64__)
-#include <immintrin.h>
-#endif
+#include "kernels/exp_avx512.h"
 
 namespace edgelm {
 
@@ -47,28 +45,7 @@ void swiglu_backward_generic(const float* dh, const float* gate, const float* up
 }
 
 #if defined(__x86_64__)
-// exp(x) = 2^n * e^r with n = round(x / ln 2), r = x - n ln 2 (|r| <= ln2 / 2, ln 2 split in
-// two so n ln 2 is exact enough); e^r by its degree-6 Taylor polynomial (truncation
-// r^7/7! < 1.2e-7 relative), 2^n applied by vscalefps, which also saturates to 0 and inf.
-__attribute__((target("avx512f"))) inline __m512 exp512(__m512 x) {
-  // The maskz_ forms with a full mask: GCC 12's plain forms trip -Wmaybe-uninitialized in its own headers.
-  const __mmask16 all = 0xffff;
-  const __m512 n = _mm512_maskz_roundscale_ps(all, _mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f)),
-                                              _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-  __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693145751953125f), x);
-  r = _mm512_fnmadd_ps(n, _mm512_set1_ps(1.428606765330187045e-06f), r);
-  __m512 p = _mm512_set1_ps(1.0f / 720);
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 120));
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 24));
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 6));
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(0.5f));
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));
-  const __m512 y = _mm512_maskz_scalef_ps(all, p, n);
-  // Below -87.3 the result is (nearly) denormal; -inf would give NaN above: both become 0.
-  const __mmask16 keep = _mm512_cmp_ps_mask(x, _mm512_set1_ps(-87.3f), _CMP_GE_OQ);
-  return _mm512_maskz_mov_ps(keep, y);
-}
+using simd::exp16;
 
 __attribute__((target("avx512f"))) inline __mmask16 tail_mask(int64_t left) {
   return left >= 16 ? __mmask16(0xffff) : __mmask16((1u << left) - 1);
@@ -79,7 +56,7 @@ __attribute__((target("avx512f"))) float exp_shift_sum_avx512(float* x, int64_t 
   __m512 sum = _mm512_setzero_ps();
   for (int64_t i = 0; i < n; i += 16) {
     const __mmask16 m = tail_mask(n - i);
-    const __m512 e = _mm512_maskz_mov_ps(m, exp512(_mm512_sub_ps(_mm512_maskz_loadu_ps(m, x + i), s)));
+    const __m512 e = _mm512_maskz_mov_ps(m, exp16(_mm512_sub_ps(_mm512_maskz_loadu_ps(m, x + i), s)));
     _mm512_mask_storeu_ps(x + i, m, e);
     sum = _mm512_add_ps(sum, e);
   }
@@ -93,8 +70,8 @@ __attribute__((target("avx512f"))) float exp_shift_sum_avx512(float* x, int64_t 
 __attribute__((target("avx512f"))) inline __m512 sigmoid512(__m512 g) {
   const __m512 one = _mm512_set1_ps(1.0f);
   // exp(-g) overflows to inf for g < -88 and the sigmoid correctly becomes 0; for g > 87.3
-  // exp512 returns 0 and the sigmoid is 1.
-  return _mm512_div_ps(one, _mm512_add_ps(one, exp512(_mm512_sub_ps(_mm512_setzero_ps(), g))));
+  // exp16 returns 0 and the sigmoid is 1.
+  return _mm512_div_ps(one, _mm512_add_ps(one, exp16(_mm512_sub_ps(_mm512_setzero_ps(), g))));
 }
 
 __attribute__((target("avx512f"))) void swiglu_forward_avx512(const float* gate, const float* up, float* h, int64_t n) {

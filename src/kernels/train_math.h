@@ -2,10 +2,11 @@
 // Vectorised elementwise math for the f32 training path: the exponentials of
 // softmax and cross-entropy and the SwiGLU gate, which as scalar libm calls
 // took about a tenth of a training step. AVX-512 where the CPU has it (checked
-// at run time); elsewhere plain loops over std::exp. The vector exp is within
-// 2 ulp of std::exp over the range that matters (arguments <= 88; -inf and
-// anything below -87.3 give 0); sums are taken in a fixed order, so results
-// are deterministic from run to run on a given machine.
+// at run time); elsewhere plain loops over std::exp. The vector exp
+// (kernels/exp_avx512.h, shared with the inference kernels) is within f32
+// rounding of std::exp for arguments <= 88, gives 0 below -87.3 (and for
+// -inf) and keeps NaN; sums are taken in a fixed order, so results are
+// deterministic from run to run on a given machine.
 #include <cstdint>
 
 namespace edgelm {

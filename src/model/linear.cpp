@@ -9,6 +9,7 @@ namespace edgelm {
 
 void linear_forward(std::span<const LinearOutput> outputs, const float* x, int64_t n_tokens, bool accumulate,
                     ThreadPool& pool, const Kernels& k, float* tmp) {
+  if (outputs.empty() || n_tokens <= 0) return;
   bool all_float = true;
   int64_t total_rows = 0;
   for (const LinearOutput& o : outputs) {

@@ -111,6 +111,10 @@ void Transformer::check_batch(const Batch& b) const {
       fail("target id ", b.targets[i], " at batch position ", i, " is outside the vocabulary (", c_.n_vocab, ")");
     const int64_t t = i % T_;
     if (b.first[i] < 0 || b.first[i] > t) fail("batch position ", i, ": example start ", b.first[i], " is after it");
+    // Packed examples follow each other; the attention's row blocks rely on it.
+    if (t > 0 && b.first[i] < b.first[i - 1])
+      fail("batch position ", i, ": example start ", b.first[i], " is before the previous position's (", b.first[i - 1],
+           "): packed examples must follow each other");
   }
 }
 

@@ -70,6 +70,25 @@ ModelConfig small_config() {
   return c;
 }
 
+// Example starts that go backwards within a row are not a packing: a clear
+// error before any work, not wrong attention.
+TEST(Train, BatchWithBackwardExampleStartIsAnError) {
+  ThreadPool pool(1);
+  ParamSet params(init_random_weights(small_config(), 3));
+  Transformer model(params, 1, 8, pool);
+  Batch b;
+  b.resize(1, 8);
+  for (int64_t t = 0; t < 8; ++t) b.first[size_t(t)] = t < 4 ? 0 : 4;
+  model.forward(b);  // a valid packing
+  b.first[6] = 2;
+  try {
+    model.forward(b);
+    FAIL() << "no error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("before the previous position"), std::string::npos) << e.what();
+  }
+}
+
 TEST(Train, OverfitsOneBatch) {
   ThreadPool pool(1);
   ParamSet params(init_random_weights(small_config(), 3));

@@ -36,6 +36,23 @@ TEST(TrainMath, ExpShiftSumMatchesDouble) {
   }
 }
 
+// A NaN logit makes the sum NaN on every path, as std::exp does: a diverging
+// run must show in its loss whatever the CPU. Overflow gives inf.
+TEST(TrainMath, ExpKeepsNanAndOverflows) {
+  for (bool generic : {false, true}) {
+    const bool old = train_math_force_generic(generic);
+    std::vector<float> x(37, 0.5f);
+    x[20] = std::numeric_limits<float>::quiet_NaN();
+    EXPECT_TRUE(std::isnan(train_exp_shift_sum(x.data(), int64_t(x.size()), 0.0f))) << (generic ? "generic" : "simd");
+    EXPECT_TRUE(std::isnan(x[20]));
+    std::vector<float> big(19, 1.0f);
+    big[3] = 200.0f;
+    EXPECT_TRUE(std::isinf(train_exp_shift_sum(big.data(), int64_t(big.size()), 0.0f)));
+    EXPECT_TRUE(std::isinf(big[3]));
+    train_math_force_generic(old);
+  }
+}
+
 TEST(TrainMath, SwigluMatchesDouble) {
   Rng rng(3);
   const int64_t n = 1000 + 13;  // a tail past the last whole vector
