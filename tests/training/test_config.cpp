@@ -35,9 +35,10 @@ std::string error_of(const std::string& text, const std::vector<std::string>& ov
 
 TEST(TrainConfig, ParsesAndOverrides) {
   TrainConfig c = parse_train_config(kBase, {"optim.lr=1e-4", "train.steps=7", "data.valid=v.tokens", "model.tied=false",
-                                                "train.bf16=true"});
+                                                "train.bf16=true", "train.recompute=true"});
   EXPECT_FLOAT_EQ(c.optim.lr, 1e-4f);
   EXPECT_TRUE(c.bf16);
+  EXPECT_TRUE(c.recompute);
   EXPECT_EQ(c.steps, 7);
   EXPECT_EQ(c.valid_data, "v.tokens");
   EXPECT_EQ(c.model.dim, 64);
@@ -48,6 +49,7 @@ TEST(TrainConfig, ParsesAndOverrides) {
   TrainConfig again = parse_train_config(train_config_to_toml(c), {});
   EXPECT_EQ(train_config_to_toml(again), train_config_to_toml(c));
   EXPECT_TRUE(again.bf16);
+  EXPECT_TRUE(again.recompute);
 }
 
 TEST(TrainConfig, ClearErrors) {
