@@ -48,6 +48,7 @@ double seconds_since(std::chrono::steady_clock::time_point t0) {
 void run_bench(const BenchOptions& o) {
   if (o.model.empty() == o.shape.empty()) fail("give exactly one of --model and --shape");
   if (o.prompt_tokens < 1 || o.decode_tokens < 1 || o.runs < 1) fail("--prompt, --decode and --runs must be positive");
+  if (!(o.bandwidth_gbs >= 0)) fail("--bandwidth must be a positive figure in GB/s, or 0 to measure it (got ", o.bandwidth_gbs, ")");
   auto type = tensor_type_from_name(o.type);
   if (!type) fail("unknown type '", o.type, "' (f32, f16, bf16, q8_0, q5_0, q4_0)");
 
