@@ -5,6 +5,7 @@
 #include <cstring>
 #include <vector>
 
+#include "kernels/gemm_bands.h"
 #include "platform/numeric.h"
 
 #if defined(__x86_64__)
@@ -255,11 +256,6 @@ void pack_b_strip(bool trans_b, const float* B, int64_t ldb, int64_t p0, int64_t
   }
 }
 
-void scale_c(int64_t M, int64_t N, float beta, float* C, int64_t ldc) {
-  for (int64_t i = 0; i < M; ++i)
-    for (int64_t j = 0; j < N; ++j) C[i * ldc + j] = beta == 0.0f ? 0.0f : beta * C[i * ldc + j];
-}
-
 // The blocked product for rows [i_begin, i_end) and columns [j_begin, j_end) of C.
 void gemm_region(const KernelInfo& kern, bool trans_a, bool trans_b, int64_t i_begin, int64_t i_end, int64_t j_begin,
                  int64_t j_end, int64_t K, float alpha, const float* A, int64_t lda, const float* B, int64_t ldb,
@@ -306,28 +302,12 @@ void gemm_bf16(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, floa
                const float* B, int64_t ldb, float beta, float* C, int64_t ldc, ThreadPool& pool) {
   if (M <= 0 || N <= 0) return;
   if (K <= 0 || alpha == 0.0f) {
-    scale_c(M, N, beta, C, ldc);
+    gemm_detail::scale_c(M, N, beta, C, ldc);
     return;
   }
   const KernelInfo& kern = active_kernel();
-  const int nt = M * N * K < (int64_t(1) << 18) ? 1 : pool.size();
-  if (nt == 1) {
-    gemm_region(kern, trans_a, trans_b, 0, M, 0, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
-    return;
-  }
-  // As gemm_f32: each thread owns a band of C along the longer side.
-  const bool split_rows = M >= N || N < int64_t(nt) * kNR;
-  const int64_t unit = split_rows ? kMR : kNR;
-  const int64_t n_units = ((split_rows ? M : N) + unit - 1) / unit;
-  pool.run([&](int ith) {
-    const int64_t u0 = n_units * ith / nt, u1 = n_units * (ith + 1) / nt;
-    if (u0 >= u1) return;
-    if (split_rows)
-      gemm_region(kern, trans_a, trans_b, u0 * unit, std::min(M, u1 * unit), 0, N, K, alpha, A, lda, B, ldb, beta, C,
-                  ldc);
-    else
-      gemm_region(kern, trans_a, trans_b, 0, M, u0 * unit, std::min(N, u1 * unit), K, alpha, A, lda, B, ldb, beta, C,
-                  ldc);
+  gemm_detail::for_each_band(M, N, K, kMR, kNR, pool, [&](int64_t i0, int64_t i1, int64_t j0, int64_t j1) {
+    gemm_region(kern, trans_a, trans_b, i0, i1, j0, j1, K, alpha, A, lda, B, ldb, beta, C, ldc);
   });
 }
 
