@@ -51,27 +51,59 @@ class ThreadPool {
     dispatch(trampoline, static_cast<void*>(&f), n_chunks);
   }
 
-  // Splits [0, n) into contiguous chunks (a few per thread, for balance when a
-  // thread starts late); f(begin, end) runs once per non-empty chunk. grain rounds
-  // chunk boundaries to a multiple (e.g. a SIMD width or a block). f must not throw.
+  // Splits [0, n) into contiguous chunks that every thread claims in order;
+  // f(begin, end) runs once per non-empty chunk. The chunks shrink towards the
+  // end (see chunk_cut), so that when the work runs out the threads finish
+  // within a small chunk of each other, and a thread that starts late still
+  // finds work. grain rounds chunk
+  // boundaries to a multiple (e.g. a SIMD width or a block). f must not throw.
   template <class F>
   void parallel_for(int64_t n, F&& f, int64_t grain = 1) {
     if (n <= 0) return;
     grain = std::max<int64_t>(grain, 1);
     const int64_t n_units = (n + grain - 1) / grain;
-    const int64_t n_chunks = std::min<int64_t>(n_units, int64_t(n_threads_) * kChunksPerThread);
-    if (n_threads_ == 1 || n_chunks <= 1) {
+    const ChunkCut cut = chunk_cut(n_units, n_threads_);
+    if (n_threads_ == 1 || cut.n_chunks <= 1) {
       f(int64_t(0), n);
       return;
     }
-    run_chunks(n_chunks, [&](int i) {
-      const int64_t begin = std::min(n, (n_units * i / n_chunks) * grain);
-      const int64_t end = std::min(n, (n_units * (i + 1) / n_chunks) * grain);
+    run_chunks(cut.n_chunks, [&](int i) {
+      const int64_t begin = std::min(n, chunk_start(cut, n_units, i) * grain);
+      const int64_t end = std::min(n, chunk_start(cut, n_units, i + 1) * grain);
       if (begin < end) f(begin, end);
     });
   }
 
-  static constexpr int kChunksPerThread = 4;
+  // How parallel_for cuts n_units units for p threads: `levels` rounds in which
+  // each thread's chunk is half the previous round's (the first round covers
+  // half the range), then a last round of p chunks as small as the
+  // second-to-last. With p = 2 and 3 levels: 1/4, 1/4, 1/8, 1/8, then four of
+  // 1/16. The cut depends only on the sizes, so results are reproducible.
+  struct ChunkCut {
+    int levels = 0;
+    int64_t n_chunks = 0;
+    int threads = 1;
+  };
+  static ChunkCut chunk_cut(int64_t n_units, int threads) {
+    ChunkCut cut;
+    cut.threads = threads;
+    // The smallest chunk, n_units / (threads * 2^levels), stays at least one unit.
+    while (cut.levels < kMaxLevels && (int64_t(threads) << (cut.levels + 1)) <= n_units) ++cut.levels;
+    // With levels > 0 there are at least 2 * threads units; with none, at most one chunk per unit.
+    cut.n_chunks = std::min<int64_t>(n_units, int64_t(threads) * (cut.levels + 1));
+    return cut;
+  }
+  // First unit of chunk i (chunk_start(cut, n_units, cut.n_chunks) == n_units).
+  static int64_t chunk_start(const ChunkCut& cut, int64_t n_units, int64_t i) {
+    if (cut.levels == 0) return n_units * i / cut.n_chunks;
+    // In units of n_units / (p * 2^L): round k < L starts at (2^L - 2^(L-k)) p
+    // with chunks 2^(L-k-1) wide; the last round starts at (2^L - 1) p, 1 wide.
+    const int64_t p = cut.threads, L = cut.levels, k = std::min<int64_t>(i / p, L), j = i - k * p;
+    const int64_t pos = k < L ? ((int64_t(1) << L) - (int64_t(1) << (L - k))) * p + j * (int64_t(1) << (L - k - 1))
+                              : ((int64_t(1) << L) - 1) * p + j;
+    return n_units * pos / (p << L);
+  }
+  static constexpr int kMaxLevels = 3;
   // At most this many chunks per region (the claim word holds the index in 32 bits).
   static constexpr int64_t kMaxChunks = 0xfffffffe;
 

@@ -87,5 +87,36 @@ TEST(ThreadPool, RunChunksCoversMoreChunksThanThreads) {
   for (auto& c : calls) EXPECT_EQ(c.load(), 1);
 }
 
+// parallel_for's cut: chunks tile the units in order, never grow along the
+// range, and end small, so that threads finishing a region wait for little.
+TEST(ThreadPool, ChunksShrinkTowardsTheEnd) {
+  for (int threads : {2, 3, 8}) {
+    for (int64_t units : {1, 2, 3, 5, 8, 16, 17, 100, 1000, 123457}) {
+      const ThreadPool::ChunkCut cut = ThreadPool::chunk_cut(units, threads);
+      ASSERT_GE(cut.n_chunks, 1);
+      EXPECT_EQ(ThreadPool::chunk_start(cut, units, 0), 0);
+      EXPECT_EQ(ThreadPool::chunk_start(cut, units, cut.n_chunks), units) << threads << " threads, " << units << " units";
+      int64_t previous = units + 1, smallest = units;
+      for (int64_t i = 0; i < cut.n_chunks; ++i) {
+        const int64_t size = ThreadPool::chunk_start(cut, units, i + 1) - ThreadPool::chunk_start(cut, units, i);
+        EXPECT_GE(size, 0);
+        // Exact halving rounds to whole units, so a chunk may exceed its predecessor by one.
+        EXPECT_LE(size, previous + 1) << threads << " threads, " << units << " units, chunk " << i;
+        previous = size;
+        smallest = std::min(smallest, size);
+      }
+      // With enough units the last chunks are at most 1/8 of a thread's share.
+      if (units >= 16 * threads) {
+        EXPECT_LE(smallest, units / (8 * threads) + 1) << threads << " threads, " << units;
+      }
+    }
+  }
+  // Two threads, 3 levels: 1/4, 1/4, 1/8, 1/8, 1/16 x 4.
+  const ThreadPool::ChunkCut cut = ThreadPool::chunk_cut(1600, 2);
+  ASSERT_EQ(cut.n_chunks, 8);
+  const int64_t expected[] = {0, 400, 800, 1000, 1200, 1300, 1400, 1500, 1600};
+  for (int i = 0; i <= 8; ++i) EXPECT_EQ(ThreadPool::chunk_start(cut, 1600, i), expected[i]) << i;
+}
+
 }  // namespace
 }  // namespace edgelm
