@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "kernels/kernels.h"
+#include "platform/aligned_buffer.h"
 #include "platform/error.h"
 
 #if defined(__x86_64__)
@@ -78,9 +79,7 @@ ReadBandwidth measure_read_bandwidth(int64_t bytes, ThreadPool& pool, int passes
   if (passes < 1) fail("measure_read_bandwidth: passes must be positive (got ", passes, ")");
   bytes = std::max<int64_t>(bytes, int64_t(1) << 20);
   const int64_t n = (bytes + 255) / 256 * 64;  // floats, whole 256-byte groups
-  std::unique_ptr<float, decltype(&std::free)> buffer(
-      static_cast<float*>(std::aligned_alloc(64, size_t(n) * sizeof(float))), &std::free);
-  if (!buffer) fail("measure_read_bandwidth: cannot allocate ", bytes, " bytes");
+  AlignedArray<float> buffer = aligned_array<float>(size_t(n));
   float* data = buffer.get();
   // Written by the pool, so that each thread's share is first touched (and, on
   // a NUMA machine, placed) by the thread that reads it.

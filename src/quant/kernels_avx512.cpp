@@ -9,6 +9,8 @@
 #include <cstring>
 #include <vector>
 
+#include "platform/aligned_buffer.h"
+
 // GCC 12 reports its own intrinsics' deliberately undefined pass-through
 // operands (_mm512_undefined_*) as uninitialised; they are not.
 #if defined(__GNUC__) && !defined(__clang__)

@@ -10,6 +10,7 @@
 #include <memory>
 #include <string>
 
+#include "platform/aligned_buffer.h"
 #include "platform/error.h"
 #include "platform/thread_pool.h"
 #include "quant/blocks.h"
@@ -152,12 +153,8 @@ namespace {
 
 // Scratch for the quantised activations of one call, kept per calling thread
 // so that a decode step allocates nothing after the first token.
-struct AlignedFree {
-  void operator()(int8_t* p) const { std::free(p); }
-};
-
 struct ActivationScratch {
-  std::unique_ptr<int8_t[], AlignedFree> qs;
+  AlignedArray<int8_t> qs;
   std::unique_ptr<float[]> d;
   std::unique_ptr<int32_t[]> sum;
   int64_t capacity_blocks = 0;
@@ -167,8 +164,7 @@ struct ActivationScratch {
     if (need > capacity_blocks) {
       capacity_blocks = std::max(need, capacity_blocks * 2);
       // 64-byte aligned quants: one block's 32 bytes never straddle a cache line.
-      qs.reset(static_cast<int8_t*>(std::aligned_alloc(64, (size_t(capacity_blocks) * kBlock + 63) / 64 * 64)));
-      if (!qs) fail("quant_matmul: out of memory for ", capacity_blocks, " activation blocks");
+      qs = aligned_array<int8_t>(size_t(capacity_blocks) * kBlock);
       d.reset(new float[capacity_blocks]);
       sum.reset(new int32_t[capacity_blocks]);
     }
