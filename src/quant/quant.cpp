@@ -91,7 +91,12 @@ Isa best_isa() {
 }
 
 GemmFn IsaKernels::gemm_x8(TensorType type) const {
-  return type == TensorType::Q8_0 ? gemm_q8_0_x8 : type == TensorType::Q4_0 ? gemm_q4_0_x8 : nullptr;
+  switch (type) {
+    case TensorType::Q8_0: return gemm_q8_0_x8;
+    case TensorType::Q5_0: return gemm_q5_0_x8;
+    case TensorType::Q4_0: return gemm_q4_0_x8;
+    default: return nullptr;
+  }
 }
 
 GemmFn IsaKernels::gemm(TensorType type) const {
@@ -113,31 +118,43 @@ const IsaKernels& isa_kernels(Isa isa) {
 }
 
 bool packable_x8(TensorType type, int64_t rows) {
-  return (type == TensorType::Q8_0 || type == TensorType::Q4_0) && rows > 0 && rows % 8 == 0;
+  return (type == TensorType::Q8_0 || type == TensorType::Q5_0 || type == TensorType::Q4_0) && rows > 0 && rows % 8 == 0;
 }
 
 void pack_rows_x8(TensorType type, const void* w, int64_t rows, int64_t cols, void* out) {
   if (!packable_x8(type, rows) || cols % kBlock != 0)
     fail("pack_rows_x8: cannot pack ", rows, " rows of ", cols, " ", tensor_type_name(type), " values");
   const int64_t nb = cols / kBlock, row_bytes = tensor_row_bytes(type, cols);
-  const size_t block_bytes = type == TensorType::Q8_0 ? sizeof(BlockQ8_0) : sizeof(BlockQ4_0);
-  const int n_slices = type == TensorType::Q8_0 ? 8 : 4;
+  const TypeTraits& traits = *type_traits(type);
+  const int64_t block_bytes = int64_t(traits.block_bytes), packed_bytes = 8 * block_bytes;
+  const bool q8 = type == TensorType::Q8_0, q5 = type == TensorType::Q5_0;
+  const int n_slices = q8 ? 8 : 4;
+  const int64_t quants_at = q5 ? 48 : 16;  // Q5_0: the fifth-bit masks come first
   const auto* src = static_cast<const uint8_t*>(w);
   auto* dst = static_cast<uint8_t*>(out);
   for (int64_t g = 0; g < rows / 8; ++g) {
     for (int64_t b = 0; b < nb; ++b) {
-      uint8_t* packed = dst + (g * nb + b) * 8 * int64_t(block_bytes);
+      uint8_t* packed = dst + (g * nb + b) * packed_bytes;
+      uint32_t masks[8] = {};
       for (int i = 0; i < 8; ++i) {
-        const uint8_t* block = src + (g * 8 + i) * row_bytes + b * int64_t(block_bytes);
-        std::memcpy(packed + 2 * i, block, 2);  // the f16 scale, first in both block types
-        const uint8_t* qs = block + 2;
+        const uint8_t* block = src + (g * 8 + i) * row_bytes + b * block_bytes;
+        std::memcpy(packed + 2 * i, block, 2);  // the f16 scale, first in every block type
+        const uint8_t* qs = block + (q5 ? 6 : 2);
+        uint32_t qh = 0;
+        if (q5) std::memcpy(&qh, block + 2, 4);
         for (int slice = 0; slice < n_slices; ++slice)
           for (int k = 0; k < 4; ++k) {
             uint8_t q = qs[4 * slice + k];
             // Q8_0: int8 -> uint8 with +128 (two's complement: flip the top bit).
-            packed[16 + slice * 32 + i * 4 + k] = type == TensorType::Q8_0 ? uint8_t(q ^ 0x80) : q;
+            packed[quants_at + slice * 32 + i * 4 + k] = q8 ? uint8_t(q ^ 0x80) : q;
+            if (q5) {
+              const int lane_bit = i * 4 + k;  // the byte's place in its 32-byte slice
+              masks[slice] |= ((qh >> (4 * slice + k)) & 1u) << lane_bit;
+              masks[4 + slice] |= ((qh >> (16 + 4 * slice + k)) & 1u) << lane_bit;
+            }
           }
       }
+      if (q5) std::memcpy(packed + 16, masks, sizeof(masks));
     }
   }
 }

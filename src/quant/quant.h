@@ -66,7 +66,7 @@ void quant_gemm_rows(TensorType type, const void* w, int64_t r_begin, int64_t r_
                      float* y, int64_t ldy, bool accumulate, bool packed = false);
 
 // Row-interleaved repacking done once at load time: whether the kernels in
-// use have a faster product over a repacked copy of this matrix (Q8_0/Q4_0,
+// use have a faster product over a repacked copy of this matrix (Q8_0/Q5_0/Q4_0,
 // rows a multiple of 8, AVX-512 VNNI), and the repacking itself into `out`
 // (rows * tensor_row_bytes(type, cols) bytes: the same size as the input).
 bool quant_packing_helps(TensorType type, int64_t rows);

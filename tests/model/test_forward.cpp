@@ -228,7 +228,7 @@ TEST(Forward, QuantisedWeightsStayCloseToFloat) {
 TEST(Forward, RepackedQuantisedWeightsMatchUnpacked) {
   ModelConfig c = test_config(false, 0);
   WeightsF32 w = init_random_weights(c, 11);
-  for (TensorType type : {TensorType::Q8_0, TensorType::Q4_0}) {
+  for (TensorType type : {TensorType::Q8_0, TensorType::Q5_0, TensorType::Q4_0}) {
     auto packed = Model::from_weights(w, type);
     ::setenv("EDGELM_NO_REPACK", "1", 1);
     auto plain = Model::from_weights(w, type);

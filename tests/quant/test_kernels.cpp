@@ -154,7 +154,7 @@ TEST(QuantKernels, PackedX8KernelsMatchExactDotProducts) {
   quant::quantize_activations_ref(x.data(), cols, act.act, 0, n_tokens);
   int n_checked = 0;
   for (Isa isa : simd_isas()) {
-    for (TensorType type : {TensorType::Q8_0, TensorType::Q4_0}) {
+    for (TensorType type : {TensorType::Q8_0, TensorType::Q5_0, TensorType::Q4_0}) {
       quant::GemmFn gemm = quant::isa_kernels(isa).gemm_x8(type);
       if (!gemm) continue;
       ++n_checked;
@@ -201,7 +201,34 @@ TEST(QuantKernels, PackRowsX8PlacesScalesAndQuants) {
   // Block 1, slice 3 (values 12..15), row 6, byte 2: value 14 of row 6, + 128.
   EXPECT_EQ(packed[block1 + 16 + 3 * 32 + 6 * 4 + 2], uint8_t(14 - 16 + 6 - 1 + 128));
   EXPECT_THROW(quant::pack_rows_x8(TensorType::Q8_0, w.data(), 4, cols, packed.data()), Error);
-  EXPECT_THROW(quant::pack_rows_x8(TensorType::Q5_0, w.data(), rows, cols, packed.data()), Error);
+  EXPECT_THROW(quant::pack_rows_x8(TensorType::F16, w.data(), rows, cols, packed.data()), Error);
+}
+
+// Q5_0's fifth bits: value v of row i becomes bit 4i + (v % 4) of mask v / 4
+// (values 0..15: masks 0..3, low nibbles; 16..31: masks 4..7, high nibbles).
+TEST(QuantKernels, PackRowsX8PlacesQ5FifthBits) {
+  const int64_t rows = 8, cols = kBlock;
+  std::vector<quant::BlockQ5_0> w(static_cast<size_t>(rows));
+  for (int64_t r = 0; r < rows; ++r) {
+    w[size_t(r)].d = uint16_t(7 + r);
+    // Row r has the fifth bit of values r and 31 - r only.
+    const uint32_t qh = (1u << r) | (1u << (31 - r));
+    std::memcpy(w[size_t(r)].qh, &qh, 4);
+    for (int j = 0; j < kBlock / 2; ++j) w[size_t(r)].qs[j] = uint8_t((j + r) & 15) | uint8_t(((15 - j) & 15) << 4);
+  }
+  std::vector<uint8_t> packed(w.size() * sizeof(quant::BlockQ5_0));
+  quant::pack_rows_x8(TensorType::Q5_0, w.data(), rows, cols, packed.data());
+  uint32_t masks[8];
+  std::memcpy(masks, packed.data() + 16, sizeof(masks));
+  uint32_t expected[8] = {};
+  for (int r = 0; r < 8; ++r)
+    for (int v : {r, 31 - r}) expected[v / 4] |= 1u << (4 * r + v % 4);
+  for (int m = 0; m < 8; ++m) EXPECT_EQ(masks[m], expected[m]) << "mask " << m;
+  // The nibbles follow at 48: slice 1, row 3, byte 2 holds qs[6] of row 3.
+  EXPECT_EQ(packed[48 + 1 * 32 + 3 * 4 + 2], w[3].qs[6]);
+  uint16_t d;
+  std::memcpy(&d, packed.data() + 2 * 6, 2);
+  EXPECT_EQ(d, 7 + 6);
 }
 
 TEST(QuantKernels, SubrangesWriteOnlyTheirOwnOutputs) {
