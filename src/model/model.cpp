@@ -111,7 +111,7 @@ std::shared_ptr<const Model> Model::load(const std::string& path) {
   }
   model->bind(specs, tensors, path);
   model->pack_weights();
-  if (file.metadata().contains("tokenizer.ggml.model")) {
+  if (gguf_has_tokenizer(file.metadata())) {
     model->tokenizer_ = std::make_unique<Tokenizer>(Tokenizer::from_gguf(file));
     if (model->tokenizer_->n_vocab() > model->config_.n_vocab)
       fail(path, ": the tokenizer has ", model->tokenizer_->n_vocab(), " tokens but the model only ", model->config_.n_vocab);

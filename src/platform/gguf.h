@@ -22,6 +22,11 @@
 
 namespace edgelm {
 
+// The tokenizer.ggml.model of a model file without a vocabulary (random or
+// token-id-only models): llama.cpp needs the key to load a file, and reads
+// "no_vocab" (what its gguf-py writes) or "none" as "token ids only".
+inline constexpr std::string_view kGgufNoVocabulary = "no_vocab";
+
 enum class GgufType : uint32_t {
   UINT8 = 0, INT8 = 1, UINT16 = 2, INT16 = 3, UINT32 = 4, INT32 = 5, FLOAT32 = 6,
   BOOL = 7, STRING = 8, ARRAY = 9, UINT64 = 10, INT64 = 11, FLOAT64 = 12,

@@ -104,6 +104,10 @@ QuantizeFileReport quantize_file(const std::string& in_path, const std::string& 
     if (key == "general.file_type" || key == "general.quantization_version") continue;
     writer.metadata().set(key, value);
   }
+  // A file without a vocabulary (e.g. an older edgelm model init) gets
+  // llama.cpp's marker for one, without which llama.cpp does not load it.
+  if (!meta.contains("tokenizer.ggml.model"))
+    writer.metadata().set("tokenizer.ggml.model", GgufValue::string(std::string(kGgufNoVocabulary)));
   writer.metadata().set("general.quantization_version", GgufValue::u32(2));
   writer.metadata().set("general.file_type", GgufValue::u32(llama_file_type(options.type)));
 

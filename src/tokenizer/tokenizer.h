@@ -27,6 +27,10 @@ enum class TokenType : int32_t {
 
 struct TokenizerData;  // the vocabulary, merges and lookup tables (tokenizer_data.h)
 
+// Whether the metadata holds a tokenizer: a tokenizer.ggml.model other than
+// kGgufNoVocabulary (platform/gguf.h) or "none".
+bool gguf_has_tokenizer(const GgufMetadata& meta);
+
 class Tokenizer {
  public:
   Tokenizer();

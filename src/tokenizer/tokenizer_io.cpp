@@ -83,6 +83,12 @@ int32_t optional_id(const GgufMetadata& meta, const std::string& key) {
 
 }  // namespace
 
+bool gguf_has_tokenizer(const GgufMetadata& meta) {
+  const GgufValue* model = meta.find("tokenizer.ggml.model");
+  if (!model || model->type() != GgufType::STRING) return model != nullptr;  // a malformed key is reported by from_gguf
+  return model->as_string() != kGgufNoVocabulary && model->as_string() != "none";
+}
+
 Tokenizer Tokenizer::from_gguf(const GgufFile& f) { return from_gguf_metadata(f.metadata(), f.path()); }
 
 Tokenizer Tokenizer::from_gguf_metadata(const GgufMetadata& meta, const std::string& name) {
@@ -90,6 +96,8 @@ Tokenizer Tokenizer::from_gguf_metadata(const GgufMetadata& meta, const std::str
   if (!model_value) fail(name, ": no tokenizer in this file (metadata key tokenizer.ggml.model is missing)");
   auto d = std::make_shared<TokenizerData>();
   d->model = model_value->as_string("tokenizer.ggml.model");
+  if (d->model == kGgufNoVocabulary || d->model == "none")
+    fail(name, ": no tokenizer in this file (tokenizer.ggml.model is '", d->model, "': a model of token ids only)");
   if (d->model != "gpt2" && d->model != "llama")
     fail(name, ": tokenizer.ggml.model '", d->model, "' is not supported (gpt2: byte-level BPE, llama: SentencePiece)");
   const GgufValue* tokens_value = meta.find("tokenizer.ggml.tokens");

@@ -161,5 +161,33 @@ TEST_F(QuantizeFile, QuantisedLogitsStayCloseToFullPrecision) {
   }
 }
 
+// A model without a vocabulary says so the way llama.cpp reads it
+// (tokenizer.ggml.model "no_vocab"; llama.cpp does not load a file without the
+// key), loads here without a tokenizer, and keeps the marker when quantised; a
+// file written before the marker existed gets it from quantize.
+TEST_F(QuantizeFile, AModelWithoutAVocabularyCarriesLlamaCppsMarker) {
+  ThreadPool pool(2);
+  const std::string ids_only = path("ids_only.gguf");
+  save_weights_gguf(ids_only, init_random_weights(model_shape("tiny"), 3), TensorType::F32, nullptr, "ids-only");
+  EXPECT_EQ(GgufFile::open(ids_only).metadata().at("tokenizer.ggml.model").as_string(), kGgufNoVocabulary);
+  EXPECT_EQ(Model::load(ids_only)->tokenizer(), nullptr);
+  try {
+    Tokenizer::from_gguf(GgufFile::open(ids_only));
+    ADD_FAILURE() << "a vocabulary-less file gave a tokenizer";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("no tokenizer"), std::string::npos) << e.what();
+  }
+  QuantizeFileOptions o;
+  o.type = TensorType::Q4_0;
+  o.progress = false;
+  const std::string fixture = std::string(EDGELM_TEST_DIR) + "/fixtures/model/tiny_gqa.gguf";
+  ASSERT_FALSE(GgufFile::open(fixture).metadata().contains("tokenizer.ggml.model"));
+  for (const std::string& in : {ids_only, fixture}) {
+    quantize_file(in, path("q.gguf"), o, pool);
+    EXPECT_EQ(GgufFile::open(path("q.gguf")).metadata().at("tokenizer.ggml.model").as_string(), kGgufNoVocabulary) << in;
+    EXPECT_EQ(Model::load(path("q.gguf"))->tokenizer(), nullptr) << in;
+  }
+}
+
 }  // namespace
 }  // namespace edgelm
