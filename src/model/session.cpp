@@ -100,10 +100,13 @@ void attention(const ChunkContext& ctx, const float* k_cache, const float* v_cac
   const int64_t n_items = ctx.T * c.n_heads;
   const int nt = int(std::min<int64_t>(ctx.pool.size(), n_items));
   const Kernels& k = ctx.k;
+  // Items are dealt round-robin: under the causal mask a later token costs
+  // more (its context is longer), so contiguous shares would give the last
+  // thread of a prompt chunk about 3x the first one's work.
   ctx.pool.run([&](int ith) {
     if (ith >= nt) return;
     float* scores = ctx.s.scores.data() + ith * max_context;
-    for (int64_t item = n_items * ith / nt; item < n_items * (ith + 1) / nt; ++item) {
+    for (int64_t item = ith; item < n_items; item += nt) {
       const int64_t t = item / c.n_heads, h = item % c.n_heads, g = h / group, pos = ctx.p0 + t;
       const int64_t lo = c.sliding_window > 0 ? std::max<int64_t>(0, pos - c.sliding_window + 1) : 0;
       const float* q = ctx.s.q.data() + t * Q + h * hd;
