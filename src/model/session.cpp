@@ -33,11 +33,17 @@ struct ForwardScratch {
   std::vector<float> tmp;     // (T, max(C, F)) for quantised products that accumulate
   std::vector<float> cos2;    // (T, hd) RoPE tables of each token's position
   std::vector<float> sin2;    // (T, hd)
-  std::vector<float> scores;  // (threads, context) attention scores, one row per thread
+  std::vector<float> scores;   // (threads, attention rows, context) attention scores
+  std::vector<float> attn_partial;  // (threads, hd) one value block's contribution
 };
 
 namespace {
 constexpr int64_t kMaxChunkTokens = 512;
+// Attention works on items of this many tokens (x the heads of a kv head),
+// over the cache in blocks of this many keys (scores) and values.
+constexpr int64_t kAttnTokens = 8;
+constexpr int64_t kAttnKeyBlock = 64;
+constexpr int64_t kAttnValueBlock = 64;
 // Rows per unit when quantised products are split between threads: the x8
 // layout's row group (and a multiple of the other kernels' row tile).
 constexpr int64_t kQuantRowGrain = 8;
@@ -66,7 +72,8 @@ InferenceSession::InferenceSession(std::shared_ptr<const Model> model, int64_t m
   s->tmp.resize(size_t(B * std::max({c.dim, c.ffn_dim, c.q_dim(), c.kv_dim()})));
   s->cos2.resize(size_t(B * c.head_dim));
   s->sin2.resize(size_t(B * c.head_dim));
-  s->scores.resize(size_t(pool_->size() * max_context_));
+  s->scores.resize(size_t(pool_->size() * kAttnTokens * (c.n_heads / c.n_kv_heads) * max_context_));
+  s->attn_partial.resize(size_t(pool_->size() * c.head_dim));
   scratch_ = std::move(s);
 }
 
@@ -93,26 +100,58 @@ struct ChunkContext {
 // (positions 0 .. p0+T-1, already holding this chunk's keys and values).
 // att[t, h] = sum_j softmax_j(q[t,h] . K[j,g] / sqrt(hd)) V[j,g], g = h / (heads per kv head),
 // j from max(0, pos - window + 1) (or 0) to pos = p0 + t.
+//
+// A work item is one kv head and up to kAttnTokens consecutive tokens: its
+// queries (every head of the group, for each token) share the keys and values
+// they read, so the item walks the cache in blocks small enough for L1 and
+// runs every query over a block before moving on. Reading the cache once per
+// query instead made a 512-token prompt's attention stream gigabytes from L2.
 void attention(const ChunkContext& ctx, const float* k_cache, const float* v_cache, int64_t max_context) {
   const ModelConfig& c = ctx.c;
   const int64_t hd = c.head_dim, Q = c.q_dim(), K = c.kv_dim(), group = c.n_heads / c.n_kv_heads;
   const float scale = 1.0f / std::sqrt(float(hd));
-  const int64_t n_items = ctx.T * c.n_heads;
+  const int64_t n_blocks = (ctx.T + kAttnTokens - 1) / kAttnTokens, n_items = n_blocks * c.n_kv_heads;
   const int nt = int(std::min<int64_t>(ctx.pool.size(), n_items));
+  const int64_t rows_per_thread = kAttnTokens * group;
   const Kernels& k = ctx.k;
+  auto first_key = [&](int64_t pos) { return c.sliding_window > 0 ? std::max<int64_t>(0, pos - c.sliding_window + 1) : 0; };
   // Items are dealt round-robin: under the causal mask a later token costs
   // more (its context is longer), so contiguous shares would give the last
   // thread of a prompt chunk about 3x the first one's work.
   ctx.pool.run([&](int ith) {
     if (ith >= nt) return;
-    float* scores = ctx.s.scores.data() + ith * max_context;
+    float* scores = ctx.s.scores.data() + ith * rows_per_thread * max_context;
+    float* partial = ctx.s.attn_partial.data() + ith * hd;
     for (int64_t item = ith; item < n_items; item += nt) {
-      const int64_t t = item / c.n_heads, h = item % c.n_heads, g = h / group, pos = ctx.p0 + t;
-      const int64_t lo = c.sliding_window > 0 ? std::max<int64_t>(0, pos - c.sliding_window + 1) : 0;
-      const float* q = ctx.s.q.data() + t * Q + h * hd;
-      k.attn_scores(q, k_cache + lo * K + g * hd, K, pos - lo + 1, hd, scale, scores);
-      k.softmax(scores, pos - lo + 1);
-      k.attn_values(scores, v_cache + lo * K + g * hd, K, pos - lo + 1, hd, ctx.s.att.data() + t * Q + h * hd);
+      const int64_t g = item % c.n_kv_heads, t0 = item / c.n_kv_heads * kAttnTokens;
+      const int64_t n_tok = std::min(kAttnTokens, ctx.T - t0), n_rows = n_tok * group;
+      // Row r: token t0 + r / group, head g * group + r % group; keys [lo_r, hi_r).
+      auto token = [&](int64_t r) { return t0 + r / group; };
+      auto q_row = [&](int64_t r) { return ctx.s.q.data() + token(r) * Q + (g * group + r % group) * hd; };
+      auto out_row = [&](int64_t r) { return ctx.s.att.data() + token(r) * Q + (g * group + r % group) * hd; };
+      auto hi = [&](int64_t r) { return ctx.p0 + token(r) + 1; };
+      auto lo = [&](int64_t r) { return first_key(hi(r) - 1); };
+      const int64_t lo_all = lo(0), hi_all = hi(n_rows - 1);
+      const float* kc = k_cache + g * hd;
+      const float* vc = v_cache + g * hd;
+      // Row r's score for key j at scores[r * max_context + j - lo_all].
+      for (int64_t jb = lo_all; jb < hi_all; jb += kAttnKeyBlock)
+        for (int64_t r = 0; r < n_rows; ++r) {
+          const int64_t a = std::max(jb, lo(r)), b = std::min(jb + kAttnKeyBlock, hi(r));
+          if (a < b) k.attn_scores(q_row(r), kc + a * K, K, b - a, hd, scale, scores + r * max_context + (a - lo_all));
+        }
+      for (int64_t r = 0; r < n_rows; ++r) {
+        k.softmax(scores + r * max_context + (lo(r) - lo_all), hi(r) - lo(r));
+        std::fill(out_row(r), out_row(r) + hd, 0.0f);
+      }
+      for (int64_t jb = lo_all; jb < hi_all; jb += kAttnValueBlock)
+        for (int64_t r = 0; r < n_rows; ++r) {
+          const int64_t a = std::max(jb, lo(r)), b = std::min(jb + kAttnValueBlock, hi(r));
+          if (a >= b) continue;
+          k.attn_values(scores + r * max_context + (a - lo_all), vc + a * K, K, b - a, hd, partial);
+          float* out = out_row(r);
+          for (int64_t i = 0; i < hd; ++i) out[i] += partial[i];
+        }
     }
   });
 }
