@@ -129,8 +129,8 @@ TEST(Kernels, AttentionKernelsMatchDoubleSums) {
   tables.insert(tables.begin(), &kernels_ref());
   Rng rng(9);
   for (const Kernels* k : tables) {
-    for (int64_t dim : {1, 7, 16, 24, 64, 100}) {
-      for (int64_t n : {1, 3, 4, 9}) {
+    for (int64_t dim : {1, 7, 16, 24, 32, 48, 64, 100, 128}) {
+      for (int64_t n : {1, 3, 4, 9, 16, 37}) {
         SCOPED_TRACE(std::string(isa_name(k->isa)) + " dim=" + std::to_string(dim) + " n=" + std::to_string(n));
         const int64_t ld = dim * 3 + 5;
         std::vector<float> q = random_vector(rng, dim, 2.0), rows = random_vector(rng, n * ld, 2.0),

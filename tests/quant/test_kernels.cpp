@@ -148,7 +148,7 @@ TEST(QuantKernels, EveryIsaMatchesExactDotProducts) {
 // tile and its remainder, a row sub-range of whole groups, and accumulation.
 TEST(QuantKernels, PackedX8KernelsMatchExactDotProducts) {
   Rng rng(21);
-  const int64_t rows = 24, cols = 7 * kBlock, n_tokens = 6;
+  const int64_t rows = 32, cols = 7 * kBlock, n_tokens = 6;  // rows 8..31: a 16-row tile and an 8-row one
   std::vector<float> x = random_activations(n_tokens, cols, rng);
   OwnedActivations act(n_tokens, cols / kBlock);
   quant::quantize_activations_ref(x.data(), cols, act.act, 0, n_tokens);
@@ -162,7 +162,7 @@ TEST(QuantKernels, PackedX8KernelsMatchExactDotProducts) {
       std::vector<uint8_t> packed(w.size());
       quant::pack_rows_x8(type, w.data(), rows, cols, packed.data());
       const int64_t row_bytes = tensor_row_bytes(type, cols);
-      // Rows 8..23 only; y starts at 1 so that accumulation shows.
+      // Rows 8..31 only; y starts at 1 so that accumulation shows.
       std::vector<float> y(n_tokens * rows, 1.0f);
       gemm(packed.data(), row_bytes, 8, rows, act.act, 0, n_tokens, y.data(), rows, true);
       for (int64_t t = 0; t < n_tokens; ++t) {
