@@ -43,12 +43,13 @@ struct Kernels {
   // sin2 = {-sin_0, sin_0, -sin_1, sin_1, ...} (see rope_tables).
   void (*rope)(float* x, int64_t n_vec, int64_t dim, const float* cos2, const float* sin2);
 
-  // Attention of one query over n cached rows (row j at k + j * ldk), the two
-  // halves around the softmax, each one call per (token, head) instead of one
-  // per key:
-  //   scores[j] = scale * (q . k_j)                     for j < n
-  //   out[0..dim) = sum_j p[j] * v_j    (overwrites out; v_j at v + j * ldv)
-  void (*attn_scores)(const float* q, const float* k, int64_t ldk, int64_t n, int64_t dim, float scale, float* scores);
+  // Attention of one query over n cached keys and values, the two halves
+  // around the softmax. The keys are stored transposed (component d of key j
+  // at kt[d * ldk + j]), so that a vector of scores builds up from broadcast
+  // query components with no horizontal sums; the values are rows (v_j at v + j * ldv):
+  //   scores[j] = scale * sum_d q[d] * kt[d * ldk + j]    for j < n
+  //   out[0..dim) = sum_j p[j] * v_j    (overwrites out)
+  void (*attn_scores)(const float* q, const float* kt, int64_t ldk, int64_t n, int64_t dim, float scale, float* scores);
   void (*attn_values)(const float* p, const float* v, int64_t ldv, int64_t n, int64_t dim, float* out);
 };
 

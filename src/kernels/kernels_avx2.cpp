@@ -314,27 +314,31 @@ EDGELM_AVX2 void rope(float* x, int64_t n_vec, int64_t dim, const float* cos2, c
 
 // ---- attention ----
 
-// Four keys per pass, so four independent FMA chains hide the latency.
-EDGELM_AVX2 void attn_scores(const float* q, const float* k, int64_t ldk, int64_t n, int64_t dim, float scale,
+// 32 keys per pass: four vectors of scores, each an independent FMA chain
+// over the query's components.
+EDGELM_AVX2 void attn_scores(const float* q, const float* kt, int64_t ldk, int64_t n, int64_t dim, float scale,
                              float* scores) {
+  const __m256 vscale = _mm256_set1_ps(scale);
   int64_t j = 0;
-  for (; j + 4 <= n; j += 4) {
-    const float* k0 = k + j * ldk;
-    __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
-    int64_t i = 0;
-    for (; i + 8 <= dim; i += 8) {
-      __m256 qv = _mm256_loadu_ps(q + i);
-      a0 = _mm256_fmadd_ps(qv, _mm256_loadu_ps(k0 + i), a0);
-      a1 = _mm256_fmadd_ps(qv, _mm256_loadu_ps(k0 + ldk + i), a1);
-      a2 = _mm256_fmadd_ps(qv, _mm256_loadu_ps(k0 + 2 * ldk + i), a2);
-      a3 = _mm256_fmadd_ps(qv, _mm256_loadu_ps(k0 + 3 * ldk + i), a3);
+  for (; j + 32 <= n; j += 32) {
+    __m256 a[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()};
+    for (int64_t d = 0; d < dim; ++d) {
+      const __m256 qd = _mm256_set1_ps(q[d]);
+      const float* row = kt + d * ldk + j;
+      for (int c = 0; c < 4; ++c) a[c] = _mm256_fmadd_ps(qd, _mm256_loadu_ps(row + 8 * c), a[c]);
     }
-    float s[4] = {hsum8(a0), hsum8(a1), hsum8(a2), hsum8(a3)};
-    for (; i < dim; ++i)
-      for (int r = 0; r < 4; ++r) s[r] += q[i] * k0[r * ldk + i];
-    for (int r = 0; r < 4; ++r) scores[j + r] = scale * s[r];
+    for (int c = 0; c < 4; ++c) _mm256_storeu_ps(scores + j + 8 * c, _mm256_mul_ps(vscale, a[c]));
   }
-  for (; j < n; ++j) scores[j] = scale * dot(q, k + j * ldk, dim);
+  for (; j + 8 <= n; j += 8) {
+    __m256 a = _mm256_setzero_ps();
+    for (int64_t d = 0; d < dim; ++d) a = _mm256_fmadd_ps(_mm256_set1_ps(q[d]), _mm256_loadu_ps(kt + d * ldk + j), a);
+    _mm256_storeu_ps(scores + j, _mm256_mul_ps(vscale, a));
+  }
+  for (; j < n; ++j) {
+    float sum = 0;
+    for (int64_t d = 0; d < dim; ++d) sum += q[d] * kt[d * ldk + j];
+    scores[j] = scale * sum;
+  }
 }
 
 EDGELM_AVX2 void attn_values(const float* p, const float* v, int64_t ldv, int64_t n, int64_t dim, float* out) {

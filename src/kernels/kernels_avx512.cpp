@@ -300,59 +300,36 @@ EDGELM_AVX512 void rope(float* x, int64_t n_vec, int64_t dim, const float* cos2,
 
 // Four keys per pass, so four independent FMA chains hide the latency; the
 // head dimension's tail (if not a multiple of 16) through a mask.
-// The 16 horizontal sums of v[0..15] as one vector (lane r = sum of v[r]):
-// pairs are folded within 128-bit lanes (unpack), then the four 128-bit lanes
-// across vectors (shuffle_f32x4): 45 operations instead of 16 reductions of ~8.
-EDGELM_AVX512 inline __m512 hsum16(const __m512* v) {
-  __m512 a[8], b[4];
-  for (int i = 0; i < 8; ++i)
-    a[i] = _mm512_add_ps(_mm512_unpacklo_ps(v[2 * i], v[2 * i + 1]), _mm512_unpackhi_ps(v[2 * i], v[2 * i + 1]));
-  for (int i = 0; i < 4; ++i) {
-    const __m512d lo = _mm512_castps_pd(a[2 * i]), hi = _mm512_castps_pd(a[2 * i + 1]);
-    b[i] = _mm512_add_ps(_mm512_castpd_ps(_mm512_unpacklo_pd(lo, hi)), _mm512_castpd_ps(_mm512_unpackhi_pd(lo, hi)));
-  }
-  // b[i]'s 128-bit lane L holds lane L's sums of v[4i..4i+3].
-  const __m512 d0 = _mm512_add_ps(_mm512_shuffle_f32x4(b[0], b[1], _MM_SHUFFLE(2, 0, 2, 0)),
-                                  _mm512_shuffle_f32x4(b[0], b[1], _MM_SHUFFLE(3, 1, 3, 1)));
-  const __m512 d1 = _mm512_add_ps(_mm512_shuffle_f32x4(b[2], b[3], _MM_SHUFFLE(2, 0, 2, 0)),
-                                  _mm512_shuffle_f32x4(b[2], b[3], _MM_SHUFFLE(3, 1, 3, 1)));
-  return _mm512_add_ps(_mm512_shuffle_f32x4(d0, d1, _MM_SHUFFLE(2, 0, 2, 0)),
-                       _mm512_shuffle_f32x4(d0, d1, _MM_SHUFFLE(3, 1, 3, 1)));
-}
-
-// 16 keys at a time, so that one vector reduction serves 16 dot products.
-EDGELM_AVX512 void attn_scores(const float* q, const float* k, int64_t ldk, int64_t n, int64_t dim, float scale,
+// 64 keys per pass: four vectors of scores, each built by two FMA chains
+// (even and odd query components), so eight chains hide the FMA latency.
+EDGELM_AVX512 void attn_scores(const float* q, const float* kt, int64_t ldk, int64_t n, int64_t dim, float scale,
                                float* scores) {
   const __m512 vscale = _mm512_set1_ps(scale);
-  int64_t j = 0;
-  for (; j + 16 <= n; j += 16) {
-    const float* k0 = k + j * ldk;
-    __m512 acc[16];
-    for (auto& a : acc) a = _mm512_setzero_ps();
-    for (int64_t i = 0; i < dim; i += 16) {
-      const __mmask16 m = dim - i >= 16 ? __mmask16(0xffff) : tail_mask(dim - i);
-      const __m512 qv = _mm512_maskz_loadu_ps(m, q + i);
-      for (int r = 0; r < 16; ++r) acc[r] = _mm512_fmadd_ps(qv, _mm512_maskz_loadu_ps(m, k0 + r * ldk + i), acc[r]);
+  for (int64_t j = 0; j < n; j += 64) {
+    const int64_t width = std::min<int64_t>(64, n - j);
+    __mmask16 m[4];
+    for (int c = 0; c < 4; ++c) {
+      const int64_t left = width - 16 * c;
+      m[c] = left >= 16 ? __mmask16(0xffff) : left > 0 ? tail_mask(left) : __mmask16(0);
     }
-    _mm512_storeu_ps(scores + j, _mm512_mul_ps(vscale, hsum16(acc)));
-  }
-  for (; j + 4 <= n; j += 4) {
-    const float* k0 = k + j * ldk;
-    __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
-    for (int64_t i = 0; i < dim; i += 16) {
-      __mmask16 m = dim - i >= 16 ? __mmask16(0xffff) : tail_mask(dim - i);
-      __m512 qv = _mm512_maskz_loadu_ps(m, q + i);
-      a0 = _mm512_fmadd_ps(qv, _mm512_maskz_loadu_ps(m, k0 + i), a0);
-      a1 = _mm512_fmadd_ps(qv, _mm512_maskz_loadu_ps(m, k0 + ldk + i), a1);
-      a2 = _mm512_fmadd_ps(qv, _mm512_maskz_loadu_ps(m, k0 + 2 * ldk + i), a2);
-      a3 = _mm512_fmadd_ps(qv, _mm512_maskz_loadu_ps(m, k0 + 3 * ldk + i), a3);
+    __m512 a[2][4];
+    for (auto& half : a)
+      for (auto& v : half) v = _mm512_setzero_ps();
+    int64_t d = 0;
+    for (; d + 2 <= dim; d += 2)
+      for (int e = 0; e < 2; ++e) {
+        const __m512 qd = _mm512_set1_ps(q[d + e]);
+        const float* row = kt + (d + e) * ldk + j;
+        for (int c = 0; c < 4; ++c) a[e][c] = _mm512_fmadd_ps(qd, _mm512_maskz_loadu_ps(m[c], row + 16 * c), a[e][c]);
+      }
+    if (d < dim) {
+      const __m512 qd = _mm512_set1_ps(q[d]);
+      const float* row = kt + d * ldk + j;
+      for (int c = 0; c < 4; ++c) a[0][c] = _mm512_fmadd_ps(qd, _mm512_maskz_loadu_ps(m[c], row + 16 * c), a[0][c]);
     }
-    scores[j] = scale * _mm512_reduce_add_ps(a0);
-    scores[j + 1] = scale * _mm512_reduce_add_ps(a1);
-    scores[j + 2] = scale * _mm512_reduce_add_ps(a2);
-    scores[j + 3] = scale * _mm512_reduce_add_ps(a3);
+    for (int c = 0; c < 4; ++c)
+      _mm512_mask_storeu_ps(scores + j + 16 * c, m[c], _mm512_mul_ps(vscale, _mm512_add_ps(a[0][c], a[1][c])));
   }
-  for (; j < n; ++j) scores[j] = scale * dot(q, k + j * ldk, dim);
 }
 
 // out[i0 .. i0 + 16 NV) (the last vector masked by `last`) = sum_j p[j] v[j, i]:

@@ -82,8 +82,12 @@ void rope_ref(float* x, int64_t n_vec, int64_t dim, const float* cos2, const flo
   }
 }
 
-void attn_scores_ref(const float* q, const float* k, int64_t ldk, int64_t n, int64_t dim, float scale, float* scores) {
-  for (int64_t j = 0; j < n; ++j) scores[j] = scale * dot_ref(q, k + j * ldk, dim);
+void attn_scores_ref(const float* q, const float* kt, int64_t ldk, int64_t n, int64_t dim, float scale, float* scores) {
+  for (int64_t j = 0; j < n; ++j) {
+    float sum = 0;
+    for (int64_t d = 0; d < dim; ++d) sum += q[d] * kt[d * ldk + j];
+    scores[j] = scale * sum;
+  }
 }
 
 void attn_values_ref(const float* p, const float* v, int64_t ldv, int64_t n, int64_t dim, float* out) {

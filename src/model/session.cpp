@@ -27,6 +27,7 @@ struct ForwardScratch {
   std::vector<float> x;       // (T, C) the residual stream
   std::vector<float> xn;      // (T, C) normalised input of a sub-layer
   std::vector<float> q;       // (T, Q)
+  std::vector<float> k_new;   // (T, K) this chunk's keys, before they go into the transposed cache
   std::vector<float> att;     // (T, Q) attention output, before Wo
   std::vector<float> gate;    // (T, F) gate projection, then silu(gate) * up
   std::vector<float> up;      // (T, F)
@@ -66,6 +67,7 @@ InferenceSession::InferenceSession(std::shared_ptr<const Model> model, int64_t m
   s->x.resize(size_t(B * c.dim));
   s->xn.resize(size_t(B * c.dim));
   s->q.resize(size_t(B * c.q_dim()));
+  s->k_new.resize(size_t(B * c.kv_dim()));
   s->att.resize(size_t(B * c.q_dim()));
   s->gate.resize(size_t(B * c.ffn_dim));
   s->up.resize(size_t(B * c.ffn_dim));
@@ -132,13 +134,13 @@ void attention(const ChunkContext& ctx, const float* k_cache, const float* v_cac
       auto hi = [&](int64_t r) { return ctx.p0 + token(r) + 1; };
       auto lo = [&](int64_t r) { return first_key(hi(r) - 1); };
       const int64_t lo_all = lo(0), hi_all = hi(n_rows - 1);
-      const float* kc = k_cache + g * hd;
+      const float* kc = k_cache + g * hd * max_context;  // transposed: component d of key j at kc[d * max_context + j]
       const float* vc = v_cache + g * hd;
       // Row r's score for key j at scores[r * max_context + j - lo_all].
       for (int64_t jb = lo_all; jb < hi_all; jb += kAttnKeyBlock)
         for (int64_t r = 0; r < n_rows; ++r) {
           const int64_t a = std::max(jb, lo(r)), b = std::min(jb + kAttnKeyBlock, hi(r));
-          if (a < b) k.attn_scores(q_row(r), kc + a * K, K, b - a, hd, scale, scores + r * max_context + (a - lo_all));
+          if (a < b) k.attn_scores(q_row(r), kc + a, max_context, b - a, hd, scale, scores + r * max_context + (a - lo_all));
         }
       for (int64_t r = 0; r < n_rows; ++r) {
         k.softmax(scores + r * max_context + (lo(r) - lo_all), hi(r) - lo(r));
@@ -231,10 +233,11 @@ std::span<const float> InferenceSession::eval(std::span<const int32_t> tokens, b
       float* k_cache = k_cache_[size_t(li)].get();
       float* v_cache = v_cache_[size_t(li)].get();
 
-      // Attention block. Keys and values are written straight into the cache rows
-      // of this chunk's positions.
+      // Attention block. Values are written straight into the cache rows of this
+      // chunk's positions; keys go through k_new, get RoPE, and are stored
+      // transposed (the cache's column n_past + t).
       for (int64_t t = 0; t < T; ++t) k.rmsnorm(s.x.data() + t * C, l.attn_norm, s.xn.data() + t * C, C, c.norm_eps);
-      float* k_new = k_cache + n_past_ * K;
+      float* k_new = s.k_new.data();
       float* v_new = v_cache + n_past_ * K;
       LinearOutput qkv[] = {{&l.wq, s.q.data(), Q}, {&l.wk, k_new, K}, {&l.wv, v_new, K}};
       linear_forward(qkv, s.xn.data(), T, false, *pool_, k, s.tmp.data());
@@ -242,6 +245,8 @@ std::span<const float> InferenceSession::eval(std::span<const int32_t> tokens, b
         k.rope(s.q.data() + t * Q, c.n_heads, hd, s.cos2.data() + t * hd, s.sin2.data() + t * hd);
         k.rope(k_new + t * K, c.n_kv_heads, hd, s.cos2.data() + t * hd, s.sin2.data() + t * hd);
       }
+      for (int64_t i = 0; i < K; ++i)
+        for (int64_t t = 0; t < T; ++t) k_cache[i * max_context_ + n_past_ + t] = k_new[t * K + i];
       attention(ctx, k_cache, v_cache, max_context_);
       LinearOutput wo[] = {{&l.wo, s.x.data(), C}};
       linear_forward(wo, s.att.data(), T, true, *pool_, k, s.tmp.data());

@@ -41,7 +41,8 @@ class InferenceSession {
   int64_t max_context_ = 0;
   int64_t n_past_ = 0;
   int64_t n_forward_passes_ = 0;
-  // KV cache, per layer: (max_context, K) keys after RoPE and values.
+  // KV cache, per layer: keys after RoPE transposed, (K, max_context), so that
+  // attention builds vectors of scores without horizontal sums; values (max_context, K).
   std::vector<std::unique_ptr<float[]>> k_cache_, v_cache_;
   std::unique_ptr<ForwardScratch> scratch_;
   std::vector<float> logits_;

@@ -130,18 +130,20 @@ TEST(Kernels, AttentionKernelsMatchDoubleSums) {
   Rng rng(9);
   for (const Kernels* k : tables) {
     for (int64_t dim : {1, 7, 16, 24, 32, 48, 64, 100, 128}) {
-      for (int64_t n : {1, 3, 4, 9, 16, 37}) {
+      for (int64_t n : {1, 3, 4, 9, 16, 37, 64, 100}) {
         SCOPED_TRACE(std::string(isa_name(k->isa)) + " dim=" + std::to_string(dim) + " n=" + std::to_string(n));
-        const int64_t ld = dim * 3 + 5;
+        // Values as rows with a stride; keys transposed (component i of key j at kt[i * ldk + j]).
+        const int64_t ld = dim * 3 + 5, ldk = n + 7;
         std::vector<float> q = random_vector(rng, dim, 2.0), rows = random_vector(rng, n * ld, 2.0),
-                           p = random_vector(rng, n);
-        std::vector<float> scores(size_t(n), NAN), out(size_t(dim), NAN);
-        k->attn_scores(q.data(), rows.data(), ld, n, dim, 0.125f, scores.data());
+                           kt = random_vector(rng, dim * ldk, 2.0), p = random_vector(rng, n);
+        std::vector<float> scores(size_t(n) + 1, NAN), out(size_t(dim), NAN);
+        k->attn_scores(q.data(), kt.data(), ldk, n, dim, 0.125f, scores.data());
         k->attn_values(p.data(), rows.data(), ld, n, dim, out.data());
+        EXPECT_TRUE(std::isnan(scores[size_t(n)])) << "wrote past the last score";
         for (int64_t j = 0; j < n; ++j) {
           double sum = 0, abs_sum = 0;
           for (int64_t i = 0; i < dim; ++i) {
-            double prod = double(q[size_t(i)]) * rows[size_t(j * ld + i)];
+            double prod = double(q[size_t(i)]) * kt[size_t(i * ldk + j)];
             sum += prod;
             abs_sum += std::fabs(prod);
           }
