@@ -298,8 +298,6 @@ EDGELM_AVX512 void rope(float* x, int64_t n_vec, int64_t dim, const float* cos2,
 
 // ---- attention ----
 
-// Four keys per pass, so four independent FMA chains hide the latency; the
-// head dimension's tail (if not a multiple of 16) through a mask.
 // 64 keys per pass: four vectors of scores, each built by two FMA chains
 // (even and odd query components), so eight chains hide the FMA latency.
 EDGELM_AVX512 void attn_scores(const float* q, const float* kt, int64_t ldk, int64_t n, int64_t dim, float scale,

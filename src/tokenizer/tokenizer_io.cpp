@@ -85,7 +85,9 @@ int32_t optional_id(const GgufMetadata& meta, const std::string& key) {
 
 bool gguf_has_tokenizer(const GgufMetadata& meta) {
   const GgufValue* model = meta.find("tokenizer.ggml.model");
-  if (!model || model->type() != GgufType::STRING) return model != nullptr;  // a malformed key is reported by from_gguf
+  if (!model) return false;
+  // A key that is not a string is a malformed tokenizer, which from_gguf reports.
+  if (model->type() != GgufType::STRING) return true;
   return model->as_string() != kGgufNoVocabulary && model->as_string() != "none";
 }
 
