@@ -55,8 +55,8 @@ class ThreadPool {
   // f(begin, end) runs once per non-empty chunk. The chunks shrink towards the
   // end (see chunk_cut), so that when the work runs out the threads finish
   // within a small chunk of each other, and a thread that starts late still
-  // finds work. grain rounds chunk
-  // boundaries to a multiple (e.g. a SIMD width or a block). f must not throw.
+  // finds work. grain rounds chunk boundaries to a multiple (e.g. a SIMD width
+  // or a block). f must not throw.
   template <class F>
   void parallel_for(int64_t n, F&& f, int64_t grain = 1) {
     if (n <= 0) return;

@@ -38,6 +38,8 @@ using QuantizeActFn = void (*)(const float* x, int64_t ldx, ActivationsQ8& act, 
 // so a packed block is exactly 8 ggml blocks in size. A row group of a matrix
 // with rows of row_bytes starts at group * 8 * row_bytes.
 bool packable_x8(TensorType type, int64_t rows);
+// Where a packed block's quant slices start: after the 8 scales (and Q5_0's masks).
+constexpr int64_t x8_quants_at(TensorType type) { return type == TensorType::Q5_0 ? 48 : 16; }
 void pack_rows_x8(TensorType type, const void* w, int64_t rows, int64_t cols, void* out);
 
 struct IsaKernels {

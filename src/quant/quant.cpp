@@ -129,7 +129,7 @@ void pack_rows_x8(TensorType type, const void* w, int64_t rows, int64_t cols, vo
   const int64_t block_bytes = int64_t(traits.block_bytes), packed_bytes = 8 * block_bytes;
   const bool q8 = type == TensorType::Q8_0, q5 = type == TensorType::Q5_0;
   const int n_slices = q8 ? 8 : 4;
-  const int64_t quants_at = q5 ? 48 : 16;  // Q5_0: the fifth-bit masks come first
+  const int64_t quants_at = x8_quants_at(type);
   const auto* src = static_cast<const uint8_t*>(w);
   auto* dst = static_cast<uint8_t*>(out);
   for (int64_t g = 0; g < rows / 8; ++g) {
