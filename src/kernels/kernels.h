@@ -43,14 +43,18 @@ struct Kernels {
   // sin2 = {-sin_0, sin_0, -sin_1, sin_1, ...} (see rope_tables).
   void (*rope)(float* x, int64_t n_vec, int64_t dim, const float* cos2, const float* sin2);
 
-  // Attention of one query over n cached keys and values, the two halves
-  // around the softmax. The keys are stored transposed (component d of key j
-  // at kt[d * ldk + j]), so that a vector of scores builds up from broadcast
-  // query components with no horizontal sums; the values are rows (v_j at v + j * ldv):
-  //   scores[j] = scale * sum_d q[d] * kt[d * ldk + j]    for j < n
-  //   out[0..dim) = sum_j p[j] * v_j    (overwrites out)
-  void (*attn_scores)(const float* q, const float* kt, int64_t ldk, int64_t n, int64_t dim, float scale, float* scores);
-  void (*attn_values)(const float* p, const float* v, int64_t ldv, int64_t n, int64_t dim, float* out);
+  // Attention of `rows` queries over n cached keys and values, the two halves
+  // around the softmax. The queries are rows of `dim` (q + r * dim, already
+  // scaled by 1/sqrt(dim)); the keys are stored transposed (component d of key
+  // j at kt[d * ldk + j]), so that a vector of scores builds up from broadcast
+  // query components with no horizontal sums; the values are rows (v_j at
+  // v + j * ldv). Every loaded key or value vector serves several queries:
+  //   scores[r * lds + j] = sum_d q[r * dim + d] * kt[d * ldk + j]    for r < rows, j < n
+  //   out[r * dim + i] += sum_j p[r * lds + j] * v_j[i]              for r < rows, i < dim
+  void (*attn_scores)(const float* q, int64_t rows, int64_t dim, const float* kt, int64_t ldk, int64_t n,
+                      float* scores, int64_t lds);
+  void (*attn_values)(const float* p, int64_t lds, int64_t rows, const float* v, int64_t ldv, int64_t n,
+                      int64_t dim, float* out);
 };
 
 // The fastest table this CPU runs, chosen on first use. EDGELM_ISA=scalar|avx2|avx512

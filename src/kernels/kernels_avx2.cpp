@@ -17,6 +17,10 @@
 #include "platform/numeric.h"
 
 #define EDGELM_AVX2 __attribute__((target("avx2,fma,f16c")))
+// Loops over a tile's registers are unrolled outright, so that accumulator
+// arrays are only indexed by constants and live in registers (without it GCC 12
+// kept 16-register tiles on the stack, storing every accumulator each step).
+#define EDGELM_UNROLL _Pragma("GCC unroll 16")
 
 namespace edgelm {
 namespace {
@@ -314,49 +318,136 @@ EDGELM_AVX2 void rope(float* x, int64_t n_vec, int64_t dim, const float* cos2, c
 
 // ---- attention ----
 
-// 32 keys per pass: four vectors of scores, each an independent FMA chain
-// over the query's components.
-EDGELM_AVX2 void attn_scores(const float* q, const float* kt, int64_t ldk, int64_t n, int64_t dim, float scale,
-                             float* scores) {
-  const __m256 vscale = _mm256_set1_ps(scale);
-  int64_t j = 0;
-  for (; j + 32 <= n; j += 32) {
-    __m256 a[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()};
-    for (int64_t d = 0; d < dim; ++d) {
-      const __m256 qd = _mm256_set1_ps(q[d]);
-      const float* row = kt + d * ldk + j;
-      for (int c = 0; c < 4; ++c) a[c] = _mm256_fmadd_ps(qd, _mm256_loadu_ps(row + 8 * c), a[c]);
-    }
-    for (int c = 0; c < 4; ++c) _mm256_storeu_ps(scores + j + 8 * c, _mm256_mul_ps(vscale, a[c]));
-  }
-  for (; j + 8 <= n; j += 8) {
-    __m256 a = _mm256_setzero_ps();
-    for (int64_t d = 0; d < dim; ++d) a = _mm256_fmadd_ps(_mm256_set1_ps(q[d]), _mm256_loadu_ps(kt + d * ldk + j), a);
-    _mm256_storeu_ps(scores + j, _mm256_mul_ps(vscale, a));
-  }
-  for (; j < n; ++j) {
-    float sum = 0;
-    for (int64_t d = 0; d < dim; ++d) sum += q[d] * kt[d * ldk + j];
-    scores[j] = scale * sum;
+// a[r][c] += x[r * ldx] * y[8c .. 8c + 8) for R rows: one step of either
+// attention half (a query component times a key row, or a weight times a value row).
+template <int R, int NV>
+EDGELM_AVX2 inline __attribute__((always_inline)) void attn_step(__m256 (&a)[R][NV], const float* x, int64_t ldx,
+                                                                 const float* y) {
+  __m256 yv[NV];
+  EDGELM_UNROLL
+  for (int c = 0; c < NV; ++c) yv[c] = _mm256_loadu_ps(y + 8 * c);
+  EDGELM_UNROLL
+  for (int r = 0; r < R; ++r) {
+    const __m256 xr = _mm256_set1_ps(x[r * ldx]);
+    EDGELM_UNROLL
+    for (int c = 0; c < NV; ++c) a[r][c] = _mm256_fmadd_ps(xr, yv[c], a[r][c]);
   }
 }
 
-EDGELM_AVX2 void attn_values(const float* p, const float* v, int64_t ldv, int64_t n, int64_t dim, float* out) {
-  int64_t i = 0;
-  for (; i + 8 <= dim; i += 8) {
-    __m256 a0 = _mm256_setzero_ps(), a1 = a0;
-    int64_t j = 0;
-    for (; j + 2 <= n; j += 2) {
-      a0 = _mm256_fmadd_ps(_mm256_set1_ps(p[j]), _mm256_loadu_ps(v + j * ldv + i), a0);
-      a1 = _mm256_fmadd_ps(_mm256_set1_ps(p[j + 1]), _mm256_loadu_ps(v + (j + 1) * ldv + i), a1);
+// R queries x 8 NV keys (NV = 1 or 2): each key vector loaded serves the R
+// queries; with fewer than eight sums, consecutive components alternate
+// between two accumulator sets to keep enough FMA chains independent.
+template <int R, int NV>
+EDGELM_AVX2 void attn_scores_tile(const float* q, int64_t dim, const float* kt, int64_t ldk, float* scores,
+                                  int64_t lds) {
+  constexpr int U = R * NV < 8 ? 2 : 1;
+  __m256 a[U][R][NV] = {};
+  int64_t d = 0;
+  for (; d + U <= dim; d += U)
+    EDGELM_UNROLL
+    for (int u = 0; u < U; ++u) attn_step<R, NV>(a[u], q + d + u, dim, kt + (d + u) * ldk);
+  for (; d < dim; ++d) attn_step<R, NV>(a[0], q + d, dim, kt + d * ldk);
+  EDGELM_UNROLL
+  for (int r = 0; r < R; ++r)
+    EDGELM_UNROLL
+    for (int c = 0; c < NV; ++c) {
+      __m256 sum = a[0][r][c];
+      EDGELM_UNROLL
+      for (int u = 1; u < U; ++u) sum = _mm256_add_ps(sum, a[u][r][c]);
+      _mm256_storeu_ps(scores + r * lds + 8 * c, sum);
     }
-    if (j < n) a0 = _mm256_fmadd_ps(_mm256_set1_ps(p[j]), _mm256_loadu_ps(v + j * ldv + i), a0);
-    _mm256_storeu_ps(out + i, _mm256_add_ps(a0, a1));
+}
+
+template <int NV>
+EDGELM_AVX2 void attn_scores_keys(const float* q, int64_t rows, int64_t dim, const float* kt, int64_t ldk,
+                                  float* scores, int64_t lds) {
+  for (int64_t r = 0; r < rows; r += 4) {
+    const float* qr = q + r * dim;
+    float* sr = scores + r * lds;
+    switch (std::min<int64_t>(4, rows - r)) {
+      case 1: attn_scores_tile<1, NV>(qr, dim, kt, ldk, sr, lds); break;
+      case 2: attn_scores_tile<2, NV>(qr, dim, kt, ldk, sr, lds); break;
+      case 3: attn_scores_tile<3, NV>(qr, dim, kt, ldk, sr, lds); break;
+      default: attn_scores_tile<4, NV>(qr, dim, kt, ldk, sr, lds); break;
+    }
   }
-  for (; i < dim; ++i) {
-    float s = 0;
-    for (int64_t j = 0; j < n; ++j) s += p[j] * v[j * ldv + i];
-    out[i] = s;
+}
+
+EDGELM_AVX2 void attn_scores(const float* q, int64_t rows, int64_t dim, const float* kt, int64_t ldk, int64_t n,
+                             float* scores, int64_t lds) {
+  int64_t j = 0;
+  for (; j + 16 <= n; j += 16) attn_scores_keys<2>(q, rows, dim, kt + j, ldk, scores + j, lds);
+  for (; j + 8 <= n; j += 8) attn_scores_keys<1>(q, rows, dim, kt + j, ldk, scores + j, lds);
+  for (; j < n; ++j)
+    for (int64_t r = 0; r < rows; ++r) {
+      float sum = 0;
+      for (int64_t d = 0; d < dim; ++d) sum += q[r * dim + d] * kt[d * ldk + j];
+      scores[r * lds + j] = sum;
+    }
+}
+
+// out[r, 0 .. 8 NV) += sum_j p[r, j] v[j, .] for R rows: the sums stay in
+// registers over the keys and each value vector loaded serves the R rows.
+template <int R, int NV>
+EDGELM_AVX2 void attn_values_tile(const float* p, int64_t lds, const float* v, int64_t ldv, int64_t n, float* out,
+                                  int64_t ldo) {
+  constexpr int U = R * NV < 8 ? 2 : 1;
+  __m256 a[U][R][NV];
+  EDGELM_UNROLL
+  for (int r = 0; r < R; ++r)
+    EDGELM_UNROLL
+    for (int c = 0; c < NV; ++c) {
+      a[0][r][c] = _mm256_loadu_ps(out + r * ldo + 8 * c);
+      EDGELM_UNROLL
+      for (int u = 1; u < U; ++u) a[u][r][c] = _mm256_setzero_ps();
+    }
+  int64_t j = 0;
+  for (; j + U <= n; j += U)
+    EDGELM_UNROLL
+    for (int u = 0; u < U; ++u) attn_step<R, NV>(a[u], p + j + u, lds, v + (j + u) * ldv);
+  for (; j < n; ++j) attn_step<R, NV>(a[0], p + j, lds, v + j * ldv);
+  EDGELM_UNROLL
+  for (int r = 0; r < R; ++r)
+    EDGELM_UNROLL
+    for (int c = 0; c < NV; ++c) {
+      __m256 sum = a[0][r][c];
+      EDGELM_UNROLL
+      for (int u = 1; u < U; ++u) sum = _mm256_add_ps(sum, a[u][r][c]);
+      _mm256_storeu_ps(out + r * ldo + 8 * c, sum);
+    }
+}
+
+template <int NV>
+EDGELM_AVX2 void attn_values_cols(const float* p, int64_t lds, int64_t rows, const float* v, int64_t ldv, int64_t n,
+                                  float* out, int64_t ldo) {
+  for (int64_t r = 0; r < rows; r += 4) {
+    const float* pr = p + r * lds;
+    float* o = out + r * ldo;
+    switch (std::min<int64_t>(4, rows - r)) {
+      case 1: attn_values_tile<1, NV>(pr, lds, v, ldv, n, o, ldo); break;
+      case 2: attn_values_tile<2, NV>(pr, lds, v, ldv, n, o, ldo); break;
+      case 3: attn_values_tile<3, NV>(pr, lds, v, ldv, n, o, ldo); break;
+      default: attn_values_tile<4, NV>(pr, lds, v, ldv, n, o, ldo); break;
+    }
+  }
+}
+
+// Keys in blocks of 64, so a block of values stays in L1 over every row and column group.
+EDGELM_AVX2 void attn_values(const float* p, int64_t lds, int64_t rows, const float* v, int64_t ldv, int64_t n,
+                             int64_t dim, float* out) {
+  for (int64_t j = 0; j < n; j += 64) {
+    const int64_t keys = std::min<int64_t>(64, n - j);
+    const float* pj = p + j;
+    const float* vj = v + j * ldv;
+    int64_t i = 0;
+    for (; i + 16 <= dim; i += 16) attn_values_cols<2>(pj, lds, rows, vj + i, ldv, keys, out + i, dim);
+    for (; i + 8 <= dim; i += 8) attn_values_cols<1>(pj, lds, rows, vj + i, ldv, keys, out + i, dim);
+    for (; i < dim; ++i)
+      for (int64_t r = 0; r < rows; ++r) {
+        float sum = 0;
+        for (int64_t k = 0; k < keys; ++k) sum += pj[r * lds + k] * vj[k * ldv + i];
+        out[r * dim + i] += sum;
+      }
   }
 }
 

@@ -19,6 +19,10 @@
 #include "platform/error.h"
 
 #define EDGELM_AVX512 __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,fma,f16c,avx2")))
+// Loops over a tile's registers are unrolled outright, so that accumulator
+// arrays are only indexed by constants and live in registers (without it GCC 12
+// kept 16-register tiles on the stack, storing every accumulator each step).
+#define EDGELM_UNROLL _Pragma("GCC unroll 16")
 
 namespace edgelm {
 namespace {
@@ -298,73 +302,136 @@ EDGELM_AVX512 void rope(float* x, int64_t n_vec, int64_t dim, const float* cos2,
 
 // ---- attention ----
 
-// 64 keys per pass: four vectors of scores, each built by two FMA chains
-// (even and odd query components), so eight chains hide the FMA latency.
-EDGELM_AVX512 void attn_scores(const float* q, const float* kt, int64_t ldk, int64_t n, int64_t dim, float scale,
-                               float* scores) {
-  const __m512 vscale = _mm512_set1_ps(scale);
+// a[r][c] += x[r * ldx] * y[16c .. 16c + 16) (masked by m[c]) for R rows: one
+// step of either attention half (a query component times a key row, or a
+// weight times a value row).
+template <int R, int NV>
+EDGELM_AVX512 inline __attribute__((always_inline)) void attn_step(__m512 (&a)[R][NV], const float* x, int64_t ldx,
+                                                                   const float* y, const __mmask16* m) {
+  __m512 yv[NV];
+  EDGELM_UNROLL
+  for (int c = 0; c < NV; ++c) yv[c] = _mm512_maskz_loadu_ps(m[c], y + 16 * c);
+  EDGELM_UNROLL
+  for (int r = 0; r < R; ++r) {
+    const __m512 xr = _mm512_set1_ps(x[r * ldx]);
+    EDGELM_UNROLL
+    for (int c = 0; c < NV; ++c) a[r][c] = _mm512_fmadd_ps(xr, yv[c], a[r][c]);
+  }
+}
+
+// A tile of R queries x 64 keys (key vector c masked by m[c]): every key
+// vector loaded serves the R queries, and with a single query the components
+// alternate between two accumulator sets, so at least eight independent FMA
+// chains hide the FMA latency.
+template <int R>
+EDGELM_AVX512 void attn_scores_tile(const float* q, int64_t dim, const float* kt, int64_t ldk, const __mmask16* m,
+                                    float* scores, int64_t lds) {
+  constexpr int U = R == 1 ? 2 : 1;
+  __m512 a[U][R][4] = {};
+  int64_t d = 0;
+  for (; d + U <= dim; d += U)
+    EDGELM_UNROLL
+    for (int u = 0; u < U; ++u) attn_step<R, 4>(a[u], q + d + u, dim, kt + (d + u) * ldk, m);
+  for (; d < dim; ++d) attn_step<R, 4>(a[0], q + d, dim, kt + d * ldk, m);
+  EDGELM_UNROLL
+  for (int r = 0; r < R; ++r)
+    EDGELM_UNROLL
+    for (int c = 0; c < 4; ++c) {
+      __m512 sum = a[0][r][c];
+      EDGELM_UNROLL
+      for (int u = 1; u < U; ++u) sum = _mm512_add_ps(sum, a[u][r][c]);
+      _mm512_mask_storeu_ps(scores + r * lds + 16 * c, m[c], sum);
+    }
+}
+
+EDGELM_AVX512 void attn_scores(const float* q, int64_t rows, int64_t dim, const float* kt, int64_t ldk, int64_t n,
+                               float* scores, int64_t lds) {
   for (int64_t j = 0; j < n; j += 64) {
-    const int64_t width = std::min<int64_t>(64, n - j);
     __mmask16 m[4];
     for (int c = 0; c < 4; ++c) {
-      const int64_t left = width - 16 * c;
+      const int64_t left = n - j - 16 * c;
       m[c] = left >= 16 ? __mmask16(0xffff) : left > 0 ? tail_mask(left) : __mmask16(0);
     }
-    __m512 a[2][4];
-    for (auto& half : a)
-      for (auto& v : half) v = _mm512_setzero_ps();
-    int64_t d = 0;
-    for (; d + 2 <= dim; d += 2)
-      for (int e = 0; e < 2; ++e) {
-        const __m512 qd = _mm512_set1_ps(q[d + e]);
-        const float* row = kt + (d + e) * ldk + j;
-        for (int c = 0; c < 4; ++c) a[e][c] = _mm512_fmadd_ps(qd, _mm512_maskz_loadu_ps(m[c], row + 16 * c), a[e][c]);
+    for (int64_t r = 0; r < rows; r += 4) {
+      const float* qr = q + r * dim;
+      float* sr = scores + r * lds + j;
+      switch (std::min<int64_t>(4, rows - r)) {
+        case 1: attn_scores_tile<1>(qr, dim, kt + j, ldk, m, sr, lds); break;
+        case 2: attn_scores_tile<2>(qr, dim, kt + j, ldk, m, sr, lds); break;
+        case 3: attn_scores_tile<3>(qr, dim, kt + j, ldk, m, sr, lds); break;
+        default: attn_scores_tile<4>(qr, dim, kt + j, ldk, m, sr, lds); break;
       }
-    if (d < dim) {
-      const __m512 qd = _mm512_set1_ps(q[d]);
-      const float* row = kt + d * ldk + j;
-      for (int c = 0; c < 4; ++c) a[0][c] = _mm512_fmadd_ps(qd, _mm512_maskz_loadu_ps(m[c], row + 16 * c), a[0][c]);
     }
-    for (int c = 0; c < 4; ++c)
-      _mm512_mask_storeu_ps(scores + j + 16 * c, m[c], _mm512_mul_ps(vscale, _mm512_add_ps(a[0][c], a[1][c])));
   }
 }
 
-// out[i0 .. i0 + 16 NV) (the last vector masked by `last`) = sum_j p[j] v[j, i]:
-// the NV output vectors stay in registers over all rows, with two rows in
-// flight, so 2 NV independent FMA chains hide the FMA latency.
-template <int NV>
-EDGELM_AVX512 void attn_values_block(const float* p, const float* v, int64_t ldv, int64_t n, __mmask16 last, float* out) {
-  __m512 a0[NV], a1[NV];
-  for (int c = 0; c < NV; ++c) a0[c] = a1[c] = _mm512_setzero_ps();
-  auto mask = [last](int c) { return c == NV - 1 ? last : __mmask16(0xffff); };
-  int64_t j = 0;
-  for (; j + 2 <= n; j += 2) {
-    const __m512 p0 = _mm512_set1_ps(p[j]), p1 = _mm512_set1_ps(p[j + 1]);
-    const float* v0 = v + j * ldv;
+// out[r, i0 .. i0 + 16 NV) += sum_j p[r, j] v[j, i] for R rows (the last
+// vector masked by `last`): the R x NV sums stay in registers over the keys,
+// each value vector loaded serves the R rows, and with fewer than eight sums
+// two keys are in flight in separate accumulator sets.
+template <int R, int NV>
+EDGELM_AVX512 void attn_values_tile(const float* p, int64_t lds, const float* v, int64_t ldv, int64_t n,
+                                    __mmask16 last, float* out, int64_t ldo) {
+  constexpr int U = R * NV < 8 ? 2 : 1;
+  __mmask16 m[NV];
+  for (int c = 0; c < NV; ++c) m[c] = c == NV - 1 ? last : __mmask16(0xffff);
+  __m512 a[U][R][NV];
+  EDGELM_UNROLL
+  for (int r = 0; r < R; ++r)
+    EDGELM_UNROLL
     for (int c = 0; c < NV; ++c) {
-      a0[c] = _mm512_fmadd_ps(p0, _mm512_maskz_loadu_ps(mask(c), v0 + 16 * c), a0[c]);
-      a1[c] = _mm512_fmadd_ps(p1, _mm512_maskz_loadu_ps(mask(c), v0 + ldv + 16 * c), a1[c]);
+      a[0][r][c] = _mm512_maskz_loadu_ps(m[c], out + r * ldo + 16 * c);
+      EDGELM_UNROLL
+      for (int u = 1; u < U; ++u) a[u][r][c] = _mm512_setzero_ps();
     }
-  }
-  if (j < n) {
-    const __m512 p0 = _mm512_set1_ps(p[j]);
-    for (int c = 0; c < NV; ++c) a0[c] = _mm512_fmadd_ps(p0, _mm512_maskz_loadu_ps(mask(c), v + j * ldv + 16 * c), a0[c]);
-  }
-  for (int c = 0; c < NV; ++c) _mm512_mask_storeu_ps(out + 16 * c, mask(c), _mm512_add_ps(a0[c], a1[c]));
+  int64_t j = 0;
+  for (; j + U <= n; j += U)
+    EDGELM_UNROLL
+    for (int u = 0; u < U; ++u) attn_step<R, NV>(a[u], p + j + u, lds, v + (j + u) * ldv, m);
+  for (; j < n; ++j) attn_step<R, NV>(a[0], p + j, lds, v + j * ldv, m);
+  EDGELM_UNROLL
+  for (int r = 0; r < R; ++r)
+    EDGELM_UNROLL
+    for (int c = 0; c < NV; ++c) {
+      __m512 sum = a[0][r][c];
+      EDGELM_UNROLL
+      for (int u = 1; u < U; ++u) sum = _mm512_add_ps(sum, a[u][r][c]);
+      _mm512_mask_storeu_ps(out + r * ldo + 16 * c, m[c], sum);
+    }
 }
 
-EDGELM_AVX512 void attn_values(const float* p, const float* v, int64_t ldv, int64_t n, int64_t dim, float* out) {
-  // Columns in blocks of up to 64 (a head of 64 in one pass over the rows).
+template <int R>
+EDGELM_AVX512 void attn_values_rows(const float* p, int64_t lds, const float* v, int64_t ldv, int64_t n, int nv,
+                                    __mmask16 last, float* out, int64_t ldo) {
+  switch (nv) {
+    case 1: attn_values_tile<R, 1>(p, lds, v, ldv, n, last, out, ldo); break;
+    case 2: attn_values_tile<R, 2>(p, lds, v, ldv, n, last, out, ldo); break;
+    case 3: attn_values_tile<R, 3>(p, lds, v, ldv, n, last, out, ldo); break;
+    default: attn_values_tile<R, 4>(p, lds, v, ldv, n, last, out, ldo); break;
+  }
+}
+
+// Columns in blocks of up to 64 (a head of 64 in one pass), keys in blocks of
+// 64 (a block of values stays in L1 while every row group goes over it).
+EDGELM_AVX512 void attn_values(const float* p, int64_t lds, int64_t rows, const float* v, int64_t ldv, int64_t n,
+                               int64_t dim, float* out) {
   for (int64_t i = 0; i < dim; i += 64) {
     const int64_t width = std::min<int64_t>(64, dim - i);
     const int nv = int((width + 15) / 16);
     const __mmask16 last = width % 16 == 0 ? __mmask16(0xffff) : tail_mask(width % 16);
-    switch (nv) {
-      case 1: attn_values_block<1>(p, v + i, ldv, n, last, out + i); break;
-      case 2: attn_values_block<2>(p, v + i, ldv, n, last, out + i); break;
-      case 3: attn_values_block<3>(p, v + i, ldv, n, last, out + i); break;
-      default: attn_values_block<4>(p, v + i, ldv, n, last, out + i); break;
+    for (int64_t j = 0; j < n; j += 64) {
+      const int64_t keys = std::min<int64_t>(64, n - j);
+      for (int64_t r = 0; r < rows; r += 4) {
+        const float* pr = p + r * lds + j;
+        const float* vj = v + j * ldv + i;
+        float* o = out + r * dim + i;
+        switch (std::min<int64_t>(4, rows - r)) {
+          case 1: attn_values_rows<1>(pr, lds, vj, ldv, keys, nv, last, o, dim); break;
+          case 2: attn_values_rows<2>(pr, lds, vj, ldv, keys, nv, last, o, dim); break;
+          case 3: attn_values_rows<3>(pr, lds, vj, ldv, keys, nv, last, o, dim); break;
+          default: attn_values_rows<4>(pr, lds, vj, ldv, keys, nv, last, o, dim); break;
+        }
+      }
     }
   }
 }

@@ -82,17 +82,20 @@ void rope_ref(float* x, int64_t n_vec, int64_t dim, const float* cos2, const flo
   }
 }
 
-void attn_scores_ref(const float* q, const float* kt, int64_t ldk, int64_t n, int64_t dim, float scale, float* scores) {
-  for (int64_t j = 0; j < n; ++j) {
-    float sum = 0;
-    for (int64_t d = 0; d < dim; ++d) sum += q[d] * kt[d * ldk + j];
-    scores[j] = scale * sum;
-  }
+void attn_scores_ref(const float* q, int64_t rows, int64_t dim, const float* kt, int64_t ldk, int64_t n,
+                     float* scores, int64_t lds) {
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t j = 0; j < n; ++j) {
+      float sum = 0;
+      for (int64_t d = 0; d < dim; ++d) sum += q[r * dim + d] * kt[d * ldk + j];
+      scores[r * lds + j] = sum;
+    }
 }
 
-void attn_values_ref(const float* p, const float* v, int64_t ldv, int64_t n, int64_t dim, float* out) {
-  for (int64_t i = 0; i < dim; ++i) out[i] = 0;
-  for (int64_t j = 0; j < n; ++j) axpy_ref(p[j], v + j * ldv, out, dim);
+void attn_values_ref(const float* p, int64_t lds, int64_t rows, const float* v, int64_t ldv, int64_t n, int64_t dim,
+                     float* out) {
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t j = 0; j < n; ++j) axpy_ref(p[r * lds + j], v + j * ldv, out + r * dim, dim);
 }
 
 const Kernels kScalar = {Isa::Scalar, matmul_ref,  dot_ref,         axpy_ref,       rmsnorm_ref,

@@ -35,16 +35,13 @@ struct ForwardScratch {
   std::vector<float> cos2;    // (T, hd) RoPE tables of each token's position
   std::vector<float> sin2;    // (T, hd)
   std::vector<float> scores;   // (threads, attention rows, context) attention scores
-  std::vector<float> attn_partial;  // (threads, hd) one value block's contribution
+  std::vector<float> attn_rows;  // (threads, 2, attention rows, hd) an item's scaled queries and outputs
 };
 
 namespace {
 constexpr int64_t kMaxChunkTokens = 512;
-// Attention works on items of this many tokens (x the heads of a kv head),
-// over the cache in blocks of this many keys (scores) and values.
+// Attention works on items of this many tokens (x the heads of a kv head).
 constexpr int64_t kAttnTokens = 8;
-constexpr int64_t kAttnKeyBlock = 64;
-constexpr int64_t kAttnValueBlock = 64;
 // Rows per unit when quantised products are split between threads: the x8
 // layout's row group (and a multiple of the other kernels' row tile).
 constexpr int64_t kQuantRowGrain = 8;
@@ -55,10 +52,14 @@ InferenceSession::InferenceSession(std::shared_ptr<const Model> model, int64_t m
   if (!model_) fail("InferenceSession: no model");
   const ModelConfig& c = model_->config();
   max_context_ = max_context > 0 ? max_context : c.context_length;
+  // Attention reads the transposed keys down a column of rows; rows a multiple
+  // of 4 KiB apart would all fall into the same L1 set, so the stride is the
+  // context rounded up to a cache line, plus one line.
+  key_stride_ = (max_context_ + 15) / 16 * 16 + 16;
   // The cache is allocated without initialising it, so its pages only become
   // resident as positions are filled.
   for (int64_t l = 0; l < c.n_layers; ++l) {
-    k_cache_.emplace_back(new float[size_t(max_context_ * c.kv_dim())]);
+    k_cache_.emplace_back(new float[size_t(key_stride_ * c.kv_dim())]);
     v_cache_.emplace_back(new float[size_t(max_context_ * c.kv_dim())]);
   }
   auto s = std::make_unique<ForwardScratch>();
@@ -74,8 +75,8 @@ InferenceSession::InferenceSession(std::shared_ptr<const Model> model, int64_t m
   s->tmp.resize(size_t(B * std::max({c.dim, c.ffn_dim, c.q_dim(), c.kv_dim()})));
   s->cos2.resize(size_t(B * c.head_dim));
   s->sin2.resize(size_t(B * c.head_dim));
-  s->scores.resize(size_t(pool_->size() * kAttnTokens * (c.n_heads / c.n_kv_heads) * max_context_));
-  s->attn_partial.resize(size_t(pool_->size() * c.head_dim));
+  s->scores.resize(size_t(pool_->size() * kAttnTokens * (c.n_heads / c.n_kv_heads) * key_stride_));
+  s->attn_rows.resize(size_t(pool_->size() * 2 * kAttnTokens * (c.n_heads / c.n_kv_heads) * c.head_dim));
   scratch_ = std::move(s);
 }
 
@@ -105,10 +106,12 @@ struct ChunkContext {
 //
 // A work item is one kv head and up to kAttnTokens consecutive tokens: its
 // queries (every head of the group, for each token) share the keys and values
-// they read, so the item walks the cache in blocks small enough for L1 and
-// runs every query over a block before moving on, instead of streaming the
-// keys and values from L2 once per query (S2 q4_0 prompts +6-8%).
-void attention(const ChunkContext& ctx, const float* k_cache, const float* v_cache, int64_t max_context) {
+// they read, so the kernels take them together and every key or value vector
+// loaded serves up to four queries. The item's rows all span the keys of its
+// last token; a row's scores outside its own causal (and window) range get a
+// zero weight, which costs at most kAttnTokens - 1 extra keys per row.
+// The transposed keys' rows and the scores' rows are `stride` floats apart.
+void attention(const ChunkContext& ctx, const float* k_cache, const float* v_cache, int64_t stride) {
   const ModelConfig& c = ctx.c;
   const int64_t hd = c.head_dim, Q = c.q_dim(), K = c.kv_dim(), group = c.n_heads / c.n_kv_heads;
   const float scale = 1.0f / std::sqrt(float(hd));
@@ -122,38 +125,34 @@ void attention(const ChunkContext& ctx, const float* k_cache, const float* v_cac
   // thread of a prompt chunk about 3x the first one's work.
   ctx.pool.run([&](int ith) {
     if (ith >= nt) return;
-    float* scores = ctx.s.scores.data() + ith * rows_per_thread * max_context;
-    float* partial = ctx.s.attn_partial.data() + ith * hd;
+    float* scores = ctx.s.scores.data() + ith * rows_per_thread * stride;
+    float* qs = ctx.s.attn_rows.data() + ith * 2 * rows_per_thread * hd;
+    float* outs = qs + rows_per_thread * hd;
     for (int64_t item = ith; item < n_items; item += nt) {
       const int64_t g = item % c.n_kv_heads, t0 = item / c.n_kv_heads * kAttnTokens;
       const int64_t n_tok = std::min(kAttnTokens, ctx.T - t0), n_rows = n_tok * group;
       // Row r: token t0 + r / group, head g * group + r % group; keys [lo_r, hi_r).
-      auto token = [&](int64_t r) { return t0 + r / group; };
-      auto q_row = [&](int64_t r) { return ctx.s.q.data() + token(r) * Q + (g * group + r % group) * hd; };
-      auto out_row = [&](int64_t r) { return ctx.s.att.data() + token(r) * Q + (g * group + r % group) * hd; };
-      auto hi = [&](int64_t r) { return ctx.p0 + token(r) + 1; };
+      auto offset = [&](int64_t r) { return (t0 + r / group) * Q + (g * group + r % group) * hd; };
+      auto hi = [&](int64_t r) { return ctx.p0 + t0 + r / group + 1; };
       auto lo = [&](int64_t r) { return first_key(hi(r) - 1); };
-      const int64_t lo_all = lo(0), hi_all = hi(n_rows - 1);
-      const float* kc = k_cache + g * hd * max_context;  // transposed: component d of key j at kc[d * max_context + j]
-      const float* vc = v_cache + g * hd;
-      // Row r's score for key j at scores[r * max_context + j - lo_all].
-      for (int64_t jb = lo_all; jb < hi_all; jb += kAttnKeyBlock)
-        for (int64_t r = 0; r < n_rows; ++r) {
-          const int64_t a = std::max(jb, lo(r)), b = std::min(jb + kAttnKeyBlock, hi(r));
-          if (a < b) k.attn_scores(q_row(r), kc + a, max_context, b - a, hd, scale, scores + r * max_context + (a - lo_all));
-        }
+      const int64_t lo_all = lo(0), n_keys = hi(n_rows - 1) - lo_all;
       for (int64_t r = 0; r < n_rows; ++r) {
-        k.softmax(scores + r * max_context + (lo(r) - lo_all), hi(r) - lo(r));
-        std::fill(out_row(r), out_row(r) + hd, 0.0f);
+        const float* q = ctx.s.q.data() + offset(r);
+        for (int64_t d = 0; d < hd; ++d) qs[r * hd + d] = q[d] * scale;
       }
-      for (int64_t jb = lo_all; jb < hi_all; jb += kAttnValueBlock)
-        for (int64_t r = 0; r < n_rows; ++r) {
-          const int64_t a = std::max(jb, lo(r)), b = std::min(jb + kAttnValueBlock, hi(r));
-          if (a >= b) continue;
-          k.attn_values(scores + r * max_context + (a - lo_all), vc + a * K, K, b - a, hd, partial);
-          float* out = out_row(r);
-          for (int64_t i = 0; i < hd; ++i) out[i] += partial[i];
-        }
+      // The transposed keys: component d of key j at kc[d * stride + j].
+      const float* kc = k_cache + g * hd * stride + lo_all;
+      k.attn_scores(qs, n_rows, hd, kc, stride, n_keys, scores, stride);
+      for (int64_t r = 0; r < n_rows; ++r) {
+        float* row = scores + r * stride;
+        const int64_t a = lo(r) - lo_all, b = hi(r) - lo_all;
+        std::fill(row, row + a, 0.0f);
+        k.softmax(row + a, b - a);
+        std::fill(row + b, row + n_keys, 0.0f);
+      }
+      std::fill(outs, outs + n_rows * hd, 0.0f);
+      k.attn_values(scores, stride, n_rows, v_cache + lo_all * K + g * hd, K, n_keys, hd, outs);
+      for (int64_t r = 0; r < n_rows; ++r) std::copy(outs + r * hd, outs + (r + 1) * hd, ctx.s.att.data() + offset(r));
     }
   });
 }
@@ -246,8 +245,8 @@ std::span<const float> InferenceSession::eval(std::span<const int32_t> tokens, b
         k.rope(k_new + t * K, c.n_kv_heads, hd, s.cos2.data() + t * hd, s.sin2.data() + t * hd);
       }
       for (int64_t i = 0; i < K; ++i)
-        for (int64_t t = 0; t < T; ++t) k_cache[i * max_context_ + n_past_ + t] = k_new[t * K + i];
-      attention(ctx, k_cache, v_cache, max_context_);
+        for (int64_t t = 0; t < T; ++t) k_cache[i * key_stride_ + n_past_ + t] = k_new[t * K + i];
+      attention(ctx, k_cache, v_cache, key_stride_);
       LinearOutput wo[] = {{&l.wo, s.x.data(), C}};
       linear_forward(wo, s.att.data(), T, true, *pool_, k, s.tmp.data());
 

@@ -39,9 +39,10 @@ class InferenceSession {
   std::shared_ptr<const Model> model_;
   ThreadPool* pool_;
   int64_t max_context_ = 0;
+  int64_t key_stride_ = 0;  // row length of the transposed key cache (see the constructor)
   int64_t n_past_ = 0;
   int64_t n_forward_passes_ = 0;
-  // KV cache, per layer: keys after RoPE transposed, (K, max_context), so that
+  // KV cache, per layer: keys after RoPE transposed, (K, key_stride_), so that
   // attention builds vectors of scores without horizontal sums; values (max_context, K).
   std::vector<std::unique_ptr<float[]>> k_cache_, v_cache_;
   std::unique_ptr<ForwardScratch> scratch_;

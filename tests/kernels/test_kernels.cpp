@@ -122,41 +122,50 @@ TEST(Kernels, MatmulReferenceIsTheProduct) {
     }
 }
 
-// Attention's two halves on rows with a stride (a KV cache holding several
-// heads), every SIMD table and the reference against double sums.
+// Attention's two halves for several queries at once, on rows with a stride
+// (a KV cache holding several heads), every SIMD table and the reference
+// against double sums; the values accumulate into what `out` held.
 TEST(Kernels, AttentionKernelsMatchDoubleSums) {
   std::vector<const Kernels*> tables = simd_tables();
   tables.insert(tables.begin(), &kernels_ref());
   Rng rng(9);
   for (const Kernels* k : tables) {
-    for (int64_t dim : {1, 7, 16, 24, 32, 48, 64, 100, 128}) {
-      for (int64_t n : {1, 3, 4, 9, 16, 37, 64, 100}) {
-        SCOPED_TRACE(std::string(isa_name(k->isa)) + " dim=" + std::to_string(dim) + " n=" + std::to_string(n));
-        // Values as rows with a stride; keys transposed (component i of key j at kt[i * ldk + j]).
-        const int64_t ld = dim * 3 + 5, ldk = n + 7;
-        std::vector<float> q = random_vector(rng, dim, 2.0), rows = random_vector(rng, n * ld, 2.0),
-                           kt = random_vector(rng, dim * ldk, 2.0), p = random_vector(rng, n);
-        std::vector<float> scores(size_t(n) + 1, NAN), out(size_t(dim), NAN);
-        k->attn_scores(q.data(), kt.data(), ldk, n, dim, 0.125f, scores.data());
-        k->attn_values(p.data(), rows.data(), ld, n, dim, out.data());
-        EXPECT_TRUE(std::isnan(scores[size_t(n)])) << "wrote past the last score";
-        for (int64_t j = 0; j < n; ++j) {
-          double sum = 0, abs_sum = 0;
-          for (int64_t i = 0; i < dim; ++i) {
-            double prod = double(q[size_t(i)]) * kt[size_t(i * ldk + j)];
-            sum += prod;
-            abs_sum += std::fabs(prod);
+    for (int64_t rows : {1, 2, 3, 4, 5, 7, 9}) {
+      for (int64_t dim : {1, 7, 16, 24, 32, 48, 64, 100, 128}) {
+        for (int64_t n : {1, 3, 4, 9, 16, 37, 64, 100, 130}) {
+          SCOPED_TRACE(std::string(isa_name(k->isa)) + " rows=" + std::to_string(rows) + " dim=" + std::to_string(dim) +
+                       " n=" + std::to_string(n));
+          // Values as rows with a stride; keys transposed (component i of key j
+          // at kt[i * ldk + j]); scores and weights in rows of lds.
+          const int64_t ld = dim * 3 + 5, ldk = n + 7, lds = n + 3;
+          std::vector<float> q = random_vector(rng, rows * dim, 2.0), v = random_vector(rng, n * ld, 2.0),
+                             kt = random_vector(rng, dim * ldk, 2.0), p = random_vector(rng, rows * lds);
+          std::vector<float> out0 = random_vector(rng, rows * dim), out = out0;
+          std::vector<float> scores(size_t(rows * lds), NAN);
+          k->attn_scores(q.data(), rows, dim, kt.data(), ldk, n, scores.data(), lds);
+          k->attn_values(p.data(), lds, rows, v.data(), ld, n, dim, out.data());
+          for (int64_t r = 0; r < rows; ++r) {
+            for (int64_t j = n; j < lds; ++j)
+              ASSERT_TRUE(std::isnan(scores[size_t(r * lds + j)])) << "wrote past row " << r << "'s last score";
+            for (int64_t j = 0; j < n; ++j) {
+              double sum = 0, abs_sum = 0;
+              for (int64_t i = 0; i < dim; ++i) {
+                double prod = double(q[size_t(r * dim + i)]) * kt[size_t(i * ldk + j)];
+                sum += prod;
+                abs_sum += std::fabs(prod);
+              }
+              EXPECT_NEAR(scores[size_t(r * lds + j)], sum, 4 * dim * abs_sum * kEps + 1e-30) << "row " << r << " key " << j;
+            }
+            for (int64_t i = 0; i < dim; ++i) {
+              double sum = out0[size_t(r * dim + i)], abs_sum = std::fabs(sum);
+              for (int64_t j = 0; j < n; ++j) {
+                double prod = double(p[size_t(r * lds + j)]) * v[size_t(j * ld + i)];
+                sum += prod;
+                abs_sum += std::fabs(prod);
+              }
+              EXPECT_NEAR(out[size_t(r * dim + i)], sum, 4 * (n + 1) * abs_sum * kEps + 1e-30) << "row " << r << " value " << i;
+            }
           }
-          EXPECT_NEAR(scores[size_t(j)], 0.125 * sum, 0.125 * 4 * dim * abs_sum * kEps + 1e-30) << "key " << j;
-        }
-        for (int64_t i = 0; i < dim; ++i) {
-          double sum = 0, abs_sum = 0;
-          for (int64_t j = 0; j < n; ++j) {
-            double prod = double(p[size_t(j)]) * rows[size_t(j * ld + i)];
-            sum += prod;
-            abs_sum += std::fabs(prod);
-          }
-          EXPECT_NEAR(out[size_t(i)], sum, 4 * n * abs_sum * kEps + 1e-30) << "value " << i;
         }
       }
     }
