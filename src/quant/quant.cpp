@@ -302,7 +302,7 @@ void quant_matmul_multi(std::span<const QuantMatmulOutput> outputs, const float*
   if (n_tokens == 1) {
     // Decode: quantising one row costs less than waking the workers twice.
     kernels.quantize_activations(x, cols, act, 0, 1);
-    pool.parallel_for(total_rows, [&](int64_t r0, int64_t r1) { run_rows(r0, r1, 0, 1); }, kRowGrain);
+    pool.parallel_for_even(total_rows, [&](int64_t r0, int64_t r1) { run_rows(r0, r1, 0, 1); }, kRowGrain);
     return;
   }
   pool.parallel_for(n_tokens, [&](int64_t t0, int64_t t1) { kernels.quantize_activations(x, cols, act, t0, t1); });

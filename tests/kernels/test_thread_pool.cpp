@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <mutex>
 #include <vector>
 
 #include "platform/thread_pool.h"
@@ -116,6 +117,27 @@ TEST(ThreadPool, ChunksShrinkTowardsTheEnd) {
   ASSERT_EQ(cut.n_chunks, 8);
   const int64_t expected[] = {0, 400, 800, 1000, 1200, 1300, 1400, 1500, 1600};
   for (int i = 0; i <= 8; ++i) EXPECT_EQ(ThreadPool::chunk_start(cut, 1600, i), expected[i]) << i;
+}
+
+// parallel_for_even: one chunk per thread at most, boundaries on the grain,
+// every index covered once.
+TEST(ThreadPool, EvenSplitGivesOneChunkPerThreadOnTheGrain) {
+  for (int threads : {1, 2, 3}) {
+    ThreadPool pool(threads);
+    for (int64_t n : {1, 7, 8, 9, 64, 100, 1536}) {
+      std::mutex m;
+      std::vector<std::pair<int64_t, int64_t>> chunks;
+      std::vector<int> covered(size_t(n), 0);
+      pool.parallel_for_even(n, [&](int64_t begin, int64_t end) {
+        std::lock_guard<std::mutex> lock(m);
+        chunks.emplace_back(begin, end);
+        for (int64_t i = begin; i < end; ++i) ++covered[size_t(i)];
+      }, 8);
+      EXPECT_LE(int64_t(chunks.size()), threads) << threads << " threads, n " << n;
+      for (auto [begin, end] : chunks) EXPECT_EQ(begin % 8, 0) << threads << " threads, n " << n;
+      for (int64_t i = 0; i < n; ++i) ASSERT_EQ(covered[size_t(i)], 1) << threads << " threads, n " << n << ", index " << i;
+    }
+  }
 }
 
 }  // namespace
