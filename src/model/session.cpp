@@ -179,15 +179,16 @@ void feed_forward_hidden(const ChunkContext& ctx, const LayerWeights& l) {
   if (is_quantized(l.w_gate.type) && is_quantized(l.w_up.type)) {
     // The same fusion with quantised weights: xn is quantised once, and each
     // thread's gate and up rows go through SwiGLU while they are in cache.
-    // For one token the threads split the rows evenly (see parallel_for_even).
+    // The threads split the rows evenly (see parallel_for_even).
     const quant::ActivationsQ8& act = quantize_input(xn, l.w_gate.cols, T, ctx.pool);
-    auto rows = [&](int64_t begin, int64_t end) {
-      for (auto [w, y] : {std::pair{&l.w_gate, gate}, std::pair{&l.w_up, up}})
-        quant_gemm_rows(w->type, w->packed ? w->packed : w->data, begin, end, act, y, F, false, w->packed != nullptr);
-      for (int64_t t = 0; t < T; ++t) k.swiglu(gate + t * F + begin, up + t * F + begin, gate + t * F + begin, end - begin);
-    };
-    if (T == 1) ctx.pool.parallel_for_even(F, rows, kQuantRowGrain);
-    else ctx.pool.parallel_for(F, rows, kQuantRowGrain);
+    ctx.pool.parallel_for_even(
+        F,
+        [&](int64_t begin, int64_t end) {
+          for (auto [w, y] : {std::pair{&l.w_gate, gate}, std::pair{&l.w_up, up}})
+            quant_gemm_rows(w->type, w->packed ? w->packed : w->data, begin, end, act, y, F, false, w->packed != nullptr);
+          for (int64_t t = 0; t < T; ++t) k.swiglu(gate + t * F + begin, up + t * F + begin, gate + t * F + begin, end - begin);
+        },
+        kQuantRowGrain);
     return;
   }
   LinearOutput outs[] = {{&l.w_gate, gate, F}, {&l.w_up, up, F}};

@@ -306,7 +306,7 @@ void quant_matmul_multi(std::span<const QuantMatmulOutput> outputs, const float*
     return;
   }
   pool.parallel_for(n_tokens, [&](int64_t t0, int64_t t1) { kernels.quantize_activations(x, cols, act, t0, t1); });
-  pool.parallel_for(
+  pool.parallel_for_even(
       total_rows,
       [&](int64_t r0, int64_t r1) {
         for (int64_t t0 = 0; t0 < n_tokens; t0 += kTokenChunk) run_rows(r0, r1, t0, std::min(n_tokens, t0 + kTokenChunk));
