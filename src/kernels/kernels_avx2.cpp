@@ -334,78 +334,28 @@ EDGELM_AVX2 inline __attribute__((always_inline)) void attn_step(__m256 (&a)[R][
   }
 }
 
-// R queries x 8 NV keys (NV = 1 or 2): each key vector loaded serves the R
-// queries; with fewer than eight sums, consecutive components alternate
-// between two accumulator sets to keep enough FMA chains independent.
+// out[r, 8c .. 8c + 8) (+)= sum_k x[r * ldx + k] * y[k * ldy + 8c ..] for R
+// rows and NV vectors, k < n: the product both attention halves are made of
+// (scores: x the queries, y the transposed keys, k over a head's components;
+// values: x the weights, y the value rows, k over the keys). Each y vector
+// loaded serves the R rows; with fewer than eight sums, consecutive k
+// alternate between two accumulator sets to keep enough FMA chains independent.
 template <int R, int NV>
-EDGELM_AVX2 void attn_scores_tile(const float* q, int64_t dim, const float* kt, int64_t ldk, float* scores,
-                                  int64_t lds) {
+EDGELM_AVX2 void attn_tile(const float* x, int64_t ldx, const float* y, int64_t ldy, int64_t n, float* out,
+                           int64_t ldo, bool accumulate) {
   constexpr int U = R * NV < 8 ? 2 : 1;
   __m256 a[U][R][NV] = {};
-  int64_t d = 0;
-  for (; d + U <= dim; d += U)
+  if (accumulate) {
     EDGELM_UNROLL
-    for (int u = 0; u < U; ++u) attn_step<R, NV>(a[u], q + d + u, dim, kt + (d + u) * ldk);
-  for (; d < dim; ++d) attn_step<R, NV>(a[0], q + d, dim, kt + d * ldk);
-  EDGELM_UNROLL
-  for (int r = 0; r < R; ++r)
-    EDGELM_UNROLL
-    for (int c = 0; c < NV; ++c) {
-      __m256 sum = a[0][r][c];
+    for (int r = 0; r < R; ++r)
       EDGELM_UNROLL
-      for (int u = 1; u < U; ++u) sum = _mm256_add_ps(sum, a[u][r][c]);
-      _mm256_storeu_ps(scores + r * lds + 8 * c, sum);
-    }
-}
-
-template <int NV>
-EDGELM_AVX2 void attn_scores_keys(const float* q, int64_t rows, int64_t dim, const float* kt, int64_t ldk,
-                                  float* scores, int64_t lds) {
-  for (int64_t r = 0; r < rows; r += 4) {
-    const float* qr = q + r * dim;
-    float* sr = scores + r * lds;
-    switch (std::min<int64_t>(4, rows - r)) {
-      case 1: attn_scores_tile<1, NV>(qr, dim, kt, ldk, sr, lds); break;
-      case 2: attn_scores_tile<2, NV>(qr, dim, kt, ldk, sr, lds); break;
-      case 3: attn_scores_tile<3, NV>(qr, dim, kt, ldk, sr, lds); break;
-      default: attn_scores_tile<4, NV>(qr, dim, kt, ldk, sr, lds); break;
-    }
+      for (int c = 0; c < NV; ++c) a[0][r][c] = _mm256_loadu_ps(out + r * ldo + 8 * c);
   }
-}
-
-EDGELM_AVX2 void attn_scores(const float* q, int64_t rows, int64_t dim, const float* kt, int64_t ldk, int64_t n,
-                             float* scores, int64_t lds) {
-  int64_t j = 0;
-  for (; j + 16 <= n; j += 16) attn_scores_keys<2>(q, rows, dim, kt + j, ldk, scores + j, lds);
-  for (; j + 8 <= n; j += 8) attn_scores_keys<1>(q, rows, dim, kt + j, ldk, scores + j, lds);
-  for (; j < n; ++j)
-    for (int64_t r = 0; r < rows; ++r) {
-      float sum = 0;
-      for (int64_t d = 0; d < dim; ++d) sum += q[r * dim + d] * kt[d * ldk + j];
-      scores[r * lds + j] = sum;
-    }
-}
-
-// out[r, 0 .. 8 NV) += sum_j p[r, j] v[j, .] for R rows: the sums stay in
-// registers over the keys and each value vector loaded serves the R rows.
-template <int R, int NV>
-EDGELM_AVX2 void attn_values_tile(const float* p, int64_t lds, const float* v, int64_t ldv, int64_t n, float* out,
-                                  int64_t ldo) {
-  constexpr int U = R * NV < 8 ? 2 : 1;
-  __m256 a[U][R][NV];
-  EDGELM_UNROLL
-  for (int r = 0; r < R; ++r)
+  int64_t k = 0;
+  for (; k + U <= n; k += U)
     EDGELM_UNROLL
-    for (int c = 0; c < NV; ++c) {
-      a[0][r][c] = _mm256_loadu_ps(out + r * ldo + 8 * c);
-      EDGELM_UNROLL
-      for (int u = 1; u < U; ++u) a[u][r][c] = _mm256_setzero_ps();
-    }
-  int64_t j = 0;
-  for (; j + U <= n; j += U)
-    EDGELM_UNROLL
-    for (int u = 0; u < U; ++u) attn_step<R, NV>(a[u], p + j + u, lds, v + (j + u) * ldv);
-  for (; j < n; ++j) attn_step<R, NV>(a[0], p + j, lds, v + j * ldv);
+    for (int u = 0; u < U; ++u) attn_step<R, NV>(a[u], x + k + u, ldx, y + (k + u) * ldy);
+  for (; k < n; ++k) attn_step<R, NV>(a[0], x + k, ldx, y + k * ldy);
   EDGELM_UNROLL
   for (int r = 0; r < R; ++r)
     EDGELM_UNROLL
@@ -417,19 +367,33 @@ EDGELM_AVX2 void attn_values_tile(const float* p, int64_t lds, const float* v, i
     }
 }
 
+// attn_tile over `rows` rows, four at a time.
 template <int NV>
-EDGELM_AVX2 void attn_values_cols(const float* p, int64_t lds, int64_t rows, const float* v, int64_t ldv, int64_t n,
-                                  float* out, int64_t ldo) {
+EDGELM_AVX2 void attn_rows(const float* x, int64_t ldx, int64_t rows, const float* y, int64_t ldy, int64_t n,
+                           float* out, int64_t ldo, bool accumulate) {
   for (int64_t r = 0; r < rows; r += 4) {
-    const float* pr = p + r * lds;
+    const float* xr = x + r * ldx;
     float* o = out + r * ldo;
     switch (std::min<int64_t>(4, rows - r)) {
-      case 1: attn_values_tile<1, NV>(pr, lds, v, ldv, n, o, ldo); break;
-      case 2: attn_values_tile<2, NV>(pr, lds, v, ldv, n, o, ldo); break;
-      case 3: attn_values_tile<3, NV>(pr, lds, v, ldv, n, o, ldo); break;
-      default: attn_values_tile<4, NV>(pr, lds, v, ldv, n, o, ldo); break;
+      case 1: attn_tile<1, NV>(xr, ldx, y, ldy, n, o, ldo, accumulate); break;
+      case 2: attn_tile<2, NV>(xr, ldx, y, ldy, n, o, ldo, accumulate); break;
+      case 3: attn_tile<3, NV>(xr, ldx, y, ldy, n, o, ldo, accumulate); break;
+      default: attn_tile<4, NV>(xr, ldx, y, ldy, n, o, ldo, accumulate); break;
     }
   }
+}
+
+EDGELM_AVX2 void attn_scores(const float* q, int64_t rows, int64_t dim, const float* kt, int64_t ldk, int64_t n,
+                             float* scores, int64_t lds) {
+  int64_t j = 0;
+  for (; j + 16 <= n; j += 16) attn_rows<2>(q, dim, rows, kt + j, ldk, dim, scores + j, lds, false);
+  for (; j + 8 <= n; j += 8) attn_rows<1>(q, dim, rows, kt + j, ldk, dim, scores + j, lds, false);
+  for (; j < n; ++j)
+    for (int64_t r = 0; r < rows; ++r) {
+      float sum = 0;
+      for (int64_t d = 0; d < dim; ++d) sum += q[r * dim + d] * kt[d * ldk + j];
+      scores[r * lds + j] = sum;
+    }
 }
 
 // Keys in blocks of 64, so a block of values stays in L1 over every row and column group.
@@ -440,8 +404,8 @@ EDGELM_AVX2 void attn_values(const float* p, int64_t lds, int64_t rows, const fl
     const float* pj = p + j;
     const float* vj = v + j * ldv;
     int64_t i = 0;
-    for (; i + 16 <= dim; i += 16) attn_values_cols<2>(pj, lds, rows, vj + i, ldv, keys, out + i, dim);
-    for (; i + 8 <= dim; i += 8) attn_values_cols<1>(pj, lds, rows, vj + i, ldv, keys, out + i, dim);
+    for (; i + 16 <= dim; i += 16) attn_rows<2>(pj, lds, rows, vj + i, ldv, keys, out + i, dim, true);
+    for (; i + 8 <= dim; i += 8) attn_rows<1>(pj, lds, rows, vj + i, ldv, keys, out + i, dim, true);
     for (; i < dim; ++i)
       for (int64_t r = 0; r < rows; ++r) {
         float sum = 0;

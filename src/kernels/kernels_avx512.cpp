@@ -319,76 +319,29 @@ EDGELM_AVX512 inline __attribute__((always_inline)) void attn_step(__m512 (&a)[R
   }
 }
 
-// A tile of R queries x 64 keys (key vector c masked by m[c]): every key
-// vector loaded serves the R queries, and with a single query the components
-// alternate between two accumulator sets, so at least eight independent FMA
-// chains hide the FMA latency.
-template <int R>
-EDGELM_AVX512 void attn_scores_tile(const float* q, int64_t dim, const float* kt, int64_t ldk, const __mmask16* m,
-                                    float* scores, int64_t lds) {
-  constexpr int U = R == 1 ? 2 : 1;
-  __m512 a[U][R][4] = {};
-  int64_t d = 0;
-  for (; d + U <= dim; d += U)
-    EDGELM_UNROLL
-    for (int u = 0; u < U; ++u) attn_step<R, 4>(a[u], q + d + u, dim, kt + (d + u) * ldk, m);
-  for (; d < dim; ++d) attn_step<R, 4>(a[0], q + d, dim, kt + d * ldk, m);
-  EDGELM_UNROLL
-  for (int r = 0; r < R; ++r)
-    EDGELM_UNROLL
-    for (int c = 0; c < 4; ++c) {
-      __m512 sum = a[0][r][c];
-      EDGELM_UNROLL
-      for (int u = 1; u < U; ++u) sum = _mm512_add_ps(sum, a[u][r][c]);
-      _mm512_mask_storeu_ps(scores + r * lds + 16 * c, m[c], sum);
-    }
-}
-
-EDGELM_AVX512 void attn_scores(const float* q, int64_t rows, int64_t dim, const float* kt, int64_t ldk, int64_t n,
-                               float* scores, int64_t lds) {
-  for (int64_t j = 0; j < n; j += 64) {
-    __mmask16 m[4];
-    for (int c = 0; c < 4; ++c) {
-      const int64_t left = n - j - 16 * c;
-      m[c] = left >= 16 ? __mmask16(0xffff) : left > 0 ? tail_mask(left) : __mmask16(0);
-    }
-    for (int64_t r = 0; r < rows; r += 4) {
-      const float* qr = q + r * dim;
-      float* sr = scores + r * lds + j;
-      switch (std::min<int64_t>(4, rows - r)) {
-        case 1: attn_scores_tile<1>(qr, dim, kt + j, ldk, m, sr, lds); break;
-        case 2: attn_scores_tile<2>(qr, dim, kt + j, ldk, m, sr, lds); break;
-        case 3: attn_scores_tile<3>(qr, dim, kt + j, ldk, m, sr, lds); break;
-        default: attn_scores_tile<4>(qr, dim, kt + j, ldk, m, sr, lds); break;
-      }
-    }
-  }
-}
-
-// out[r, i0 .. i0 + 16 NV) += sum_j p[r, j] v[j, i] for R rows (the last
-// vector masked by `last`): the R x NV sums stay in registers over the keys,
-// each value vector loaded serves the R rows, and with fewer than eight sums
-// two keys are in flight in separate accumulator sets.
+// out[r, 16c .. 16c + 16) (+)= sum_k x[r * ldx + k] * y[k * ldy + 16c ..] for
+// R rows and NV vectors (vector c masked by m[c]), k < n: the product both
+// attention halves are made of (scores: x the queries, y the transposed keys,
+// k over a head's components; values: x the weights, y the value rows, k over
+// the keys). Each y vector loaded serves the R rows; with fewer than eight
+// sums, consecutive k alternate between two accumulator sets, so that enough
+// independent FMA chains hide the FMA latency.
 template <int R, int NV>
-EDGELM_AVX512 void attn_values_tile(const float* p, int64_t lds, const float* v, int64_t ldv, int64_t n,
-                                    __mmask16 last, float* out, int64_t ldo) {
+EDGELM_AVX512 void attn_tile(const float* x, int64_t ldx, const float* y, int64_t ldy, int64_t n, const __mmask16* m,
+                             float* out, int64_t ldo, bool accumulate) {
   constexpr int U = R * NV < 8 ? 2 : 1;
-  __mmask16 m[NV];
-  for (int c = 0; c < NV; ++c) m[c] = c == NV - 1 ? last : __mmask16(0xffff);
-  __m512 a[U][R][NV];
-  EDGELM_UNROLL
-  for (int r = 0; r < R; ++r)
+  __m512 a[U][R][NV] = {};
+  if (accumulate) {
     EDGELM_UNROLL
-    for (int c = 0; c < NV; ++c) {
-      a[0][r][c] = _mm512_maskz_loadu_ps(m[c], out + r * ldo + 16 * c);
+    for (int r = 0; r < R; ++r)
       EDGELM_UNROLL
-      for (int u = 1; u < U; ++u) a[u][r][c] = _mm512_setzero_ps();
-    }
-  int64_t j = 0;
-  for (; j + U <= n; j += U)
+      for (int c = 0; c < NV; ++c) a[0][r][c] = _mm512_maskz_loadu_ps(m[c], out + r * ldo + 16 * c);
+  }
+  int64_t k = 0;
+  for (; k + U <= n; k += U)
     EDGELM_UNROLL
-    for (int u = 0; u < U; ++u) attn_step<R, NV>(a[u], p + j + u, lds, v + (j + u) * ldv, m);
-  for (; j < n; ++j) attn_step<R, NV>(a[0], p + j, lds, v + j * ldv, m);
+    for (int u = 0; u < U; ++u) attn_step<R, NV>(a[u], x + k + u, ldx, y + (k + u) * ldy, m);
+  for (; k < n; ++k) attn_step<R, NV>(a[0], x + k, ldx, y + k * ldy, m);
   EDGELM_UNROLL
   for (int r = 0; r < R; ++r)
     EDGELM_UNROLL
@@ -400,14 +353,37 @@ EDGELM_AVX512 void attn_values_tile(const float* p, int64_t lds, const float* v,
     }
 }
 
-template <int R>
-EDGELM_AVX512 void attn_values_rows(const float* p, int64_t lds, const float* v, int64_t ldv, int64_t n, int nv,
-                                    __mmask16 last, float* out, int64_t ldo) {
-  switch (nv) {
-    case 1: attn_values_tile<R, 1>(p, lds, v, ldv, n, last, out, ldo); break;
-    case 2: attn_values_tile<R, 2>(p, lds, v, ldv, n, last, out, ldo); break;
-    case 3: attn_values_tile<R, 3>(p, lds, v, ldv, n, last, out, ldo); break;
-    default: attn_values_tile<R, 4>(p, lds, v, ldv, n, last, out, ldo); break;
+// attn_tile over `rows` rows, four at a time.
+template <int NV>
+EDGELM_AVX512 void attn_rows(const float* x, int64_t ldx, int64_t rows, const float* y, int64_t ldy, int64_t n,
+                             const __mmask16* m, float* out, int64_t ldo, bool accumulate) {
+  for (int64_t r = 0; r < rows; r += 4) {
+    const float* xr = x + r * ldx;
+    float* o = out + r * ldo;
+    switch (std::min<int64_t>(4, rows - r)) {
+      case 1: attn_tile<1, NV>(xr, ldx, y, ldy, n, m, o, ldo, accumulate); break;
+      case 2: attn_tile<2, NV>(xr, ldx, y, ldy, n, m, o, ldo, accumulate); break;
+      case 3: attn_tile<3, NV>(xr, ldx, y, ldy, n, m, o, ldo, accumulate); break;
+      default: attn_tile<4, NV>(xr, ldx, y, ldy, n, m, o, ldo, accumulate); break;
+    }
+  }
+}
+
+// Vector c of a block of 64 starting at `begin` of n, masked to what lies below n.
+EDGELM_AVX512 inline void block_masks(int64_t begin, int64_t n, __mmask16 (&m)[4]) {
+  for (int c = 0; c < 4; ++c) {
+    const int64_t left = n - begin - 16 * c;
+    m[c] = left >= 16 ? __mmask16(0xffff) : left > 0 ? tail_mask(left) : __mmask16(0);
+  }
+}
+
+// Keys 64 at a time: four vectors of scores per query row.
+EDGELM_AVX512 void attn_scores(const float* q, int64_t rows, int64_t dim, const float* kt, int64_t ldk, int64_t n,
+                               float* scores, int64_t lds) {
+  for (int64_t j = 0; j < n; j += 64) {
+    __mmask16 m[4];
+    block_masks(j, n, m);
+    attn_rows<4>(q, dim, rows, kt + j, ldk, dim, m, scores + j, lds, false);
   }
 }
 
@@ -416,21 +392,18 @@ EDGELM_AVX512 void attn_values_rows(const float* p, int64_t lds, const float* v,
 EDGELM_AVX512 void attn_values(const float* p, int64_t lds, int64_t rows, const float* v, int64_t ldv, int64_t n,
                                int64_t dim, float* out) {
   for (int64_t i = 0; i < dim; i += 64) {
-    const int64_t width = std::min<int64_t>(64, dim - i);
-    const int nv = int((width + 15) / 16);
-    const __mmask16 last = width % 16 == 0 ? __mmask16(0xffff) : tail_mask(width % 16);
+    __mmask16 m[4];
+    block_masks(i, dim, m);
+    const int nv = int((std::min<int64_t>(64, dim - i) + 15) / 16);
     for (int64_t j = 0; j < n; j += 64) {
       const int64_t keys = std::min<int64_t>(64, n - j);
-      for (int64_t r = 0; r < rows; r += 4) {
-        const float* pr = p + r * lds + j;
-        const float* vj = v + j * ldv + i;
-        float* o = out + r * dim + i;
-        switch (std::min<int64_t>(4, rows - r)) {
-          case 1: attn_values_rows<1>(pr, lds, vj, ldv, keys, nv, last, o, dim); break;
-          case 2: attn_values_rows<2>(pr, lds, vj, ldv, keys, nv, last, o, dim); break;
-          case 3: attn_values_rows<3>(pr, lds, vj, ldv, keys, nv, last, o, dim); break;
-          default: attn_values_rows<4>(pr, lds, vj, ldv, keys, nv, last, o, dim); break;
-        }
+      const float* pj = p + j;
+      const float* vj = v + j * ldv + i;
+      switch (nv) {
+        case 1: attn_rows<1>(pj, lds, rows, vj, ldv, keys, m, out + i, dim, true); break;
+        case 2: attn_rows<2>(pj, lds, rows, vj, ldv, keys, m, out + i, dim, true); break;
+        case 3: attn_rows<3>(pj, lds, rows, vj, ldv, keys, m, out + i, dim, true); break;
+        default: attn_rows<4>(pj, lds, rows, vj, ldv, keys, m, out + i, dim, true); break;
       }
     }
   }
