@@ -34,7 +34,7 @@ struct ForwardScratch {
   std::vector<float> tmp;     // (T, max(C, F)) for quantised products that accumulate
   std::vector<float> cos2;    // (T, hd) RoPE tables of each token's position
   std::vector<float> sin2;    // (T, hd)
-  std::vector<float> scores;   // (threads, attention rows, context) attention scores
+  std::vector<float> scores;   // (threads, attention rows, key stride) attention scores
   std::vector<float> attn_rows;  // (threads, 2, attention rows, hd) an item's scaled queries and outputs
 };
 
