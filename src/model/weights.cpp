@@ -100,8 +100,7 @@ void save_weights_gguf(const std::string& path, const WeightsF32& w, TensorType 
   w.config.write_to(writer.metadata());
   if (extra)
     for (const auto& [k, v] : extra->entries()) writer.metadata().set(k, v);
-  if (!writer.metadata().contains("tokenizer.ggml.model"))
-    writer.metadata().set("tokenizer.ggml.model", GgufValue::string(std::string(kGgufNoVocabulary)));
+  gguf_mark_no_vocabulary(writer.metadata());
   for (size_t i = 0; i < w.specs.size(); ++i) {
     const auto& spec = w.specs[i];
     const std::vector<float>& src = w.data[i];

@@ -26,6 +26,9 @@ namespace edgelm {
 // token-id-only models): llama.cpp needs the key to load a file, and reads
 // "no_vocab" (what its gguf-py writes) or "none" as "token ids only".
 inline constexpr std::string_view kGgufNoVocabulary = "no_vocab";
+inline bool gguf_means_no_vocabulary(std::string_view tokenizer_model) {
+  return tokenizer_model == kGgufNoVocabulary || tokenizer_model == "none";
+}
 
 enum class GgufType : uint32_t {
   UINT8 = 0, INT8 = 1, UINT16 = 2, INT16 = 3, UINT32 = 4, INT32 = 5, FLOAT32 = 6,
@@ -93,6 +96,12 @@ class GgufMetadata {
   std::vector<std::pair<std::string, GgufValue>> entries_;
   std::map<std::string, size_t, std::less<>> index_;
 };
+
+// Gives metadata without a tokenizer.ggml.model the "no vocabulary" marker.
+inline void gguf_mark_no_vocabulary(GgufMetadata& meta) {
+  if (!meta.contains("tokenizer.ggml.model"))
+    meta.set("tokenizer.ggml.model", GgufValue::string(std::string(kGgufNoVocabulary)));
+}
 
 // A tensor as stored: ggml's dimension order, ne[0] being the contiguous one.
 // A weight matrix W of nn.Linear(in, out) is ne = {in, out}: `out` rows of `in` values.

@@ -106,8 +106,7 @@ QuantizeFileReport quantize_file(const std::string& in_path, const std::string& 
   }
   // A file without a vocabulary (e.g. an older edgelm model init) gets
   // llama.cpp's marker for one, without which llama.cpp does not load it.
-  if (!meta.contains("tokenizer.ggml.model"))
-    writer.metadata().set("tokenizer.ggml.model", GgufValue::string(std::string(kGgufNoVocabulary)));
+  gguf_mark_no_vocabulary(writer.metadata());
   writer.metadata().set("general.quantization_version", GgufValue::u32(2));
   writer.metadata().set("general.file_type", GgufValue::u32(llama_file_type(options.type)));
 

@@ -27,8 +27,8 @@ enum class TokenType : int32_t {
 
 struct TokenizerData;  // the vocabulary, merges and lookup tables (tokenizer_data.h)
 
-// Whether the metadata holds a tokenizer: a tokenizer.ggml.model other than
-// kGgufNoVocabulary (platform/gguf.h) or "none".
+// Whether the metadata holds a tokenizer: a tokenizer.ggml.model that does
+// not mean "no vocabulary" (gguf_means_no_vocabulary, platform/gguf.h).
 bool gguf_has_tokenizer(const GgufMetadata& meta);
 
 class Tokenizer {

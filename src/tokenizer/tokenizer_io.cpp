@@ -88,7 +88,7 @@ bool gguf_has_tokenizer(const GgufMetadata& meta) {
   if (!model) return false;
   // A key that is not a string is a malformed tokenizer, which from_gguf reports.
   if (model->type() != GgufType::STRING) return true;
-  return model->as_string() != kGgufNoVocabulary && model->as_string() != "none";
+  return !gguf_means_no_vocabulary(model->as_string());
 }
 
 Tokenizer Tokenizer::from_gguf(const GgufFile& f) { return from_gguf_metadata(f.metadata(), f.path()); }
@@ -98,7 +98,7 @@ Tokenizer Tokenizer::from_gguf_metadata(const GgufMetadata& meta, const std::str
   if (!model_value) fail(name, ": no tokenizer in this file (metadata key tokenizer.ggml.model is missing)");
   auto d = std::make_shared<TokenizerData>();
   d->model = model_value->as_string("tokenizer.ggml.model");
-  if (d->model == kGgufNoVocabulary || d->model == "none")
+  if (gguf_means_no_vocabulary(d->model))
     fail(name, ": no tokenizer in this file (tokenizer.ggml.model is '", d->model, "': a model of token ids only)");
   if (d->model != "gpt2" && d->model != "llama")
     fail(name, ": tokenizer.ggml.model '", d->model, "' is not supported (gpt2: byte-level BPE, llama: SentencePiece)");
