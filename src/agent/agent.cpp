@@ -1,6 +1,7 @@
 #include "agent/agent.h"
 
 #include <chrono>
+#include <optional>
 
 #include "agent/answer_grammar.h"
 #include "agent/format.h"
@@ -25,30 +26,24 @@ std::shared_ptr<const TokenVocab> vocab_for_model(const Tokenizer& tokenizer, in
   return std::make_shared<TokenVocab>(std::move(bytes), std::move(special), tokenizer.eos_id());
 }
 
-// {ARGNAME} from the calls, for schemas without a simulator.
-std::string fill_from_calls(const DomainSchema& schema, const std::vector<Call>& calls, const std::string& reply) {
-  std::string out = reply;
-  for (const auto& c : calls)
-    for (const auto& [name, value] : with_defaults(schema, c).arguments) {
-      std::string key = placeholder_token(name);
-      for (size_t p; (p = out.find(key)) != std::string::npos;) out.replace(p, key.size(), arg_plain_text(value));
-    }
-  return out;
-}
-
 }  // namespace
 
 Agent::Agent(std::shared_ptr<const Model> model, DomainSchema schema, AgentOptions options)
-    : model_(std::move(model)), schema_(std::move(schema)), options_(options) {
+    : Agent(std::move(model), std::make_shared<const DeviceSpec>(DeviceSpec::stateless(std::move(schema))), options) {}
+
+Agent::Agent(std::shared_ptr<const Model> model, std::shared_ptr<const DeviceSpec> device, AgentOptions options)
+    : model_(std::move(model)), device_(std::move(device)), options_(options) {
   if (!model_) fail("Agent: no model");
+  if (!device_) fail("Agent: no device");
+  const DomainSchema& schema = device_->schema;
   tokenizer_ = model_->tokenizer();
   if (!tokenizer_) fail("the model file carries no tokenizer (tokenizer.ggml.* keys); the agent needs one");
-  check_schema_for_format(schema_);
-  std::vector<int32_t> system = render_system_tokens(schema_, *tokenizer_);  // throws if a special token is missing
+  check_schema_for_format(schema);
+  std::vector<int32_t> system = render_system_tokens(schema, *tokenizer_);  // throws if a special token is missing
   render_user_tokens(*tokenizer_, "");
   const Tokenizer* tok = tokenizer_;
   constraint_ = std::make_unique<AnswerConstraint>(
-      schema_, vocab_for_model(*tokenizer_, model_->config().n_vocab), options_.max_reply_tokens,
+      schema, vocab_for_model(*tokenizer_, model_->config().n_vocab), options_.max_reply_tokens,
       [tok](std::string_view text) { return tok->encode(text); });
   constraint_->precompute();
   session_ = std::make_unique<InferenceSession>(model_);
@@ -69,23 +64,19 @@ void Agent::set_options(const AgentOptions& options) {
 
 AgentAnswer Agent::respond(const std::string& text) { return respond(text, nullptr); }
 
-AgentAnswer Agent::respond(const std::string& text, AirPurifierSimulator* simulator) {
+AgentAnswer Agent::respond(const std::string& text, Device* device) {
   auto start = std::chrono::steady_clock::now();
   AgentAnswer answer = decode(text);
-  if (schema_.name == "air-purifier") {
-    AirPurifierSimulator local;
-    AirPurifierSimulator& sim = simulator ? *simulator : local;
-    for (const auto& c : answer.calls) {
-      try {
-        sim.execute(c);
-      } catch (const Error& e) {
-        if (answer.error.empty()) answer.error = e.what();
-      }
+  std::optional<Device> local;
+  if (!device) device = &local.emplace(device_);
+  for (const auto& c : answer.calls) {
+    try {
+      device->execute(c);
+    } catch (const Error& e) {
+      if (answer.error.empty()) answer.error = e.what();
     }
-    answer.reply = sim.fill_placeholders(answer.raw_reply);
-  } else {
-    answer.reply = fill_from_calls(schema_, answer.calls, answer.raw_reply);
   }
+  answer.reply = device->fill_placeholders(answer.raw_reply);
   answer.latency_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
   return answer;
 }
@@ -142,7 +133,7 @@ AgentAnswer Agent::decode(const std::string& text) {
   answer.tokens_generated = int(generated.size());
   answer.forward_passes = int(session_->n_forward_passes() - passes_before);
   answer.raw_text = tokenizer_->decode(generated);
-  ParsedAnswer parsed = parse_answer(schema_, answer.raw_text);
+  ParsedAnswer parsed = parse_answer(schema(), answer.raw_text);
   answer.calls = parsed.calls;
   answer.raw_reply = parsed.reply;
   if (!parsed.ok()) answer.error = cat("invalid answer: ", parsed.error);

@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "agent/simulator.h"
+#include "device/device.h"
 #include "domain/schema.h"
 #include "model/model.h"
 #include "model/sampler.h"
@@ -42,19 +42,22 @@ class Agent {
  public:
   // The model must carry a tokenizer with every agent_special_tokens(schema).
   // Evaluates the system prefix once (the prefix cache).
+  Agent(std::shared_ptr<const Model> model, std::shared_ptr<const DeviceSpec> device, AgentOptions options = {});
+  // A device without state: calls are checked, replies filled from the calls' arguments.
   Agent(std::shared_ptr<const Model> model, DomainSchema schema, AgentOptions options = {});
   ~Agent();
   Agent(const Agent&) = delete;
   Agent& operator=(const Agent&) = delete;
 
-  // Answers one command. The calls are executed on a fresh simulator (default
+  // Answers one command. The calls are executed on a fresh device (initial
   // state) to fill the reply's placeholders.
   AgentAnswer respond(const std::string& text);
-  // Executes the calls on `simulator` (null: a fresh one) and fills the reply
-  // from its state; a call the simulator rejects goes to `error`.
-  AgentAnswer respond(const std::string& text, AirPurifierSimulator* simulator);
+  // Executes the calls on `device` (null: a fresh one) and fills the reply
+  // from its state; a call the device rejects goes to `error`.
+  AgentAnswer respond(const std::string& text, Device* device);
 
-  const DomainSchema& schema() const { return schema_; }
+  const DomainSchema& schema() const { return device_->schema; }
+  const std::shared_ptr<const DeviceSpec>& device_spec() const { return device_; }
   const AgentOptions& options() const { return options_; }
   void set_options(const AgentOptions& options);
   const Tokenizer& tokenizer() const { return *tokenizer_; }
@@ -64,7 +67,7 @@ class Agent {
  private:
   AgentAnswer decode(const std::string& text);
   std::shared_ptr<const Model> model_;
-  DomainSchema schema_;
+  std::shared_ptr<const DeviceSpec> device_;
   AgentOptions options_;
   const Tokenizer* tokenizer_;
   std::unique_ptr<InferenceSession> session_;

@@ -1,6 +1,7 @@
 #include "agent/answer_grammar.h"
 
 #include <bit>
+#include <cmath>
 
 #include "agent/format.h"
 #include "platform/error.h"
@@ -73,6 +74,105 @@ std::vector<Grammar::Sequence> integer_range_alternatives(Grammar& g, int64_t lo
   return out;
 }
 
+namespace {
+
+// "." and one to kNumberDecimals digits.
+uint32_t fraction_rule(Grammar& g) {
+  uint32_t frac = g.add_rule("fraction");
+  Grammar::Sequence seq = {g.byte('.')};
+  std::vector<Grammar::Sequence> alts;
+  for (int n = 1; n <= kNumberDecimals; ++n) {
+    seq.push_back(g.bytes(digit_range('0', '9')));
+    alts.push_back(seq);
+  }
+  g.define_rule(frac, alts);
+  return frac;
+}
+
+// Non-negative numbers k[.f] with the integer part k in [lo, hi]; when `hi_exact`
+// the number hi has no fraction (the bound is an integer: 30 but not 30.5).
+void unsigned_number(Grammar& g, int64_t lo, int64_t hi, bool hi_exact, Grammar::Sequence prefix, uint32_t frac,
+                     std::vector<Grammar::Sequence>& out) {
+  if (lo > hi) return;
+  int64_t with_fraction_hi = hi_exact ? hi - 1 : hi;
+  std::vector<Grammar::Sequence> ints;
+  if (lo <= with_fraction_hi) nonnegative_range(g, lo, with_fraction_hi, prefix, ints);
+  for (auto& seq : ints) {
+    out.push_back(seq);
+    seq.push_back(g.ref(frac));
+    out.push_back(seq);
+  }
+  if (hi_exact) nonnegative_range(g, hi, hi, prefix, out);
+}
+
+// Characters of a free-text value: printable, without '"' '<' '>' '\' '{' '}'.
+std::vector<Grammar::Sequence> string_chars(Grammar& g, bool allow_space) {
+  return g.code_point_ranges({{allow_space ? 0x20u : 0x21u, 0x21},
+                              {0x23, 0x3B},
+                              {0x3D, 0x3D},
+                              {0x3F, 0x5B},
+                              {0x5D, 0x7A},
+                              {0x7C, 0x7C},
+                              {0x7E, 0x7E},
+                              {0xA0, 0x10FFFF}});
+}
+
+}  // namespace
+
+std::vector<Grammar::Sequence> value_alternatives(Grammar& g, const ArgumentSpec& a, const std::string& rule_prefix) {
+  std::vector<Grammar::Sequence> alts;
+  switch (a.type) {
+    case ArgType::Enum:
+      for (const auto& v : a.values) alts.push_back(g.literal(v));
+      break;
+    case ArgType::Integer:
+      alts = integer_range_alternatives(g, a.min, a.max);
+      break;
+    case ArgType::Boolean:
+      alts = {g.literal("true"), g.literal("false")};
+      break;
+    case ArgType::Number: {
+      // The integer part is bounded exactly; a fraction at a non-integral bound
+      // can overshoot it (30.9 for max 30.5), which parsing then rejects.
+      uint32_t frac = fraction_rule(g);
+      if (a.max_number >= 0) {
+        int64_t lo = a.min_number > 0 ? int64_t(std::floor(a.min_number)) : 0;
+        int64_t hi = int64_t(std::floor(a.max_number));
+        unsigned_number(g, lo, hi, a.max_number == std::floor(a.max_number), {}, frac, alts);
+      }
+      if (a.min_number < 0) {
+        int64_t lo = a.max_number < 0 ? int64_t(std::floor(-a.max_number)) : 0;
+        int64_t hi = int64_t(std::floor(-a.min_number));
+        unsigned_number(g, lo, hi, -a.min_number == std::floor(-a.min_number), {g.byte('-')}, frac, alts);
+      }
+      break;
+    }
+    case ArgType::String: {
+      // '"', 1..max_length characters (the first not a space), '"': one rule per position bounds the length.
+      uint32_t next = g.add_rule(cat(rule_prefix, "-end"));
+      g.define_rule(next, {{g.byte('"')}});
+      for (int64_t i = a.max_length - 1; i >= 1; --i) {
+        uint32_t r = g.add_rule(cat(rule_prefix, "-", i));
+        std::vector<Grammar::Sequence> items;
+        for (auto seq : string_chars(g, true)) {
+          seq.push_back(g.ref(next));
+          items.push_back(seq);
+        }
+        items.push_back({g.byte('"')});
+        g.define_rule(r, items);
+        next = r;
+      }
+      for (auto seq : string_chars(g, false)) {
+        seq.insert(seq.begin(), g.byte('"'));
+        seq.push_back(g.ref(next));
+        alts.push_back(seq);
+      }
+      break;
+    }
+  }
+  return alts;
+}
+
 Grammar compile_answer_grammar(const DomainSchema& schema) {
   check_schema_for_format(schema);
   Grammar g;
@@ -93,12 +193,7 @@ Grammar compile_answer_grammar(const DomainSchema& schema) {
       const ArgumentSpec& a = f.arguments[i];
       if (i) seq.push_back(g.byte(','));
       uint32_t value = g.add_rule(cat(f.name, "-", a.name));
-      std::vector<Grammar::Sequence> alts;
-      if (a.type == ArgType::Enum) {
-        for (const auto& v : a.values) alts.push_back(g.literal(v));
-      } else {
-        alts = integer_range_alternatives(g, a.min, a.max);
-      }
+      std::vector<Grammar::Sequence> alts = value_alternatives(g, a, cat(f.name, "-", a.name));
       if (a.optional) alts.emplace_back();
       g.define_rule(value, alts);
       seq.push_back(g.ref(value));

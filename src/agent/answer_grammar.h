@@ -5,7 +5,8 @@
 //   answer ::= call* " " reply <|end|>
 //   call   ::= <|fn:NAME|> args          (one alternative per function)
 //   args   ::= value ("," value)*        (schema order; an optional value may be empty)
-//   value  ::= enum literal | integer in [min, max] without leading zeros
+//   value  ::= enum literal | integer in [min, max] without leading zeros | true | false
+//            | number: integer part in range, up to 3 decimals | '"' 1..max_length printable chars '"' 
 //   reply  ::= (char | placeholder)+      (printable UTF-8 without '{' '}'; at most max_reply_tokens tokens)
 #include <cstdint>
 #include <functional>
@@ -28,6 +29,9 @@ Grammar compile_answer_grammar(const DomainSchema& schema);
 // Alternatives spelling the integers in [lo, hi] in decimal without leading
 // zeros ("-" for negatives), as sequences of digit classes.
 std::vector<Grammar::Sequence> integer_range_alternatives(Grammar& g, int64_t lo, int64_t hi);
+
+// The alternatives of one argument's value (`rule_prefix` names helper rules).
+std::vector<Grammar::Sequence> value_alternatives(Grammar& g, const ArgumentSpec& a, const std::string& rule_prefix);
 
 // One answer being decoded: the grammar's state, the reply's token budget,
 // and which {ARGNAME} placeholders the calls so far make available.

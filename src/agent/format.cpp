@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <cstdlib>
+#include <optional>
 #include <set>
 
 #include "platform/error.h"
@@ -12,13 +14,8 @@ namespace edgelm {
 std::string function_token(const std::string& function_name) { return cat("<|fn:", function_name, "|>"); }
 std::string placeholder_token(const std::string& name) { return cat("{", name, "}"); }
 
-const std::vector<std::string>& device_placeholder_names() {
-  static const std::vector<std::string> names = {"pm25", "pm10", "air_level", "filter_life", "tip"};
-  return names;
-}
-
 std::vector<std::string> placeholder_names(const DomainSchema& schema) {
-  std::vector<std::string> names = device_placeholder_names();
+  std::vector<std::string> names = schema.placeholders;
   for (const auto& f : schema.functions)
     for (const auto& a : f.arguments)
       if (std::find(names.begin(), names.end(), a.name) == names.end()) names.push_back(a.name);
@@ -56,7 +53,14 @@ std::string render_system_text(const DomainSchema& schema) {
 
 std::string arg_plain_text(const ArgValue& value) {
   if (const auto* s = std::get_if<std::string>(&value)) return *s;
-  return std::to_string(std::get<int64_t>(value));
+  if (const auto* i = std::get_if<int64_t>(&value)) return std::to_string(*i);
+  if (const auto* d = std::get_if<double>(&value)) return number_text(*d);
+  return std::get<bool>(value) ? "true" : "false";
+}
+
+std::string arg_format_text(const ArgumentSpec& spec, const ArgValue& value) {
+  if (spec.type == ArgType::String) return cat('"', arg_plain_text(value), '"');
+  return arg_plain_text(value);
 }
 
 std::string render_args_text(const FunctionSpec& function, const Call& call) {
@@ -64,7 +68,7 @@ std::string render_args_text(const FunctionSpec& function, const Call& call) {
   for (size_t i = 0; i < function.arguments.size(); ++i) {
     if (i) s += ',';
     auto it = call.arguments.find(function.arguments[i].name);
-    if (it != call.arguments.end()) s += arg_plain_text(it->second);
+    if (it != call.arguments.end()) s += arg_format_text(function.arguments[i], it->second);
   }
   return s;
 }
@@ -238,6 +242,44 @@ bool parse_int(const std::string& text, int64_t& out) {
   return true;
 }
 
+bool parse_number(const std::string& text, double& out) {
+  // -?digits(.digits)? with at most kNumberDecimals decimals, as the grammar writes it.
+  size_t i = text[0] == '-' ? 1 : 0, digits = 0, decimals = 0;
+  bool dot = false;
+  for (; i < text.size(); ++i) {
+    if (text[i] == '.' && !dot && digits) dot = true;
+    else if (text[i] >= '0' && text[i] <= '9') dot ? ++decimals : ++digits;
+    else return false;
+  }
+  if (!digits || (dot && !decimals) || decimals > size_t(kNumberDecimals) || digits > 13) return false;
+  out = std::strtod(text.c_str(), nullptr);
+  return true;
+}
+
+// An unquoted value of the format, parsed for its argument's type.
+std::optional<ArgValue> parse_format_value(const ArgumentSpec& a, const std::string& text) {
+  switch (a.type) {
+    case ArgType::Enum: return ArgValue(text);
+    case ArgType::String: return std::nullopt;  // free text is always quoted
+    case ArgType::Boolean:
+      if (text == "true") return ArgValue(true);
+      if (text == "false") return ArgValue(false);
+      return std::nullopt;
+    case ArgType::Integer: {
+      bool negative = text[0] == '-';
+      int64_t v = 0;
+      if (!parse_int(negative ? text.substr(1) : text, v)) return std::nullopt;
+      return ArgValue(negative ? -v : v);
+    }
+    case ArgType::Number: {
+      double v = 0;
+      if (!parse_number(text, v)) return std::nullopt;
+      return ArgValue(v);
+    }
+  }
+  return std::nullopt;
+}
+
 ParsedAnswer parse_answer_unchecked(const DomainSchema& schema, const std::string& text) {
   ParsedAnswer r;
   std::string body = text;
@@ -263,47 +305,63 @@ ParsedAnswer parse_answer_unchecked(const DomainSchema& schema, const std::strin
       return r;
     }
     pos = close + 2;
-    size_t args_end = pos;
-    while (args_end < body.size() && body[args_end] != ' ' && !starts_with_at(body, args_end, "<|")) ++args_end;
-    std::string args = body.substr(pos, args_end - pos);
-    pos = args_end;
-    std::vector<std::string> values;
-    if (!f->arguments.empty()) {
-      size_t start = 0;
-      while (true) {
-        size_t comma = args.find(',', start);
-        values.push_back(args.substr(start, comma == std::string::npos ? std::string::npos : comma - start));
-        if (comma == std::string::npos) break;
-        start = comma + 1;
-      }
-    } else if (!args.empty()) {
-      r.error = cat(name, " takes no arguments but got '", args, "'");
-      return r;
-    }
-    if (values.size() != f->arguments.size()) {
-      r.error = cat(name, " takes ", f->arguments.size(), " argument(s) but got ", values.size());
-      return r;
-    }
+    // Values in schema order, separated by ','; a free-text value is quoted
+    // (it may hold spaces and commas), the others run to the next ',' or ' '.
     Call call{name, {}};
-    for (size_t i = 0; i < values.size(); ++i) {
+    for (size_t i = 0; i < f->arguments.size(); ++i) {
       const ArgumentSpec& a = f->arguments[i];
-      if (values[i].empty()) {
+      if (i) {
+        if (pos >= body.size() || body[pos] != ',') {
+          r.error = cat(name, " takes ", f->arguments.size(), " argument(s) but got ", i);
+          return r;
+        }
+        ++pos;
+      }
+      std::string value;
+      if (pos < body.size() && body[pos] == '"') {
+        size_t close_quote = body.find('"', pos + 1);
+        if (close_quote == std::string::npos) {
+          r.error = cat(name, ": argument ", a.name, ": unterminated string");
+          return r;
+        }
+        value = body.substr(pos + 1, close_quote - pos - 1);
+        pos = close_quote + 1;
+        if (a.type != ArgType::String) {
+          r.error = cat(name, ": argument ", a.name, " is a ", arg_type_name(a.type), ", not a string");
+          return r;
+        }
+        call.arguments[a.name] = value;
+        continue;
+      }
+      size_t value_end = pos;
+      while (value_end < body.size() && body[value_end] != ' ' && body[value_end] != ',' &&
+             !starts_with_at(body, value_end, "<|"))
+        ++value_end;
+      value = body.substr(pos, value_end - pos);
+      pos = value_end;
+      if (value.empty()) {
         if (!a.optional) {
           r.error = cat(name, ": argument ", a.name, " is missing");
           return r;
         }
         continue;
       }
-      if (a.type == ArgType::Integer) {
-        int64_t v = 0;
-        if (!parse_int(values[i], v)) {
-          r.error = cat(name, ": argument ", a.name, " '", values[i], "' is not an integer");
-          return r;
-        }
-        call.arguments[a.name] = v;
-      } else {
-        call.arguments[a.name] = values[i];
+      std::optional<ArgValue> v = parse_format_value(a, value);
+      if (!v) {
+        r.error = cat(name, ": argument ", a.name, " '", value, "' is not a", a.type == ArgType::Integer ? "n " : " ",
+                      arg_type_name(a.type));
+        return r;
       }
+      call.arguments[a.name] = std::move(*v);
+    }
+    if (pos < body.size() && body[pos] == ',') {
+      r.error = cat(name, " takes ", f->arguments.size(), " argument(s) but got more");
+      return r;
+    }
+    if (f->arguments.empty() && pos < body.size() && body[pos] != ' ' && !starts_with_at(body, pos, "<|")) {
+      size_t e = body.find_first_of(" <", pos);
+      r.error = cat(name, " takes no arguments but got '", body.substr(pos, e == std::string::npos ? e : e - pos), "'");
+      return r;
     }
     std::string why = validate_call(schema, call);
     if (!why.empty()) {

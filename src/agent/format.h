@@ -8,9 +8,11 @@
 // Each function name is one special token (Octopus v2's functional tokens);
 // arguments follow it as positional values in schema order, separated by ','
 // (an omitted optional argument is an empty value); the reply follows the calls
-// after one space and ends with <|end|>. Values the device fills in are
-// placeholder tokens: {pm25}, {pm10}, {air_level}, {filter_life}, {tip} and
-// {ARGNAME} for every argument name of the schema.
+// after one space and ends with <|end|>. A free-text value is written in
+// double quotes (it may hold spaces and commas); numbers with at most three
+// decimals, booleans as true/false. Values the device fills in are placeholder
+// tokens: the device's own (schema.placeholders, from device.toml: {pm25},
+// {status}) and {ARGNAME} for every argument name of the schema.
 //
 // Training examples and run-time prompts are both rendered here, so the two
 // cannot drift apart.
@@ -36,9 +38,7 @@ inline constexpr const char* kEndToken = "<|end|>";
 std::string function_token(const std::string& function_name);
 // "{pm25}"
 std::string placeholder_token(const std::string& name);
-// Placeholders the device fills from its state (pm25, pm10, air_level, filter_life, tip).
-const std::vector<std::string>& device_placeholder_names();
-// Device placeholders, then every distinct argument name of the schema, in schema order.
+// Device placeholders (schema.placeholders), then every distinct argument name of the schema, in schema order.
 std::vector<std::string> placeholder_names(const DomainSchema& schema);
 
 // Roles, end, one token per function, placeholders: reserve these (in this
@@ -50,8 +50,10 @@ std::vector<std::string> agent_special_tokens(const DomainSchema& schema);
 // (an enum value with a space, ',' or '<|', or an empty one).
 void check_schema_for_format(const DomainSchema& schema);
 
-// An argument value as the format writes it: the enum value or the decimal integer, unquoted.
+// An argument value as a reply says it: the enum value or text, the decimal integer or number, true/false.
 std::string arg_plain_text(const ArgValue& value);
+// An argument value as the calls part writes it: as arg_plain_text, free text in double quotes.
+std::string arg_format_text(const ArgumentSpec& spec, const ArgValue& value);
 
 // Text forms (special tokens spelled out), for display and documentation.
 std::string render_system_text(const DomainSchema& schema);

@@ -20,8 +20,8 @@ std::shared_ptr<const Model> AgentCommandOptions::load_model() const {
   return Model::load(model);
 }
 
-DomainSchema AgentCommandOptions::load_domain() const {
-  return load_schema(resolve_domain_dir(domain) + "/functions.toml");
+std::shared_ptr<const DeviceSpec> AgentCommandOptions::load_domain() const {
+  return std::make_shared<const DeviceSpec>(load_device(resolve_domain_dir(domain)));
 }
 
 AgentOptions AgentCommandOptions::agent_options() const {

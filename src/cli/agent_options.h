@@ -8,13 +8,14 @@
 #include <CLI/CLI.hpp>
 
 #include "agent/agent.h"
+#include "device/device.h"
 #include "domain/schema.h"
 #include "model/model.h"
 
 namespace edgelm::cli {
 
 struct AgentCommandOptions {
-  std::string model, domain = "air-purifier";
+  std::string model, domain = kDefaultDomain;
   bool free = false, no_fast_forward = false;
   int max_reply_tokens = 48;
   int threads = 0;
@@ -24,9 +25,9 @@ struct AgentCommandOptions {
   // Adds --model (required), --domain, --free, --no-fast-forward,
   // --max-reply-tokens, --threads, --temperature and --seed to cmd.
   void add_to(CLI::App* cmd);
-  // Sets the thread count, then loads the model and the domain's schema.
+  // Sets the thread count, then loads the model and the domain's device.
   std::shared_ptr<const Model> load_model() const;
-  DomainSchema load_domain() const;
+  std::shared_ptr<const DeviceSpec> load_domain() const;
   AgentOptions agent_options() const;
 };
 

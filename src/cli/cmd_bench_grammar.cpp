@@ -19,7 +19,7 @@
 
 #include "agent/answer_grammar.h"
 #include "agent/format.h"
-#include "agent/simulator.h"
+#include "device/device.h"
 #include "cli/command.h"
 #include "platform/error.h"
 #include "platform/random.h"
@@ -99,6 +99,7 @@ double percentile(std::vector<double> v, double p) {
 }
 
 struct BenchOptions {
+  std::string domain = kDefaultDomain;
   int32_t vocab_size = 49152;
   int answers = 2000;
   int max_reply_tokens = 48;
@@ -107,7 +108,7 @@ struct BenchOptions {
 
 void run_bench(const BenchOptions& o) {
   using clock = std::chrono::steady_clock;
-  DomainSchema schema = air_purifier_schema();
+  DomainSchema schema = load_device(resolve_domain_dir(o.domain)).schema;
   auto vocab = synthesise_vocab(schema, o.vocab_size, o.seed);
   // Canonical tokenisation of forced text: greedy longest match over the synthetic vocabulary.
   std::unordered_map<std::string, int32_t> by_bytes;
@@ -206,6 +207,7 @@ void setup(CLI::App& app) {
   auto o = std::make_shared<BenchOptions>();
   CLI::App* cmd = command_group(app, "bench", "Machine-readable benchmarks")
                       ->add_subcommand("grammar", "Allowed-token mask time of the air purifier's answer grammar");
+  cmd->add_option("--domain", o->domain, "domain folder or built-in name")->capture_default_str();
   cmd->add_option("--vocab-size", o->vocab_size, "tokens in the synthetic vocabulary")->capture_default_str();
   cmd->add_option("--answers", o->answers, "random answers to walk")->capture_default_str();
   cmd->add_option("--max-reply-tokens", o->max_reply_tokens, "reply budget")->capture_default_str();

@@ -17,7 +17,7 @@ namespace edgelm::cli {
 namespace {
 
 struct BenchArgs {
-  std::string input, domain = "air-purifier", sp_script;
+  std::string input, domain = kDefaultDomain, sp_script;
   int32_t vocab_size = 4096;
   double megabytes = 4;
   bool compare = true;

@@ -11,7 +11,6 @@
 
 #include "agent/agent.h"
 #include "agent/format.h"
-#include "agent/simulator.h"
 #include "cli/agent_options.h"
 #include "cli/command.h"
 #include "model/model.h"
@@ -28,10 +27,12 @@ struct ChatOptions {
 
 void run_chat(const ChatOptions& o) {
   auto model = o.agent.load_model();
-  DomainSchema schema = o.agent.load_domain();
-  Agent agent(model, schema, o.agent.agent_options());
-  const bool simulate = schema.name == "air-purifier";
-  AirPurifierSimulator sim;
+  std::shared_ptr<const DeviceSpec> device = o.agent.load_domain();
+  const DomainSchema& schema = device->schema;
+  Agent agent(model, device, o.agent.agent_options());
+  // A device with state shows it after every answer; a stateless one has nothing to show.
+  const bool simulate = !device->fields.empty();
+  Device sim(device);
   const bool interactive = isatty(STDIN_FILENO);
   if (interactive)
     std::printf("edgelm chat: %s, domain %s (%zu functions). One command per line; Ctrl-D ends.\n", o.agent.model.c_str(),
@@ -54,7 +55,7 @@ void run_chat(const ChatOptions& o) {
     }
     AgentAnswer a;
     try {
-      a = agent.respond(line, simulate ? &sim : nullptr);
+      a = agent.respond(line, &sim);
     } catch (const Error& e) {
       a.error = e.what();
     }

@@ -41,7 +41,7 @@ void setup(CLI::App& app) {
 
   auto o = std::make_shared<GenerateOptions>();
   auto balance = std::make_shared<std::string>("on");
-  o->domain_dir = "air-purifier";
+  o->domain_dir = kDefaultDomain;
   o->quiet = false;
   CLI::App* gen = data->add_subcommand("generate", "Generate a typified, balanced, split data set from a domain folder");
   gen->add_option("--domain", o->domain_dir, "domain folder or built-in domain name")->capture_default_str();

@@ -12,6 +12,7 @@
 
 #include "agent/format.h"
 #include "cli/command.h"
+#include "device/device.h"
 #include "domain/schema.h"
 #include "platform/error.h"
 #include "tokenizer/tokenizer.h"
@@ -21,7 +22,7 @@ namespace edgelm::cli {
 namespace {
 
 struct TokenizeOptions {
-  std::string input, tokenizer, out, domain = "air-purifier", field = "text";
+  std::string input, tokenizer, out, domain = kDefaultDomain, field = "text";
   bool chat = false, no_eos = false;
 };
 
@@ -51,7 +52,7 @@ void run_tokenize(const TokenizeOptions& o) {
   std::string line;
   int64_t line_no = 0;
   if (o.chat) {
-    const DomainSchema schema = load_schema(resolve_domain_dir(o.domain) + "/functions.toml");
+    const DomainSchema schema = load_device(resolve_domain_dir(o.domain)).schema;
     while (std::getline(in, line)) {
       ++line_no;
       if (line.find_first_not_of(" \t\r") == std::string::npos) continue;

@@ -17,7 +17,7 @@ namespace edgelm::cli {
 namespace {
 
 struct EvalOptions {
-  std::string model, cases, report, domain = "air-purifier";
+  std::string model, cases, report, domain = kDefaultDomain;
   bool no_constrain = false, keyword_baseline = false, quiet = false;
   int threads = 0, max_reply_tokens = 48;
 };
@@ -42,7 +42,8 @@ void print_summary(const nlohmann::json& s) {
 void run_eval(const EvalOptions& o) {
   if (o.model.empty() == !o.keyword_baseline) fail("give either --model FILE or --keyword-baseline");
   if (o.threads > 0) set_default_threads(o.threads);
-  DomainSchema schema = load_schema(resolve_domain_dir(o.domain) + "/functions.toml");
+  auto device = std::make_shared<const DeviceSpec>(load_device(resolve_domain_dir(o.domain)));
+  const DomainSchema& schema = device->schema;
   std::string cases_path = o.cases.empty() ? resolve_domain_dir(o.domain) + "/eval/handwritten.jsonl" : o.cases;
   std::vector<EvalCase> cases = load_cases(cases_path, schema);
   std::string label = o.quiet ? "" : "eval";
@@ -56,7 +57,7 @@ void run_eval(const EvalOptions& o) {
     mo.constrained = !o.no_constrain;
     mo.max_reply_tokens = o.max_reply_tokens;
     mo.label = label;
-    run = evaluate_model(o.model, schema, cases, mo);
+    run = evaluate_model(o.model, device, cases, mo);
   }
   run.cases_path = cases_path;
   nlohmann::json summary = summarize(run);

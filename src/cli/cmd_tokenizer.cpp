@@ -8,6 +8,7 @@
 
 #include "agent/format.h"
 #include "cli/command.h"
+#include "device/device.h"
 #include "domain/schema.h"
 #include "platform/atomic_file.h"
 #include "platform/error.h"
@@ -32,7 +33,7 @@ std::string read_stdin() {
 void run_train(const TrainArgs& a) {
   std::vector<std::string> specials;
   if (!a.domain.empty()) {
-    DomainSchema schema = load_schema(resolve_domain_dir(a.domain) + "/functions.toml");
+    DomainSchema schema = load_device(resolve_domain_dir(a.domain)).schema;
     specials = agent_special_tokens(schema);
   }
   if (!a.special_tokens_file.empty()) {

@@ -6,6 +6,7 @@
 #include <fstream>
 
 #include "data/dataset.h"
+#include "device/device.h"
 #include "domain/schema.h"
 #include "platform/atomic_file.h"
 #include "platform/error.h"
@@ -144,8 +145,8 @@ AuditReport audit_dataset(const std::string& dir, const AuditOptions& o) {
     if (m.is_object() && m.contains("domain_dir") && m["domain_dir"].is_string() && fs::is_directory(m["domain_dir"].get<std::string>()))
       domain_dir = m["domain_dir"].get<std::string>();
   }
-  if (domain_dir.empty()) domain_dir = resolve_domain_dir("air-purifier");
-  DomainSchema schema = load_schema((fs::path(domain_dir) / "functions.toml").string());
+  if (domain_dir.empty()) domain_dir = resolve_domain_dir(kDefaultDomain);
+  DomainSchema schema = load_device(domain_dir).schema;
 
   std::optional<Tokenizer> tok;
   if (!o.tokenizer_gguf.empty()) tok = Tokenizer::from_gguf(GgufFile::open(o.tokenizer_gguf));

@@ -126,34 +126,6 @@ Pattern parse_pattern(std::string_view text, const std::string& where) {
   return p;
 }
 
-std::string utf8_problem(std::string_view s) {
-  size_t i = 0;
-  while (i < s.size()) {
-    unsigned char c = s[i];
-    int len = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
-    if (len == 0 || i + len > s.size()) return cat("invalid UTF-8 byte 0x", std::hex, int(c), std::dec, " at byte ", i);
-    for (int k = 1; k < len; ++k)
-      if ((static_cast<unsigned char>(s[i + k]) >> 6) != 2)
-        return cat("invalid UTF-8 sequence at byte ", i);
-    i += len;
-  }
-  return "";
-}
-
-bool contains_hangul(std::string_view s) {
-  for (size_t i = 0; i < s.size();) {
-    uint32_t cp = next_code_point(s, i);
-    if (is_hangul_syllable(cp) || (cp >= 0x3131 && cp <= 0x318E)) return true;
-  }
-  return false;
-}
-
-bool contains_latin(std::string_view s) {
-  for (char c : s)
-    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')) return true;
-  return false;
-}
-
 bool is_korean_particle(std::string_view key) {
   return key == "로" || key == "를" || key == "가" || key == "는" || key == "와" || key == "랑";
 }

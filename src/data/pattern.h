@@ -14,6 +14,8 @@
 #include <string_view>
 #include <vector>
 
+#include "platform/utf8.h"
+
 namespace edgelm::data {
 
 struct Pattern;
@@ -46,10 +48,6 @@ void for_each_node(const Pattern& p, Fn&& fn) {
   }
 }
 
-// Empty if `text` is valid UTF-8, else a description with the byte offset.
-std::string utf8_problem(std::string_view text);
-bool contains_hangul(std::string_view text);
-bool contains_latin(std::string_view text);
 // Appends the particle `key` (로, 를, 가, 는, 와, 랑) in the form that agrees
 // with the end of `out` (자동 -> 자동으로, 모드 -> 모드로, 전원 -> 전원을).
 void append_korean_particle(std::string& out, std::string_view key);

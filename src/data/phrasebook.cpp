@@ -6,6 +6,8 @@
 
 #include <toml++/toml.h>
 
+#include "device/device.h"
+#include "domain/language.h"
 #include "platform/atomic_file.h"
 #include "platform/error.h"
 
@@ -272,9 +274,9 @@ struct LanguageLoader {
           size_t end = text.find('}', pos);
           if (end == std::string::npos) error(v, cat("reply '", key, "': unclosed '{'"));
           std::string name = text.substr(pos + 1, end - pos - 1);
-          bool ok = std::count(config.placeholders.begin(), config.placeholders.end(), name) ||
+          bool ok = std::count(schema.placeholders.begin(), schema.placeholders.end(), name) ||
                     (f && f->find_argument(name));
-          if (!ok) error(v, cat("reply '", key, "': placeholder {", name, "} is neither a device value (generate.toml placeholders) nor an argument of ", fn));
+          if (!ok) error(v, cat("reply '", key, "': placeholder {", name, "} is neither a device value (generate.toml placeholders) nor an argument of ", fn, " (device placeholders are declared in device.toml)"));
         }
       }
       lang.replies[key] = texts;
@@ -376,16 +378,19 @@ struct LanguageLoader {
 
 GenerationConfig load_config(const std::string& path, std::string& bytes, const DomainSchema& schema) {
   GenerationConfig c;
-  c.languages = {"en", "ko"};
+  for (const auto& l : known_languages()) c.languages.push_back(l.code);
   c.kind_targets = {{"direct", 0.34}, {"multi_call", 0.17}, {"relative", 0.07}, {"query", 0.11},
                     {"indirect", 0.08}, {"out_of_scope", 0.13}, {"numeric_conversion", 0.10}};
-  c.language_targets = {{"en", 0.42}, {"ko", 0.42}, {"mix", 0.16}};
+  c.language_targets[kMixedLanguage] = 0.16;
+  for (const auto& l : c.languages) c.language_targets[l] = 0.84 / double(c.languages.size());
   if (!std::filesystem::exists(path)) return c;
   toml::table root = parse_toml_file(path, bytes);
   auto error = [&](const toml::node& n, const std::string& msg) { fail(path, " line ", line_of(n), ": ", msg); };
   for (const auto& [k, v] : root) {
     std::string key(k.str());
-    if (key == "languages" || key == "placeholders") {
+    if (key == "placeholders") {
+      error(v, "reply placeholders are declared in device.toml ([placeholder.NAME], docs/DOMAIN_FORMAT.md)");
+    } else if (key == "languages") {
       const toml::array* arr = v.as_array();
       if (!arr) error(v, cat("'", key, "' must be a list of strings"));
       std::vector<std::string> out;
@@ -393,7 +398,14 @@ GenerationConfig load_config(const std::string& path, std::string& bytes, const 
         if (!e.is_string()) error(e, cat("'", key, "' must be a list of strings"));
         out.push_back(*e.value<std::string>());
       }
-      (key == "languages" ? c.languages : c.placeholders) = out;
+      for (const auto& l : out)
+        if (!find_language_info(l))
+          error(v, cat("language '", l, "' has no language module (known: ", known_language_codes(), ")"));
+      if (out.empty()) error(v, "'languages' is empty");
+      c.languages = out;
+      for (const auto& l : known_languages())
+        if (!std::count(out.begin(), out.end(), std::string(l.code))) c.language_targets.erase(l.code);
+      if (out.size() < 2) c.language_targets.erase(kMixedLanguage);
     } else if (key == "numbers") {
       const toml::table* t = v.as_table();
       if (!t) error(v, "[numbers] must be a table of \"function.argument\" = [values]");
@@ -420,10 +432,12 @@ GenerationConfig load_config(const std::string& path, std::string& bytes, const 
         if (g != "kind" && g != "language") error(tv, cat("targets: unknown group '", g, "' (kind, language)"));
         auto& dst = g == "kind" ? c.kind_targets : c.language_targets;
         static const std::set<std::string> kinds = {"direct", "multi_call", "relative", "query", "indirect", "out_of_scope", "numeric_conversion"};
-        static const std::set<std::string> langs = {"en", "ko", "mix"};
+        if (!tv.is_table()) error(tv, cat("targets.", g, " must be a table"));
         for (const auto& [name, w] : *tv.as_table()) {
           std::string nm(name.str());
-          if (!(g == "kind" ? kinds : langs).count(nm)) error(w, cat("targets.", g, ": unknown name '", nm, "'"));
+          bool known = g == "kind" ? kinds.count(nm) > 0
+                                   : nm == kMixedLanguage || std::count(c.languages.begin(), c.languages.end(), nm) > 0;
+          if (!known) error(w, cat("targets.", g, ": unknown name '", nm, "'", g == "language" ? " (not in 'languages')" : ""));
           if (!w.is_number() || *w.value<double>() < 0) error(w, cat("targets.", g, ".", nm, " must be a number >= 0"));
           dst[nm] = *w.value<double>();
         }
@@ -442,14 +456,16 @@ Phrasebook load_phrasebook(const std::string& domain_dir) {
   Phrasebook pb;
   pb.dir = domain_dir;
   std::string bytes;
-  std::string schema_path = (fs::path(domain_dir) / "functions.toml").string();
-  std::string schema_text = read_file(schema_path);
-  if (std::string bad = utf8_problem(schema_text); !bad.empty()) fail(schema_path, ": ", bad);
-  pb.schema = parse_schema(schema_text, schema_path);
-  bytes += schema_text;
+  for (const char* name : {"functions.toml", "device.toml"}) {
+    std::string path = (fs::path(domain_dir) / name).string();
+    if (!fs::exists(path)) continue;
+    std::string text = read_file(path);
+    if (std::string bad = utf8_problem(text); !bad.empty()) fail(path, ": ", bad);
+    bytes += text;
+  }
+  pb.schema = load_device(domain_dir).schema;
   pb.config = load_config((fs::path(domain_dir) / "generate.toml").string(), bytes, pb.schema);
   for (const auto& lang : pb.config.languages) {
-    if (lang != "en" && lang != "ko") fail(domain_dir, "/generate.toml: language '", lang, "' has no number words (en, ko)");
     std::string path = (fs::path(domain_dir) / (lang + ".toml")).string();
     toml::table root = parse_toml_file(path, bytes);
     LanguageLoader loader{pb.schema, pb.config, {}};

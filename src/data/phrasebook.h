@@ -51,7 +51,7 @@ struct Verb {
 };
 
 struct Language {
-  std::string lang;  // "en", "ko"
+  std::string lang;  // a language code (src/domain/language.h)
   std::string file;
   std::map<std::string, std::vector<Pattern>> lexicon;                       // {slot} -> entries
   std::map<std::string, std::map<std::string, std::vector<Pattern>>> values;  // {slot} -> value -> words
@@ -65,11 +65,10 @@ struct Language {
 };
 
 struct GenerationConfig {
-  std::vector<std::string> placeholders;                 // device-filled reply placeholders: pm25, tip, ...
   std::map<std::string, std::vector<int64_t>> number_pools;  // "set_timer.minutes" -> values people say
   std::map<std::string, double> kind_targets;            // share of examples per kind (direct, multi_call, ...)
-  std::map<std::string, double> language_targets;        // en, ko, mix
-  std::vector<std::string> languages;                    // phrasing files to load: en -> en.toml
+  std::map<std::string, double> language_targets;        // each language, and "mix" (code-switched)
+  std::vector<std::string> languages;                    // phrasing files to load: en -> en.toml (default: every known language)
 };
 
 struct Phrasebook {

@@ -1,5 +1,8 @@
 #include "domain/schema.h"
 
+#include <algorithm>
+#include <charconv>
+#include <cmath>
 #include <cstdlib>
 #include <filesystem>
 #include <set>
@@ -8,17 +11,86 @@
 
 #include "platform/atomic_file.h"
 #include "platform/error.h"
+#include "platform/utf8.h"
 
 namespace edgelm {
 
-bool ArgumentSpec::accepts(const ArgValue& v) const {
-  if (type == ArgType::Enum) {
-    const auto* s = std::get_if<std::string>(&v);
-    return s && std::find(values.begin(), values.end(), *s) != values.end();
+const char* arg_type_name(ArgType t) {
+  switch (t) {
+    case ArgType::Enum: return "enum";
+    case ArgType::Integer: return "integer";
+    case ArgType::Number: return "number";
+    case ArgType::Boolean: return "boolean";
+    case ArgType::String: return "string";
   }
-  const auto* i = std::get_if<int64_t>(&v);
-  return i && *i >= min && *i <= max;
+  return "?";
 }
+
+namespace {
+
+// Whether v has at most kNumberDecimals decimals (so its text form is exact).
+bool has_few_decimals(double v) {
+  double scaled = v * 1000.0;
+  return std::isfinite(v) && std::fabs(scaled - std::round(scaled)) <= 1e-6 * std::max(1.0, std::fabs(scaled));
+}
+
+// Characters a free-text value may not hold: the agent format quotes it with
+// '"', and '{' '}' '<' '>' would read as placeholders or special tokens.
+bool string_char_allowed(uint32_t cp) {
+  return cp >= 0x20 && cp != 0x7F && !(cp >= 0x80 && cp < 0xA0) && cp != '"' && cp != '\\' && cp != '{' && cp != '}' &&
+         cp != '<' && cp != '>';
+}
+
+}  // namespace
+
+std::string ArgumentSpec::check(const ArgValue& v) const {
+  switch (type) {
+    case ArgType::Enum: {
+      const auto* s = std::get_if<std::string>(&v);
+      if (!s) return cat(arg_to_string(v), " is not a string");
+      if (std::find(values.begin(), values.end(), *s) == values.end()) {
+        std::string known;
+        for (const auto& x : values) known += (known.empty() ? "" : ", ") + x;
+        return cat("'", *s, "' is not one of ", known);
+      }
+      return "";
+    }
+    case ArgType::Integer: {
+      const auto* i = std::get_if<int64_t>(&v);
+      if (!i) return cat(arg_to_string(v), " is not an integer");
+      if (*i < min || *i > max) return cat(*i, " is outside ", min, "..", max);
+      return "";
+    }
+    case ArgType::Number: {
+      double x = 0;
+      if (const auto* d = std::get_if<double>(&v)) x = *d;
+      else if (const auto* i = std::get_if<int64_t>(&v)) x = double(*i);
+      else return cat(arg_to_string(v), " is not a number");
+      if (!(x >= min_number && x <= max_number))
+        return cat(number_text(x), " is outside ", number_text(min_number), "..", number_text(max_number));
+      if (!has_few_decimals(x)) return cat(x, " has more than ", kNumberDecimals, " decimals");
+      return "";
+    }
+    case ArgType::Boolean:
+      return std::holds_alternative<bool>(v) ? "" : cat(arg_to_string(v), " is not true or false");
+    case ArgType::String: {
+      const auto* s = std::get_if<std::string>(&v);
+      if (!s) return cat(arg_to_string(v), " is not a string");
+      if (s->empty()) return "an empty string";
+      if (std::string bad = utf8_problem(*s); !bad.empty()) return bad;
+      if (utf8_length(*s) > max_length) return cat("'", *s, "' is longer than ", max_length, " characters");
+      size_t i = 0;
+      uint32_t cp = 0;
+      while (utf8_next(*s, i, cp))
+        if (!string_char_allowed(cp)) return cat("'", *s, "' holds a character a value may not have (\", \\ { } < > or a control)");
+      if (s->front() == ' ' || s->back() == ' ') return cat("'", *s, "' starts or ends with a space");
+      return "";
+    }
+  }
+  return "unknown type";
+}
+
+bool ArgumentSpec::accepts(const ArgValue& v) const { return check(v).empty(); }
 
 const ArgumentSpec* FunctionSpec::find_argument(const std::string& n) const {
   for (const auto& a : arguments)
@@ -73,14 +145,19 @@ struct SchemaParser {
   }
 
   ArgumentSpec argument(const toml::table& t, const std::string& fn) const {
-    check_keys(t, {"name", "type", "values", "min", "max", "optional", "default", "description"}, "an argument");
+    check_keys(t, {"name", "type", "values", "min", "max", "max_length", "optional", "default", "description"},
+               "an argument");
     ArgumentSpec a;
     a.name = string_field(t, "name", true);
     if (!is_identifier(a.name)) error(t, cat("argument name '", a.name, "' of ", fn, " is not an identifier"));
     a.description = string_field(t, "description", false);
     std::string type = string_field(t, "type", true);
+    auto reject = [&](const char* key) {
+      if (const toml::node* n = t.get(key)) error(*n, cat("'", key, "' does not apply to a ", type, " argument"));
+    };
     if (type == "enum") {
       a.type = ArgType::Enum;
+      reject("min"), reject("max"), reject("max_length");
       const toml::array* values = t.get_as<toml::array>("values");
       if (!values || values->empty()) error(t, cat("enum argument '", a.name, "' of ", fn, " needs a non-empty 'values' list"));
       std::set<std::string> seen;
@@ -93,14 +170,40 @@ struct SchemaParser {
       }
     } else if (type == "integer") {
       a.type = ArgType::Integer;
+      reject("values"), reject("max_length");
       auto min = t.get("min"), max = t.get("max");
       if (!min || !min->is_integer() || !max || !max->is_integer())
         error(t, cat("integer argument '", a.name, "' of ", fn, " needs integer 'min' and 'max'"));
       a.min = *min->value<int64_t>();
       a.max = *max->value<int64_t>();
       if (a.min > a.max) error(t, cat("argument '", a.name, "': min ", a.min, " is above max ", a.max));
+      if (a.min < -999999999999 || a.max > 999999999999)
+        error(t, cat("argument '", a.name, "': the range must lie within -999999999999..999999999999"));
+    } else if (type == "number") {
+      a.type = ArgType::Number;
+      reject("values"), reject("max_length");
+      auto min = t.get("min"), max = t.get("max");
+      if (!min || !(min->is_number()) || !max || !max->is_number())
+        error(t, cat("number argument '", a.name, "' of ", fn, " needs numeric 'min' and 'max'"));
+      a.min_number = min->is_integer() ? double(*min->value<int64_t>()) : *min->value<double>();
+      a.max_number = max->is_integer() ? double(*max->value<int64_t>()) : *max->value<double>();
+      if (!std::isfinite(a.min_number) || !std::isfinite(a.max_number) || std::fabs(a.min_number) > 1e12 ||
+          std::fabs(a.max_number) > 1e12)
+        error(t, cat("argument '", a.name, "': the range must lie within -1e12..1e12"));
+      if (a.min_number > a.max_number) error(t, cat("argument '", a.name, "': min is above max"));
+    } else if (type == "boolean") {
+      a.type = ArgType::Boolean;
+      reject("values"), reject("min"), reject("max"), reject("max_length");
+    } else if (type == "string") {
+      a.type = ArgType::String;
+      reject("values"), reject("min"), reject("max");
+      if (const toml::node* n = t.get("max_length")) {
+        if (!n->is_integer() || *n->value<int64_t>() < 1 || *n->value<int64_t>() > 256)
+          error(*n, cat("'max_length' of '", a.name, "' must be an integer in 1..256"));
+        a.max_length = *n->value<int64_t>();
+      }
     } else {
-      error(*t.get("type"), cat("unknown argument type '", type, "' (known: enum, integer)"));
+      error(*t.get("type"), cat("unknown argument type '", type, "' (known: enum, integer, number, boolean, string)"));
     }
     if (const toml::node* o = t.get("optional")) {
       if (!o->is_boolean()) error(*o, "'optional' must be true or false");
@@ -108,12 +211,16 @@ struct SchemaParser {
     }
     if (const toml::node* d = t.get("default")) {
       if (!a.optional) error(*d, cat("argument '", a.name, "' has a default but is not optional"));
-      if (a.type == ArgType::Enum && d->is_string()) a.default_value = std::string(*d->value<std::string>());
-      else if (a.type == ArgType::Integer && d->is_integer()) a.default_value = *d->value<int64_t>();
-      else error(*d, cat("default of '", a.name, "' has the wrong type"));
-      if (!a.accepts(*a.default_value)) error(*d, cat("default of '", a.name, "' is outside its values"));
-    } else if (a.optional) {
-      error(t, cat("optional argument '", a.name, "' of ", fn, " needs a 'default'"));
+      std::optional<ArgValue> v;
+      if (d->is_string()) v = std::string(*d->value<std::string>());
+      else if (d->is_integer()) v = *d->value<int64_t>();
+      else if (d->is_floating_point()) v = *d->value<double>();
+      else if (d->is_boolean()) v = *d->value<bool>();
+      if (!v) error(*d, cat("default of '", a.name, "' has the wrong type"));
+      if (a.type == ArgType::Number)
+        if (const auto* i = std::get_if<int64_t>(&*v)) v = double(*i);
+      if (std::string why = a.check(*v); !why.empty()) error(*d, cat("default of '", a.name, "': ", why));
+      a.default_value = v;
     }
     return a;
   }
@@ -186,11 +293,27 @@ std::string validate_call(const DomainSchema& schema, const Call& call) {
   for (const auto& [name, value] : call.arguments) {
     const ArgumentSpec* a = f->find_argument(name);
     if (!a) return cat(call.name, ": unknown argument '", name, "'");
-    if (!a->accepts(value)) return cat(call.name, ": value ", arg_to_string(value), " is not allowed for '", name, "'");
+    if (std::string why = a->check(value); !why.empty()) return cat(call.name, ": argument '", name, "': ", why);
   }
   for (const auto& a : f->arguments)
     if (!a.optional && !call.arguments.count(a.name)) return cat(call.name, ": missing argument '", a.name, "'");
   return "";
+}
+
+Call canonical_call(const DomainSchema& schema, Call call) {
+  const FunctionSpec* f = schema.find(call.name);
+  if (!f) return call;
+  for (auto& [name, value] : call.arguments) {
+    const ArgumentSpec* a = f->find_argument(name);
+    if (!a) continue;
+    if (a->type == ArgType::Number) {
+      if (const auto* i = std::get_if<int64_t>(&value)) value = double(*i);
+    } else if (a->type == ArgType::Integer) {
+      if (const auto* d = std::get_if<double>(&value); d && std::fabs(*d) < 9e15 && *d == std::floor(*d))
+        value = int64_t(*d);
+    }
+  }
+  return call;
 }
 
 Call with_defaults(const DomainSchema& schema, const Call& call) {
@@ -201,14 +324,46 @@ Call with_defaults(const DomainSchema& schema, const Call& call) {
   return out;
 }
 
+std::string number_text(double v) {
+  if (!std::isfinite(v)) return "nan";
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.*f", kNumberDecimals, v);
+  std::string s = buf;
+  if (s.find('.') != std::string::npos) {
+    while (s.back() == '0') s.pop_back();
+    if (s.back() == '.') s.pop_back();
+  }
+  if (s == "-0") s = "0";
+  return s;
+}
+
 nlohmann::json arg_to_json(const ArgValue& v) {
   if (const auto* s = std::get_if<std::string>(&v)) return *s;
-  return std::get<int64_t>(v);
+  if (const auto* i = std::get_if<int64_t>(&v)) return *i;
+  if (const auto* d = std::get_if<double>(&v)) return *d;
+  return std::get<bool>(v);
+}
+
+std::optional<ArgValue> arg_from_json(const nlohmann::json& j) {
+  if (j.is_string()) return ArgValue(j.get<std::string>());
+  if (j.is_boolean()) return ArgValue(j.get<bool>());
+  if (j.is_number_integer()) {
+    if (j.is_number_unsigned() && j.get<uint64_t>() > uint64_t(INT64_MAX)) return ArgValue(double(j.get<uint64_t>()));
+    return ArgValue(j.get<int64_t>());
+  }
+  if (j.is_number_float()) {
+    double d = j.get<double>();
+    if (std::fabs(d) < 9e15 && d == std::floor(d)) return ArgValue(int64_t(d));  // 90.0 is the integer 90
+    return ArgValue(d);
+  }
+  return std::nullopt;
 }
 
 std::string arg_to_string(const ArgValue& v) {
   if (const auto* s = std::get_if<std::string>(&v)) return cat('"', *s, '"');
-  return std::to_string(std::get<int64_t>(v));
+  if (const auto* i = std::get_if<int64_t>(&v)) return std::to_string(*i);
+  if (const auto* d = std::get_if<double>(&v)) return number_text(*d);
+  return std::get<bool>(v) ? "true" : "false";
 }
 
 nlohmann::json call_to_json(const Call& call) {
@@ -225,15 +380,15 @@ Call call_from_json(const nlohmann::json& j) {
     const auto& args = j["arguments"];
     if (!args.is_object()) fail("call '", c.name, "': 'arguments' must be an object");
     for (auto it = args.begin(); it != args.end(); ++it) {
-      if (it->is_string()) c.arguments[it.key()] = it->get<std::string>();
-      else if (it->is_number_integer()) c.arguments[it.key()] = it->get<int64_t>();
-      else if (it->is_number_float() && it->get<double>() == double(int64_t(it->get<double>())))
-        c.arguments[it.key()] = int64_t(it->get<double>());
-      else fail("call '", c.name, "': argument '", it.key(), "' must be a string or an integer");
+      std::optional<ArgValue> v = arg_from_json(*it);
+      if (!v) fail("call '", c.name, "': argument '", it.key(), "' must be a string, a number or a boolean");
+      c.arguments[it.key()] = std::move(*v);
     }
   }
   return c;
 }
+
+Call call_from_json(const nlohmann::json& j, const DomainSchema& schema) { return canonical_call(schema, call_from_json(j)); }
 
 std::string call_to_string(const Call& call) {
   std::string s = call.name + "(";

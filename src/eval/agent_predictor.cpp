@@ -19,14 +19,14 @@ Predictor agent_predictor(Agent& agent) {
   };
 }
 
-EvalRun evaluate_model(const std::string& model_path, const DomainSchema& schema, const std::vector<EvalCase>& cases,
-                       const ModelEvalOptions& options) {
+EvalRun evaluate_model(const std::string& model_path, const std::shared_ptr<const DeviceSpec>& device,
+                       const std::vector<EvalCase>& cases, const ModelEvalOptions& options) {
   std::shared_ptr<const Model> model = Model::load(model_path);
   AgentOptions agent_options;
   agent_options.constrained = options.constrained;
   agent_options.max_reply_tokens = options.max_reply_tokens;
-  Agent agent(model, schema, agent_options);
-  EvalRun run = evaluate_cases(schema, cases, agent_predictor(agent), options.label);
+  Agent agent(model, device, agent_options);
+  EvalRun run = evaluate_cases(device->schema, cases, agent_predictor(agent), options.label);
   run.model = model_path;
   run.name = options.name.empty()
                  ? std::filesystem::path(model_path).filename().string() + (options.constrained ? "" : " (unconstrained)")

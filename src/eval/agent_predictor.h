@@ -11,7 +11,7 @@
 namespace edgelm {
 
 // The agent must outlive the predictor. Each command is answered on a fresh
-// simulator (default state), so cases do not depend on each other's order.
+// device (initial state), so cases do not depend on each other's order.
 Predictor agent_predictor(Agent& agent);
 
 struct ModelEvalOptions {
@@ -22,7 +22,7 @@ struct ModelEvalOptions {
 };
 
 // Loads the model (GGUF with its tokenizer), answers every case and returns the run.
-EvalRun evaluate_model(const std::string& model_path, const DomainSchema& schema, const std::vector<EvalCase>& cases,
-                       const ModelEvalOptions& options);
+EvalRun evaluate_model(const std::string& model_path, const std::shared_ptr<const DeviceSpec>& device,
+                       const std::vector<EvalCase>& cases, const ModelEvalOptions& options);
 
 }  // namespace edgelm

@@ -7,6 +7,7 @@
 #include <thread>
 
 #include "data/dataset.h"
+#include "device/device.h"
 #include "domain/schema.h"
 #include "eval/agent_predictor.h"
 #include "eval/cases.h"
@@ -90,7 +91,8 @@ nlohmann::json run_demo(const DemoOptions& o) {
   else if (o.quick) set_default_threads(1);
   DemoPlan plan = demo_plan(o);
   std::string domain_dir = resolve_domain_dir(o.domain);
-  DomainSchema schema = load_schema(domain_dir + "/functions.toml");
+  auto device = std::make_shared<const DeviceSpec>(load_device(domain_dir));
+  const DomainSchema& schema = device->schema;
   // data x2, tokenizer, training x2, quantisation x2, 6 evaluations per case set; the focus round adds 3.
   const int n_stages = 7 + 2 * 6 + (plan.focus_steps > 0 ? 3 : 0);
   StageRunner st(o.out_dir, n_stages, o.force, o.quiet);
@@ -164,7 +166,7 @@ nlohmann::json run_demo(const DemoOptions& o) {
                            {"eval/round1/report.json"}, [&] {
       ModelEvalOptions mo;
       mo.label = o.quiet ? "" : "eval";
-      EvalRun run = evaluate_model(rel(first_model), schema, load_cases(handwritten_path, schema), mo);
+      EvalRun run = evaluate_model(rel(first_model), device, load_cases(handwritten_path, schema), mo);
       run.name = "first model (before the focus round)";
       run.cases_path = handwritten_path;
       nlohmann::json s = summarize(run);
@@ -236,7 +238,7 @@ nlohmann::json run_demo(const DemoOptions& o) {
           ModelEvalOptions mo;
           mo.constrained = e.constrained;
           mo.label = o.quiet ? "" : "eval";
-          run = evaluate_model(rel(e.model), schema, cases, mo);
+          run = evaluate_model(rel(e.model), device, cases, mo);
         }
         run.name = e.title;
         run.cases_path = cs.path;

@@ -10,7 +10,7 @@
 #include <string>
 
 #include "agent/format.h"
-#include "agent/simulator.h"
+#include "device/device.h"
 #include "model/model.h"
 #include "model/weights.h"
 #include "platform/gguf.h"
@@ -18,6 +18,12 @@
 #include "tokenizer/tokenizer.h"
 
 namespace edgelm::test {
+
+inline std::shared_ptr<const DeviceSpec> air_purifier_device() {
+  static auto spec = std::make_shared<const DeviceSpec>(load_device(resolve_domain_dir("air-purifier")));
+  return spec;
+}
+inline DomainSchema air_purifier_schema() { return air_purifier_device()->schema; }
 
 inline std::vector<std::string> agent_training_texts(const DomainSchema& schema) {
   std::vector<std::string> texts;
@@ -44,7 +50,8 @@ inline std::vector<std::string> agent_training_texts(const DomainSchema& schema)
 }
 
 struct TinyAgentModel {
-  DomainSchema schema = air_purifier_schema();
+  std::shared_ptr<const DeviceSpec> device = air_purifier_device();
+  DomainSchema schema = device->schema;
   std::string path;
   std::shared_ptr<const Model> model;
 };

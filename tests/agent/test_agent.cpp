@@ -50,7 +50,7 @@ TEST(AgentFormat, TrainingExampleRendersAndMasksTheAnswer) {
 }
 
 TEST(AgentFormat, ParseRoundTripsAndRejects) {
-  DomainSchema schema = air_purifier_schema();
+  DomainSchema schema = test::air_purifier_schema();
   std::vector<Call> calls = {{"set_mode", {{"mode", std::string("sleep")}}},
                              {"set_timer", {{"minutes", int64_t(360)}}},
                              {"start_breathing", {}},
@@ -88,12 +88,12 @@ TEST(Agent, RandomConstrainedAnswersAreAllValid) {
   o.max_reply_tokens = 6;
   o.sampler.temperature = 1.5f;
   o.sampler.seed = 99;
-  Agent agent(m.model, m.schema, o);
+  Agent agent(m.model, m.device, o);
   const char* commands[] = {"turn it on", "수면 모드", "timer 90", "how is the air", "play rain", "stop"};
   int n_calls = 0, n_answers = 1200;
   std::map<std::string, int> functions_seen;
   for (int i = 0; i < n_answers; ++i) {
-    AirPurifierSimulator sim;
+    Device sim(m.device);
     AgentAnswer a = agent.respond(commands[i % 6], &sim);
     ASSERT_EQ(a.error, "") << a.raw_text;
     ParsedAnswer p = parse_answer(m.schema, a.raw_text);
@@ -152,7 +152,7 @@ TEST(Agent, PrefixCacheGivesTheSameLogitsAsTheWholePrompt) {
     for (size_t i = 0; i < a.size(); ++i) ASSERT_NEAR(a[i], want[i], 1e-4f * (1 + scale)) << cmd << " logit " << i;
   }
   // The agent itself uses the cache: its prefix is the system part.
-  Agent agent(m.model, m.schema);
+  Agent agent(m.model, m.device);
   EXPECT_EQ(agent.prefix_tokens(), int64_t(system.size()));
   agent.respond("turn it on");
   AgentAnswer again = agent.respond("turn it on");
@@ -166,7 +166,7 @@ TEST(Agent, FreeDecodingReportsInvalidOutput) {
   o.max_call_tokens = 8;
   o.max_reply_tokens = 8;
   o.sampler.temperature = 1.0f;
-  Agent agent(m.model, m.schema, o);
+  Agent agent(m.model, m.device, o);
   int invalid = 0;
   for (int i = 0; i < 20; ++i) {
     AgentAnswer a = agent.respond("turn it on");
@@ -188,7 +188,7 @@ TEST(Agent, RejectsAModelWithoutTheSpecialTokens) {
   std::string path = test::tiny_agent_model().path + ".nospecial.gguf";
   save_weights_gguf(path, w, TensorType::F32, &extra);
   try {
-    Agent agent(Model::load(path), air_purifier_schema());
+    Agent agent(Model::load(path), test::air_purifier_schema());
     FAIL();
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("<|system|>"), std::string::npos) << e.what();

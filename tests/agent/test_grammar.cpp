@@ -6,7 +6,7 @@
 #include "agent/format.h"
 #include "agent/grammar.h"
 #include "agent/grammar_matcher.h"
-#include "agent/simulator.h"
+#include "agent_test_util.h"
 #include "grammar_test_util.h"
 #include "platform/error.h"
 #include "platform/random.h"
@@ -15,7 +15,7 @@ namespace edgelm {
 namespace {
 
 struct Fixture {
-  DomainSchema schema = air_purifier_schema();
+  DomainSchema schema = test::air_purifier_schema();
   std::shared_ptr<const TokenVocab> vocab = test::synthetic_vocab(schema);
 };
 
@@ -85,7 +85,7 @@ TEST(AnswerGrammar, IntegerRangesAreExact) {
     g.define_rule(root, integer_range_alternatives(g, lo, hi));
     g.finalize();
     auto grammar = std::make_shared<Grammar>(std::move(g));
-    GrammarAutomaton a(grammar, test::synthetic_vocab(air_purifier_schema()));
+    GrammarAutomaton a(grammar, test::synthetic_vocab(test::air_purifier_schema()));
     for (int64_t v = -30; v <= 1300; ++v) {
       int32_t s = a.next_bytes(a.start_state(), std::to_string(v));
       EXPECT_EQ(a.accepting(s), v >= lo && v <= hi) << v << " in " << lo << ".." << hi;
@@ -175,7 +175,7 @@ number ::= "-"? [0-9]+ ("." [0-9]{1,3})?
 ws     ::= [ \t\n]*
 )";
   auto g = std::make_shared<Grammar>(parse_gbnf(text));
-  GrammarAutomaton a(g, test::synthetic_vocab(air_purifier_schema()));
+  GrammarAutomaton a(g, test::synthetic_vocab(test::air_purifier_schema()));
   auto accepts = [&](const std::string& s) { return a.accepting(a.next_bytes(a.start_state(), s)); };
   EXPECT_TRUE(accepts("{}"));
   EXPECT_TRUE(accepts("{\"a\":1}"));
@@ -225,7 +225,7 @@ TEST(Gbnf, DeepRightRecursionIsBoundedNotACrash) {
   // Balanced parentheses nest without limit in the grammar; matching bounds
   // the stack depth instead of growing it forever.
   auto g = std::make_shared<Grammar>(parse_gbnf("root ::= \"(\" root \")\" | \"x\"\n"));
-  GrammarAutomaton a(g, test::synthetic_vocab(air_purifier_schema()));
+  GrammarAutomaton a(g, test::synthetic_vocab(test::air_purifier_schema()));
   EXPECT_TRUE(a.accepting(a.next_bytes(a.start_state(), "((((x))))")));
   std::string deep(5000, '(');
   EXPECT_LT(a.next_bytes(a.start_state(), deep), 0);  // too deep: the parse dies instead of overflowing

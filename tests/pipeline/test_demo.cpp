@@ -4,6 +4,8 @@
 // and a second run reuses every stage.
 #include <gtest/gtest.h>
 
+#include "device/device.h"
+
 #include <filesystem>
 #include <fstream>
 
@@ -85,7 +87,8 @@ TEST(Demo, QuickRunProducesEveryArtefactFromItsOwnFigures) {
 
   // Re-evaluating the model file on the cases the demo used gives the same
   // answers (greedy decoding is deterministic).
-  DomainSchema schema = load_schema(resolve_domain_dir("air-purifier") + "/functions.toml");
+  auto device = std::make_shared<const DeviceSpec>(load_device(resolve_domain_dir("air-purifier")));
+  const DomainSchema& schema = device->schema;
   auto preds = read_jsonl(out / "eval/handwritten/model/predictions.jsonl");
   auto all_cases = load_cases(resolve_domain_dir("air-purifier") + "/eval/handwritten.jsonl", schema);
   std::vector<EvalCase> used;
@@ -93,7 +96,7 @@ TEST(Demo, QuickRunProducesEveryArtefactFromItsOwnFigures) {
     for (const auto& c : all_cases)
       if (c.id == p["id"]) used.push_back(c);
   ASSERT_EQ(used.size(), preds.size());
-  EvalRun again = evaluate_model((out / "model.gguf").string(), schema, used, {});
+  EvalRun again = evaluate_model((out / "model.gguf").string(), device, used, {});
   for (size_t i = 0; i < preds.size(); ++i) {
     nlohmann::json calls = nlohmann::json::array();
     for (const auto& c : again.results[i].prediction.calls) calls.push_back(call_to_json(c));

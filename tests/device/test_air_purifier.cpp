@@ -1,8 +1,9 @@
-// The air purifier simulator: each function, the interactions of the domain
-// spec, calls outside the API, and placeholder filling.
+// The air purifier on the generic device (domains/air-purifier/device.toml):
+// each function, the interactions of the domain spec, calls outside the API,
+// and placeholder filling.
 #include <gtest/gtest.h>
 
-#include "agent/simulator.h"
+#include "device/device.h"
 #include "platform/error.h"
 
 namespace edgelm {
@@ -12,79 +13,95 @@ Call call(const std::string& name, std::map<std::string, ArgValue> args = {}) { 
 ArgValue s(const char* v) { return std::string(v); }
 ArgValue n(int64_t v) { return v; }
 
+std::shared_ptr<const DeviceSpec> air_purifier() {
+  static auto spec = std::make_shared<const DeviceSpec>(load_device(resolve_domain_dir("air-purifier")));
+  return spec;
+}
+
+// The state as the old simulator's struct read it.
+struct Purifier : Device {
+  Purifier() : Device(air_purifier()) {}
+  std::string str(const char* f) const { return std::get<std::string>(value(f)); }
+  int64_t num(const char* f) const { return std::get<int64_t>(value(f)); }
+  bool power() const { return str("power") == "on"; }
+  bool child_lock() const { return str("child_lock") == "on"; }
+  std::string sound() const { return str("sound") == "none" ? "" : str("sound"); }
+  std::string run(const Call& c) { return execute(c).summary; }
+};
+
 TEST(Simulator, PowerAndModes) {
-  AirPurifierSimulator sim;
-  EXPECT_FALSE(sim.state().power);
+  Purifier sim;
+  EXPECT_FALSE(sim.power());
   sim.execute(call("set_power", {{"state", s("on")}}));
-  EXPECT_TRUE(sim.state().power);
+  EXPECT_TRUE(sim.power());
   sim.execute(call("set_power", {{"state", s("off")}}));
-  EXPECT_FALSE(sim.state().power);
+  EXPECT_FALSE(sim.power());
   // A mode turns the device on.
   sim.execute(call("set_mode", {{"mode", s("sleep")}}));
-  EXPECT_TRUE(sim.state().power);
-  EXPECT_EQ(sim.state().mode, "sleep");
+  EXPECT_TRUE(sim.power());
+  EXPECT_EQ(sim.str("mode"), "sleep");
   sim.execute(call("set_mode", {{"mode", s("turbo")}}));
-  EXPECT_EQ(sim.state().mode, "turbo");
+  EXPECT_EQ(sim.str("mode"), "turbo");
 }
 
 TEST(Simulator, FanSpeedPutsTheDeviceInManualMode) {
-  AirPurifierSimulator sim;
+  Purifier sim;
   sim.execute(call("set_mode", {{"mode", s("auto")}}));
   sim.execute(call("set_fan_speed", {{"speed", s("high")}}));
-  EXPECT_EQ(sim.state().mode, "manual");
-  EXPECT_EQ(sim.state().fan_speed, "high");
-  EXPECT_TRUE(sim.state().power);
+  EXPECT_EQ(sim.str("mode"), "manual");
+  EXPECT_EQ(sim.str("fan_speed"), "high");
+  EXPECT_TRUE(sim.power());
 }
 
 TEST(Simulator, AdjustStepsWithinLowToHigh) {
-  AirPurifierSimulator sim;
+  Purifier sim;
   sim.execute(call("set_fan_speed", {{"speed", s("low")}}));
   sim.execute(call("adjust_fan_speed", {{"direction", s("down")}}));
-  EXPECT_EQ(sim.state().fan_speed, "low");  // already the weakest
+  EXPECT_EQ(sim.str("fan_speed"), "low");  // already the weakest
   sim.execute(call("adjust_fan_speed", {{"direction", s("up")}}));
-  EXPECT_EQ(sim.state().fan_speed, "medium");
+  EXPECT_EQ(sim.str("fan_speed"), "medium");
   sim.execute(call("adjust_fan_speed", {{"direction", s("up")}}));
   sim.execute(call("adjust_fan_speed", {{"direction", s("up")}}));
-  EXPECT_EQ(sim.state().fan_speed, "high");
-  EXPECT_EQ(sim.state().mode, "manual");
+  EXPECT_EQ(sim.str("fan_speed"), "high");
+  EXPECT_EQ(sim.str("mode"), "manual");
 }
 
 TEST(Simulator, TimerLockLightSoundBreathingFilter) {
-  AirPurifierSimulator sim;
+  Purifier sim;
   sim.execute(call("set_timer", {{"minutes", n(90)}}));
-  EXPECT_EQ(sim.state().timer_minutes, 90);
-  EXPECT_TRUE(sim.state().power);  // a timer while off needs no set_power first
+  EXPECT_EQ(sim.num("timer_minutes"), 90);
+  EXPECT_TRUE(sim.power());  // a timer while off needs no set_power first
   sim.execute(call("cancel_timer"));
-  EXPECT_EQ(sim.state().timer_minutes, 0);
+  EXPECT_EQ(sim.num("timer_minutes"), 0);
   sim.execute(call("set_child_lock", {{"state", s("on")}}));
-  EXPECT_TRUE(sim.state().child_lock);
+  EXPECT_TRUE(sim.child_lock());
   sim.execute(call("set_light", {{"level", s("dim")}}));
-  EXPECT_EQ(sim.state().light, "dim");
+  EXPECT_EQ(sim.str("light"), "dim");
   sim.execute(call("play_sound", {{"sound", s("white_noise")}}));
-  EXPECT_EQ(sim.state().sound, "white_noise");
+  EXPECT_EQ(sim.sound(), "white_noise");
   sim.execute(call("stop_sound"));
-  EXPECT_EQ(sim.state().sound, "");
+  EXPECT_EQ(sim.sound(), "");
   sim.execute(call("start_breathing"));
-  EXPECT_EQ(sim.state().breathing_minutes, 5);  // the default
+  EXPECT_EQ(sim.num("breathing_minutes"), 5);  // the default
   sim.execute(call("start_breathing", {{"minutes", n(12)}}));
-  EXPECT_EQ(sim.state().breathing_minutes, 12);
-  EXPECT_EQ(sim.state().filter_life, 73);
-  EXPECT_NE(sim.execute(call("get_filter_status")).find("73"), std::string::npos);
+  EXPECT_EQ(sim.num("breathing_minutes"), 12);
+  EXPECT_EQ(sim.num("filter_life"), 73);
+  EXPECT_NE(sim.run(call("get_filter_status")).find("filter_life 73"), std::string::npos);
   sim.execute(call("reset_filter"));
-  EXPECT_EQ(sim.state().filter_life, 100);
-  EXPECT_NE(sim.execute(call("get_air_quality")).find("PM2.5 18"), std::string::npos);
-  EXPECT_FALSE(sim.execute(call("get_wellness_tip", {{"topic", s("sleep")}})).empty());
+  EXPECT_EQ(sim.num("filter_life"), 100);
+  EXPECT_NE(sim.run(call("get_air_quality")).find("pm25 18"), std::string::npos);
+  EXPECT_FALSE(sim.run(call("get_wellness_tip", {{"topic", s("sleep")}})).empty());
   // Switching off ends the timer, the session and the sound.
   sim.execute(call("set_timer", {{"minutes", n(30)}}));
   sim.execute(call("play_sound", {{"sound", s("rain")}}));
   sim.execute(call("set_power", {{"state", s("off")}}));
-  EXPECT_EQ(sim.state().timer_minutes, 0);
-  EXPECT_EQ(sim.state().sound, "");
-  EXPECT_EQ(sim.state().breathing_minutes, 0);
+  EXPECT_EQ(sim.num("timer_minutes"), 0);
+  EXPECT_EQ(sim.sound(), "");
+  EXPECT_EQ(sim.num("breathing_minutes"), 0);
 }
 
 TEST(Simulator, CallsOutsideTheApiAreErrors) {
-  AirPurifierSimulator sim;
+  Purifier sim;
   EXPECT_THROW(sim.execute(call("set_temperature", {{"degrees", n(20)}})), Error);
   EXPECT_THROW(sim.execute(call("set_mode", {{"mode", s("eco")}})), Error);
   EXPECT_THROW(sim.execute(call("set_mode")), Error);
@@ -94,11 +111,11 @@ TEST(Simulator, CallsOutsideTheApiAreErrors) {
   EXPECT_THROW(sim.execute(call("cancel_timer", {{"now", s("yes")}})), Error);
   EXPECT_THROW(sim.execute(call("start_breathing", {{"minutes", n(31)}})), Error);
   // The state is untouched by a rejected call.
-  EXPECT_FALSE(sim.state().power);
+  EXPECT_FALSE(sim.power());
 }
 
 TEST(Simulator, FillsPlaceholders) {
-  AirPurifierSimulator sim;
+  Purifier sim;
   sim.execute(call("set_timer", {{"minutes", n(90)}}));
   EXPECT_EQ(sim.fill_placeholders("Off in {minutes} minutes."), "Off in 90 minutes.");
   EXPECT_EQ(sim.fill_placeholders("PM2.5 is {pm25}, PM10 {pm10}: {air_level}."), "PM2.5 is 18, PM10 32: moderate.");

@@ -1,0 +1,25 @@
+#pragma once
+// UTF-8 for the whole project: strict decoding (overlong forms, surrogates and
+// values past U+10FFFF are invalid), validation with the byte offset of the
+// first problem, length in code points, and the script tests the bilingual
+// pipeline needs (Hangul, Latin letters).
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace edgelm {
+
+// Decodes the code point at s[i] and advances i past it. Returns false (and
+// leaves i) on an invalid or truncated sequence.
+bool utf8_next(std::string_view s, size_t& i, uint32_t& cp);
+// Empty if `s` is valid UTF-8, else "invalid UTF-8 byte 0xff at byte 11".
+std::string utf8_problem(std::string_view s);
+// Code points in `s`; an invalid byte counts as one.
+int64_t utf8_length(std::string_view s);
+void utf8_append(std::string& out, uint32_t cp);
+
+bool is_hangul(uint32_t cp);  // syllables, jamo and compatibility jamo
+bool contains_hangul(std::string_view s);
+bool contains_latin(std::string_view s);  // an ASCII letter
+
+}  // namespace edgelm
