@@ -458,6 +458,7 @@ Execution Device::execute(const Call& raw_call) {
     for (const auto& [ref, value] : e.set) {
       std::string need;
       std::vector<size_t> where = slots(ref, call, false, &need);
+      if (!need.empty()) missing.insert(need);
       const StateField& f = spec_->fields[ref.field];
       ArgValue v = value.literal;
       if (!value.arg.empty()) {
@@ -469,7 +470,6 @@ Execution Device::execute(const Call& raw_call) {
         v = to_field_type(f, it->second);
         if (!check_field_value(f, v).empty()) continue;  // a free-text value the field does not have
       }
-      if (!need.empty()) missing.insert(need);
       for (size_t s : where) write(ref.field, s, v);
     }
     for (const auto& [ref, amount] : e.step) {
