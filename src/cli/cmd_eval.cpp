@@ -49,7 +49,7 @@ void run_eval(const EvalOptions& o) {
   std::string label = o.quiet ? "" : "eval";
   EvalRun run;
   if (o.keyword_baseline) {
-    run = evaluate_cases(schema, cases, keyword_baseline_predictor(schema), label);
+    run = evaluate_cases(schema, cases, keyword_baseline_predictor(resolve_domain_dir(o.domain)), label);
     run.name = "keyword baseline";
     run.model = "keyword baseline";
   } else {

@@ -2,6 +2,7 @@
 
 #include <fstream>
 
+#include "domain/language.h"
 #include "platform/error.h"
 
 namespace edgelm {
@@ -83,9 +84,9 @@ EvalCase parse_case(const nlohmann::json& line, const DomainSchema& schema, cons
       fail(where, ": 'expected' must be a non-empty list of answers (use [[]] for \"no call\")");
     for (const auto& answer : expected) c.expected.push_back(parse_answer(answer, schema, where));
   }
-  if (c.lang.empty()) fail(where, ": missing 'lang' (en, ko or mix)");
-  if (c.lang != "en" && c.lang != "ko" && c.lang != "mix")
-    fail(where, ": lang '", c.lang, "' is not one of en, ko, mix");
+  if (c.lang.empty()) fail(where, ": missing 'lang' (", known_language_codes(), " or ", kMixedLanguage, ")");
+  if (c.lang != kMixedLanguage && !find_language_info(c.lang))
+    fail(where, ": lang '", c.lang, "' is not one of ", known_language_codes(), ", ", kMixedLanguage);
   if (line.contains("types")) c.types = type_tags_from_json(line["types"]);
   return c;
 }

@@ -6,6 +6,7 @@
 #include <map>
 #include <set>
 
+#include "domain/language.h"
 #include "platform/error.h"
 #include "platform/progress.h"
 
@@ -16,27 +17,20 @@ std::string CaseResult::kind() const {
   return n == 0 ? "none" : n == 1 ? "single" : "multi";
 }
 
-ScriptCounts count_scripts(std::string_view text) {
-  ScriptCounts c;
-  for (size_t i = 0; i < text.size();) {
-    unsigned char b = (unsigned char)text[i];
-    uint32_t cp = b;
-    size_t len = 1;
-    if (b >= 0xF0 && i + 3 < text.size()) cp = ((b & 0x07u) << 18) | ((text[i + 1] & 0x3Fu) << 12) | ((text[i + 2] & 0x3Fu) << 6) | (text[i + 3] & 0x3Fu), len = 4;
-    else if (b >= 0xE0 && i + 2 < text.size()) cp = ((b & 0x0Fu) << 12) | ((text[i + 1] & 0x3Fu) << 6) | (text[i + 2] & 0x3Fu), len = 3;
-    else if (b >= 0xC0 && i + 1 < text.size()) cp = ((b & 0x1Fu) << 6) | (text[i + 1] & 0x3Fu), len = 2;
-    if ((cp >= 0xAC00 && cp <= 0xD7A3) || (cp >= 0x1100 && cp <= 0x11FF) || (cp >= 0x3130 && cp <= 0x318F)) ++c.hangul;
-    else if ((cp >= 'a' && cp <= 'z') || (cp >= 'A' && cp <= 'Z')) ++c.latin;
-    i += len;
-  }
-  return c;
-}
-
 bool reply_in_language(const std::string& lang, std::string_view reply) {
-  ScriptCounts c = count_scripts(reply);
-  if (lang == "ko") return c.hangul > 0 && c.hangul >= c.latin;
-  if (lang == "en") return c.latin > 0 && c.hangul == 0;
-  return c.hangul > 0 || c.latin > 0;
+  // The reply is in a language when that language's script has letters in it
+  // and no other script has more; a code-switched command accepts any letters.
+  const LanguageInfo* info = find_language_info(lang);
+  if (!info) {
+    for (const auto& l : known_languages())
+      if (count_script(reply, l.script) > 0) return true;
+    return false;
+  }
+  int64_t mine = count_script(reply, info->script);
+  if (mine == 0) return false;
+  for (const auto& l : known_languages())
+    if (l.script != info->script && count_script(reply, l.script) > mine) return false;
+  return true;
 }
 
 double percentile(std::vector<double> values, double q) {

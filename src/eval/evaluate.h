@@ -59,11 +59,9 @@ CaseResult score_case(const DomainSchema& schema, const EvalCase& c, Prediction 
 // lang, expected, predicted, reply, error}].
 nlohmann::json summarize(const EvalRun& run);
 
-// Script of a reply: counts Hangul syllables/jamo and Latin letters.
-struct ScriptCounts { int hangul = 0, latin = 0; };
-ScriptCounts count_scripts(std::string_view text);
-// Korean commands want a mostly-Hangul reply, English ones a reply without
-// Hangul, mixed ones either; an empty reply is never in the right language.
+// Whether a reply is in the command's language: that language's script has
+// letters in it and no other script has more (src/domain/language.h); a
+// code-switched command accepts any letters; an empty reply never passes.
 bool reply_in_language(const std::string& lang, std::string_view reply);
 
 // Percentile by linear interpolation between closest ranks (q in [0, 1]); 0 for no values.

@@ -1,212 +1,396 @@
 #include "eval/keyword_baseline.h"
 
 #include <algorithm>
-#include <cctype>
 #include <chrono>
-#include <utility>
+#include <cmath>
+#include <map>
+#include <optional>
+#include <set>
+
+#include "data/generator.h"
+#include "data/numbers.h"
+#include "domain/language.h"
+#include "platform/error.h"
+#include "platform/random.h"
 
 namespace edgelm {
+
+using data::Intent;
+using data::Language;
+using data::Pattern;
+using data::PatternNode;
 
 namespace {
 
 std::string lower_ascii(std::string s) {
-  for (char& c : s) c = char(std::tolower((unsigned char)c));
+  for (char& c : s)
+    if (c >= 'A' && c <= 'Z') c = char(c - 'A' + 'a');
   return s;
 }
 
-bool has(const std::string& s, std::initializer_list<const char*> words) {
-  for (const char* w : words)
-    if (s.find(w) != std::string::npos) return true;
-  return false;
-}
+bool is_word_byte(char c) { return std::isalnum(uint8_t(c)) || uint8_t(c) >= 0x80 || c == '_'; }
 
-// ASCII words must match whole words ("on" inside "ocean" must not count).
-bool has_word(const std::string& s, std::initializer_list<const char*> words) {
-  for (const char* w : words) {
-    std::string word(w);
-    for (size_t pos = s.find(word); pos != std::string::npos; pos = s.find(word, pos + 1)) {
-      bool left = pos == 0 || !std::isalnum((unsigned char)s[pos - 1]);
-      size_t end = pos + word.size();
-      bool right = end >= s.size() || !std::isalnum((unsigned char)s[end]);
-      if (left && right) return true;
-    }
-  }
-  return false;
-}
-
-// Splits at conjunctions and commas; Korean "-고 " joins two verbs ("바꾸고 꺼줘").
-std::vector<std::string> split_clauses(const std::string& text) {
-  std::vector<std::string> seps = {",", " and then ", " and ", " then ", " also ", " plus ", "하고 ", "그리고 ", "고 ", "한 다음 ",
-                                   "한 뒤 ", ". ", "; "};
-  std::vector<std::string> parts = {text};
-  for (const auto& sep : seps) {
-    std::vector<std::string> next;
-    for (const auto& p : parts) {
-      size_t start = 0;
-      // `pos` always moves forward, so every separator occurrence is looked at once.
-      for (size_t pos = p.find(sep); pos != std::string::npos; pos = p.find(sep, pos + 1)) {
-        // "고 " only splits after a Hangul syllable (the verb it ends), and
-        // "an hour and a half" is one duration, not two requests.
-        bool keep = (sep == "고 " && (pos < 3 || (unsigned char)p[pos - 3] < 0xEA)) ||
-                    (sep == " and " && p.compare(pos, 11, " and a half") == 0);
-        if (keep) continue;
-        next.push_back(p.substr(start, pos - start));
-        start = pos + sep.size();
-      }
-      next.push_back(p.substr(start));
-    }
-    parts = std::move(next);
-  }
+// Words of a text: runs of letters, digits and non-ASCII bytes, lowercased.
+std::vector<std::string> split_words(const std::string& text) {
   std::vector<std::string> out;
-  for (auto& p : parts)
-    if (p.find_first_not_of(" \t.!?") != std::string::npos) out.push_back(p);
+  std::string w;
+  for (char c : lower_ascii(text)) {
+    if (is_word_byte(c)) {
+      w += c;
+    } else if (!w.empty()) {
+      out.push_back(w);
+      w.clear();
+    }
+  }
+  if (!w.empty()) out.push_back(w);
   return out;
 }
 
-// A number word or digits starting at pos; returns {value, length} or {-1, 0}.
-std::pair<double, size_t> number_at(const std::string& s, size_t pos) {
-  if (std::isdigit((unsigned char)s[pos])) {
-    size_t end = pos;
-    double v = 0;
-    while (end < s.size() && std::isdigit((unsigned char)s[end])) v = v * 10 + (s[end++] - '0');
-    if (end + 1 < s.size() && s[end] == '.' && std::isdigit((unsigned char)s[end + 1])) {
-      v += (s[end + 1] - '0') / 10.0;
-      end += 2;
+// Finds `phrase` in `text` with its Latin letters and digits at word boundaries
+// (Hangul glues particles and endings to its words, so it matches anywhere);
+// returns npos if absent.
+size_t find_phrase(const std::string& text, const std::string& phrase, size_t from = 0) {
+  if (phrase.empty()) return std::string::npos;
+  const bool left_edge = std::isalnum(uint8_t(phrase.front())), right_edge = std::isalnum(uint8_t(phrase.back()));
+  for (size_t p = text.find(phrase, from); p != std::string::npos; p = text.find(phrase, p + 1)) {
+    size_t end = p + phrase.size();
+    bool left = !left_edge || p == 0 || !std::isalnum(uint8_t(text[p - 1]));
+    bool right = !right_edge || end >= text.size() || !std::isalnum(uint8_t(text[end]));
+    if (left && right) return p;
+  }
+  return std::string::npos;
+}
+
+std::string trim(std::string s) {
+  while (!s.empty() && (s.back() == ' ' || s.back() == ',')) s.pop_back();
+  size_t i = 0;
+  while (i < s.size() && (s[i] == ' ' || s[i] == ',')) ++i;
+  return s.substr(i);
+}
+
+// Every string a pattern can produce (at most `limit`), value and duration
+// slots written as "\x01"; lexicon slots expanded; Korean verbs in their
+// connective-free stem form; particles dropped.
+void expand(const Pattern& p, const Language& lang, size_t limit, int depth, std::vector<std::string>& out) {
+  std::vector<std::string> acc = {""};
+  for (const PatternNode& n : p.nodes) {
+    std::vector<std::string> options;
+    switch (n.kind) {
+      case PatternNode::Kind::Text: options = {n.text}; break;
+      case PatternNode::Kind::Particle: options = {""}; break;
+      case PatternNode::Kind::Verb: {
+        auto it = lang.verbs.find(n.text);
+        options = {it == lang.verbs.end() ? n.text : it->second.stem};
+        break;
+      }
+      case PatternNode::Kind::Choice:
+        for (const auto& c : n.choices) expand(c, lang, limit, depth, options);
+        if (n.optional) options.push_back("");
+        break;
+      case PatternNode::Kind::Slot: {
+        auto lex = lang.lexicon.find(n.text);
+        if (n.format.empty() && lex != lang.lexicon.end() && depth < 8) {
+          for (const auto& e : lex->second) expand(e, lang, limit, depth + 1, options);
+        } else {
+          options = {"\x01"};
+        }
+        if (n.optional) options.push_back("");
+        break;
+      }
     }
-    return {v, end - pos};
+    std::vector<std::string> next;
+    for (const auto& a : acc)
+      for (const auto& o : options) {
+        if (next.size() >= limit) break;
+        next.push_back(a + o);
+      }
+    acc = std::move(next);
   }
-  static const std::vector<std::pair<const char*, double>> words = {
-      {"twelve", 12}, {"eleven", 11}, {"ten", 10}, {"nine", 9}, {"eight", 8}, {"seven", 7}, {"six", 6}, {"five", 5},
-      {"four", 4}, {"three", 3}, {"two", 2}, {"one", 1}, {"an", 1}, {"a", 1}, {"half an", 0.5}, {"half", 0.5},
-      {"thirty", 30}, {"twenty", 20}, {"fifteen", 15}, {"forty", 40}, {"fifty", 50}, {"sixty", 60}, {"ninety", 90},
-      // Korean native numerals (before hours) and Sino-Korean tens (before minutes).
-      {"열두", 12}, {"열한", 11}, {"열", 10}, {"아홉", 9}, {"여덟", 8}, {"일곱", 7}, {"여섯", 6}, {"다섯", 5}, {"네", 4},
-      {"세", 3}, {"두", 2}, {"한", 1}, {"삼십", 30}, {"이십", 20}, {"사십", 40}, {"오십", 50}, {"십오", 15}, {"십", 10},
-      {"오", 5}};
-  for (const auto& [w, v] : words) {
-    size_t n = std::char_traits<char>::length(w);
-    if (s.compare(pos, n, w) != 0) continue;
-    if (std::isalpha((unsigned char)w[0]) && pos > 0 && std::isalpha((unsigned char)s[pos - 1])) continue;
-    if (std::isalpha((unsigned char)w[0]) && pos + n < s.size() && std::isalpha((unsigned char)s[pos + n])) continue;
-    return {v, n};
-  }
-  return {-1, 0};
+  for (auto& a : acc)
+    if (out.size() < limit) out.push_back(std::move(a));
 }
 
 }  // namespace
 
-int64_t parse_duration_minutes(const std::string& raw) {
-  std::string s = lower_ascii(raw);
-  double minutes = 0;
-  bool found = false;
-  double pending = -1;  // the last number seen, waiting for its unit
-  for (size_t pos = 0; pos < s.size();) {
-    auto [v, n] = number_at(s, pos);
-    if (n > 0) {
-      pending = v;
-      pos += n;
-      continue;
-    }
-    auto unit = [&](std::initializer_list<const char*> names) {
-      for (const char* u : names)
-        if (s.compare(pos, std::char_traits<char>::length(u), u) == 0) return std::char_traits<char>::length(u);
-      return size_t(0);
-    };
-    if (size_t u = unit({"hours", "hour", "hrs", "hr", "시간"}); u && pending >= 0) {
-      minutes += pending * 60, found = true, pending = -1, pos += u;
-    } else if (size_t u2 = unit({"minutes", "minute", "mins", "min", "분"}); u2 && pending >= 0) {
-      minutes += pending, found = true, pending = -1, pos += u2;
-    } else if (size_t u3 = unit({"and a half", "반"}); u3 && found) {
-      minutes += 30, pos += u3;
-    } else {
-      ++pos;
-    }
-  }
-  return found ? int64_t(minutes + 0.5) : -1;
-}
-
-std::vector<Call> keyword_baseline_calls(const DomainSchema& schema, const std::string& text) {
-  std::vector<Call> calls;
-  auto add = [&](const std::string& name, std::map<std::string, ArgValue> args = {}) {
-    Call c{name, std::move(args)};
-    if (validate_call(schema, c).empty()) calls.push_back(std::move(c));
+struct KeywordBaseline::Tables {
+  DomainSchema schema;
+  std::unique_ptr<data::Phrasebook> pb_copy;  // the intents below point into it
+  struct IntentKeys {
+    const Intent* intent = nullptr;
+    std::map<std::string, double> words;  // keyword -> weight
+    std::set<std::string> value_slots;
+    bool has_number = false;
   };
-  for (const std::string& clause : split_clauses(lower_ascii(text))) {
-    const std::string& c = clause;
-    bool turn_on = has_word(c, {"on", "start"}) || has(c, {"켜", "틀어"});
-    bool turn_off = has_word(c, {"off", "stop"}) || has(c, {"꺼", "끄", "끌", "멈춰", "그만"});
-    int64_t minutes = parse_duration_minutes(c);
-    if (has(c, {"timer", "타이머", "예약"}) && has(c, {"cancel", "remove", "clear", "취소", "없애", "해제"})) {
-      add("cancel_timer");
-    } else if (has(c, {"breath", "호흡", "숨"})) {
-      add("start_breathing", minutes > 0 ? std::map<std::string, ArgValue>{{"minutes", minutes}} : std::map<std::string, ArgValue>{});
-    } else if (minutes > 0) {
-      add("set_timer", {{"minutes", minutes}});
-    } else if (has(c, {"tip", "advice", "팁", "조언"})) {
-      std::string topic = has(c, {"sleep", "잠", "수면"}) ? "sleep" : has(c, {"allerg", "알레르기", "알러지"}) ? "allergy"
-                        : has(c, {"stress", "스트레스"}) ? "stress" : "air";
-      add("get_wellness_tip", {{"topic", topic}});
-    } else if (has(c, {"sound", "noise", "rain", "ocean", "forest", "소리", "빗", "파도", "바다", "숲"})) {
-      if (turn_off && !has(c, {"play", "틀어"})) add("stop_sound");
-      else if (has(c, {"rain", "비 ", "빗"})) add("play_sound", {{"sound", "rain"}});
-      else if (has(c, {"ocean", "sea", "wave", "파도", "바다"})) add("play_sound", {{"sound", "ocean"}});
-      else if (has(c, {"forest", "숲"})) add("play_sound", {{"sound", "forest"}});
-      else if (has(c, {"white", "백색"})) add("play_sound", {{"sound", "white_noise"}});
-    } else if (has(c, {"filter", "필터"})) {
-      if (has(c, {"reset", "new", "replaced", "changed", "리셋", "초기화", "교체", "갈았"})) add("reset_filter");
-      else add("get_filter_status");
-    } else if (has(c, {"air quality", "pm2", "pm10", "dust", "공기", "미세먼지", "먼지"})) {
-      add("get_air_quality");
-    } else if (has(c, {"lock", "잠금", "잠가", "잠궈"})) {
-      add("set_child_lock", {{"state", has(c, {"unlock", "해제", "풀어"}) || turn_off ? "off" : "on"}});
-    } else if (has(c, {"light", "display", "lamp", "조명", "불빛", "라이트", "화면"})) {
-      std::string level = turn_off ? "off" : has(c, {"dim", "dark", "low", "어둡", "약하", "낮"}) ? "dim" : "bright";
-      add("set_light", {{"level", level}});
-    } else if (has(c, {"turbo", "max", "full", "최대", "강력", "터보"})) {
-      add("set_mode", {{"mode", "turbo"}});
-    } else if (has(c, {"sleep", "night", "bedtime", "수면", "취침"})) {
-      if (has(c, {"turn on", "turn it on", "switch on"})) add("set_power", {{"state", "on"}});
-      add("set_mode", {{"mode", "sleep"}});
-    } else if (has(c, {"auto", "자동", "알아서"})) {
-      if (has(c, {"turn on", "turn it on", "switch on"})) add("set_power", {{"state", "on"}});
-      add("set_mode", {{"mode", "auto"}});
-    } else if (has(c, {"manual", "수동"})) {
-      add("set_mode", {{"mode", "manual"}});
-    } else if (has(c, {"stronger", "faster", "more", "up", "세게", "강하게", "올려", "높여"}) &&
-               has(c, {"fan", "speed", "wind", "바람", "풍속", "팬"})) {
-      add("adjust_fan_speed", {{"direction", "up"}});
-    } else if (has(c, {"weaker", "slower", "less", "down", "약하게", "내려", "줄여", "낮춰"}) &&
-               has(c, {"fan", "speed", "wind", "바람", "풍속", "팬"})) {
-      add("adjust_fan_speed", {{"direction", "down"}});
-    } else if (has(c, {"low", "약풍", "약으로"})) {
-      add("set_fan_speed", {{"speed", "low"}});
-    } else if (has(c, {"medium", "mid", "중간", "중풍"})) {
-      add("set_fan_speed", {{"speed", "medium"}});
-    } else if (has(c, {"high", "강풍", "강으로"})) {
-      add("set_fan_speed", {{"speed", "high"}});
-    } else if (has(c, {"purifier", "청정기", "device", "기계"}) || c.size() < 24) {
-      // A bare "turn it on" / "꺼줘" addresses the purifier; a long sentence
-      // about something else (a TV, the weather) does not.
-      bool other_device = has(c, {"tv", "television", "air conditioner", "heater", "에어컨", "티비", "히터", "tv", "radio",
-                                  "라디오", "세탁기"});
-      if (!other_device && turn_off) add("set_power", {{"state", "off"}});
-      else if (!other_device && turn_on) add("set_power", {{"state", "on"}});
+  std::vector<IntentKeys> intents;
+  std::vector<std::pair<std::string, std::pair<std::string, std::string>>> values;  // phrase -> (slot, value), longest first
+  std::vector<std::pair<std::string, int64_t>> durations;                         // phrase -> minutes, longest first
+  std::vector<std::string> separators;                                            // longest first
+  std::set<std::string> verb_stems;  // Korean stems, which endings follow ("켜" in "켜줘")
+  const Intent* fallback = nullptr;  // an out-of-scope intent with calls (intent_unclear), if the domain has one
+};
+
+KeywordBaseline::KeywordBaseline(const data::Phrasebook& source) {
+  auto t = std::make_shared<Tables>();
+  t->pb_copy = std::make_unique<data::Phrasebook>(source);
+  const data::Phrasebook& pb = *t->pb_copy;
+  t->schema = pb.schema;
+
+  // Keywords per intent, and in how many functions each word appears.
+  std::map<std::string, std::set<std::string>> functions_of_word;
+  std::set<std::string> functions;
+  for (const Language& lang : pb.languages)
+    for (const Intent& in : lang.intents) {
+      Tables::IntentKeys k;
+      k.intent = &in;
+      std::vector<std::string> texts;
+      for (const auto& tmpl : in.templates) expand(tmpl.pattern, lang, 256, 0, texts);
+      std::set<std::string> words;
+      for (const auto& text : texts)
+        for (const auto& w : split_words(text))
+          if (w.find('\x01') == std::string::npos) words.insert(w);
+      std::string fn = in.primary_function() + (in.type == "out_of_scope" ? "#oos" : "");
+      functions.insert(fn);
+      for (const auto& w : words) {
+        functions_of_word[w].insert(fn);
+        k.words[w] = 0;
+      }
+      for (const auto& c : in.calls)
+        for (const auto& [arg, slot] : c.slot_args) {
+          const ArgumentSpec* a = pb.schema.find(c.function)->find_argument(arg);
+          if (a->type == ArgType::Integer || a->type == ArgType::Number) k.has_number = true;
+          else k.value_slots.insert(slot);
+        }
+      t->intents.push_back(std::move(k));
     }
+  for (const Language& lang : pb.languages)
+    for (const auto& [dict, verb] : lang.verbs) t->verb_stems.insert(verb.stem);
+  // Words of argument values ("sleep", "수면") are matched as values, not as a function's keywords.
+  std::set<std::string> value_words;
+  for (const Language& lang : pb.languages)
+    for (const auto& [slot, by_value] : lang.values)
+      for (const auto& [value, patterns] : by_value) {
+        std::vector<std::string> phrases;
+        for (const auto& p : patterns) expand(p, lang, 64, 0, phrases);
+        for (const auto& ph : phrases)
+          for (const auto& w : split_words(ph)) value_words.insert(w);
+      }
+  const double n_functions = double(functions.size());
+  for (auto& k : t->intents) {
+    std::map<std::string, double> kept;
+    for (const auto& [w, unused] : k.words) {
+      if (value_words.count(w)) continue;
+      double df = double(functions_of_word[w].size());
+      if (df > std::max(1.0, n_functions / 3)) continue;  // a word most functions use says nothing
+      kept[w] = std::log((n_functions + 1) / df);
+    }
+    k.words = std::move(kept);
   }
-  return calls;
+
+  // Value phrases, separators and durations.
+  std::set<std::string> seps;
+  bool any_duration = false;
+  for (const Language& lang : pb.languages) {
+    for (const auto& [slot, by_value] : lang.values)
+      for (const auto& [value, patterns] : by_value) {
+        std::vector<std::string> phrases;
+        for (const auto& p : patterns) expand(p, lang, 64, 0, phrases);
+        for (const auto& ph : phrases) {
+          std::string s = trim(lower_ascii(ph));
+          if (!s.empty() && s.find('\x01') == std::string::npos) t->values.push_back({s, {slot, value}});
+        }
+      }
+    for (const auto& c : lang.connectors) {
+      std::vector<std::string> forms;
+      expand(c, lang, 64, 0, forms);
+      for (const auto& f : forms) {
+        size_t a = f.find('\x01'), b = f.rfind('\x01');
+        if (a == std::string::npos || a == b) continue;
+        std::string sep = lower_ascii(f.substr(a + 1, b - a - 1));
+        if (sep.find_first_not_of(" ,.;") != std::string::npos) seps.insert(sep);
+      }
+    }
+    for (const Intent& in : lang.intents) any_duration |= data::Generator::has_duration(in);
+  }
+  if (any_duration)
+    for (const Language& lang : pb.languages) {
+      if (!find_language_info(lang.lang)) continue;
+      for (int64_t m = 1; m <= 720; ++m)
+        for (const auto& f : data::duration_forms(m, lang.lang)) t->durations.push_back({lower_ascii(f.text), m});
+    }
+  auto longest_first = [](const auto& a, const auto& b) { return a.first.size() > b.first.size(); };
+  std::stable_sort(t->values.begin(), t->values.end(), longest_first);
+  std::stable_sort(t->durations.begin(), t->durations.end(), longest_first);
+  t->separators.assign(seps.begin(), seps.end());
+  std::stable_sort(t->separators.begin(), t->separators.end(), [](auto& a, auto& b) { return a.size() > b.size(); });
+
+  for (const auto& k : t->intents)
+    if (k.intent->type == "out_of_scope" && !k.intent->calls.empty()) {
+      t->fallback = k.intent;
+      break;
+    }
+  tables_ = std::move(t);
 }
 
-Predictor keyword_baseline_predictor(const DomainSchema& schema) {
-  return [schema](const EvalCase& c) {
+const DomainSchema& KeywordBaseline::schema() const { return tables_->schema; }
+
+namespace {
+
+struct Found {
+  std::map<std::string, std::string> values;  // slot -> value
+  std::optional<int64_t> number;
+};
+
+Found find_values(const KeywordBaseline::Tables& t, std::string text) {
+  Found f;
+  for (const auto& [phrase, m] : t.durations) {
+    size_t p = find_phrase(text, phrase);
+    if (p == std::string::npos) continue;
+    f.number = m;
+    text.replace(p, phrase.size(), std::string(phrase.size(), ' '));
+    break;
+  }
+  for (const auto& [phrase, sv] : t.values) {
+    if (f.values.count(sv.first)) continue;
+    size_t p = find_phrase(text, phrase);
+    if (p == std::string::npos) continue;
+    f.values[sv.first] = sv.second;
+    text.replace(p, phrase.size(), std::string(phrase.size(), ' '));  // a phrase is used once
+  }
+  if (!f.number)
+    for (size_t i = 0; i < text.size(); ++i)
+      if (std::isdigit(uint8_t(text[i])) && (i == 0 || !std::isdigit(uint8_t(text[i - 1])))) {
+        size_t j = i;
+        while (j < text.size() && std::isdigit(uint8_t(text[j])) && j - i < 12) ++j;
+        f.number = std::stoll(text.substr(i, j - i));
+        break;
+      }
+  return f;
+}
+
+std::optional<ArgValue> value_for(const ArgumentSpec& a, const std::string& text) {
+  try {
+    switch (a.type) {
+      case ArgType::Enum:
+      case ArgType::String: return ArgValue(text);
+      case ArgType::Integer: return ArgValue(int64_t(std::stoll(text)));
+      case ArgType::Number: return ArgValue(std::stod(text));
+      case ArgType::Boolean: return ArgValue(text == "true");
+    }
+  } catch (const std::exception&) {
+  }
+  return std::nullopt;
+}
+
+// The calls of one intent, filled from what the text holds.
+std::vector<Call> fill(const DomainSchema& schema, const Intent& in, const Found& f) {
+  std::vector<Call> out;
+  for (const auto& ct : in.calls) {
+    const FunctionSpec* fn = schema.find(ct.function);
+    Call c{ct.function, {}};
+    for (const auto& [arg, text] : ct.literal_args)
+      if (auto v = value_for(*fn->find_argument(arg), text)) c.arguments[arg] = *v;
+    for (const auto& [arg, slot] : ct.slot_args) {
+      const ArgumentSpec* a = fn->find_argument(arg);
+      if (a->type == ArgType::Integer || a->type == ArgType::Number) {
+        if (f.number) c.arguments[arg] = a->type == ArgType::Integer ? ArgValue(*f.number) : ArgValue(double(*f.number));
+      } else if (auto it = f.values.find(slot); it != f.values.end()) {
+        if (auto v = value_for(*a, it->second)) c.arguments[arg] = *v;
+      }
+    }
+    c = canonical_call(schema, c);
+    if (validate_call(schema, c).empty()) out.push_back(std::move(c));
+  }
+  return out;
+}
+
+// The best intent for one clause and its score (null: nothing matched).
+std::pair<const Intent*, double> best_intent(const KeywordBaseline::Tables& t, const std::string& clause, const Found& f) {
+  std::string text = lower_ascii(clause);
+  std::vector<std::string> words = split_words(clause);
+  std::set<std::string> word_set(words.begin(), words.end());
+  const Intent* best = nullptr;
+  double best_score = 0;
+  for (const auto& k : t.intents) {
+    double score = 0;
+    for (const auto& [w, weight] : k.words) {
+      // A Latin keyword is a whole word; a Hangul one starts a word (endings and particles follow it).
+      bool latin = uint8_t(w[0]) < 0x80, hit = false;
+      if (latin || (w.size() <= 3 && !t.verb_stems.count(w))) hit = word_set.count(w) > 0;  // one syllable: a whole word
+      else
+        for (const auto& cw : words) hit |= cw.compare(0, w.size(), w) == 0;
+      if (hit) score += weight;
+    }
+    for (const auto& slot : k.value_slots)
+      if (f.values.count(slot)) score += 2.0;
+    if (k.has_number && f.number) score += 1.0;
+    // An intent of several calls must earn each extra call: a keyword shared
+    // with a single-call intent should not bring its companions along.
+    if (k.intent->calls.size() > 1) score -= 1.0 * double(k.intent->calls.size() - 1);
+    if (score > best_score) best = k.intent, best_score = score;
+  }
+  return {best, best_score};
+}
+
+}  // namespace
+
+std::vector<Call> KeywordBaseline::calls(const std::string& text) const {
+  const Tables& t = *tables_;
+  // Clauses: split at a multi-command separator when both sides match an intent.
+  std::vector<std::string> clauses = {lower_ascii(text)};
+  for (const auto& sep : t.separators) {
+    std::vector<std::string> next;
+    for (const auto& c : clauses) {
+      size_t p = find_phrase(c, sep);
+      if (p == std::string::npos || p == 0) {
+        next.push_back(c);
+        continue;
+      }
+      std::string a = c.substr(0, p), b = c.substr(p + sep.size());
+      if (best_intent(t, a, find_values(t, a)).first && best_intent(t, b, find_values(t, b)).first) {
+        next.push_back(a);
+        next.push_back(b);
+      } else {
+        next.push_back(c);
+      }
+    }
+    clauses = std::move(next);
+  }
+  std::vector<Call> out;
+  for (const auto& c : clauses) {
+    Found f = find_values(t, c);
+    auto [intent, score] = best_intent(t, c, f);
+    if (!intent || score < 0.5) intent = t.fallback;
+    if (!intent) continue;
+    for (auto& call : fill(t.schema, *intent, f)) out.push_back(std::move(call));
+  }
+  if (out.empty() && t.fallback) out = fill(t.schema, *t.fallback, {});
+  return out;
+}
+
+std::string KeywordBaseline::reply(const std::string& text, const std::vector<Call>& calls) const {
+  const data::Phrasebook& pb = *tables_->pb_copy;
+  std::vector<std::string> codes;
+  for (const auto& l : pb.languages) codes.push_back(l.lang);
+  std::string lang = language_of_text(text, codes);
+  const Language* l = pb.find_language(lang);
+  if (!l) return "";
+  Rng rng(1);
+  return data::Generator(pb).reply_for(*l, calls, rng);
+}
+
+Predictor keyword_baseline_predictor(std::shared_ptr<const KeywordBaseline> baseline) {
+  return [baseline](const EvalCase& c) {
     auto start = std::chrono::steady_clock::now();
     Prediction p;
-    p.calls = keyword_baseline_calls(schema, c.text);
-    bool korean = count_scripts(c.text).hangul > 0;
-    if (p.calls.empty()) p.reply = korean ? "공기청정기 기능만 도와드릴 수 있어요." : "I can only help with the air purifier.";
-    else p.reply = korean ? "처리했어요." : "Done.";
+    p.calls = baseline->calls(c.text);
+    p.reply = baseline->reply(c.text, p.calls);
     p.latency_ms = std::max(1e-6, std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count());
     return p;
   };
+}
+
+Predictor keyword_baseline_predictor(const std::string& domain_dir) {
+  return keyword_baseline_predictor(std::make_shared<const KeywordBaseline>(data::load_phrasebook(domain_dir)));
 }
 
 }  // namespace edgelm

@@ -232,7 +232,7 @@ nlohmann::json run_demo(const DemoOptions& o) {
                                       {dir + "/report.json"}, [&] {
         EvalRun run;
         if (e.model.empty()) {
-          run = evaluate_cases(schema, cases, keyword_baseline_predictor(schema), o.quiet ? "" : "eval");
+          run = evaluate_cases(schema, cases, keyword_baseline_predictor(domain_dir), o.quiet ? "" : "eval");
           run.model = "keyword baseline";
         } else {
           ModelEvalOptions mo;
