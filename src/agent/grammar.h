@@ -1,6 +1,6 @@
 #pragma once
 // A context-free grammar over bytes and special tokens: the form that both the
-// schema compiler (schema_grammar.h) and the GBNF parser (llama.cpp's grammar
+// schema compiler (answer_grammar.h) and the GBNF parser (llama.cpp's grammar
 // notation) produce, and that GrammarAutomaton (grammar_matcher.h) matches.
 //
 // Terminals are byte sets (a code point class is expanded into the UTF-8 byte
