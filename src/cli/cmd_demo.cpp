@@ -1,4 +1,4 @@
-// edgelm demo: the whole pipeline on the built-in air-purifier domain (see
+// edgelm demo: the whole pipeline on a device's domain folder (see
 // src/pipeline/demo.h); a second run reuses the stages already done.
 #include <memory>
 
@@ -10,7 +10,7 @@ namespace {
 
 void setup(CLI::App& app) {
   auto o = std::make_shared<DemoOptions>();
-  CLI::App* cmd = app.add_subcommand("demo", "Build the air-purifier agent end to end: data, tokenizer, training, eval, quantisation, report card");
+  CLI::App* cmd = app.add_subcommand("demo", "Build a device's agent end to end (the built-in air purifier unless --domain names another): data, tokenizer, training, eval, quantisation, report card");
   cmd->add_option("--out", o->out_dir, "run folder")->capture_default_str();
   cmd->add_flag("--quick", o->quick, "tiny data, model and steps (seconds, for CI); the figures mean little");
   cmd->add_flag("--force", o->force, "redo every stage even when its stamp matches");

@@ -1,5 +1,6 @@
 #pragma once
-// The end-to-end demo on the built-in air-purifier domain: generate data,
+// The end-to-end demo on one device's domain folder (the built-in air purifier
+// unless told otherwise): generate data,
 // train a tokenizer and a small agent model, evaluate it on the device
 // simulator, quantise it, evaluate again, compare with ablations and the
 // keyword baseline, and write a report card. Every stage is stamped in
@@ -9,11 +10,13 @@
 
 #include <nlohmann/json.hpp>
 
+#include "domain/schema.h"
+
 namespace edgelm {
 
 struct DemoOptions {
   std::string out_dir = "runs/demo";
-  std::string domain = "air-purifier";
+  std::string domain = kDefaultDomain;  // a domain folder or built-in name
   bool quick = false;      // tiny data, model and step counts (the CI test): minutes become seconds
   bool force = false;      // ignore the stamps and redo every stage
   bool quiet = false;      // no stage lines or progress bars

@@ -92,6 +92,9 @@ nlohmann::json write_demo_report(const StageRunner& st, const DemoReportInput& i
   card["date"] = utc_now();
   card["machine"] = {{"cpu", cpu_name()}, {"hardware_threads", std::thread::hardware_concurrency()}};
   card["mode"] = in.options.quick ? "quick" : "full";
+  std::string domain = in.options.domain;
+  while (domain.size() > 1 && domain.back() == '/') domain.pop_back();
+  card["domain"] = std::filesystem::path(domain).filename().string();
   card["plan"] = {{"examples", p.n_examples}, {"vocab", p.vocab_size}, {"dim", p.dim}, {"layers", p.layers},
                   {"heads", p.heads}, {"kv_heads", p.kv_heads}, {"ffn", p.ffn_dim}, {"context", p.context},
                   {"steps", p.steps}, {"batch", p.batch}, {"seq_len", p.seq_len}, {"ablation_steps", p.ablation_steps},
@@ -144,7 +147,7 @@ nlohmann::json write_demo_report(const StageRunner& st, const DemoReportInput& i
   card["targets"] = targets;
 
   // Markdown.
-  std::string md = "# edgelm demo: the air-purifier agent, end to end\n\n";
+  std::string md = cat("# edgelm demo: the ", card["domain"].get<std::string>(), " agent, end to end\n\n");
   md += cat("- date: ", card["date"].get<std::string>(), "\n- machine: ", card["machine"]["cpu"].get<std::string>(), ", ",
             card["machine"]["hardware_threads"].get<unsigned>(), " hardware threads\n- mode: ", card["mode"].get<std::string>(),
             "\n- total time of all stages: ", fixed(total, 1), " s (", fixed(this_run, 1), " s in this run; the rest reused)\n\n");
