@@ -64,9 +64,11 @@ void Agent::set_options(const AgentOptions& options) {
 
 AgentAnswer Agent::respond(const std::string& text) { return respond(text, nullptr); }
 
-AgentAnswer Agent::respond(const std::string& text, Device* device) {
+AgentAnswer Agent::respond(const std::string& text, Device* device) { return respond(text, device, {}); }
+
+AgentAnswer Agent::respond(const std::string& text, Device* device, const std::vector<Turn>& history) {
   auto start = std::chrono::steady_clock::now();
-  AgentAnswer answer = decode(text);
+  AgentAnswer answer = decode(text, history);
   std::optional<Device> local;
   if (!device) device = &local.emplace(device_);
   for (const auto& c : answer.calls) {
@@ -81,9 +83,11 @@ AgentAnswer Agent::respond(const std::string& text, Device* device) {
   return answer;
 }
 
-AgentAnswer Agent::decode(const std::string& text) {
+AgentAnswer Agent::decode(const std::string& text, const std::vector<Turn>& history) {
   AgentAnswer answer;
-  std::vector<int32_t> prompt = render_user_tokens(*tokenizer_, text);
+  std::vector<int32_t> prompt = render_history_tokens(schema(), *tokenizer_, history);
+  std::vector<int32_t> user = render_user_tokens(*tokenizer_, text);
+  prompt.insert(prompt.end(), user.begin(), user.end());
   const int max_answer = options_.max_call_tokens + options_.max_reply_tokens + 1;
   if (prefix_len_ + int64_t(prompt.size()) + max_answer > session_->max_context()) {
     answer.error = cat("command too long: ", prompt.size(), " tokens (the context holds ", session_->max_context(), ")");

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "device/device.h"
+#include "domain/conversation.h"
 #include "domain/schema.h"
 #include "model/model.h"
 #include "model/sampler.h"
@@ -55,6 +56,10 @@ class Agent {
   // Executes the calls on `device` (null: a fresh one) and fills the reply
   // from its state; a call the device rejects goes to `error`.
   AgentAnswer respond(const std::string& text, Device* device);
+  // Answers the last turn of a conversation whose earlier turns are `history`
+  // (rendered after the system prefix; their calls are not executed here: the
+  // caller's device is expected to hold the state they left).
+  AgentAnswer respond(const std::string& text, Device* device, const std::vector<Turn>& history);
 
   const DomainSchema& schema() const { return device_->schema; }
   const std::shared_ptr<const DeviceSpec>& device_spec() const { return device_; }
@@ -65,7 +70,7 @@ class Agent {
   InferenceSession& session() { return *session_; }
 
  private:
-  AgentAnswer decode(const std::string& text);
+  AgentAnswer decode(const std::string& text, const std::vector<Turn>& history);
   std::shared_ptr<const Model> model_;
   std::shared_ptr<const DeviceSpec> device_;
   AgentOptions options_;

@@ -6,6 +6,7 @@
 #include <optional>
 #include <set>
 
+#include "domain/conversation.h"
 #include "platform/error.h"
 #include "tokenizer/tokenizer.h"
 
@@ -132,6 +133,14 @@ std::vector<int32_t> render_user_tokens(const Tokenizer& tokenizer, const std::s
 
 std::vector<int32_t> render_answer_tokens(const DomainSchema& schema, const Tokenizer& tokenizer,
                                           const std::vector<Call>& calls, const std::string& reply) {
+  std::vector<int32_t> out = render_calls_tokens(schema, tokenizer, calls);
+  append_reply(out, schema, tokenizer, " " + reply);
+  out.push_back(require_special(tokenizer, kEndToken));
+  return out;
+}
+
+std::vector<int32_t> render_calls_tokens(const DomainSchema& schema, const Tokenizer& tokenizer,
+                                         const std::vector<Call>& calls) {
   std::vector<int32_t> out;
   for (const auto& c : calls) {
     const FunctionSpec* f = schema.find(c.name);
@@ -140,57 +149,51 @@ std::vector<int32_t> render_answer_tokens(const DomainSchema& schema, const Toke
     std::string args = render_args_text(*f, c);
     if (!args.empty()) append(out, tokenizer.encode(args));
   }
-  append_reply(out, schema, tokenizer, " " + reply);
-  out.push_back(require_special(tokenizer, kEndToken));
   return out;
+}
+
+std::vector<int32_t> render_history_tokens(const DomainSchema& schema, const Tokenizer& tokenizer,
+                                           const std::vector<Turn>& history) {
+  std::vector<int32_t> out;
+  for (const Turn& t : history) {
+    append(out, render_user_tokens(tokenizer, t.user));
+    append(out, render_calls_tokens(schema, tokenizer, t.calls));
+    out.push_back(require_special(tokenizer, kEndToken));
+  }
+  return out;
+}
+
+std::string render_history_text(const DomainSchema& schema, const std::vector<Turn>& history) {
+  std::string s;
+  for (const Turn& t : history) {
+    s += cat(kUserToken, t.user, kAssistantToken);
+    for (const auto& c : t.calls) {
+      const FunctionSpec* f = schema.find(c.name);
+      if (!f) fail("function '", c.name, "' is not in domain '", schema.name, "'");
+      s += function_token(c.name) + render_args_text(*f, c);
+    }
+    s += kEndToken;
+  }
+  return s;
 }
 
 RenderedExample render_training_example(const DomainSchema& schema, const Tokenizer& tokenizer,
                                         const nlohmann::json& example) {
   std::string id = example.is_object() && example.contains("id") ? example["id"].dump() : std::string("(no id)");
-  if (!example.is_object() || !example.contains("messages") || !example["messages"].is_array())
-    fail("example ", id, ": no \"messages\" array");
-  std::string user_text;
-  const nlohmann::json* assistant = nullptr;
-  bool have_user = false;
-  for (const auto& m : example["messages"]) {
-    if (!m.is_object() || !m.contains("role") || !m["role"].is_string())
-      fail("example ", id, ": a message without a \"role\"");
-    std::string role = m["role"].get<std::string>();
-    if (role == "user") {
-      if (!m.contains("content") || !m["content"].is_string()) fail("example ", id, ": user message without text content");
-      user_text = m["content"].get<std::string>();
-      have_user = true;
-    } else if (role == "assistant") {
-      assistant = &m;
-    }
+  if (!example.is_object() || !example.contains("messages")) fail("example ", id, ": no \"messages\" array");
+  Conversation conv;
+  try {
+    conv = parse_conversation(example["messages"], schema);
+  } catch (const Error& e) {
+    fail("example ", id, ": ", e.what());
   }
-  if (!have_user) fail("example ", id, ": no user message");
-  if (!assistant) fail("example ", id, ": no assistant message");
-  std::string reply;
-  if (assistant->contains("content") && (*assistant)["content"].is_string()) reply = (*assistant)["content"].get<std::string>();
-  std::vector<Call> calls;
-  if (assistant->contains("tool_calls") && !(*assistant)["tool_calls"].is_null()) {
-    const auto& tc = (*assistant)["tool_calls"];
-    if (!tc.is_array()) fail("example ", id, ": \"tool_calls\" is not an array");
-    for (const auto& t : tc) {
-      const nlohmann::json& fn = t.is_object() && t.contains("function") ? t["function"] : t;
-      Call c;
-      try {
-        c = call_from_json(fn);
-      } catch (const Error& e) {
-        fail("example ", id, ": ", e.what());
-      }
-      std::string why = validate_call(schema, c);
-      if (!why.empty()) fail("example ", id, ": ", why);
-      calls.push_back(std::move(c));
-    }
-  }
+  if (!conv.answer) fail("example ", id, ": no assistant message after the last user message");
   RenderedExample r;
   r.tokens = render_system_tokens(schema, tokenizer);
-  append(r.tokens, render_user_tokens(tokenizer, user_text));
+  append(r.tokens, render_history_tokens(schema, tokenizer, conv.history));
+  append(r.tokens, render_user_tokens(tokenizer, conv.last_user));
   r.loss_mask.assign(r.tokens.size(), 0);
-  std::vector<int32_t> answer = render_answer_tokens(schema, tokenizer, calls, reply);
+  std::vector<int32_t> answer = render_answer_tokens(schema, tokenizer, *conv.answer, conv.answer_reply);
   append(r.tokens, answer);
   r.loss_mask.resize(r.tokens.size(), 1);
   return r;

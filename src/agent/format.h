@@ -23,6 +23,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "domain/conversation.h"
 #include "domain/schema.h"
 
 namespace edgelm {
@@ -67,6 +68,16 @@ std::string render_answer_text(const DomainSchema& schema, const std::vector<Cal
 std::vector<int32_t> render_system_tokens(const DomainSchema& schema, const Tokenizer& tokenizer);
 // "<|user|>" text "<|assistant|>" (the part after the system prefix).
 std::vector<int32_t> render_user_tokens(const Tokenizer& tokenizer, const std::string& user_text);
+// Earlier turns of a conversation, between the system prefix and the turn to
+// answer: per turn "<|user|>" text "<|assistant|>" calls "<|end|>" (the calls
+// the device executed; replies are left out, so a history rendered from
+// training data and one built up at run time are the same tokens).
+std::vector<int32_t> render_history_tokens(const DomainSchema& schema, const Tokenizer& tokenizer,
+                                           const std::vector<Turn>& history);
+std::string render_history_text(const DomainSchema& schema, const std::vector<Turn>& history);
+// The calls part of an answer: function tokens and their arguments (no reply, no end token).
+std::vector<int32_t> render_calls_tokens(const DomainSchema& schema, const Tokenizer& tokenizer,
+                                         const std::vector<Call>& calls);
 std::vector<int32_t> render_answer_tokens(const DomainSchema& schema, const Tokenizer& tokenizer,
                                           const std::vector<Call>& calls, const std::string& reply);
 
@@ -74,9 +85,11 @@ struct RenderedExample {
   std::vector<int32_t> tokens;
   std::vector<uint8_t> loss_mask;  // 1 on the assistant's answer tokens (incl. the end token)
 };
-// One line of the SFT JSONL (messages with a user turn and an assistant turn
-// with tool_calls). Throws Error naming the problem on a malformed example or a
-// call outside the schema.
+// One line of the SFT JSONL: `messages` in the OpenAI chat form, ending with
+// the assistant's answer to the last user turn; earlier turns are rendered as
+// history (render_history_tokens). The loss covers the last answer only.
+// Throws Error naming the problem on a malformed example or a call outside the
+// schema.
 RenderedExample render_training_example(const DomainSchema& schema, const Tokenizer& tokenizer,
                                         const nlohmann::json& example);
 

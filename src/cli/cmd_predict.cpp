@@ -1,9 +1,12 @@
 // edgelm predict --model M --input FILE --output FILE
 //
 // One JSONL line out per line in: {"id", "calls", "reply", "tokens_generated",
-// "latency_ms"}. A bad line (empty, too long, invalid UTF-8, control
-// characters, not JSON, no id or text) gets an "error" field in its output
-// line and a message on stderr, and the run goes on.
+// "latency_ms"}. A line holds `text` (one command) or `messages` (a
+// conversation in the OpenAI chat form ending with the user turn to answer;
+// the earlier calls run on the device first). A bad line (empty, too long,
+// invalid UTF-8, control characters, not JSON, no id or text, a malformed
+// conversation) gets an "error" field in its output line and a message on
+// stderr, and the run goes on.
 #include <cstdio>
 #include <memory>
 
@@ -45,9 +48,10 @@ std::vector<std::string> split_lines(const std::string& content) {
 struct InputLine {
   nlohmann::json id = nullptr;
   std::string text, error;
+  std::vector<Turn> history;
 };
 
-InputLine parse_input_line(const std::string& line) {
+InputLine parse_input_line(const std::string& line, const DomainSchema& schema) {
   InputLine in;
   if (line.find_first_not_of(" \t") == std::string::npos) {
     in.error = "empty line";
@@ -84,11 +88,25 @@ InputLine parse_input_line(const std::string& line) {
     in.error = "missing \"id\" (a string or an integer)";
     return in;
   }
-  if (!j.contains("text") || !j["text"].is_string()) {
-    in.error = "missing \"text\" (a string)";
+  if (j.contains("messages")) {
+    try {
+      Conversation conv = parse_conversation(j["messages"], schema);
+      in.history = std::move(conv.history);
+      in.text = conv.last_user;
+    } catch (const Error& e) {
+      in.error = cat("messages: ", e.what());
+      return in;
+    }
+    if (j.contains("text") && (!j["text"].is_string() || j["text"].get<std::string>() != in.text)) {
+      in.error = "\"text\" differs from the last user message of \"messages\"";
+      return in;
+    }
+  } else if (!j.contains("text") || !j["text"].is_string()) {
+    in.error = "missing \"text\" (a string) or \"messages\" (a conversation)";
     return in;
+  } else {
+    in.text = j["text"].get<std::string>();
   }
-  in.text = j["text"].get<std::string>();
   std::string why = check_user_text(in.text);
   if (!why.empty()) in.error = "text: " + why;
   return in;
@@ -98,13 +116,14 @@ void run_predict(const PredictOptions& o) {
   std::string content = read_file(o.input);
   std::vector<std::string> lines = split_lines(content);
   auto model = o.agent.load_model();
-  Agent agent(model, o.agent.load_domain(), o.agent.agent_options());
+  std::shared_ptr<const DeviceSpec> device = o.agent.load_domain();
+  Agent agent(model, device, o.agent.agent_options());
 
   AtomicFile out(o.output);
   ProgressBar bar("predict", int64_t(lines.size()), "lines");
   int64_t n_errors = 0, n_tokens = 0;
   for (size_t i = 0; i < lines.size(); ++i) {
-    InputLine in = parse_input_line(lines[i]);
+    InputLine in = parse_input_line(lines[i], device->schema);
     nlohmann::json result;
     if (!in.error.empty()) {
       result = {{"id", in.id}, {"line", i + 1}, {"calls", nlohmann::json::array()}, {"reply", ""},
@@ -114,7 +133,10 @@ void run_predict(const PredictOptions& o) {
     } else {
       AgentAnswer a;
       try {
-        a = agent.respond(in.text);
+        Device state(device);  // each line starts from the initial state, then replays its history
+        for (const Turn& t : in.history)
+          for (const Call& c : t.calls) state.execute(c);
+        a = agent.respond(in.text, &state, in.history);
       } catch (const Error& e) {
         a.error = e.what();
       }
@@ -137,7 +159,7 @@ void setup(CLI::App& app) {
   auto o = std::make_shared<PredictOptions>();
   CLI::App* cmd = app.add_subcommand("predict", "Answer each command of a JSONL file with calls and a reply");
   o->agent.add_to(cmd);
-  cmd->add_option("--input", o->input, "JSONL: one {\"id\", \"text\"} per line")->required();
+  cmd->add_option("--input", o->input, "JSONL: one {\"id\", \"text\"} or {\"id\", \"messages\"} per line")->required();
   cmd->add_option("--output", o->output, "JSONL: one {\"id\", \"calls\", \"reply\", ...} per line")->required();
   cmd->callback([o] { run_predict(*o); });
 }

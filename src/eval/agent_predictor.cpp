@@ -8,7 +8,12 @@ namespace edgelm {
 
 Predictor agent_predictor(Agent& agent) {
   return [&agent](const EvalCase& c) {
-    AgentAnswer a = agent.respond(c.text);
+    // A conversation's earlier calls run on the device first, so the answer
+    // sees the state they left (and {ARGNAME} fills from them).
+    Device device(agent.device_spec());
+    for (const Turn& t : c.history)
+      for (const Call& call : t.calls) device.execute(call);
+    AgentAnswer a = agent.respond(c.text, &device, c.history);
     Prediction p;
     p.calls = std::move(a.calls);
     p.reply = std::move(a.reply);

@@ -2,6 +2,7 @@
 
 #include <fstream>
 
+#include "domain/conversation.h"
 #include "domain/language.h"
 #include "platform/error.h"
 
@@ -57,32 +58,37 @@ EvalCase parse_case(const nlohmann::json& line, const DomainSchema& schema, cons
   EvalCase c;
   c.id = string_field(line, "id", where, true);
   c.lang = string_field(line, "lang", where, false);
+  Conversation conv;
   if (line.contains("messages")) {
-    // An SFT example: the user's turn is the command, the assistant's tool calls the one answer.
-    const auto& msgs = line["messages"];
-    if (!msgs.is_array()) fail(where, ": 'messages' must be a list");
-    bool have_user = false, have_answer = false;
-    for (const auto& m : msgs) {
-      if (!m.is_object() || !m.contains("role") || !m["role"].is_string()) fail(where, ": each message needs a 'role'");
-      std::string role = m["role"].get<std::string>();
-      if (role == "user" && !have_user) {
-        if (!m.contains("content") || !m["content"].is_string()) fail(where, ": the user message needs a string 'content'");
-        c.text = m["content"].get<std::string>();
-        have_user = true;
-      } else if (role == "assistant" && have_user && !have_answer) {
-        nlohmann::json calls = m.contains("tool_calls") && !m["tool_calls"].is_null() ? m["tool_calls"] : nlohmann::json::array();
-        c.expected.push_back(parse_answer(calls, schema, where));
-        have_answer = true;
-      }
+    try {
+      conv = parse_conversation(line["messages"], schema);
+    } catch (const Error& e) {
+      fail(where, ": ", e.what());
     }
-    if (!have_user || !have_answer) fail(where, ": an SFT line needs a user message followed by an assistant message");
-  } else {
-    c.text = string_field(line, "text", where, true);
-    if (!line.contains("expected")) fail(where, ": missing 'expected' (use [[]] for \"no call\")");
+    c.history = conv.history;
+    c.text = conv.last_user;
+  }
+  if (line.contains("expected")) {
+    // A case: `text` is the turn to answer (the last user message when `messages` is given).
+    if (line.contains("text")) {
+      std::string text = string_field(line, "text", where, true);
+      if (line.contains("messages") && text != c.text)
+        fail(where, ": 'text' differs from the last user message of 'messages'");
+      c.text = text;
+    } else if (!line.contains("messages")) {
+      fail(where, ": missing 'text'");
+    }
     const auto& expected = line["expected"];
     if (!expected.is_array() || expected.empty())
       fail(where, ": 'expected' must be a non-empty list of answers (use [[]] for \"no call\")");
     for (const auto& answer : expected) c.expected.push_back(parse_answer(answer, schema, where));
+  } else if (line.contains("messages")) {
+    // An SFT example: the assistant's calls after the last user turn are the one answer.
+    if (!conv.answer) fail(where, ": an SFT line needs an assistant message after the last user message");
+    c.expected.push_back(*conv.answer);
+  } else {
+    if (!line.contains("text")) fail(where, ": missing 'text'");
+    fail(where, ": missing 'expected' (use [[]] for \"no call\")");
   }
   if (c.lang.empty()) fail(where, ": missing 'lang' (", known_language_codes(), " or ", kMixedLanguage, ")");
   if (c.lang != kMixedLanguage && !find_language_info(c.lang))
@@ -123,6 +129,7 @@ nlohmann::json case_to_json(const EvalCase& c) {
   }
   nlohmann::json j = {{"id", c.id}, {"lang", c.lang}, {"text", c.text}, {"expected", expected}};
   if (!c.types.empty()) j["types"] = c.types;
+  if (!c.history.empty()) j["messages"] = conversation_to_messages(c.history, c.text);
   return j;
 }
 

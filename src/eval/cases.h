@@ -1,6 +1,8 @@
 #pragma once
 // Evaluation cases: one command and the answers that count as right, in the
-// JSONL case format of the domain spec (id, lang, text, expected, types).
+// JSONL case format of the domain spec (id, lang, text, expected, types), and
+// for a conversation the earlier turns (`messages` in the OpenAI chat form,
+// ending with the turn to answer; only that turn is scored).
 // The loader also reads SFT example lines (`messages` with `tool_calls`), so
 // a generated test split can be evaluated without converting it first.
 #include <string>
@@ -8,6 +10,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "domain/conversation.h"
 #include "domain/schema.h"
 
 namespace edgelm {
@@ -18,6 +21,7 @@ struct EvalCase {
   std::string text;                          // the user's command
   std::vector<std::vector<Call>> expected;   // acceptable answers; {{}} means "no call"
   std::vector<std::string> types;            // type tags (phenomena), may be empty
+  std::vector<Turn> history;                 // earlier turns of a conversation (`messages`), oldest first
 };
 
 // Reads a JSONL case file. Every expected call is checked against the schema
