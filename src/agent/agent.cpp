@@ -66,34 +66,100 @@ AgentAnswer Agent::respond(const std::string& text) { return respond(text, nullp
 
 AgentAnswer Agent::respond(const std::string& text, Device* device) { return respond(text, device, {}); }
 
+void Agent::execute_and_fill(AgentAnswer& answer, Device& device) {
+  for (const auto& c : answer.calls) {
+    try {
+      device.execute(c);
+    } catch (const Error& e) {
+      if (answer.error.empty()) answer.error = e.what();
+    }
+  }
+  answer.reply = device.fill_placeholders(answer.raw_reply);
+}
+
+void Agent::reset_conversation() {
+  history_.clear();
+  history_end_ = 0;
+}
+
+AgentAnswer Agent::converse(const std::string& text, Device& device) {
+  auto start = std::chrono::steady_clock::now();
+  std::vector<int32_t> user = render_user_tokens(*tokenizer_, text);
+  const int64_t max_answer = options_.max_call_tokens + options_.max_reply_tokens + 1;
+  // Keep the history within its budget (and the context): the oldest turns go
+  // first; the kept ones are evaluated again once, then reused turn after turn.
+  bool rebuild = history_end_ == 0 || history_end_ > session_->n_past();
+  auto over = [&](int64_t history_tokens) {
+    return history_tokens > options_.max_history_tokens ||
+           prefix_len_ + history_tokens + int64_t(user.size()) + max_answer > session_->max_context();
+  };
+  auto rendered_size = [&] { return int64_t(render_history_tokens(schema(), *tokenizer_, history_).size()); };
+  int64_t history_tokens = rebuild ? rendered_size() : history_end_ - prefix_len_;
+  while (!history_.empty() && over(history_tokens)) {
+    history_.erase(history_.begin());
+    history_tokens = rendered_size();
+    rebuild = true;
+  }
+  if (rebuild) {
+    session_->truncate(prefix_len_);
+    std::vector<int32_t> h = render_history_tokens(schema(), *tokenizer_, history_);
+    if (!h.empty()) session_->eval(h);
+    history_end_ = session_->n_past();
+  }
+  AgentAnswer answer = decode_at(history_end_, user);
+  execute_and_fill(answer, device);
+  const int64_t calls_start = history_end_ + int64_t(user.size());
+  if (session_->n_past() >= calls_start) {  // else the turn was never evaluated (too long)
+    // The turn joins the history as training renders it: the user's text, the
+    // calls, the end token (the reply is left out). When the generated calls
+    // are those very tokens the cache keeps them; otherwise they are rendered.
+    std::vector<int32_t> calls = render_calls_tokens(schema(), *tokenizer_, answer.calls);
+    bool same = int64_t(last_generated_.size()) >= int64_t(calls.size()) &&
+                std::equal(calls.begin(), calls.end(), last_generated_.begin()) &&
+                session_->n_past() >= calls_start + int64_t(calls.size());
+    if (same) {
+      session_->truncate(calls_start + int64_t(calls.size()));
+      int32_t end = *tokenizer_->special_id(kEndToken);
+      session_->eval(std::span<const int32_t>(&end, 1));
+    } else {
+      session_->truncate(calls_start);
+      calls.push_back(*tokenizer_->special_id(kEndToken));
+      session_->eval(calls);
+    }
+    history_.push_back({text, answer.calls});
+    history_end_ = session_->n_past();
+  }
+  answer.latency_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+  return answer;
+}
+
 AgentAnswer Agent::respond(const std::string& text, Device* device, const std::vector<Turn>& history) {
   auto start = std::chrono::steady_clock::now();
   AgentAnswer answer = decode(text, history);
   std::optional<Device> local;
   if (!device) device = &local.emplace(device_);
-  for (const auto& c : answer.calls) {
-    try {
-      device->execute(c);
-    } catch (const Error& e) {
-      if (answer.error.empty()) answer.error = e.what();
-    }
-  }
-  answer.reply = device->fill_placeholders(answer.raw_reply);
+  execute_and_fill(answer, *device);
+  history_end_ = 0;  // the cache no longer holds converse's history
   answer.latency_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
   return answer;
 }
 
 AgentAnswer Agent::decode(const std::string& text, const std::vector<Turn>& history) {
-  AgentAnswer answer;
   std::vector<int32_t> prompt = render_history_tokens(schema(), *tokenizer_, history);
   std::vector<int32_t> user = render_user_tokens(*tokenizer_, text);
   prompt.insert(prompt.end(), user.begin(), user.end());
+  return decode_at(prefix_len_, prompt);
+}
+
+AgentAnswer Agent::decode_at(int64_t start, const std::vector<int32_t>& prompt) {
+  AgentAnswer answer;
+  last_generated_.clear();
   const int max_answer = options_.max_call_tokens + options_.max_reply_tokens + 1;
-  if (prefix_len_ + int64_t(prompt.size()) + max_answer > session_->max_context()) {
+  if (start + int64_t(prompt.size()) + max_answer > session_->max_context()) {
     answer.error = cat("command too long: ", prompt.size(), " tokens (the context holds ", session_->max_context(), ")");
     return answer;
   }
-  session_->truncate(prefix_len_);
+  session_->truncate(start);
   const int64_t passes_before = session_->n_forward_passes();
   std::span<const float> logits = session_->eval(prompt);
   std::vector<int32_t> generated;
@@ -134,6 +200,7 @@ AgentAnswer Agent::decode(const std::string& text, const std::vector<Turn>& hist
       logits = session_->eval(std::span<const int32_t>(&id, 1));
     }
   }
+  last_generated_ = generated;
   answer.tokens_generated = int(generated.size());
   answer.forward_passes = int(session_->n_forward_passes() - passes_before);
   answer.raw_text = tokenizer_->decode(generated);

@@ -24,6 +24,9 @@ struct AgentOptions {
   bool fast_forward = true;   // append tokens the grammar forces without sampling, in one batch
   int max_reply_tokens = 48;  // tokens of the reply text (the end token not counted)
   int max_call_tokens = 64;   // tokens of the calls part (free decoding stops there)
+  // A conversation's history (converse) is kept within this many tokens: past
+  // it, the oldest turns go first and the kept ones are evaluated again once.
+  int max_history_tokens = 256;
   SamplerConfig sampler;
 };
 
@@ -61,6 +64,15 @@ class Agent {
   // caller's device is expected to hold the state they left).
   AgentAnswer respond(const std::string& text, Device* device, const std::vector<Turn>& history);
 
+  // One turn of the agent's own conversation: the history (earlier user turns
+  // and the calls the device executed) stays in the KV cache, so a turn costs
+  // only its new tokens. The calls run on `device`, which holds the
+  // conversation's state.
+  AgentAnswer converse(const std::string& text, Device& device);
+  // Forgets the conversation (the device's state is the caller's).
+  void reset_conversation();
+  const std::vector<Turn>& conversation() const { return history_; }
+
   const DomainSchema& schema() const { return device_->schema; }
   const std::shared_ptr<const DeviceSpec>& device_spec() const { return device_; }
   const AgentOptions& options() const { return options_; }
@@ -71,6 +83,12 @@ class Agent {
 
  private:
   AgentAnswer decode(const std::string& text, const std::vector<Turn>& history);
+  // Decodes an answer after `prompt`, evaluated from cache position `start`.
+  AgentAnswer decode_at(int64_t start, const std::vector<int32_t>& prompt);
+  void execute_and_fill(AgentAnswer& answer, Device& device);
+  std::vector<Turn> history_;  // converse's conversation
+  int64_t history_end_ = 0;    // cache position after it (0: not evaluated yet)
+  std::vector<int32_t> last_generated_;  // the last answer's tokens
   std::shared_ptr<const Model> model_;
   std::shared_ptr<const DeviceSpec> device_;
   AgentOptions options_;

@@ -10,6 +10,9 @@ void AgentCommandOptions::add_to(CLI::App* cmd) {
   cmd->add_flag("--free", free, "decode without the grammar, then parse (invalid output: no calls + error)");
   cmd->add_flag("--no-fast-forward", no_fast_forward, "sample forced tokens too instead of appending them");
   cmd->add_option("--max-reply-tokens", max_reply_tokens, "tokens of reply text at most")->capture_default_str();
+  cmd->add_option("--history-tokens", history_tokens,
+                  "a conversation's history is kept within this many tokens; past it the oldest turns go first")
+      ->capture_default_str();
   cmd->add_option("--threads", threads, "threads for the model (0: EDGELM_THREADS or all cores)");
   cmd->add_option("--temperature", temperature, "0: greedy")->capture_default_str();
   cmd->add_option("--seed", seed, "sampling seed")->capture_default_str();
@@ -29,6 +32,7 @@ AgentOptions AgentCommandOptions::agent_options() const {
   options.constrained = !free;
   options.fast_forward = !no_fast_forward;
   options.max_reply_tokens = max_reply_tokens;
+  options.max_history_tokens = history_tokens;
   options.sampler.temperature = temperature;
   options.sampler.seed = seed;
   return options;

@@ -18,6 +18,7 @@ struct AgentCommandOptions {
   std::string model, domain = kDefaultDomain;
   bool free = false, no_fast_forward = false;
   int max_reply_tokens = 48;
+  int history_tokens = 256;
   int threads = 0;
   float temperature = 0;
   uint64_t seed = 0;

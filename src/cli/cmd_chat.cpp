@@ -1,8 +1,11 @@
 // edgelm chat --model M [--domain DIR]
 //
-// Reads one command per line (a terminal or a pipe), answers it, executes the
-// calls on the device simulator, and prints each call, the reply and the
-// device's state. A bad line gets a message and the session goes on.
+// Reads one command per line (a terminal or a pipe), answers it in the
+// conversation so far (follow-ups, corrections and answers to the device's
+// questions lean on earlier turns), executes the calls on the device, and
+// prints each call, the reply and the device's state. `/reset` starts a new
+// conversation with the device in its initial state. A bad line gets a
+// message and the session goes on.
 #include <unistd.h>
 
 #include <cstdio>
@@ -35,8 +38,8 @@ void run_chat(const ChatOptions& o) {
   Device sim(device);
   const bool interactive = isatty(STDIN_FILENO);
   if (interactive)
-    std::printf("edgelm chat: %s, domain %s (%zu functions). One command per line; Ctrl-D ends.\n", o.agent.model.c_str(),
-                schema.name.c_str(), schema.functions.size());
+    std::printf("edgelm chat: %s, domain %s (%zu functions). One command per line; /reset starts over; Ctrl-D ends.\n",
+                o.agent.model.c_str(), schema.name.c_str(), schema.functions.size());
   std::string line;
   int64_t n = 0;
   while (true) {
@@ -47,6 +50,14 @@ void run_chat(const ChatOptions& o) {
     if (!std::getline(std::cin, line)) break;
     ++n;
     if (!line.empty() && line.back() == '\r') line.pop_back();
+    if (line == "/reset") {
+      agent.reset_conversation();
+      sim.reset();
+      if (o.json) std::printf("%s\n", nlohmann::json({{"reset", true}}).dump().c_str());
+      else std::printf("  (new conversation)\n");
+      std::fflush(stdout);
+      continue;
+    }
     if (std::string why = check_user_text(line); !why.empty()) {
       std::fprintf(stderr, "line %lld: %s\n", (long long)n, why.c_str());
       if (o.json) std::printf("%s\n", nlohmann::json({{"line", n}, {"error", why}}).dump().c_str());
@@ -55,14 +66,15 @@ void run_chat(const ChatOptions& o) {
     }
     AgentAnswer a;
     try {
-      a = agent.respond(line, &sim);
+      a = agent.converse(line, sim);
     } catch (const Error& e) {
       a.error = e.what();
     }
     if (o.json) {
       nlohmann::json calls = nlohmann::json::array();
       for (const auto& c : a.calls) calls.push_back(call_to_json(c));
-      nlohmann::json j = {{"text", line}, {"calls", calls}, {"reply", a.reply}, {"tokens_generated", a.tokens_generated},
+      nlohmann::json j = {{"text", line}, {"turn", agent.conversation().size()}, {"calls", calls}, {"reply", a.reply},
+                          {"tokens_generated", a.tokens_generated},
                           {"forward_passes", a.forward_passes}, {"latency_ms", a.latency_ms}};
       if (simulate) j["state"] = sim.state_json();
       if (!a.error.empty()) j["error"] = a.error;
@@ -72,8 +84,8 @@ void run_chat(const ChatOptions& o) {
       std::printf("  reply %s\n", a.reply.c_str());
       if (!a.error.empty()) std::printf("  error %s\n", a.error.c_str());
       if (simulate) std::printf("  state %s\n", sim.state_json().dump().c_str());
-      std::printf("  (%d tokens, %d forced, %d forward passes, %.1f ms)\n", a.tokens_generated, a.tokens_forced,
-                  a.forward_passes, a.latency_ms);
+      std::printf("  (turn %zu; %d tokens, %d forced, %d forward passes, %.1f ms)\n", agent.conversation().size(),
+                  a.tokens_generated, a.tokens_forced, a.forward_passes, a.latency_ms);
     }
     std::fflush(stdout);
   }

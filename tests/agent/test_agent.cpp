@@ -198,3 +198,60 @@ TEST(Agent, RejectsAModelWithoutTheSpecialTokens) {
 
 }  // namespace
 }  // namespace edgelm
+
+namespace edgelm {
+namespace {
+
+// A conversation kept in the KV cache answers each turn exactly as the whole
+// conversation rendered at once does (same tokens, so the same greedy answer).
+TEST(Conversation, IncrementalTurnsEqualTheWholeConversationAtOnce) {
+  const auto& m = test::tiny_agent_model();
+  AgentOptions o;
+  o.max_reply_tokens = 6;
+  Agent incremental(m.model, m.device, o), whole(m.model, m.device, o);
+  Device state(m.device);
+  const char* turns[] = {"turn it on", "수면 모드", "timer 90", "how is the air", "play rain"};
+  std::vector<Turn> history;
+  for (const char* t : turns) {
+    AgentAnswer a = incremental.converse(t, state);
+    Device replay(m.device);
+    for (const auto& h : history)
+      for (const auto& c : h.calls) replay.execute(c);
+    AgentAnswer b = whole.respond(t, &replay, history);
+    EXPECT_EQ(a.raw_text, b.raw_text) << "turn " << history.size();
+    EXPECT_EQ(a.calls, b.calls);
+    EXPECT_EQ(a.reply, b.reply);
+    history.push_back({t, b.calls});
+  }
+  EXPECT_EQ(incremental.conversation(), history);
+  incremental.reset_conversation();
+  EXPECT_TRUE(incremental.conversation().empty());
+  AgentAnswer fresh = incremental.converse(turns[0], state);
+  EXPECT_EQ(fresh.raw_text, whole.respond(turns[0], nullptr).raw_text);
+}
+
+TEST(Conversation, HistoryStaysWithinItsBudget) {
+  const auto& m = test::tiny_agent_model();
+  AgentOptions o;
+  o.max_reply_tokens = 4;
+  o.max_history_tokens = 40;
+  Agent agent(m.model, m.device, o);
+  Device state(m.device);
+  for (int i = 0; i < 30; ++i) {
+    agent.converse(i % 2 ? "turn it on please" : "수면 모드로 바꿔줘", state);
+    int64_t tokens = int64_t(render_history_tokens(m.schema, *m.model->tokenizer(), agent.conversation()).size());
+    // The history before this turn fit the budget; with this turn it may exceed it by one turn.
+    ASSERT_LE(tokens, 40 + 40) << "turn " << i;
+  }
+  EXPECT_LT(agent.conversation().size(), 30u);
+  EXPECT_GE(agent.conversation().size(), 1u);
+  // The kept history still answers as the whole conversation does.
+  std::vector<Turn> kept = agent.conversation();
+  Agent whole(m.model, m.device, o);
+  AgentAnswer a = agent.converse("stop", state);
+  Device replay(m.device);
+  EXPECT_EQ(a.raw_text, whole.respond("stop", &replay, kept).raw_text);
+}
+
+}  // namespace
+}  // namespace edgelm
