@@ -338,8 +338,9 @@ DomainSchema schema_from_tools_json(const std::string& text, const std::string& 
   ojson root;
   try {
     root = ojson::parse(text);
-  } catch (const ojson::parse_error& e) {
-    // "[json.exception.parse_error.101] parse error at line 3, column 5: ..." without the bracketed id.
+  } catch (const nlohmann::json::exception& e) {
+    // "[json.exception.parse_error.101] parse error at line 3, column 5: ..." without the bracketed id;
+    // a number too large for a double is an out_of_range error ("number overflow parsing '1e400'").
     std::string what = e.what();
     if (size_t close = what.find("] "); what.starts_with("[json.exception") && close != std::string::npos)
       what = what.substr(close + 2);

@@ -305,6 +305,7 @@ TEST(ToolsJson, MalformedJsonGivesFileLineAndColumn) {
   EXPECT_EQ(e.rfind("t.json: invalid JSON: parse error at line 3, column 29: ", 0), 0u) << e;
   EXPECT_EQ(error_of("").rfind("t.json: invalid JSON: parse error at line 1, column 1: ", 0), 0u) << error_of("");
   EXPECT_EQ(error_of("[\"\xff\"]").rfind("t.json: invalid JSON: parse error at line 1, column 3: ", 0), 0u) << error_of("[\"\xff\"]");
+  EXPECT_EQ(error_of("[1e400]"), "t.json: invalid JSON: number overflow parsing '1e400'");  // found by fuzz_tools_json
   EXPECT_EQ(error_of("[] x").rfind("t.json: invalid JSON: parse error at line 1, column 4: ", 0), 0u) << error_of("[] x");
 }
 
