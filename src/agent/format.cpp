@@ -39,10 +39,9 @@ void check_schema_for_format(const DomainSchema& schema) {
       if (a.type == ArgType::Enum && a.values.empty())
         fail("function ", f.name, " argument ", a.name, ": enum with no values");
       for (const auto& v : a.values)
-        if (v.empty() || v.find_first_of(" ,{}") != std::string::npos || v.find("<|") != std::string::npos ||
-            std::any_of(v.begin(), v.end(), [](char c) { return uint8_t(c) < 0x20; }))
-          fail("function ", f.name, " argument ", a.name, ": value '", v,
-               "' cannot be written in the agent format (no spaces, ',', '{', '}', '<|' or control characters)");
+        if (!enum_value_writable(v))
+          fail("function ", f.name, " argument ", a.name, ": value '", v, "' cannot be written in the agent format (",
+               kEnumValueRule, ")");
     }
 }
 

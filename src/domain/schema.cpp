@@ -92,6 +92,11 @@ std::string ArgumentSpec::check(const ArgValue& v) const {
 
 bool ArgumentSpec::accepts(const ArgValue& v) const { return check(v).empty(); }
 
+bool enum_value_writable(const std::string& v) {
+  return !v.empty() && v.find_first_of(" ,{}") == std::string::npos && v.find("<|") == std::string::npos &&
+         std::none_of(v.begin(), v.end(), [](char c) { return uint8_t(c) < 0x20; });
+}
+
 const ArgumentSpec* FunctionSpec::find_argument(const std::string& n) const {
   for (const auto& a : arguments)
     if (a.name == n) return &a;
@@ -110,14 +115,14 @@ size_t DomainSchema::index_of(const std::string& n) const {
   return functions.size();
 }
 
-namespace {
-
 bool is_identifier(const std::string& s) {
   if (s.empty() || !(std::isalpha((unsigned char)s[0]) || s[0] == '_')) return false;
   for (char c : s)
     if (!(std::isalnum((unsigned char)c) || c == '_')) return false;
   return true;
 }
+
+namespace {
 
 struct SchemaParser {
   const std::string& source;

@@ -38,6 +38,7 @@ struct ArgumentSpec {
   bool accepts(const ArgValue& v) const;
   // Empty if `v` is a valid value, else why not ("74.5 is not an integer", "'x' is not one of on, off").
   std::string check(const ArgValue& v) const;
+  bool operator==(const ArgumentSpec& other) const = default;
 };
 
 struct FunctionSpec {
@@ -45,6 +46,7 @@ struct FunctionSpec {
   std::string description;
   std::vector<ArgumentSpec> arguments;  // in declared order
   const ArgumentSpec* find_argument(const std::string& name) const;
+  bool operator==(const FunctionSpec& other) const = default;
 };
 
 struct DomainSchema {
@@ -56,7 +58,17 @@ struct DomainSchema {
   std::vector<std::string> placeholders;
   const FunctionSpec* find(const std::string& name) const;
   size_t index_of(const std::string& name) const;  // functions.size() if absent
+  bool operator==(const DomainSchema& other) const = default;
 };
+
+// Function and argument names: ASCII letters, digits and '_', not starting with a digit.
+bool is_identifier(const std::string& s);
+
+// Whether an enum value can be written in the agent format's compact call
+// syntax, where ',' separates arguments, '{' '}' mark placeholders and '<|'
+// starts a special token. kEnumValueRule says what is ruled out, for messages.
+bool enum_value_writable(const std::string& value);
+inline constexpr const char* kEnumValueRule = "no spaces, ',', '{', '}', '<|' or control characters";
 
 struct Call {
   std::string name;
