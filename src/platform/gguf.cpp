@@ -265,7 +265,7 @@ GgufFile GgufFile::parse(const uint8_t* data, size_t size, const std::string& na
   }
 
   if (const GgufValue* a = f.metadata_.find("general.alignment")) {
-    int64_t al = a->as_int("general.alignment");
+    int64_t al = a->as_int(cat(name, ": general.alignment"));
     if (al <= 0 || al > (1 << 16) || (al & (al - 1)) != 0) fail(name, ": general.alignment ", al, " is not a power of two");
     f.alignment_ = uint64_t(al);
   }

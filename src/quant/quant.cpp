@@ -1,9 +1,5 @@
 #include "quant/quant.h"
 
-#if defined(__x86_64__) || defined(__i386__)
-#include <cpuid.h>
-#endif
-
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
@@ -11,6 +7,7 @@
 #include <string>
 
 #include "platform/aligned_buffer.h"
+#include "platform/cpu_features.h"
 #include "platform/error.h"
 #include "platform/thread_pool.h"
 #include "quant/blocks.h"
@@ -41,14 +38,6 @@ void quantize_row(TensorType type, const float* src, void* dst, int64_t n) {
 }
 
 namespace quant {
-
-#if defined(__x86_64__) || defined(__i386__)
-// F16C through cpuid: clang 14's __builtin_cpu_supports does not know "f16c".
-static bool cpu_has_f16c() {
-  unsigned eax, ebx, ecx, edx;
-  return __get_cpuid(1, &eax, &ebx, &ecx, &edx) && (ecx & bit_F16C);
-}
-#endif
 
 std::string_view isa_name(Isa isa) {
   switch (isa) {

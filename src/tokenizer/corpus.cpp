@@ -4,6 +4,7 @@
 #include "platform/atomic_file.h"
 #include "platform/error.h"
 #include "platform/gguf.h"
+#include "platform/json.h"
 #include "tokenizer/tokenizer.h"
 
 namespace edgelm {
@@ -46,12 +47,7 @@ std::vector<std::string> read_training_texts(const std::vector<std::string>& fil
       ++line_no;
       pos = end + 1;
       if (line.find_first_not_of(" \t\r") == std::string_view::npos) continue;
-      nlohmann::json j;
-      try {
-        j = nlohmann::json::parse(line);
-      } catch (const nlohmann::json::parse_error& e) {
-        fail(path, " line ", line_no, ": not valid JSON (", e.what(), ")");
-      }
+      nlohmann::json j = parse_json(line, cat(path, " line ", line_no));
       std::string text;
       if (jsonl_field.empty() && j.is_object() && j.contains("text")) {
         collect_strings(j["text"], text);

@@ -1,9 +1,12 @@
 // Reading and writing tokenizers: GGUF (tokenizer.ggml.*, as llama.cpp reads
 // and writes them) and Hugging Face tokenizer.json (byte-level BPE).
+#include <algorithm>
+
 #include <nlohmann/json.hpp>
 
 #include "platform/atomic_file.h"
 #include "platform/error.h"
+#include "platform/json.h"
 #include "tokenizer/tokenizer.h"
 #include "tokenizer/tokenizer_data.h"
 #include "tokenizer/unicode.h"
@@ -18,6 +21,13 @@ std::string replace_all(std::string s, const std::string& from, const std::strin
   return s;
 }
 
+int hex_digit_value(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
 // The bytes a token stands for, from its text as stored in a file.
 std::string token_text_to_bytes(const std::string& model, const std::string& text, TokenType type) {
   if (is_special_type(type)) return text;
@@ -27,8 +37,9 @@ std::string token_text_to_bytes(const std::string& model, const std::string& tex
     return text;  // not byte-level text: take it literally
   }
   if (type == TokenType::BYTE && text.size() == 6 && text.compare(0, 3, "<0x") == 0 && text[5] == '>') {
-    int value = std::stoi(text.substr(3, 2), nullptr, 16);
-    return std::string(1, char(value));
+    int high = hex_digit_value(text[3]), low = hex_digit_value(text[4]);
+    if (high >= 0 && low >= 0) return std::string(1, char(high * 16 + low));
+    // Not two hex digits: take it literally, as any other text that is not <0xHH>.
   }
   return replace_all(text, kSpmSpace, " ");
 }
@@ -74,10 +85,18 @@ PreTokenizer pre_from_name(const std::string& name, const std::string& what) {
   return *pre;
 }
 
-int32_t optional_id(const GgufMetadata& meta, const std::string& key) {
+// obj[key] when it is true or false; false when absent or null.
+bool optional_bool(const nlohmann::json& obj, const char* key, const std::string& name, const char* what) {
+  auto it = obj.find(key);
+  if (it == obj.end() || it->is_null()) return false;
+  if (!it->is_boolean()) fail(name, ": ", what, " is ", it->dump(), ", not true or false");
+  return it->get<bool>();
+}
+
+int32_t optional_id(const GgufMetadata& meta, const std::string& key, const std::string& name) {
   const GgufValue* v = meta.find(key);
   if (!v) return -1;
-  int64_t id = v->as_int(key);
+  int64_t id = v->as_int(cat(name, ": ", key));
   return (id < 0 || id > INT32_MAX) ? -1 : int32_t(id);
 }
 
@@ -96,20 +115,22 @@ Tokenizer Tokenizer::from_gguf(const GgufFile& f) { return from_gguf_metadata(f.
 Tokenizer Tokenizer::from_gguf_metadata(const GgufMetadata& meta, const std::string& name) {
   const GgufValue* model_value = meta.find("tokenizer.ggml.model");
   if (!model_value) fail(name, ": no tokenizer in this file (metadata key tokenizer.ggml.model is missing)");
+  // The accessors' errors name the key; `key` puts the file's name before it.
+  auto key = [&](const char* k) { return cat(name, ": ", k); };
   auto d = std::make_shared<TokenizerData>();
-  d->model = model_value->as_string("tokenizer.ggml.model");
+  d->model = model_value->as_string(key("tokenizer.ggml.model"));
   if (gguf_means_no_vocabulary(d->model))
     fail(name, ": no tokenizer in this file (tokenizer.ggml.model is '", d->model, "': a model of token ids only)");
   if (d->model != "gpt2" && d->model != "llama")
     fail(name, ": tokenizer.ggml.model '", d->model, "' is not supported (gpt2: byte-level BPE, llama: SentencePiece)");
   const GgufValue* tokens_value = meta.find("tokenizer.ggml.tokens");
   if (!tokens_value) fail(name, ": metadata key tokenizer.ggml.tokens is missing");
-  const GgufArray& tokens = tokens_value->as_array("tokenizer.ggml.tokens");
+  const GgufArray& tokens = tokens_value->as_array(key("tokenizer.ggml.tokens"));
   if (tokens.elem_type != GgufType::STRING) fail(name, ": tokenizer.ggml.tokens is not an array of strings");
   size_t n = tokens.strings.size();
   d->token_types.assign(n, TokenType::NORMAL);
   if (const GgufValue* v = meta.find("tokenizer.ggml.token_type")) {
-    const GgufArray& types = v->as_array("tokenizer.ggml.token_type");
+    const GgufArray& types = v->as_array(key("tokenizer.ggml.token_type"));
     if (types.ints.size() != n)
       fail(name, ": tokenizer.ggml.token_type has ", types.size(), " entries for ", n, " tokens");
     for (size_t i = 0; i < n; ++i) {
@@ -120,29 +141,30 @@ Tokenizer Tokenizer::from_gguf_metadata(const GgufMetadata& meta, const std::str
   }
   if (d->model == "llama") {
     if (const GgufValue* v = meta.find("tokenizer.ggml.scores")) {
-      const GgufArray& s = v->as_array("tokenizer.ggml.scores");
+      const GgufArray& s = v->as_array(key("tokenizer.ggml.scores"));
       if (s.reals.size() != n) fail(name, ": tokenizer.ggml.scores has ", s.size(), " entries for ", n, " tokens");
       d->scores.assign(s.reals.begin(), s.reals.end());
     } else {
       fail(name, ": a SentencePiece (llama) vocabulary needs tokenizer.ggml.scores");
     }
-    if (const GgufValue* v = meta.find("tokenizer.ggml.add_space_prefix")) d->add_space_prefix = v->as_bool();
+    if (const GgufValue* v = meta.find("tokenizer.ggml.add_space_prefix"))
+      d->add_space_prefix = v->as_bool(key("tokenizer.ggml.add_space_prefix"));
   }
   d->token_bytes.reserve(n);
   for (size_t i = 0; i < n; ++i) d->token_bytes.push_back(token_text_to_bytes(d->model, tokens.strings[i], d->token_types[i]));
-  d->bos = optional_id(meta, "tokenizer.ggml.bos_token_id");
-  d->eos = optional_id(meta, "tokenizer.ggml.eos_token_id");
-  d->pad = optional_id(meta, "tokenizer.ggml.padding_token_id");
-  d->unk = optional_id(meta, "tokenizer.ggml.unknown_token_id");
+  d->bos = optional_id(meta, "tokenizer.ggml.bos_token_id", name);
+  d->eos = optional_id(meta, "tokenizer.ggml.eos_token_id", name);
+  d->pad = optional_id(meta, "tokenizer.ggml.padding_token_id", name);
+  d->unk = optional_id(meta, "tokenizer.ggml.unknown_token_id", name);
   for (int32_t* id : {&d->bos, &d->eos, &d->pad, &d->unk})
     if (*id >= int32_t(n)) *id = -1;  // llama.cpp tolerates these; an id past the end means none
   d->finalize(name);
   if (d->model == "gpt2") {
     const GgufValue* pre_value = meta.find("tokenizer.ggml.pre");
-    d->pre = pre_from_name(pre_value ? pre_value->as_string("tokenizer.ggml.pre") : "default", name);
+    d->pre = pre_from_name(pre_value ? pre_value->as_string(key("tokenizer.ggml.pre")) : "default", name);
     const GgufValue* merges_value = meta.find("tokenizer.ggml.merges");
     if (!merges_value) fail(name, ": a byte-level BPE (gpt2) vocabulary needs tokenizer.ggml.merges, which is missing");
-    const GgufArray& merges = merges_value->as_array("tokenizer.ggml.merges");
+    const GgufArray& merges = merges_value->as_array(key("tokenizer.ggml.merges"));
     if (merges.elem_type != GgufType::STRING) fail(name, ": tokenizer.ggml.merges is not an array of strings");
     std::vector<std::pair<std::string, std::string>> pairs;
     pairs.reserve(merges.strings.size());
@@ -205,12 +227,7 @@ Tokenizer Tokenizer::from_hf_json(const std::string& path) { return from_hf_json
 
 Tokenizer Tokenizer::from_hf_json_text(std::string_view json_text, const std::string& name) {
   using nlohmann::json;
-  json j;
-  try {
-    j = json::parse(json_text);
-  } catch (const json::parse_error& e) {
-    fail(name, ": not valid JSON (", e.what(), ")");
-  }
+  json j = parse_json(json_text, name);
   try {
     if (!j.is_object() || !j.contains("model") || !j["model"].is_object()) fail(name, ": no \"model\" object");
     const json& model = j["model"];
@@ -222,8 +239,14 @@ Tokenizer Tokenizer::from_hf_json_text(std::string_view json_text, const std::st
     d->model = "gpt2";
     std::vector<std::string> texts;
     std::vector<char> seen;
-    auto place = [&](int64_t id, const std::string& text, TokenType type, bool may_repeat) {
-      if (id < 0 || id > 10'000'000) fail(name, ": token '", text, "' has id ", id, " outside 0..10000000");
+    // `id_value` is a JSON integer. Non-negative ones parse as unsigned, so 2^64 - 1
+    // is not read as -1; the message quotes the file's number as written.
+    auto place = [&](const json& id_value, const std::string& text, TokenType type, bool may_repeat) {
+      constexpr int64_t kMaxId = 10'000'000;
+      int64_t id = -1;
+      if (id_value.is_number_unsigned()) id = int64_t(std::min<uint64_t>(id_value.get<uint64_t>(), kMaxId + 1));
+      else if (id_value.is_number_integer()) id = id_value.get<int64_t>();
+      if (id < 0 || id > kMaxId) fail(name, ": token '", text, "' has id ", id_value.dump(), " outside 0..", kMaxId);
       if (size_t(id) >= texts.size()) {
         texts.resize(size_t(id) + 1);
         seen.resize(size_t(id) + 1, 0);
@@ -237,16 +260,15 @@ Tokenizer Tokenizer::from_hf_json_text(std::string_view json_text, const std::st
     };
     for (const auto& [text, id] : model["vocab"].items()) {
       if (!id.is_number_integer()) fail(name, ": model.vocab entry '", text, "' has a non-integer id");
-      place(id.get<int64_t>(), text, TokenType::NORMAL, false);
+      place(id, text, TokenType::NORMAL, false);
     }
     if (j.contains("added_tokens") && j["added_tokens"].is_array()) {
       for (const json& t : j["added_tokens"]) {
         if (!t.is_object() || !t.contains("id") || !t.contains("content") || !t["id"].is_number_integer() ||
             !t["content"].is_string())
           fail(name, ": an added_tokens entry lacks an integer \"id\" or a string \"content\"");
-        bool special = t.value("special", false);
-        place(t["id"].get<int64_t>(), t["content"].get<std::string>(), special ? TokenType::CONTROL : TokenType::USER_DEFINED,
-              true);
+        bool special = optional_bool(t, "special", name, "an added_tokens entry's \"special\"");
+        place(t["id"], t["content"].get<std::string>(), special ? TokenType::CONTROL : TokenType::USER_DEFINED, true);
       }
     }
     for (size_t i = 0; i < texts.size(); ++i)
@@ -282,9 +304,10 @@ Tokenizer Tokenizer::from_hf_json_text(std::string_view json_text, const std::st
     d->pre = pre_from_name(pre, name);
     d->finalize(name);
     resolve_merges(*d, pairs, name);
-    if (model.value("ignore_merges", false) != d->pre.ignore_merges()) {
+    bool ignore_merges = optional_bool(model, "ignore_merges", name, "model.ignore_merges");
+    if (ignore_merges != d->pre.ignore_merges()) {
       // Llama 3 files say ignore_merges; honour what the file says for other patterns too.
-      auto p = PreTokenizer::from_name(model.value("ignore_merges", false) ? "llama-bpe" : "dbrx");
+      auto p = PreTokenizer::from_name(ignore_merges ? "llama-bpe" : "dbrx");
       if (d->pre.kind() == PreTokenizerKind::LLAMA3 && p) d->pre = *p;
     }
     for (const char* eos : {"<|eot_id|>", "<|im_end|>", "<|end|>", "<|endoftext|>", "</s>"}) {

@@ -1,6 +1,9 @@
 // Known answers from a hand-written tokenizer.json, and clear errors for
 // malformed tokenizer files.
 #include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
 
 #include "platform/atomic_file.h"
 #include "platform/error.h"
@@ -116,6 +119,50 @@ TEST(MalformedTokenizerJson, GiveClearErrors) {
   EXPECT_THROW(Tokenizer::from_hf_json("/nonexistent/tokenizer.json"), Error);
 }
 
+// Reproducers from fuzzing: values that are valid JSON but do not fit, and fields of the
+// wrong type, used to escape as nlohmann::json exceptions instead of edgelm::Error.
+TEST(MalformedTokenizerJson, ValuesThatDoNotFitAreErrors) {
+  std::string huge_id = "1" + std::string(399, '0');  // past double's range: out_of_range.406 in the parser
+  expect_json_error("{\"id\": 15", "{\"id\": " + huge_id, "a value cannot be read");
+  expect_json_error("\"d\": 7", "\"d\": 1e999999", "a value cannot be read");
+  // 300 digits still fit a double, so it is a number but not an integer id.
+  expect_json_error("{\"id\": 15", "{\"id\": 1" + std::string(299, '0'), "lacks an integer \"id\"");
+  // 2^64 - 1 parses as unsigned; it must not wrap to -1 (or to any id in range).
+  expect_json_error("\"d\": 7", "\"d\": 18446744073709551615", "has id 18446744073709551615 outside");
+  expect_json_error("{\"id\": 15", "{\"id\": 18446744073709551623", "lacks an integer \"id\"");
+  expect_json_error("\"d\": 7", "\"d\": -7", "has id -7 outside");
+  expect_json_error("\"special\": true", "\"special\": \"yes\"", "\"special\" is \"yes\", not true or false");
+  expect_json_error("\"byte_fallback\"", "\"ignore_merges\": 1, \"byte_fallback\"", "model.ignore_merges is 1");
+  expect_json_error("\"content\": \"<|end|>\"", "\"content\": 5", "lacks an integer \"id\" or a string \"content\"");
+  expect_json_error("\"vocab\": {", "\"vocab\": [], \"v\": {", "model.vocab is missing or not an object");
+  expect_json_error("\"added_tokens\": [", "\"added_tokens\": [7, ", "an added_tokens entry lacks");
+  expect_json_error("[\"o\", \"r\"]", "[\"o\", 5]", "merge 5 is neither");
+  // Deep nesting overflowed the stack in dump() when the pre-tokenizer was recognised.
+  const int deep = 200'000;
+  std::string nested = std::string(deep, '[') + std::string(deep, ']');
+  expect_json_error("\"pre_tokenizer\": {", "\"pre_tokenizer\": {\"x\": " + nested + ",", "nested deeper than 64 levels");
+}
+
+// The JSONL training-text reader had the same holes: every bad line is an Error naming its line.
+TEST(MalformedTrainingText, JsonLinesGiveClearErrors) {
+  std::string path =
+      (std::filesystem::temp_directory_path() / ("edgelm_bad_" + std::to_string(getpid()) + ".jsonl")).string();
+  auto expect_error = [&](const std::string& second_line, const std::string& expect) {
+    write_file_atomic(path, "{\"text\": \"fine\"}\n" + second_line + "\n");
+    try {
+      read_training_texts({path});
+      FAIL() << "no error for " << second_line.substr(0, 80);
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find(path + " line 2: " + expect), std::string::npos) << e.what();
+    }
+  };
+  expect_error("{\"text\": 1e999999}", "a value cannot be read");
+  expect_error("{\"text\": " + std::string(100'000, '[') + std::string(100'000, ']') + "}",
+               "JSON nested deeper than 64 levels");
+  expect_error("{\"text\": ", "not valid JSON");
+  std::filesystem::remove(path);
+}
+
 TEST(MalformedGguf, GiveClearErrors) {
   Tokenizer t = Tokenizer::from_hf_json(kHandJson);
   auto expect_error = [&](auto edit, const std::string& expect) {
@@ -137,6 +184,37 @@ TEST(MalformedGguf, GiveClearErrors) {
   expect_error([](GgufMetadata& m) { m.set("tokenizer.ggml.merges", GgufValue::string_array({"h q"})); }, "'q' is not a token");
   expect_error([](GgufMetadata& m) { m.set("tokenizer.ggml.token_type", GgufValue::i32_array({1, 1})); }, "2 entries for 16");
   expect_error([](GgufMetadata& m) { m.set("tokenizer.ggml.tokens", GgufValue::u32(3)); }, "tokenizer.ggml.tokens");
+  // A key of the wrong type: the accessor's message names the file as well as the key.
+  expect_error([](GgufMetadata& m) { m.set("tokenizer.ggml.pre", GgufValue::u32(3)); },
+               "bad.gguf: tokenizer.ggml.pre: expected a string");
+  expect_error([](GgufMetadata& m) { m.set("tokenizer.ggml.eos_token_id", GgufValue::string("15")); },
+               "bad.gguf: tokenizer.ggml.eos_token_id: expected an integer");
+  expect_error([](GgufMetadata& m) { m.set("tokenizer.ggml.merges", GgufValue::u32(3)); },
+               "bad.gguf: tokenizer.ggml.merges: expected an array");
+  expect_error([](GgufMetadata& m) { m.set("tokenizer.ggml.model", GgufValue::u32(3)); },
+               "bad.gguf: tokenizer.ggml.model: expected a string");
+}
+
+// A SentencePiece byte token whose text is <0x..> without two hex digits used to reach
+// std::stoi, whose std::invalid_argument escaped. It is now taken as literal text.
+TEST(MalformedGguf, ByteTokenWithoutHexDigits) {
+  GgufMetadata m;
+  m.set("tokenizer.ggml.model", GgufValue::string("llama"));
+  m.set("tokenizer.ggml.tokens", GgufValue::string_array({"<unk>", "<0xZZ>", "<0x41>", "a"}));
+  m.set("tokenizer.ggml.token_type", GgufValue::i32_array({2, 6, 6, 1}));
+  m.set("tokenizer.ggml.scores", GgufValue::f32_array({0, 0, 0, -1}));
+  Tokenizer t = Tokenizer::from_gguf_metadata(m, "odd-bytes.gguf");
+  EXPECT_EQ(t.token_bytes(1), "<0xZZ>");
+  EXPECT_EQ(t.token_bytes(2), "A");
+  m.set("tokenizer.ggml.add_space_prefix", GgufValue::string("yes"));
+  try {
+    Tokenizer::from_gguf_metadata(m, "odd-bytes.gguf");
+    FAIL() << "no error for a string add_space_prefix";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("odd-bytes.gguf: tokenizer.ggml.add_space_prefix: expected a bool"),
+              std::string::npos)
+        << e.what();
+  }
 }
 
 }  // namespace
