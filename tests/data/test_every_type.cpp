@@ -182,6 +182,22 @@ TEST(EveryType, GeneratedCallsValidateAndExecuteOnTheDevice) {
   fs::remove_all(out);
 }
 
+// The built-in smart home: every generated call runs on its device, out-of-scope
+// requests are intent_unclear calls, and partial calls are asked about.
+TEST(SmartHome, GeneratedCallsExecuteOnTheDevice) {
+  std::string out = temp_dir("smart_home");
+  DeviceCheck r = check_on_device(resolve_domain_dir("smart-home"), out, 4000);
+  EXPECT_EQ(r.n_examples, 4000);
+  EXPECT_EQ(r.n_no_call, 0);
+  EXPECT_GT(r.by_function["intent_unclear"], 200);
+  EXPECT_GT(r.n_partial, 150);
+  EXPECT_LT(r.n_partial, 1200);
+  EXPECT_EQ(r.types_seen, (std::set<std::string>{"enum", "integer", "string"}));
+  for (const char* p : {"direct", "multi_call", "query", "indirect", "out_of_scope", "code_switched", "noisy", "partial"})
+    EXPECT_TRUE(r.phenomena.count(p)) << p;
+  fs::remove_all(out);
+}
+
 TEST(EveryType, MalformedValuesNameTheProblem) {
   EXPECT_NE(load_error("en.toml", [](std::string s) { return replace_once(s, "\"set_pump(running=true)\"", "\"set_pump(running=yes)\""); })
                 .find("needs a boolean value, not 'yes'"),
