@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <set>
 
 #include "data/dataset.h"
 #include "device/device.h"
@@ -18,19 +19,52 @@ namespace {
 
 const char* kLanguages[] = {"en", "ko", "mix"};
 
-// Integers are audited in ranges: a timer of 47 minutes is not its own cell.
-struct Bucket { int64_t lo, hi; };
-const Bucket kBuckets[] = {{1, 30}, {31, 60}, {61, 120}, {121, 360}, {361, 100000}};
+// Integers and numbers are audited in ranges: a timer of 47 minutes is not
+// its own cell. Wide integer ranges use the duration-like ranges below; a
+// range they split in fewer than three (60..80 degrees) is cut in up to five
+// equal parts instead.
+struct Bucket {
+  double lo, hi;  // integers: lo..hi inclusive; numbers: lo <= x < hi (the last one inclusive)
+  std::string name;
+};
+const int64_t kWideBuckets[][2] = {{1, 30}, {31, 60}, {61, 120}, {121, 360}, {361, 100000}};
 
-std::string bucket_name(const Bucket& b) { return b.hi >= 100000 ? cat(b.lo, "+") : cat(b.lo, "-", b.hi); }
-
-std::string value_label(const nlohmann::json& v) {
-  if (v.is_string()) return v.get<std::string>();
-  if (v.is_number_integer()) {
-    int64_t x = v.get<int64_t>();
-    for (const auto& b : kBuckets)
-      if (x >= b.lo && x <= b.hi) return bucket_name(b);
+std::vector<Bucket> buckets_of(const ArgumentSpec& a) {
+  std::vector<Bucket> out;
+  if (a.type == ArgType::Integer) {
+    for (const auto& b : kWideBuckets)
+      if (b[1] >= a.min && b[0] <= a.max)
+        out.push_back({double(b[0]), double(b[1]), b[1] >= 100000 ? cat(b[0], "+") : cat(b[0], "-", b[1])});
+    if (out.size() >= 3) return out;
+    out.clear();
+    const int64_t size = a.max - a.min + 1, n = std::min<int64_t>(5, size);
+    for (int64_t i = 0; i < n; ++i) {
+      int64_t lo = a.min + i * size / n, hi = a.min + (i + 1) * size / n - 1;
+      out.push_back({double(lo), double(hi), lo == hi ? cat(lo) : cat(lo, "-", hi)});
+    }
+  } else if (a.type == ArgType::Number) {
+    const double width = (a.max_number - a.min_number) / 5;
+    for (int i = 0; i < 5; ++i) {
+      double lo = a.min_number + i * width, hi = i == 4 ? a.max_number : lo + width;
+      out.push_back({lo, hi, cat(number_text(lo), "-", number_text(hi))});
+      if (width == 0) break;
+    }
   }
+  return out;
+}
+
+// The cell label of a value: its range for integers and numbers, else its text.
+std::string value_label(const ArgumentSpec* a, const nlohmann::json& v) {
+  if (a && v.is_number() && (a->type == ArgType::Integer || a->type == ArgType::Number)) {
+    const double x = v.get<double>();
+    std::vector<Bucket> buckets = buckets_of(*a);
+    for (size_t i = 0; i < buckets.size(); ++i) {
+      const Bucket& b = buckets[i];
+      bool last = i + 1 == buckets.size();
+      if (x >= b.lo && (a->type == ArgType::Integer || last ? x <= b.hi : x < b.hi)) return b.name;
+    }
+  }
+  if (v.is_string()) return v.get<std::string>();
   return v.dump();
 }
 
@@ -155,6 +189,7 @@ AuditReport audit_dataset(const std::string& dir, const AuditOptions& o) {
   std::map<std::tuple<std::string, std::string, std::string, std::string, std::string>, int64_t> cells;
   std::map<std::string, std::map<std::string, int64_t>> by_value, by_phenomenon;  // label -> language -> count
   std::vector<int64_t> user_words, user_chars, reply_chars, user_tokens, reply_tokens;
+  std::map<std::string, std::set<std::string>> said_strings;  // "function argument" -> free-text values seen
   bool any_file = false;
   for (const char* name : {"train.jsonl", "valid.jsonl", "test.jsonl"}) {
     fs::path path = fs::path(dir) / name;
@@ -182,9 +217,17 @@ AuditReport audit_dataset(const std::string& dir, const AuditOptions& o) {
         for (const auto& tc : asst["tool_calls"]) {
           Call c = call_from_json(tc.contains("function") ? tc["function"] : tc);
           if (std::string why = validate_call(schema, c); !why.empty()) fail(path.string(), " line ", line_no, ": ", why);
+          const FunctionSpec* f = schema.find(c.name);
           const auto& args = (tc.contains("function") ? tc["function"] : tc).value("arguments", nlohmann::json::object());
           if (args.empty()) fav.push_back({c.name, "", ""});
-          for (auto it = args.begin(); it != args.end(); ++it) fav.push_back({c.name, it.key(), value_label(*it)});
+          for (auto it = args.begin(); it != args.end(); ++it) {
+            std::string label = value_label(f->find_argument(it.key()), *it);
+            fav.push_back({c.name, it.key(), label});
+            if (f->find_argument(it.key())->type == ArgType::String) said_strings[c.name + " " + it.key()].insert(label);
+          }
+          // An argument a partial call leaves out is a cell of its own (not a gap target).
+          for (const auto& a : f->arguments)
+            if (a.optional && !a.default_value && !args.contains(a.name)) fav.push_back({c.name, a.name, "(left out)"});
         }
       if (fav.empty()) fav.push_back({"(none)", "", ""});
       for (const auto& [f, a, v] : fav) {
@@ -238,11 +281,13 @@ AuditReport audit_dataset(const std::string& dir, const AuditOptions& o) {
     std::vector<std::string> labels;
     if (f.arguments.empty()) labels.push_back(f.name);
     for (const auto& a : f.arguments) {
-      if (a.type == ArgType::Enum)
-        for (const auto& v : a.values) labels.push_back(cat(f.name, " ", a.name, "=", v));
+      std::vector<std::string> values;
+      if (a.type == ArgType::Enum) values = a.values;
+      else if (a.type == ArgType::Boolean) values = {"false", "true"};
+      else if (a.type == ArgType::String) values.assign(said_strings[f.name + " " + a.name].begin(), said_strings[f.name + " " + a.name].end());
       else
-        for (const auto& b : kBuckets)
-          if (b.hi >= a.min && b.lo <= a.max) labels.push_back(cat(f.name, " ", a.name, "=", bucket_name(b)));
+        for (const auto& b : buckets_of(a)) values.push_back(b.name);
+      for (const auto& v : values) labels.push_back(cat(f.name, " ", a.name, "=", v));
     }
     for (const auto& label : labels) {
       auto& m = by_value[label];
@@ -251,11 +296,20 @@ AuditReport audit_dataset(const std::string& dir, const AuditOptions& o) {
     }
   }
   chart_a.push_back({"(no call)", by_value["(none)"]});
-  for (const char* p : kPhenomena) {
+  // The phenomena every domain can have, then those this data set adds (partial).
+  std::vector<std::string> phenomena(std::begin(kPhenomena), std::end(kPhenomena));
+  for (const auto& [p, m] : by_phenomenon)
+    if (p != "(untyped)" && !std::count(phenomena.begin(), phenomena.end(), p)) phenomena.push_back(p);
+  std::vector<std::string> absent;  // phenomena of no example in any language: not this domain's (relative without a relative function)
+  for (const std::string& p : phenomena) {
     auto& m = by_phenomenon[p];
     chart_b.push_back({p, m});
+    if (m.empty()) {
+      absent.push_back(p);
+      continue;
+    }
     for (const char* l : kLanguages) {
-      bool possible = std::string(p) == "code_switched" ? std::string(l) == "mix" : true;
+      bool possible = p == "code_switched" ? std::string(l) == "mix" : true;
       if (possible) pl.push_back({cat(p, " [", l, "]"), m.count(l) ? m.at(l) : 0});
     }
   }
@@ -269,6 +323,11 @@ AuditReport audit_dataset(const std::string& dir, const AuditOptions& o) {
     md += "| cell | count | target | |\n| --- | ---: | ---: | --- |\n";
     for (const auto& g : r.gaps) md += cat("| ", g.what, " | ", g.count, " | ", g.target, " | ", g.missing() ? "MISSING" : "under target", " |\n");
   }
+  if (!absent.empty()) {
+    md += "\nPhenomena in no example of any language (not counted as gaps):";
+    for (const auto& p : absent) md += " " + p;
+    md += ".\n";
+  }
   md += "\n## Lengths\n\n| measure | n | min | p50 | mean | p95 | max |\n| --- | ---: | ---: | ---: | ---: | ---: | ---: |\n";
   char buf[256];
   for (const auto& [k, s] : r.lengths) {
@@ -278,16 +337,16 @@ AuditReport audit_dataset(const std::string& dir, const AuditOptions& o) {
   }
   if (!tok) md += "\n(Words split on spaces and UTF-8 characters; pass --tokenizer MODEL.gguf for real tokens.)\n";
   md += "\n## Coverage: function x argument value x language, by phenomenon\n\n| function | argument | language |";
-  for (const char* p : kPhenomena) md += cat(" ", p, " |");
+  for (const auto& p : phenomena) md += cat(" ", p, " |");
   md += "\n| --- | --- | --- |";
-  for (size_t i = 0; i < std::size(kPhenomena); ++i) md += " ---: |";
+  for (size_t i = 0; i < phenomena.size(); ++i) md += " ---: |";
   md += "\n";
   std::map<std::tuple<std::string, std::string, std::string>, std::map<std::string, int64_t>> rows;
   for (const auto& c : r.cells) rows[{c.function, c.argument.empty() ? "" : cat(c.argument, "=", c.value), c.language}][c.phenomenon] += c.count;
   for (const auto& [k, m] : rows) {
     const auto& [f, av, l] = k;
     md += cat("| ", f, " | ", av, " | ", l, " |");
-    for (const char* p : kPhenomena) md += cat(" ", m.count(p) ? m.at(p) : 0, " |");
+    for (const auto& p : phenomena) md += cat(" ", m.count(p) ? m.at(p) : 0, " |");
     md += "\n";
   }
   r.table_markdown = md;

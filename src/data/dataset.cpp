@@ -5,7 +5,9 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <filesystem>
+#include <set>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -28,7 +30,9 @@ int64_t check_domain(const std::string& domain_dir) { return data::load_phrasebo
 
 namespace {
 
-const char* kKinds[] = {"direct", "multi_call", "relative", "query", "indirect", "out_of_scope", "numeric_conversion"};
+const char* kKinds[] = {"direct", "multi_call", "relative", "query", "indirect", "out_of_scope", "numeric_conversion", "partial"};
+// The share of partial requests when generate.toml names none and the domain has them.
+constexpr double kDefaultPartialShare = 0.08;
 
 template <class T>
 const T& pick(const std::vector<T>& v, Rng& rng) {
@@ -103,7 +107,8 @@ Pools build_pools(const Phrasebook& pb) {
   Pools p;
   for (const auto& lang : pb.languages) {
     for (const auto& in : lang.intents) {
-      p.by_kind[lang.lang][in.type].push_back(&in);
+      // A request that leaves out what the device needs is its own kind, so its share is set apart from direct ones.
+      p.by_kind[lang.lang][in.partial ? "partial" : in.type].push_back(&in);
       if (in.chain) p.chainable[lang.lang].push_back(&in);
       if (Generator::has_duration(in)) p.with_duration[lang.lang].push_back(&in);
       for (const auto& t : in.templates) p.all_single.push_back({&lang, Clause{&in, &t}});
@@ -146,7 +151,8 @@ std::vector<Clause> multi_clauses(const std::vector<const Intent*>& chainable, c
     const Intent* in = pick_by_function(chainable, fn_weight, rng);
     std::string fn = in->primary_function();
     if (used.count(fn)) continue;
-    bool off = fn == "set_power" && !in->calls[0].literal_args.empty() && in->calls[0].literal_args[0].second == "off";
+    bool off = fn == "set_power" && !in->calls[0].literal_args.empty() &&
+               in->calls[0].literal_args[0].second == ArgValue(std::string("off"));
     if (off && out.size() + 1 < n) continue;
     used.insert(fn);
     out.push_back(clause_of(in, rng));
@@ -209,7 +215,7 @@ nlohmann::ordered_json types_json(const Example& ex) {
   nlohmann::ordered_json fns = nlohmann::ordered_json::array(), args = nlohmann::ordered_json::array();
   for (const auto& c : ex.calls) {
     fns.push_back(c.name);
-    for (const auto& [k, v] : c.arguments) args.push_back(cat(c.name, ".", k, "=", std::holds_alternative<int64_t>(v) ? std::to_string(std::get<int64_t>(v)) : std::get<std::string>(v)));
+    for (const auto& [k, v] : c.arguments) args.push_back(cat(c.name, ".", k, "=", arg_text(v)));
   }
   nlohmann::ordered_json ph = nlohmann::ordered_json::array();
   for (const auto& p : ex.phenomena) ph.push_back(p);
@@ -217,8 +223,53 @@ nlohmann::ordered_json types_json(const Example& ex) {
           {"template", ex.template_id}, {"kind", ex.kind}};
 }
 
+// Values of free-text arguments the phrasing files say ("get_device_status.room"
+// -> bedroom, garage, ...): the only ones a wrong answer may use, since the
+// schema does not list them.
+using KnownValues = std::map<std::string, std::vector<ArgValue>>;
+
+KnownValues known_string_values(const Phrasebook& pb) {
+  std::map<std::string, std::set<std::string>> seen;
+  for (const auto& lang : pb.languages)
+    for (const auto& in : lang.intents)
+      for (const auto& c : in.calls) {
+        const FunctionSpec* f = pb.schema.find(c.function);
+        for (const auto& [arg, v] : c.literal_args)
+          if (f->find_argument(arg)->type == ArgType::String) seen[c.function + "." + arg].insert(std::get<std::string>(v));
+        for (const auto& [arg, slot] : c.slot_args) {
+          const ArgumentSpec* a = f->find_argument(arg);
+          if (a->type != ArgType::String || !lang.values.count(slot)) continue;
+          for (const auto& [key, words] : lang.values.at(slot))
+            if (auto v = arg_from_text(*a, key); v && a->accepts(*v)) seen[c.function + "." + arg].insert(std::get<std::string>(*v));
+        }
+      }
+  KnownValues out;
+  for (const auto& [k, values] : seen) out[k].assign(values.begin(), values.end());
+  return out;
+}
+
+// A random valid value of `a` (none for free text nobody says).
+std::optional<ArgValue> random_value(const FunctionSpec& f, const ArgumentSpec& a, const KnownValues& known, Rng& rng) {
+  switch (a.type) {
+    case ArgType::Enum: return ArgValue(pick(a.values, rng));
+    case ArgType::Integer: return ArgValue(a.min + int64_t(rng.below(uint64_t(a.max - a.min + 1))));
+    case ArgType::Number: {
+      double x = std::round((a.min_number + rng.uniform() * (a.max_number - a.min_number)) * 2) / 2;
+      return ArgValue(std::clamp(x, a.min_number, a.max_number));
+    }
+    case ArgType::Boolean: return ArgValue(rng.below(2) == 0);
+    case ArgType::String:
+      if (auto it = known.find(f.name + "." + a.name); it != known.end() && !it->second.empty()) return pick(it->second, rng);
+      return std::nullopt;
+  }
+  return std::nullopt;
+}
+
+bool can_leave_out(const ArgumentSpec& a) { return a.optional && !a.default_value; }
+
 // A random valid call of `f`, keeping the values of `keep` where they fit.
-Call random_call(const FunctionSpec& f, const Call* keep, Rng& rng) {
+// An argument the call may leave out gets a value half of the time.
+std::optional<Call> random_call(const FunctionSpec& f, const Call* keep, const KnownValues& known, Rng& rng) {
   Call c;
   c.name = f.name;
   for (const auto& a : f.arguments) {
@@ -227,30 +278,70 @@ Call random_call(const FunctionSpec& f, const Call* keep, Rng& rng) {
         c.arguments[a.name] = it->second;
         continue;
       }
-    if (a.optional) continue;
-    if (a.type == ArgType::Enum) c.arguments[a.name] = pick(a.values, rng);
-    else c.arguments[a.name] = a.min + int64_t(rng.below(uint64_t(a.max - a.min + 1)));
+    if (a.optional && (!can_leave_out(a) || rng.below(2) == 0)) continue;
+    std::optional<ArgValue> v = random_value(f, a, known, rng);
+    if (v) c.arguments[a.name] = *v;
+    else if (!a.optional) return std::nullopt;
   }
   return c;
 }
 
-// A near-miss wrong answer for DPO: wrong enum value, wrong function, a
-// dropped call, a wrong number, or a call where none belongs.
-std::optional<std::pair<std::string, std::vector<Call>>> near_miss(const DomainSchema& schema, const Example& ex, Rng& rng) {
+// A wrong number close to `m`: hours taken as minutes, or a neighbouring value.
+int64_t near_number(const ArgumentSpec& a, int64_t m, Rng& rng) {
+  int64_t w;
+  if (a.max - a.min > 120) {
+    w = m >= 60 && m % 60 == 0 && rng.below(2) ? m / 60 : m + (rng.below(2) ? 30 : -30);
+  } else {
+    int64_t d = 1 + int64_t(rng.below(3));
+    w = rng.below(2) ? m + d : m - d;
+    if (w < a.min || w > a.max) w = 2 * m - w;
+  }
+  if (w < a.min || w > a.max || w == m) w = m == a.min ? a.min + 1 : a.min;
+  return w;
+}
+
+// A near-miss wrong answer for DPO: wrong enum (or boolean) value, wrong
+// free-text value, wrong function, a dropped call, a wrong number, a value
+// the request never gave (a partial call filled in), or a call where none
+// belongs.
+std::optional<std::pair<std::string, std::vector<Call>>> near_miss(const DomainSchema& schema, const KnownValues& known,
+                                                                   const Example& ex, Rng& rng) {
+  auto value_kind = [&](const Call& c, const std::string& arg) -> std::string {
+    const ArgumentSpec* a = schema.find(c.name)->find_argument(arg);
+    switch (a->type) {
+      case ArgType::Integer:
+      case ArgType::Number: return "wrong_number";
+      case ArgType::Enum: return a->values.size() > 1 ? "wrong_enum" : "";
+      case ArgType::Boolean: return "wrong_enum";
+      case ArgType::String: {
+        auto it = known.find(c.name + "." + arg);
+        return it != known.end() && it->second.size() > 1 ? "wrong_string" : "";
+      }
+    }
+    return "";
+  };
+  auto inventable = [&](const Call& c, const ArgumentSpec& a) {
+    return can_leave_out(a) && !c.arguments.count(a.name) &&
+           (a.type != ArgType::String || known.count(c.name + "." + a.name));
+  };
   std::vector<std::string> kinds;
   if (ex.calls.empty()) kinds = {"call_where_none_belongs"};
   else {
     kinds.push_back("wrong_function");
-    for (const auto& c : ex.calls)
-      for (const auto& [k, v] : c.arguments) {
-        kinds.push_back(std::holds_alternative<int64_t>(v) ? "wrong_number" : "wrong_enum");
-      }
+    for (const auto& c : ex.calls) {
+      for (const auto& [k, v] : c.arguments)
+        if (std::string kind = value_kind(c, k); !kind.empty()) kinds.push_back(kind);
+      for (const auto& a : schema.find(c.name)->arguments)
+        if (inventable(c, a)) kinds.push_back("invented_argument");
+    }
     if (ex.calls.size() > 1) kinds.push_back("dropped_call");
   }
   std::string kind = pick(kinds, rng);
   std::vector<Call> bad = ex.calls;
   if (kind == "call_where_none_belongs") {
-    bad.push_back(random_call(pick(schema.functions, rng), nullptr, rng));
+    auto c = random_call(pick(schema.functions, rng), nullptr, known, rng);
+    if (!c) return std::nullopt;
+    bad.push_back(*c);
   } else if (kind == "dropped_call") {
     bad.erase(bad.begin() + rng.below(bad.size()));
   } else if (kind == "wrong_function") {
@@ -263,26 +354,44 @@ std::optional<std::pair<std::string, std::vector<Call>>> near_miss(const DomainS
       for (const auto& [k, v] : c.arguments) same &= f.find_argument(k) != nullptr;
       (same ? siblings : others).push_back(&f);
     }
-    const FunctionSpec* f = !siblings.empty() && rng.uniform() < 0.7 ? pick(siblings, rng) : pick(others, rng);
-    c = random_call(*f, &c, rng);
+    if (siblings.empty() && others.empty()) return std::nullopt;
+    const FunctionSpec* f = !siblings.empty() && (others.empty() || rng.uniform() < 0.7) ? pick(siblings, rng) : pick(others, rng);
+    auto other = random_call(*f, &c, known, rng);
+    if (!other) return std::nullopt;
+    c = *other;
+  } else if (kind == "invented_argument") {
+    std::vector<std::pair<size_t, const ArgumentSpec*>> slots;
+    for (size_t i = 0; i < bad.size(); ++i)
+      for (const auto& a : schema.find(bad[i].name)->arguments)
+        if (inventable(bad[i], a)) slots.push_back({i, &a});
+    auto [i, a] = pick(slots, rng);
+    auto v = random_value(*schema.find(bad[i].name), *a, known, rng);
+    if (!v) return std::nullopt;
+    bad[i].arguments[a->name] = *v;
   } else {
     std::vector<std::pair<size_t, std::string>> slots;
     for (size_t i = 0; i < bad.size(); ++i)
       for (const auto& [k, v] : bad[i].arguments)
-        if (std::holds_alternative<int64_t>(v) == (kind == "wrong_number")) slots.push_back({i, k});
+        if (value_kind(bad[i], k) == kind) slots.push_back({i, k});
     auto [i, k] = pick(slots, rng);
-    const ArgumentSpec* a = schema.find(bad[i].name)->find_argument(k);
+    const FunctionSpec& f = *schema.find(bad[i].name);
+    const ArgumentSpec* a = f.find_argument(k);
     ArgValue& v = bad[i].arguments[k];
+    const ArgValue now = v;
     if (a->type == ArgType::Enum) {
-      if (a->values.size() < 2) return std::nullopt;
-      std::string now = std::get<std::string>(v);
-      while (std::get<std::string>(v) == now) v = pick(a->values, rng);
+      while (v == now) v = pick(a->values, rng);
+    } else if (a->type == ArgType::Boolean) {
+      v = !std::get<bool>(now);
+    } else if (a->type == ArgType::String) {
+      const auto& values = known.at(f.name + "." + k);
+      while (v == now) v = pick(values, rng);
+    } else if (a->type == ArgType::Integer) {
+      v = near_number(*a, std::get<int64_t>(now), rng);
     } else {
-      // The classic slips: hours taken as minutes, or a neighbouring value.
-      int64_t m = std::get<int64_t>(v);
-      int64_t w = m >= 60 && m % 60 == 0 && rng.below(2) ? m / 60 : m + (rng.below(2) ? 30 : -30);
-      if (w < a->min || w > a->max || w == m) w = m == a->min ? a->min + 1 : a->min;
-      v = w;
+      double x = std::get<double>(now), d = rng.below(2) ? 1.0 : 0.5;
+      double w = rng.below(2) ? x + d : x - d;
+      if (w < a->min_number || w > a->max_number) w = 2 * x - w;
+      v = std::clamp(w, a->min_number, a->max_number);
     }
   }
   std::vector<Call> a = ex.calls, b = bad;
@@ -330,8 +439,13 @@ DataSummary generate_dataset(const GenerateOptions& o) {
   Pools pools = build_pools(pb);
   Split split = make_split(pb, o.valid_fraction, o.test_fraction);
   Focus focus = read_focus(o.focus_report);
+  const KnownValues known_values = known_string_values(pb);
 
   std::map<std::string, double> kind_w = pb.config.kind_targets, lang_w = pb.config.language_targets, fn_w;
+  bool any_partial = false;
+  for (const auto& lang : pb.languages)
+    for (const auto& in : lang.intents) any_partial |= in.partial;
+  if (any_partial && !kind_w.count("partial")) kind_w["partial"] = kDefaultPartialShare;
   for (auto& [k, w] : kind_w) w *= focus.kind.count(k) ? focus.kind.at(k) : 1.0;
   for (auto& [k, w] : lang_w) w *= focus.language.count(k) ? focus.language.at(k) : 1.0;
   if (lang_w.count("mix")) lang_w["mix"] *= focus.mix;
@@ -467,8 +581,8 @@ DataSummary generate_dataset(const GenerateOptions& o) {
     if (sp == "train") {
       out_train += text, ++sum.n_train;
       if (dpo_rng.uniform() < o.dpo_fraction) {
-        if (auto bad = near_miss(pb.schema, ex, dpo_rng)) {
-          const Language& lang = *pb.find_language(ex.base_lang);
+        const Language& lang = *pb.find_language(ex.base_lang);
+        if (auto bad = near_miss(pb.schema, known_values, ex, dpo_rng); bad && gen.has_reply(lang, bad->second)) {
           std::string bad_reply = gen.reply_for(lang, bad->second, dpo_rng);
           nlohmann::ordered_json pair = {{"id", ex_id}, {"prompt", {user}}, {"chosen", assistant_message(ex.reply, ex.calls)},
                                          {"rejected", assistant_message(bad_reply, bad->second)}, {"kind", bad->first}};

@@ -1,6 +1,7 @@
 #include "data/generator.h"
 
 #include <algorithm>
+#include <cmath>
 #include <functional>
 
 #include "data/numbers.h"
@@ -14,6 +15,14 @@ const T& pick(const std::vector<T>& v, Rng& rng) {
   return v[rng.below(v.size())];
 }
 
+// A slot's value: the argument value, and the value-slot key whose words
+// say it (empty for numbers said as digits or words).
+struct SlotValue {
+  ArgValue value;
+  std::string key;
+};
+using SlotValues = std::map<std::string, SlotValue>;
+
 // Per-clause rendering state.
 struct RenderState {
   const Phrasebook& pb;
@@ -23,7 +32,7 @@ struct RenderState {
   bool force_conversion = false;  // prefer durations in hours
   bool conversion = false;        // a duration needing conversion was said
   bool connective = false;        // the clause's verb takes a connective ending
-  const std::map<std::string, ArgValue>* slot_values = nullptr;
+  const SlotValues* slot_values = nullptr;
   const Verb* verb = nullptr;     // while rendering an ending
   std::string out;
 };
@@ -55,7 +64,7 @@ void render_slot(const PatternNode& n, RenderState& st, const Special& special) 
     return;
   }
   if (n.format == "duration") {
-    int64_t minutes = std::get<int64_t>(st.slot_values->at(n.text));
+    int64_t minutes = std::get<int64_t>(st.slot_values->at(n.text).value);
     std::vector<DurationForm> forms = duration_forms(minutes, st.lang.lang);
     std::vector<DurationForm> conv;
     for (const auto& f : forms)
@@ -65,9 +74,14 @@ void render_slot(const PatternNode& n, RenderState& st, const Special& special) 
     st.conversion |= f.conversion;
     return;
   }
+  if (n.format == "number") {
+    const ArgValue& v = st.slot_values->at(n.text).value;
+    const auto* i = std::get_if<int64_t>(&v);
+    st.out += pick(i ? number_forms(*i, st.lang.lang) : number_forms(std::get<double>(v), st.lang.lang), st.rng);
+    return;
+  }
   if (auto it = st.lang.values.find(n.text); it != st.lang.values.end()) {
-    const auto& value = std::get<std::string>(st.slot_values->at(n.text));
-    render_pattern(pick_entry(it->second.at(value), st), st, special);
+    render_pattern(pick_entry(it->second.at(st.slot_values->at(n.text).key), st), st, special);
     return;
   }
   render_pattern(pick_entry(st.lang.lexicon.at(n.text), st), st, special);
@@ -109,17 +123,11 @@ std::string tidy(const std::string& s) {
   return out;
 }
 
-ArgValue literal_value(const ArgumentSpec& a, const std::string& s) {
-  if (a.type == ArgType::Integer) return int64_t(std::stoll(s));
-  return s;
-}
-
-Call make_call(const DomainSchema& schema, const CallTemplate& ct, const std::map<std::string, ArgValue>& slots) {
-  const FunctionSpec* f = schema.find(ct.function);
+Call make_call(const CallTemplate& ct, const SlotValues& slots) {
   Call c;
   c.name = ct.function;
-  for (const auto& [arg, value] : ct.literal_args) c.arguments[arg] = literal_value(*f->find_argument(arg), value);
-  for (const auto& [arg, slot] : ct.slot_args) c.arguments[arg] = slots.at(slot);
+  for (const auto& [arg, value] : ct.literal_args) c.arguments[arg] = value;
+  for (const auto& [arg, slot] : ct.slot_args) c.arguments[arg] = slots.at(slot).value;
   return c;
 }
 
@@ -129,37 +137,64 @@ bool has_conversion_form(int64_t minutes, const std::string& lang) {
   return false;
 }
 
-// Values for the slots an intent binds: enum values with words in this
-// language, integers from the domain's pools of values people say (or, now
+// Whether a template of the intent says the slot as a duration.
+bool said_as_duration(const Intent& intent, const std::string& slot) {
+  bool found = false;
+  for (const auto& t : intent.templates)
+    for_each_node(t.pattern, [&](const PatternNode& n) { found |= n.text == slot && n.format == "duration"; });
+  return found;
+}
+
+// Values for the slots an intent binds: for a value slot, one of its keys
+// that is a value of the argument (enum values, free text, true / false);
+// integers and numbers from the domain's pools of values people say (or, now
 // and then, any value in range).
-std::map<std::string, ArgValue> choose_slot_values(const Phrasebook& pb, const Language& lang, const Intent& intent,
-                                                   bool force_conversion, Rng& rng) {
-  std::map<std::string, ArgValue> out;
+SlotValues choose_slot_values(const Phrasebook& pb, const Language& lang, const Intent& intent, bool force_conversion, Rng& rng) {
+  SlotValues out;
   for (const auto& c : intent.calls) {
     const FunctionSpec* f = pb.schema.find(c.function);
     for (const auto& [arg, slot] : c.slot_args) {
       if (out.count(slot)) continue;
       const ArgumentSpec* a = f->find_argument(arg);
-      if (a->type == ArgType::Enum) {
-        std::vector<std::string> values;
-        for (const auto& [v, words] : lang.values.at(slot))
-          if (a->accepts(v)) values.push_back(v);
+      if (auto it = lang.values.find(slot); it != lang.values.end()) {
+        std::vector<SlotValue> values;
+        for (const auto& [key, words] : it->second)
+          if (std::optional<ArgValue> v = arg_from_text(*a, key); v && a->accepts(*v)) values.push_back({*v, key});
         out[slot] = pick(values, rng);
         continue;
       }
+      const std::string pool_name = c.function + "." + arg;
+      if (a->type == ArgType::Number) {
+        auto pool = pb.config.decimal_pools.find(pool_name);
+        double x;
+        if (pool != pb.config.decimal_pools.end() && rng.uniform() < 0.85) {
+          x = pick(pool->second, rng);
+        } else {
+          // Any value in range, in the steps people say: halves, or tenths in a narrow range.
+          double step = a->max_number - a->min_number >= 5 ? 0.5 : 0.1;
+          double n_steps = std::floor((a->max_number - a->min_number) / step);
+          x = a->min_number + step * double(rng.below(uint64_t(n_steps) + 1));
+          x = std::clamp(std::round(x * 1000) / 1000, a->min_number, a->max_number);
+        }
+        out[slot] = {x, ""};
+        continue;
+      }
       std::vector<int64_t> pool;
-      if (auto it = pb.config.number_pools.find(c.function + "." + arg); it != pb.config.number_pools.end()) pool = it->second;
-      if (force_conversion) {
+      if (auto it = pb.config.number_pools.find(pool_name); it != pb.config.number_pools.end()) pool = it->second;
+      const bool duration = said_as_duration(intent, slot);
+      if (force_conversion && duration) {
         std::vector<int64_t> conv;
         for (int64_t v : pool.empty() ? std::vector<int64_t>{30, 60, 90, 120} : pool)
           if (v >= a->min && v <= a->max && has_conversion_form(v, lang.lang)) conv.push_back(v);
         if (!conv.empty()) {
-          out[slot] = pick(conv, rng);
+          out[slot] = {pick(conv, rng), ""};
           continue;
         }
       }
-      if (!pool.empty() && rng.uniform() < 0.85) out[slot] = pick(pool, rng);
-      else out[slot] = a->min + int64_t(rng.below(uint64_t(std::min<int64_t>(a->max, 1440) - a->min + 1)));
+      // Durations are said up to a day.
+      const int64_t hi = duration ? std::min<int64_t>(a->max, 1440) : a->max;
+      if (!pool.empty() && rng.uniform() < 0.85) out[slot] = {pick(pool, rng), ""};
+      else out[slot] = {a->min + int64_t(rng.below(uint64_t(hi - a->min + 1))), ""};
     }
   }
   return out;
@@ -202,19 +237,29 @@ std::optional<Example> Generator::render(const Language& lang, const std::vector
   if (clauses.empty()) fail("Generator::render: no clauses");
   Example ex;
   ex.base_lang = lang.lang;
-  std::vector<std::map<std::string, ArgValue>> values(clauses.size());
+  std::vector<SlotValues> values(clauses.size());
   bool conversion = false;
   for (size_t i = 0; i < clauses.size(); ++i) {
     const Intent& in = *clauses[i].intent;
-    values[i] = choose_slot_values(pb_, lang, in, force_conversion, rng);
-    for (const auto& c : in.calls) ex.calls.push_back(make_call(pb_.schema, c, values[i]));
+    // Two slots bound to the same argument ("{room} and {room2}") must not
+    // make the same call twice: draw again.
+    std::vector<Call> calls;
+    for (int tries = 0; tries < 20; ++tries) {
+      values[i] = choose_slot_values(pb_, lang, in, force_conversion, rng);
+      calls.clear();
+      for (const auto& c : in.calls) calls.push_back(make_call(c, values[i]));
+      std::vector<Call> sorted = calls;
+      std::sort(sorted.begin(), sorted.end());
+      if (std::adjacent_find(sorted.begin(), sorted.end()) == sorted.end()) break;
+    }
+    ex.calls.insert(ex.calls.end(), calls.begin(), calls.end());
     ex.parts.push_back(clauses[i].tmpl);
     ex.template_id += (i ? "+" : "") + clauses[i].tmpl->id;
     ex.phenomena.insert(in.type);
     if (clauses.size() == 1)
       for (const auto& alt : in.alternatives) {
         std::vector<Call> calls;
-        for (const auto& c : alt) calls.push_back(make_call(pb_.schema, c, values[i]));
+        for (const auto& c : alt) calls.push_back(make_call(c, values[i]));
         ex.alternatives.push_back(std::move(calls));
       }
   }
@@ -296,27 +341,33 @@ std::optional<Example> Generator::render(const Language& lang, const std::vector
   ex.lang = switched ? "mix" : lang.lang;
   if (switched) ex.phenomena.insert("code_switched");
   ex.text = text;
-  ex.reply = reply_for(lang, ex.calls, rng);
+  bool asks = false;
+  ex.reply = reply_for(lang, ex.calls, rng, &asks);
+  // A partial call: the reply asks for a value the request left out.
+  if (asks) ex.phenomena.insert("partial");
   return ex;
 }
 
-std::string Generator::reply_for(const Language& lang, const std::vector<Call>& calls, Rng& rng) const {
+std::string Generator::reply_for(const Language& lang, const std::vector<Call>& calls, Rng& rng, bool* asks) const {
+  if (asks) *asks = false;
   if (calls.empty()) return pick(lang.replies.at("out_of_scope"), rng);
   std::string out;
   for (const auto& c : calls) {
-    const std::vector<std::string>* texts = nullptr;
-    for (const auto& [arg, value] : c.arguments) {
-      if (const auto* s = std::get_if<std::string>(&value))
-        if (auto it = lang.replies.find(c.name + "." + *s); it != lang.replies.end()) texts = &it->second;
-      if (!texts)
-        if (auto it = lang.replies.find(c.name + "." + arg); it != lang.replies.end()) texts = &it->second;
-      if (texts) break;
-    }
-    if (!texts) texts = &lang.replies.at(c.name);
+    bool ask = false;
+    const std::vector<std::string>* texts = find_reply(lang, *pb_.schema.find(c.name), c, &ask);
+    if (!texts) fail(lang.file, ": no [reply] for ", call_to_string(c));
+    if (asks) *asks |= ask;
     if (!out.empty()) out += lang.reply_join;
     out += pick(*texts, rng);
   }
   return out;
+}
+
+bool Generator::has_reply(const Language& lang, const std::vector<Call>& calls) const {
+  if (calls.empty()) return lang.replies.count("out_of_scope") > 0;
+  for (const auto& c : calls)
+    if (!find_reply(lang, *pb_.schema.find(c.name), c)) return false;
+  return true;
 }
 
 std::string Generator::normalise(const std::string& text) {

@@ -47,8 +47,11 @@ class Generator {
   // Surface noise: typos, spacing, casing, punctuation. Returns the text
   // unchanged when the draw picked nothing applicable.
   static std::string add_noise(const std::string& text, const std::string& lang, Rng& rng);
-  // The reply for these calls (or none: out of scope) in the language's words.
-  std::string reply_for(const Language& lang, const std::vector<Call>& calls, Rng& rng) const;
+  // The reply for these calls (or none: out of scope) in the language's words;
+  // `asks` is set when a reply asks for a value a partial call left out.
+  std::string reply_for(const Language& lang, const std::vector<Call>& calls, Rng& rng, bool* asks = nullptr) const;
+  // Whether the language has a reply for every one of these calls (a made-up wrong answer may not).
+  bool has_reply(const Language& lang, const std::vector<Call>& calls) const;
   // Lowercase, no spaces or punctuation: the key for near-duplicate detection.
   static std::string normalise(const std::string& text);
 

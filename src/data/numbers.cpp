@@ -1,5 +1,8 @@
 #include "data/numbers.h"
 
+#include <cmath>
+
+#include "domain/schema.h"
 #include "platform/error.h"
 
 namespace edgelm::data {
@@ -108,6 +111,20 @@ std::vector<DurationForm> korean_forms(int64_t m) {
 }
 
 }  // namespace
+
+std::vector<std::string> number_forms(int64_t n, const std::string& lang) {
+  if (lang != "en" && lang != "ko") fail("number_forms: unknown language '", lang, "' (en or ko)");
+  std::vector<std::string> out = {std::to_string(n)};
+  if (lang == "en" && n >= 0 && n <= 999) out.push_back(english_number(n));
+  if (lang == "ko" && n >= 0 && n <= 9999) out.push_back(korean_sino_number(n));
+  return out;
+}
+
+std::vector<std::string> number_forms(double x, const std::string& lang) {
+  if (std::fabs(x) < 1e15 && x == std::floor(x)) return number_forms(int64_t(x), lang);
+  if (lang != "en" && lang != "ko") fail("number_forms: unknown language '", lang, "' (en or ko)");
+  return {number_text(x)};
+}
 
 std::vector<DurationForm> duration_forms(int64_t minutes, const std::string& lang) {
   if (minutes < 1 || minutes > 1440) fail("duration_forms: ", minutes, " minutes is outside 1..1440");

@@ -24,6 +24,13 @@ std::string korean_sino_number(int64_t n);
 // Native Korean before a counter: 1 한, 2 두, 3 세, 12 열두, 20 스무; 1..99.
 std::string korean_native_number(int64_t n);
 
+// Every way this generator says the number `n` in `lang` ("en" or "ko"): its
+// digits always, and its words where they exist (seventy-two for 0..999,
+// 칠십이 for 0..9999). A unit around it ("degrees", "도") is the template's.
+std::vector<std::string> number_forms(int64_t n, const std::string& lang);
+// A number with decimals: its digits ("21.5"); whole values as number_forms.
+std::vector<std::string> number_forms(double x, const std::string& lang);
+
 // Every way this generator says `minutes` (1..1440) in `lang` ("en" or "ko").
 // No two values share a form, which tests check.
 std::vector<DurationForm> duration_forms(int64_t minutes, const std::string& lang);

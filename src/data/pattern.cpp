@@ -72,7 +72,8 @@ struct Parser {
         if (size_t colon = inner.find(':'); colon != std::string::npos) {
           n.format = inner.substr(colon + 1);
           inner.resize(colon);
-          if (n.format != "duration") error("unknown slot format ':" + n.format + "' (known: duration)");
+          if (n.format != "duration" && n.format != "number")
+            error("unknown slot format ':" + n.format + "' (known: duration, number)");
         }
         if (inner.empty()) error("empty slot '{}'");
         for (char ch : inner)
@@ -164,6 +165,13 @@ void append_korean_particle(std::string& out, std::string_view key) {
   else if (key == "는") out += batchim ? "은" : "는";
   else if (key == "와") out += batchim ? "과" : "와";
   else if (key == "랑") out += batchim ? "이랑" : "랑";
+}
+
+std::optional<std::pair<std::string, std::string>> korean_hada_forms(std::string_view form) {
+  constexpr std::string_view hada = "하다";
+  if (form.size() < hada.size() || form.substr(form.size() - hada.size()) != hada) return std::nullopt;
+  std::string stem(form.substr(0, form.size() - std::string_view("다").size()));
+  return std::make_pair(std::string(form.substr(0, form.size() - hada.size())) + "해", stem);
 }
 
 }  // namespace edgelm::data

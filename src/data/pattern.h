@@ -3,6 +3,7 @@
 //   (a|b|c)      one of the alternatives        [x]       x or nothing
 //   {slot}       a lexicon entry, or the words for an argument value
 //   {slot?}      the same, or nothing            {minutes:duration}  a duration
+//   {degrees:number}  an integer or number argument said as digits or words (72, seventy-two, 칠십이)
 //   <verb>       a Korean verb (dictionary form) with an ending chosen by
 //                position: final (켜줘, 켜 주세요, 켜라) or connective (켜고)
 //   ~로 ~를 ~가 ~는 ~와 ~랑   a Korean particle that agrees with the
@@ -10,6 +11,7 @@
 // Patterns are parsed once when the domain loads, so malformed text is
 // reported with its file and line before generation starts.
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -24,7 +26,7 @@ struct PatternNode {
   enum class Kind : uint8_t { Text, Choice, Slot, Verb, Particle };
   Kind kind = Kind::Text;
   std::string text;              // Text: the literal; Slot: its name; Verb: dictionary form; Particle: 로, 를, ...
-  std::string format;            // Slot: "" or "duration"
+  std::string format;            // Slot: "", "duration" or "number"
   bool optional = false;         // {slot?} or [..]
   std::vector<Pattern> choices;  // Choice: the alternatives ([x] is one alternative, optional)
 };
@@ -52,5 +54,9 @@ void for_each_node(const Pattern& p, Fn&& fn) {
 // with the end of `out` (자동 -> 자동으로, 모드 -> 모드로, 전원 -> 전원을).
 void append_korean_particle(std::string& out, std::string_view key);
 bool is_korean_particle(std::string_view key);
+
+// The forms of a regular 하다 verb: 설정하다 -> {"설정해", "설정하"}, 하다 -> {"해", "하"} (the 아/어
+// form and the stem); none for other verbs, whose forms a phrasing file lists.
+std::optional<std::pair<std::string, std::string>> korean_hada_forms(std::string_view dictionary_form);
 
 }  // namespace edgelm::data

@@ -125,16 +125,12 @@ struct LanguageLoader {
       if (value.size() > 2 && value.front() == '{' && value.back() == '}') {
         c.slot_args.push_back({name, value.substr(1, value.size() - 2)});
       } else {
-        ArgValue v = value;
-        if (a->type == ArgType::Integer) {
-          try {
-            v = int64_t(std::stoll(value));
-          } catch (...) {
-            error(n, cat("argument '", name, "' of ", c.function, " needs an integer, not '", value, "'"));
-          }
-        }
-        if (!a->accepts(v)) error(n, cat("value '", value, "' is not allowed for ", c.function, "(", name, ")"));
-        c.literal_args.push_back({name, value});
+        std::optional<ArgValue> v = arg_from_text(*a, value);
+        if (!v) error(n, cat("argument '", name, "' of ", c.function, " needs a", a->type == ArgType::Integer ? "n " : " ",
+                             arg_type_name(a->type), " value, not '", value, "'"));
+        if (std::string why = a->check(*v); !why.empty())
+          error(n, cat("value '", value, "' is not allowed for ", c.function, "(", name, "): ", why));
+        c.literal_args.push_back({name, *v});
       }
     }
     for (const auto& a : f->arguments)
@@ -156,13 +152,22 @@ struct LanguageLoader {
     if (depth > 8) error(where_node, cat("lexicon entries nest more than 8 deep (a slot refers to itself?) in \"", p.source, "\""));
     for_each_node(p, [&](const PatternNode& n) {
       if (n.kind == PatternNode::Kind::Verb) {
+        // A regular 하다 verb needs no entry: 설정하다 conjugates as 설정해, 설정하.
+        if (!lang.verbs.count(n.text))
+          if (auto forms = korean_hada_forms(n.text)) lang.verbs[n.text] = {forms->first, forms->second};
         if (!lang.verbs.count(n.text)) error(where_node, cat("verb <", n.text, "> is not in [verbs] (in \"", p.source, "\")"));
+        if (lang.final_endings.empty() || lang.connective_endings.empty())
+          error(where_node, cat("verb <", n.text, "> needs [endings] with 'final' and 'connective' lists"));
       } else if (n.kind == PatternNode::Kind::Slot) {
         if (used && !n.optional) used->insert(n.text);
         if (n.format == "duration") {
           const ArgumentSpec* a = intent ? bound_argument(schema, *intent, n.text) : nullptr;
           if (!a || a->type != ArgType::Integer)
             error(where_node, cat("duration slot {", n.text, ":duration} is not bound to an integer argument in the intent's calls"));
+        } else if (n.format == "number") {
+          const ArgumentSpec* a = intent ? bound_argument(schema, *intent, n.text) : nullptr;
+          if (!a || (a->type != ArgType::Integer && a->type != ArgType::Number))
+            error(where_node, cat("number slot {", n.text, ":number} is not bound to an integer or number argument in the intent's calls"));
         } else if (lang.values.count(n.text)) {
           if (!intent || !bound_argument(schema, *intent, n.text))
             error(where_node, cat("slot {", n.text, "} names argument values but no call of the intent binds it (\"", p.source, "\")"));
@@ -170,13 +175,34 @@ struct LanguageLoader {
           for (const auto& e : it->second) check_pattern(e, where_node, nullptr, nullptr, depth + 1);
         } else if (intent && bound_argument(schema, *intent, n.text)) {
           error(where_node, cat("slot {", n.text, "} is bound to an argument but has no [values.", n.text, "] words (or use {",
-                                n.text, ":duration})"));
+                                n.text, ":number} or {", n.text, ":duration})"));
         } else {
           error(where_node, cat("template slot {", n.text, "} has no lexicon ([lexicon] ", n.text, " or [values.", n.text,
                                 "]) in \"", p.source, "\""));
         }
       }
     });
+  }
+
+  // Whether a slot's every entry holds a verb: value words that are verbs
+  // (켜다 for on, 끄다 for off) conjugate like a template's own verb.
+  bool says_verb(const PatternNode& n) const {
+    if (n.kind != PatternNode::Kind::Slot || n.optional || !n.format.empty()) return false;
+    auto all_verbs = [](const std::vector<Pattern>& entries) {
+      for (const auto& e : entries) {
+        bool verb = false;
+        for (const auto& x : e.nodes) verb |= x.kind == PatternNode::Kind::Verb;
+        if (!verb) return false;
+      }
+      return true;
+    };
+    if (auto it = lang.values.find(n.text); it != lang.values.end()) {
+      for (const auto& [value, words] : it->second)
+        if (!all_verbs(words)) return false;
+      return true;
+    }
+    auto it = lang.lexicon.find(n.text);
+    return it != lang.lexicon.end() && all_verbs(it->second);
   }
 
   void load(const toml::table& root) {
@@ -216,6 +242,10 @@ struct LanguageLoader {
     for (const auto& e : lang.connective_endings) check_endings(e, *root.get("endings"));
     for (const auto& [name, entries] : lang.lexicon)
       for (const auto& e : entries) check_pattern(e, *root.get_as<toml::table>("lexicon")->get(name), nullptr, nullptr);
+    for (const auto& [slot, by_value] : lang.values)
+      for (const auto& [value, entries] : by_value)
+        for (const auto& e : entries)
+          check_pattern(e, *root.get_as<toml::table>("values")->get_as<toml::table>(slot)->get(value), nullptr, nullptr, 1);
     if (const auto* w = root.get("wrap")) lang.wrappers = pattern_list(*w, "wrap");
     else lang.wrappers = {parse_pattern("{command}", lang.file)};
     for (const auto& w : lang.wrappers) check_special(w, *root.get("wrap"), {"command"}, "wrap");
@@ -250,55 +280,110 @@ struct LanguageLoader {
         lang.reply_join = *v.value<std::string>();
         continue;
       }
-      std::vector<std::string> texts;
-      if (v.is_string()) texts.push_back(*v.value<std::string>());
-      else if (const toml::array* arr = v.as_array())
-        for (const auto& e : *arr) {
-          if (!e.is_string()) error(e, cat("reply '", key, "': entries must be strings"));
-          texts.push_back(*e.value<std::string>());
-        }
-      if (texts.empty()) error(v, cat("reply '", key, "' is empty"));
-      // The key is "out_of_scope", a function, "function.value" or "function.argument".
-      std::string fn = key.substr(0, key.find('.'));
-      const FunctionSpec* f = schema.find(fn);
-      if (key != "out_of_scope" && !f) error(v, cat("reply '", key, "': unknown function '", fn, "'"));
-      if (f && key.size() > fn.size()) {
-        std::string rest = key.substr(fn.size() + 1);
-        bool ok = f->find_argument(rest) != nullptr;
-        for (const auto& a : f->arguments) ok |= a.type == ArgType::Enum && std::count(a.values.begin(), a.values.end(), rest);
-        if (!ok) error(v, cat("reply '", key, "': '", rest, "' is neither an argument nor a value of ", fn));
-      }
-      for (const auto& text : texts) {
-        if (std::string bad = utf8_problem(text); !bad.empty()) error(v, bad);
-        for (size_t pos = text.find('{'); pos != std::string::npos; pos = text.find('{', pos + 1)) {
-          size_t end = text.find('}', pos);
-          if (end == std::string::npos) error(v, cat("reply '", key, "': unclosed '{'"));
-          std::string name = text.substr(pos + 1, end - pos - 1);
-          bool ok = std::count(schema.placeholders.begin(), schema.placeholders.end(), name) ||
-                    (f && f->find_argument(name));
-          if (!ok) error(v, cat("reply '", key, "': placeholder {", name, "} is neither a device value (generate.toml placeholders) nor an argument of ", fn, " (device placeholders are declared in device.toml)"));
-        }
-      }
-      lang.replies[key] = texts;
+      reply_entry(key, v);
     }
-    if (!lang.replies.count("out_of_scope")) fail(lang.file, ": [reply] needs 'out_of_scope'");
   }
 
-  void check_reply_exists(const toml::node& n, const CallTemplate& c) {
-    const FunctionSpec* f = schema.find(c.function);
-    if (lang.replies.count(c.function)) return;
-    for (const auto& a : f->arguments) {
-      if (lang.replies.count(c.function + "." + a.name)) continue;
-      if (a.type != ArgType::Enum) continue;
-      for (const auto& v : a.values)
-        if (!lang.replies.count(c.function + "." + v)) error(n, cat("no reply for ", c.function, " ", a.name, "=", v, " ([reply] '", c.function, ".", v, "' or '", c.function, "')"));
+  // One [reply] entry; a table is a group of keys with a common start:
+  // "toggle_lights.bedroom" = { on = "...", off = "..." }.
+  void reply_entry(const std::string& key, const toml::node& v) {
+    if (const toml::table* group = v.as_table()) {
+      for (const auto& [k, x] : *group) reply_entry(cat(key, ".", k.str()), x);
       return;
     }
-    if (!f->arguments.empty()) {
-      for (const auto& a : f->arguments)
-        if (lang.replies.count(c.function + "." + a.name)) return;
+    std::vector<std::string> texts;
+    if (v.is_string()) texts.push_back(*v.value<std::string>());
+    else if (const toml::array* arr = v.as_array())
+      for (const auto& e : *arr) {
+        if (!e.is_string()) error(e, cat("reply '", key, "': entries must be strings"));
+        texts.push_back(*e.value<std::string>());
+      }
+    if (texts.empty()) error(v, cat("reply '", key, "' is empty"));
+    // The key is "out_of_scope", a function, or the function followed by
+    // parts that must all hold: a value, an argument, or "ARG?" (left out).
+    std::string fn = key.substr(0, key.find('.'));
+    const FunctionSpec* f = schema.find(fn);
+    if (key != "out_of_scope" && !f) error(v, cat("reply '", key, "': unknown function '", fn, "'"));
+    std::vector<std::string> parts;
+    for (size_t a = fn.size() + 1, b; f && a <= key.size(); a = b + 1) {
+      b = key.find('.', a);
+      if (b == std::string::npos) b = key.size();
+      parts.push_back(key.substr(a, b - a));
     }
-    error(n, cat("no reply for ", c.function, " ([reply] '", c.function, "')"));
+    for (const auto& part : parts) {
+      if (!part.empty() && part.back() == '?') {
+        const ArgumentSpec* arg = f->find_argument(part.substr(0, part.size() - 1));
+        if (!arg || !arg->optional || arg->default_value)
+          error(v, cat("reply '", key, "': '", part, "' asks for an argument that ", fn,
+                       " cannot leave out (an optional argument without a default)"));
+        continue;
+      }
+      bool ok = f->find_argument(part) != nullptr;
+      for (const auto& arg : f->arguments) {
+        ok |= arg.type == ArgType::Enum && std::count(arg.values.begin(), arg.values.end(), part);
+        ok |= arg.type == ArgType::Boolean && (part == "true" || part == "false");
+      }
+      if (!ok) error(v, cat("reply '", key, "': '", part, "' is neither an argument nor a value of ", fn));
+    }
+    for (const auto& text : texts) {
+      if (std::string bad = utf8_problem(text); !bad.empty()) error(v, bad);
+      for (size_t pos = text.find('{'); pos != std::string::npos; pos = text.find('{', pos + 1)) {
+        size_t end = text.find('}', pos);
+        if (end == std::string::npos) error(v, cat("reply '", key, "': unclosed '{'"));
+        std::string name = text.substr(pos + 1, end - pos - 1);
+        bool ok = std::count(schema.placeholders.begin(), schema.placeholders.end(), name) || (f && f->find_argument(name));
+        if (!ok)
+          error(v, cat("reply '", key, "': placeholder {", name, "} is neither a device value nor an argument of ", fn,
+                       " (device placeholders are declared in device.toml)"));
+      }
+    }
+    lang.replies[key] = texts;
+  }
+
+  // The values a slot bound to `a` can take: the value-slot keys that are
+  // values of `a`, or one number standing for the whole range.
+  std::vector<ArgValue> slot_candidates(const ArgumentSpec& a, const std::string& slot) const {
+    std::vector<ArgValue> out;
+    if (auto it = lang.values.find(slot); it != lang.values.end()) {
+      for (const auto& [key, words] : it->second)
+        if (std::optional<ArgValue> v = arg_from_text(a, key); v && a.accepts(*v)) out.push_back(*v);
+    } else if (a.type == ArgType::Integer) {
+      out.push_back(a.min);
+    } else if (a.type == ArgType::Number) {
+      out.push_back(a.min_number);
+    }
+    return out;
+  }
+
+  // Every call the intent can make has a reply: each combination of its
+  // value-slot words (numbers do not choose replies, so one stands for all).
+  // Returns whether every one of those replies asks for a left-out value.
+  bool check_reply_exists(const toml::node& n, const CallTemplate& c) {
+    const FunctionSpec* f = schema.find(c.function);
+    std::vector<Call> calls(1);
+    calls[0].name = c.function;
+    for (const auto& [arg, v] : c.literal_args) calls[0].arguments[arg] = v;
+    for (const auto& [arg, slot] : c.slot_args) {
+      const ArgumentSpec& a = *f->find_argument(arg);
+      std::vector<ArgValue> candidates = slot_candidates(a, slot);
+      if (candidates.empty() && !lang.values.count(slot))
+        error(n, cat("slot {", slot, "} is bound to ", c.function, "(", arg, "), a", a.type == ArgType::Enum ? "n " : " ",
+                     arg_type_name(a.type), " argument, but has no [values.", slot, "] words"));
+      if (candidates.empty()) error(n, cat("none of the words of [values.", slot, "] is a value of ", c.function, "(", arg, ")"));
+      std::vector<Call> next;
+      for (const auto& call : calls)
+        for (const auto& v : candidates)
+          if (next.size() < 4096) next.push_back(call), next.back().arguments[arg] = v;
+      calls = std::move(next);
+    }
+    bool all_ask = true;
+    for (const auto& call : calls) {
+      bool asks = false;
+      if (!find_reply(lang, *f, call, &asks))
+        error(n, cat("no reply for ", call_to_string(call), " ([reply] '", c.function, "', or a key for its values)"));
+      all_ask &= asks;
+    }
+    return all_ask;
   }
 
   void load_intents(const toml::table& root) {
@@ -332,8 +417,18 @@ struct LanguageLoader {
       }
       const toml::array* calls = t->get_as<toml::array>("calls");
       if (!calls) error(node, cat("intent '", in.id, "' needs calls = [...] (empty for out-of-scope)"));
-      for (const auto& c : *calls) in.calls.push_back(call_template(c)), check_reply_exists(c, in.calls.back());
-      if (in.calls.empty() != (in.type == "out_of_scope")) error(node, cat("intent '", in.id, "': only out_of_scope intents have no calls"));
+      bool asks = true;
+      for (const auto& c : *calls) in.calls.push_back(call_template(c)), asks &= check_reply_exists(c, in.calls.back());
+      in.partial = in.type == "direct" && !in.calls.empty() && asks;
+      if (in.partial && !t->get("chain")) in.chain = false;  // a request that asks back is not chained by default
+      // An out-of-scope request gets no call, or a call that says so (intent_unclear(reason=off_topic)).
+      if (in.calls.empty() && in.type != "out_of_scope")
+        error(node, cat("intent '", in.id, "': only out_of_scope intents may have no calls"));
+      if (in.calls.empty() && !lang.replies.count("out_of_scope"))
+        error(node, cat("intent '", in.id, "' has no calls: [reply] needs 'out_of_scope'"));
+      for (const auto& c : in.calls)
+        for (const auto& [arg, slot] : c.slot_args)
+          if (lang.values.count(slot)) slot_bindings[slot].push_back(schema.find(c.function)->find_argument(arg));
       if (const toml::array* alt = t->get_as<toml::array>("alt")) {
         for (const auto& a : *alt) {
           const toml::array* answer = a.as_array();
@@ -366,14 +461,27 @@ struct LanguageLoader {
         tp.id = cat(lang.lang, ".", in.id, ".", n_before + int(i));
         tp.line = line_of(tn);
         tp.pattern = std::move(patterns[i]);
-        for (const auto& nd : tp.pattern.nodes) tp.has_verb |= nd.kind == PatternNode::Kind::Verb;
+        for (const auto& nd : tp.pattern.nodes) tp.has_verb |= nd.kind == PatternNode::Kind::Verb || says_verb(nd);
         tp.question = tp.pattern.source.find('?') != std::string::npos;
         in.templates.push_back(std::move(tp));
       }
       n_before += int(patterns.size());
       lang.intents.push_back(std::move(in));
     }
+    // Every word list of a value slot names a value of an argument the slot is bound to.
+    for (const auto& [slot, args] : slot_bindings)
+      for (const auto& [key, words] : lang.values.at(slot)) {
+        bool ok = false;
+        for (const ArgumentSpec* a : args)
+          if (std::optional<ArgValue> v = arg_from_text(*a, key)) ok |= a->accepts(*v);
+        if (!ok) {
+          const toml::node* words_node = root.get_as<toml::table>("values")->get_as<toml::table>(slot)->get(key);
+          error(*words_node, cat("[values.", slot, "] '", key, "' is not a value of ", args[0]->name,
+                                 ", the argument the slot is bound to"));
+        }
+      }
   }
+  std::map<std::string, std::vector<const ArgumentSpec*>> slot_bindings;  // value slot -> the arguments binding it
 };
 
 GenerationConfig load_config(const std::string& path, std::string& bytes, const DomainSchema& schema) {
@@ -414,9 +522,19 @@ GenerationConfig load_config(const std::string& path, std::string& bytes, const 
         std::string fn = n.substr(0, n.find('.')), arg = n.find('.') == std::string::npos ? "" : n.substr(n.find('.') + 1);
         const FunctionSpec* f = schema.find(fn);
         const ArgumentSpec* a = f ? f->find_argument(arg) : nullptr;
-        if (!a || a->type != ArgType::Integer) error(list, cat("numbers: '", n, "' is not an integer argument (function.argument)"));
+        if (!a || (a->type != ArgType::Integer && a->type != ArgType::Number))
+          error(list, cat("numbers: '", n, "' is not an integer or number argument (function.argument)"));
         const toml::array* arr = list.as_array();
-        if (!arr || arr->empty()) error(list, cat("numbers '", n, "' must be a non-empty list of integers"));
+        if (!arr || arr->empty()) error(list, cat("numbers '", n, "' must be a non-empty list of numbers"));
+        if (a->type == ArgType::Number) {
+          for (const auto& e : *arr) {
+            if (!e.is_number()) error(e, cat("numbers '", n, "': not a number"));
+            ArgValue x = e.is_integer() ? double(*e.value<int64_t>()) : *e.value<double>();
+            if (std::string why = a->check(x); !why.empty()) error(e, cat("numbers '", n, "': ", why));
+            c.decimal_pools[n].push_back(std::get<double>(x));
+          }
+          continue;
+        }
         for (const auto& e : *arr) {
           if (!e.is_integer()) error(e, cat("numbers '", n, "': not an integer"));
           int64_t x = *e.value<int64_t>();
@@ -431,7 +549,8 @@ GenerationConfig load_config(const std::string& path, std::string& bytes, const 
         std::string g(group.str());
         if (g != "kind" && g != "language") error(tv, cat("targets: unknown group '", g, "' (kind, language)"));
         auto& dst = g == "kind" ? c.kind_targets : c.language_targets;
-        static const std::set<std::string> kinds = {"direct", "multi_call", "relative", "query", "indirect", "out_of_scope", "numeric_conversion"};
+        static const std::set<std::string> kinds = {"direct",       "multi_call",         "relative", "query", "indirect",
+                                                    "out_of_scope", "numeric_conversion", "partial"};
         if (!tv.is_table()) error(tv, cat("targets.", g, " must be a table"));
         for (const auto& [name, w] : *tv.as_table()) {
           std::string nm(name.str());
@@ -450,6 +569,36 @@ GenerationConfig load_config(const std::string& path, std::string& bytes, const 
 }
 
 }  // namespace
+
+const std::vector<std::string>* find_reply(const Language& lang, const FunctionSpec& f, const Call& call, bool* asks) {
+  const std::vector<std::string>* best = nullptr;
+  int best_score = -1;
+  for (const auto& [key, texts] : lang.replies) {
+    if (key.compare(0, f.name.size(), f.name) != 0 || (key.size() > f.name.size() && key[f.name.size()] != '.')) continue;
+    // A value counts more than an argument, a question for a left-out value most.
+    int score = 0;
+    bool holds = true;
+    for (size_t a = f.name.size() + 1, b; holds && a <= key.size(); a = b + 1) {
+      b = key.find('.', a);
+      if (b == std::string::npos) b = key.size();
+      std::string part = key.substr(a, b - a);
+      if (!part.empty() && part.back() == '?') {
+        part.pop_back();
+        holds = f.find_argument(part) && !call.arguments.count(part);
+        score += 100;
+        continue;
+      }
+      int s = call.arguments.count(part) ? 1 : 0;
+      for (const auto& [arg, v] : call.arguments)
+        if (!std::holds_alternative<int64_t>(v) && !std::holds_alternative<double>(v) && arg_text(v) == part) s = 2;
+      holds = s > 0;
+      score += s;
+    }
+    if (holds && score > best_score) best = &texts, best_score = score;
+  }
+  if (asks) *asks = best_score >= 100;
+  return best;
+}
 
 Phrasebook load_phrasebook(const std::string& domain_dir) {
   namespace fs = std::filesystem;

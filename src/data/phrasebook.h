@@ -19,11 +19,12 @@
 namespace edgelm::data {
 
 // One call of an intent: literal arguments, or arguments bound to a slot
-// whose value the generator picks ("set_mode(mode={mode})").
+// whose value the generator picks ("set_mode(mode={mode})"). Optional
+// arguments without a default may be left out: a partial call.
 struct CallTemplate {
   std::string function;
-  std::vector<std::pair<std::string, std::string>> literal_args;  // argument -> value as written
-  std::vector<std::pair<std::string, std::string>> slot_args;     // argument -> slot name
+  std::vector<std::pair<std::string, ArgValue>> literal_args;  // argument -> value, in the argument's type
+  std::vector<std::pair<std::string, std::string>> slot_args;  // argument -> slot name
 };
 
 struct Template {
@@ -42,6 +43,7 @@ struct Intent {
   std::vector<Template> templates;
   bool chain = true;     // may be part of a multi-command
   bool wrap = true;      // takes politeness wrappers ("please ...", "can you ...?"); off for questions and complaints
+  bool partial = false;  // a direct request whose every call leaves out a value the reply asks for (the "partial" kind)
   std::string primary_function() const { return calls.empty() ? "none" : calls[0].function; }
 };
 
@@ -59,13 +61,15 @@ struct Language {
   std::vector<Pattern> final_endings, connective_endings;  // with {a} / {stem}
   std::vector<Pattern> wrappers;    // whole-command politeness and fillers, with {command}
   std::vector<Pattern> connectors;  // multi-commands, with {first} or {first_conn}, and {rest}
-  std::map<std::string, std::vector<std::string>> replies;  // "set_mode.sleep", "set_timer", "out_of_scope"
+  // "set_mode.sleep", "set_timer", "set_thermostat.cool.temperature", "toggle_lights.room?", "out_of_scope"
+  std::map<std::string, std::vector<std::string>> replies;
   std::string reply_join = " ";     // between the replies of several calls
   std::vector<Intent> intents;
 };
 
 struct GenerationConfig {
-  std::map<std::string, std::vector<int64_t>> number_pools;  // "set_timer.minutes" -> values people say
+  std::map<std::string, std::vector<int64_t>> number_pools;  // "set_timer.minutes" -> values people say (integers)
+  std::map<std::string, std::vector<double>> decimal_pools;  // the same for number arguments ("set_temp.celsius")
   std::map<std::string, double> kind_targets;            // share of examples per kind (direct, multi_call, ...)
   std::map<std::string, double> language_targets;        // each language, and "mix" (code-switched)
   std::vector<std::string> languages;                    // phrasing files to load: en -> en.toml (default: every known language)
@@ -82,6 +86,12 @@ struct Phrasebook {
 };
 
 Phrasebook load_phrasebook(const std::string& domain_dir);
+
+// The reply texts for a call: of the [reply] keys whose parts all hold for
+// the call (a value of one of its arguments, an argument it has, "ARG?" for
+// an optional argument it leaves out), the most specific; a key that asks
+// for a missing value wins (`asks` is then set). Null when none holds.
+const std::vector<std::string>* find_reply(const Language& lang, const FunctionSpec& f, const Call& call, bool* asks = nullptr);
 
 // 64-bit FNV-1a as 16 hex digits (content hashes in manifests).
 std::string fnv1a_hex(std::string_view bytes);

@@ -33,13 +33,6 @@ DeviceSpec DeviceSpec::stateless(DomainSchema schema) {
 
 namespace {
 
-std::string value_text(const ArgValue& v) {
-  if (const auto* s = std::get_if<std::string>(&v)) return *s;
-  if (const auto* i = std::get_if<int64_t>(&v)) return std::to_string(*i);
-  if (const auto* d = std::get_if<double>(&v)) return number_text(*d);
-  return std::get<bool>(v) ? "true" : "false";
-}
-
 double numeric(const ArgValue& v) {
   if (const auto* i = std::get_if<int64_t>(&v)) return double(*i);
   if (const auto* d = std::get_if<double>(&v)) return *d;
@@ -51,17 +44,17 @@ std::string check_field_value(const StateField& f, const ArgValue& v) {
   switch (f.type) {
     case ArgType::Enum:
       if (const auto* s = std::get_if<std::string>(&v); s && std::count(f.values.begin(), f.values.end(), *s)) return "";
-      return cat(value_text(v), " is not a value of ", f.name);
+      return cat(arg_text(v), " is not a value of ", f.name);
     case ArgType::Integer:
-      return std::holds_alternative<int64_t>(v) ? "" : cat(value_text(v), " is not an integer (", f.name, ")");
+      return std::holds_alternative<int64_t>(v) ? "" : cat(arg_text(v), " is not an integer (", f.name, ")");
     case ArgType::Number:
       return std::holds_alternative<int64_t>(v) || std::holds_alternative<double>(v)
                  ? ""
-                 : cat(value_text(v), " is not a number (", f.name, ")");
+                 : cat(arg_text(v), " is not a number (", f.name, ")");
     case ArgType::Boolean:
-      return std::holds_alternative<bool>(v) ? "" : cat(value_text(v), " is not true or false (", f.name, ")");
+      return std::holds_alternative<bool>(v) ? "" : cat(arg_text(v), " is not true or false (", f.name, ")");
     case ArgType::String:
-      return std::holds_alternative<std::string>(v) ? "" : cat(value_text(v), " is not a string (", f.name, ")");
+      return std::holds_alternative<std::string>(v) ? "" : cat(arg_text(v), " is not a string (", f.name, ")");
   }
   return "unknown type";
 }
@@ -418,7 +411,7 @@ std::vector<size_t> Device::slots(const FieldRef& ref, const Call& call, bool fo
       if (for_read) all();
       else if (missing) *missing = ref.key_arg;
     } else {
-      std::string key = value_text(it->second);
+      std::string key = arg_text(it->second);
       auto k = std::find(f.keys.begin(), f.keys.end(), key);
       if (k != f.keys.end()) out.push_back(size_t(k - f.keys.begin()));
     }
@@ -455,27 +448,37 @@ Execution Device::execute(const Call& raw_call) {
       applies &= it != call.arguments.end() && it->second == v;
     }
     if (!applies) continue;
+    // An effect needs the arguments a partial call left out only when it
+    // could apply none of its argument-dependent assignments: a thermostat
+    // call with a mode and no temperature is complete, a light switch
+    // without a room is not.
+    std::set<std::string> needs;
+    bool used_argument = false;
+    auto note = [&](const FieldRef& ref, const std::string& need, bool from_argument, bool wrote) {
+      if (!need.empty()) needs.insert(need);
+      used_argument |= wrote && (from_argument || !ref.key_arg.empty());
+    };
     for (const auto& [ref, value] : e.set) {
       std::string need;
       std::vector<size_t> where = slots(ref, call, false, &need);
-      if (!need.empty()) missing.insert(need);
       const StateField& f = spec_->fields[ref.field];
       ArgValue v = value.literal;
       if (!value.arg.empty()) {
         auto it = call.arguments.find(value.arg);
         if (it == call.arguments.end()) {
-          missing.insert(value.arg);
+          needs.insert(value.arg);
           continue;
         }
         v = to_field_type(f, it->second);
         if (!check_field_value(f, v).empty()) continue;  // a free-text value the field does not have
       }
+      note(ref, need, !value.arg.empty(), !where.empty());
       for (size_t s : where) write(ref.field, s, v);
     }
     for (const auto& [ref, amount] : e.step) {
       std::string need;
       std::vector<size_t> where = slots(ref, call, false, &need);
-      if (!need.empty()) missing.insert(need);
+      note(ref, need, false, !where.empty());
       const StateField& f = spec_->fields[ref.field];
       for (size_t s : where) {
         const ArgValue& cur = next[ref.field][s];
@@ -494,9 +497,10 @@ Execution Device::execute(const Call& raw_call) {
     for (const auto& ref : e.reset) {
       std::string need;
       std::vector<size_t> where = slots(ref, call, false, &need);
-      if (!need.empty()) missing.insert(need);
+      note(ref, need, false, !where.empty());
       for (size_t s : where) write(ref.field, s, spec_->fields[ref.field].initial);
     }
+    if (!used_argument) missing.insert(needs.begin(), needs.end());
     queried |= !e.read.empty();
     for (const auto& ref : e.read)
       for (size_t s : slots(ref, call, true, nullptr)) reads.emplace_back(ref.field, s);
@@ -513,10 +517,10 @@ Execution Device::execute(const Call& raw_call) {
     size_t slot = dot == std::string::npos ? 0
                                            : size_t(std::find(f->keys.begin(), f->keys.end(), name.substr(dot + 1)) -
                                                     f->keys.begin());
-    summary += (summary.empty() ? "" : ", ") + name + " " + value_text(values_[size_t(f - spec_->fields.data())][slot]);
+    summary += (summary.empty() ? "" : ", ") + name + " " + arg_text(values_[size_t(f - spec_->fields.data())][slot]);
   }
   for (const auto& [f, s] : reads)
-    summary += (summary.empty() ? "" : ", ") + slot_name(f, s) + " " + value_text(values_[f][s]);
+    summary += (summary.empty() ? "" : ", ") + slot_name(f, s) + " " + arg_text(values_[f][s]);
   if (!missing.empty()) {
     ex.missing.assign(missing.begin(), missing.end());
     std::string names;
@@ -561,7 +565,7 @@ std::string Device::fill_placeholders(const std::string& reply, const std::strin
   auto placeholder_text = [&](const Placeholder& p) -> std::string {
     auto one = [&](size_t field, size_t slot) {
       const ArgValue& v = values_[field][slot];
-      if (p.bands.empty()) return say(p, value_text(v));
+      if (p.bands.empty()) return say(p, arg_text(v));
       double x = numeric(v);
       for (const auto& [bound, label] : p.bands)
         if (x <= bound) return say(p, label);
@@ -596,7 +600,7 @@ std::string Device::fill_placeholders(const std::string& reply, const std::strin
     out += reply.substr(pos, open - pos);
     std::string name = reply.substr(open + 1, close - open - 1);
     if (const Placeholder* p = spec_->find_placeholder(name)) out += placeholder_text(*p);
-    else if (auto it = last_args_.find(name); it != last_args_.end()) out += value_text(it->second);
+    else if (auto it = last_args_.find(name); it != last_args_.end()) out += arg_text(it->second);
     else out += reply.substr(open, close - open + 1);
     pos = close + 1;
   }

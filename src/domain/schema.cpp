@@ -371,6 +371,39 @@ std::string arg_to_string(const ArgValue& v) {
   return std::get<bool>(v) ? "true" : "false";
 }
 
+std::string arg_text(const ArgValue& v) {
+  if (const auto* s = std::get_if<std::string>(&v)) return *s;
+  return arg_to_string(v);
+}
+
+std::optional<ArgValue> arg_from_text(const ArgumentSpec& a, std::string_view text) {
+  std::string t(text);
+  switch (a.type) {
+    case ArgType::Enum:
+      return ArgValue(t);
+    case ArgType::String:
+      if (t.size() >= 2 && t.front() == '"' && t.back() == '"') t = t.substr(1, t.size() - 2);
+      return ArgValue(t);
+    case ArgType::Boolean:
+      if (t == "true") return ArgValue(true);
+      if (t == "false") return ArgValue(false);
+      return std::nullopt;
+    case ArgType::Integer: {
+      int64_t i = 0;
+      auto [end, ec] = std::from_chars(t.data(), t.data() + t.size(), i);
+      if (ec != std::errc() || end != t.data() + t.size()) return std::nullopt;
+      return ArgValue(i);
+    }
+    case ArgType::Number: {
+      double d = 0;
+      auto [end, ec] = std::from_chars(t.data(), t.data() + t.size(), d);
+      if (ec != std::errc() || end != t.data() + t.size() || !std::isfinite(d)) return std::nullopt;
+      return ArgValue(d);
+    }
+  }
+  return std::nullopt;
+}
+
 nlohmann::json call_to_json(const Call& call) {
   nlohmann::json args = nlohmann::json::object();
   for (const auto& [k, v] : call.arguments) args[k] = arg_to_json(v);

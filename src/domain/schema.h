@@ -7,6 +7,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <variant>
 #include <vector>
 
@@ -106,6 +107,11 @@ std::string call_to_string(const Call& call);   // set_timer(minutes=90)
 nlohmann::json arg_to_json(const ArgValue& v);
 std::optional<ArgValue> arg_from_json(const nlohmann::json& j);  // none for arrays, objects and null
 std::string arg_to_string(const ArgValue& v);   // "on" (quoted), 90, 21.5, true
+std::string arg_text(const ArgValue& v);        // on (unquoted), 90, 21.5, true: keys, labels, state summaries
+// A value of `a` as a domain file writes it (a literal call argument, a
+// value-slot key): true / false, 72, 21.5, or text (quotes optional). None
+// when the text is not of the argument's type; the range is not checked here.
+std::optional<ArgValue> arg_from_text(const ArgumentSpec& a, std::string_view text);
 // A number as the agent format writes it: at most kNumberDecimals decimals, no trailing zeros ("21.5", "-3", "0.125").
 std::string number_text(double v);
 
