@@ -467,6 +467,7 @@ Execution Device::execute(const Call& raw_call) {
         auto it = call.arguments.find(value.arg);
         if (it == call.arguments.end()) {
           needs.insert(value.arg);
+          if (!need.empty()) needs.insert(need);
           continue;
         }
         v = to_field_type(f, it->second);

@@ -287,8 +287,7 @@ std::vector<Call> fill(const DomainSchema& schema, const Intent& in, const Found
   for (const auto& ct : in.calls) {
     const FunctionSpec* fn = schema.find(ct.function);
     Call c{ct.function, {}};
-    for (const auto& [arg, text] : ct.literal_args)
-      if (auto v = value_for(*fn->find_argument(arg), text)) c.arguments[arg] = *v;
+    for (const auto& [arg, value] : ct.literal_args) c.arguments[arg] = value;
     for (const auto& [arg, slot] : ct.slot_args) {
       const ArgumentSpec* a = fn->find_argument(arg);
       if (a->type == ArgType::Integer || a->type == ArgType::Number) {
