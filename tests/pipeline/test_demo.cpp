@@ -125,3 +125,40 @@ TEST(Demo, PlanStaysWithinTheBudgets) {
 
 }  // namespace
 }  // namespace edgelm
+
+namespace edgelm {
+namespace {
+
+// A domain with every argument type (enum, integer, number, boolean, free
+// text; optional with and without a default) goes through the whole pipeline:
+// generated data, tokenizer, a tiny model, constrained decoding, and every
+// answer executed on the device built from its device.toml.
+TEST(Demo, QuickRunOnADomainWithEveryArgumentType) {
+  fs::path out = fs::temp_directory_path() / "edgelm_test_demo_every_type";
+  fs::remove_all(out);
+  DemoOptions o;
+  o.out_dir = out.string();
+  o.domain = std::string(EDGELM_TEST_DIR) + "/fixtures/domains/every-type";
+  o.quick = true;
+  o.quiet = true;
+  o.threads = 1;
+  nlohmann::json card = run_demo(o);
+  EXPECT_EQ(card["domain"], "every-type");
+  auto device = std::make_shared<const DeviceSpec>(load_device(o.domain));
+  auto preds = read_jsonl(out / "eval/handwritten/model/predictions.jsonl");
+  ASSERT_EQ(preds.size(), 10u);
+  for (const auto& p : preds) {
+    // Whatever a tiny model answers, the grammar made it a valid call the device executes.
+    Device d(device);
+    for (const auto& c : p["calls"]) {
+      Call call = call_from_json(c, device->schema);
+      EXPECT_EQ(validate_call(device->schema, call), "") << p.dump();
+      EXPECT_NO_THROW(d.execute(call)) << p.dump();
+    }
+  }
+  EXPECT_TRUE(fs::exists(out / "model-q4_0.gguf"));
+  fs::remove_all(out);
+}
+
+}  // namespace
+}  // namespace edgelm
