@@ -319,3 +319,19 @@ TEST(ToolsJson, DeepNestingIsAnErrorNotACrash) {
 
 }  // namespace
 }  // namespace edgelm
+
+namespace edgelm {
+namespace {
+
+// The built-in smart home's functions.toml is its tools list (the device's API
+// as it was handed to us, domains/smart-home/tools.json) imported: the same
+// functions, arguments, types, ranges, values and optionality, in order.
+TEST(ToolsJson, SmartHomeFunctionsAreItsImportedToolsList) {
+  std::string dir = resolve_domain_dir("smart-home");
+  DomainSchema imported = schema_from_tools_json(read_file(dir + "/tools.json"), "tools.json");
+  DomainSchema shipped = load_schema(dir + "/functions.toml");
+  EXPECT_EQ(imported.functions, shipped.functions);
+}
+
+}  // namespace
+}  // namespace edgelm
