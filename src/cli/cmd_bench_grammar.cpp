@@ -1,6 +1,6 @@
 // edgelm bench grammar [--vocab-size N]
 //
-// The allowed-token mask time per decoding step for the air purifier's answer
+// The allowed-token mask time per decoding step for a domain's answer
 // grammar over a vocabulary of N tokens, single thread. The vocabulary is
 // synthesised to look like a byte-level BPE vocabulary of a bilingual model:
 // the agent's special tokens, the 256 bytes, numbers, English word pieces with
@@ -206,7 +206,7 @@ void run_bench(const BenchOptions& o) {
 void setup(CLI::App& app) {
   auto o = std::make_shared<BenchOptions>();
   CLI::App* cmd = command_group(app, "bench", "Machine-readable benchmarks")
-                      ->add_subcommand("grammar", "Allowed-token mask time of the air purifier's answer grammar");
+                      ->add_subcommand("grammar", "Allowed-token mask time of a domain's answer grammar (--domain)");
   cmd->add_option("--domain", o->domain, "domain folder or built-in name")->capture_default_str();
   cmd->add_option("--vocab-size", o->vocab_size, "tokens in the synthetic vocabulary")->capture_default_str();
   cmd->add_option("--answers", o->answers, "random answers to walk")->capture_default_str();

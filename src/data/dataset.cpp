@@ -141,7 +141,7 @@ const Intent* pick_by_function(const std::vector<const Intent*>& intents, const 
 }
 
 // The clauses of a multi-command: 2 or 3 chainable intents with different
-// functions; switching off only as the last request.
+// functions; an intent marked `last` (switching off) only as the last request.
 std::vector<Clause> multi_clauses(const std::vector<const Intent*>& chainable, const std::map<std::string, double>& fn_weight,
                                   Rng& rng) {
   size_t n = rng.uniform() < 0.8 ? 2 : 3;
@@ -151,9 +151,7 @@ std::vector<Clause> multi_clauses(const std::vector<const Intent*>& chainable, c
     const Intent* in = pick_by_function(chainable, fn_weight, rng);
     std::string fn = in->primary_function();
     if (used.count(fn)) continue;
-    bool off = fn == "set_power" && !in->calls[0].literal_args.empty() &&
-               in->calls[0].literal_args[0].second == ArgValue(std::string("off"));
-    if (off && out.size() + 1 < n) continue;
+    if (in->last && out.size() + 1 < n) continue;
     used.insert(fn);
     out.push_back(clause_of(in, rng));
   }

@@ -394,7 +394,7 @@ struct LanguageLoader {
       const toml::table* t = node.as_table();
       if (!t) error(node, "each [[intent]] must be a table");
       for (const auto& [k, v] : *t) {
-        static const std::set<std::string> known = {"id", "type", "calls", "alt", "text", "chain", "wrap"};
+        static const std::set<std::string> known = {"id", "type", "calls", "alt", "text", "chain", "wrap", "last"};
         if (!known.count(std::string(k.str()))) error(v, cat("unknown key '", k.str(), "' in an intent"));
       }
       Intent in;
@@ -410,6 +410,10 @@ struct LanguageLoader {
         in.chain = *c->value<bool>();
       }
       if (in.type == "out_of_scope" || in.type == "multi_call" || in.type == "indirect") in.chain = false;
+      if (const toml::node* l = t->get("last")) {
+        if (!l->is_boolean()) error(*l, "'last' must be true or false");
+        in.last = *l->value<bool>();
+      }
       in.wrap = in.type == "direct" || in.type == "relative" || in.type == "multi_call";
       if (const toml::node* w = t->get("wrap")) {
         if (!w->is_boolean()) error(*w, "'wrap' must be true or false");

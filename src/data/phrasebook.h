@@ -42,6 +42,7 @@ struct Intent {
   std::vector<std::vector<CallTemplate>> alternatives;  // other answers that also count as right
   std::vector<Template> templates;
   bool chain = true;     // may be part of a multi-command
+  bool last = false;     // in a multi-command, only as the last request (switching the device off)
   bool wrap = true;      // takes politeness wrappers ("please ...", "can you ...?"); off for questions and complaints
   bool partial = false;  // a direct request whose every call leaves out a value the reply asks for (the "partial" kind)
   std::string primary_function() const { return calls.empty() ? "none" : calls[0].function; }
