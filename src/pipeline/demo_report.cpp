@@ -95,6 +95,7 @@ nlohmann::json write_demo_report(const StageRunner& st, const DemoReportInput& i
   std::string domain = in.options.domain;
   while (domain.size() > 1 && domain.back() == '/') domain.pop_back();
   card["domain"] = std::filesystem::path(domain).filename().string();
+  card["domain_arg"] = in.options.domain;  // as given to --domain, for the chat line
   card["plan"] = {{"examples", p.n_examples}, {"vocab", p.vocab_size}, {"dim", p.dim}, {"layers", p.layers},
                   {"heads", p.heads}, {"kv_heads", p.kv_heads}, {"ffn", p.ffn_dim}, {"context", p.context},
                   {"steps", p.steps}, {"batch", p.batch}, {"seq_len", p.seq_len}, {"ablation_steps", p.ablation_steps},
@@ -273,7 +274,9 @@ void print_demo_summary(const nlohmann::json& card) {
     }
   }
   std::string out = card["out_dir"];
-  std::printf("report card: %sreport.md\ntalk to the model: edgelm chat --model %smodel.gguf\n", out.c_str(), out.c_str());
+  std::string domain = card.value("domain_arg", std::string());
+  std::printf("report card: %sreport.md\ntalk to the model: edgelm chat --model %smodel.gguf%s\n", out.c_str(), out.c_str(),
+              domain.empty() || domain == kDefaultDomain ? "" : (" --domain " + domain).c_str());
 }
 
 }  // namespace edgelm

@@ -162,3 +162,29 @@ TEST(Demo, QuickRunOnADomainWithEveryArgumentType) {
 
 }  // namespace
 }  // namespace edgelm
+
+namespace edgelm {
+namespace {
+
+// The quick demo builds the second built-in device through every stage too.
+TEST(Demo, QuickRunOnTheSmartHome) {
+  fs::path out = fs::temp_directory_path() / "edgelm_test_demo_smart_home";
+  fs::remove_all(out);
+  DemoOptions o;
+  o.out_dir = out.string();
+  o.domain = "smart-home";
+  o.quick = true;
+  o.quiet = true;
+  o.threads = 1;
+  nlohmann::json card = run_demo(o);
+  EXPECT_EQ(card["domain"], "smart-home");
+  for (const char* f : {"model.gguf", "model-q8_0.gguf", "model-q4_0.gguf", "report.md"}) EXPECT_TRUE(fs::exists(out / f)) << f;
+  const auto& hw = card["results"]["handwritten"];
+  EXPECT_GE(hw["model"]["overall"]["n"].get<int>(), 10);  // the quick mode's sample of the 156 cases
+  EXPECT_EQ(hw["keyword-baseline"]["overall"]["n"], hw["model"]["overall"]["n"]);
+  EXPECT_NE(read_file((out / "report.md").string()).find("the smart-home agent"), std::string::npos);
+  fs::remove_all(out);
+}
+
+}  // namespace
+}  // namespace edgelm
