@@ -13,6 +13,7 @@
 #include "platform/error.h"
 #include "platform/gguf.h"
 #include "platform/svg_chart.h"
+#include "platform/utf8.h"
 #include "tokenizer/tokenizer.h"
 
 namespace edgelm {
@@ -67,12 +68,6 @@ std::string value_label(const ArgumentSpec* a, const nlohmann::json& v) {
   }
   if (v.is_string()) return v.get<std::string>();
   return v.dump();
-}
-
-int64_t utf8_length(const std::string& s) {
-  int64_t n = 0;
-  for (unsigned char c : s) n += (c & 0xC0) != 0x80;
-  return n;
 }
 
 LengthStats stats_of(std::vector<int64_t> v) {
