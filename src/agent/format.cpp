@@ -8,6 +8,7 @@
 
 #include "domain/conversation.h"
 #include "platform/error.h"
+#include "platform/utf8.h"
 #include "tokenizer/tokenizer.h"
 
 namespace edgelm {
@@ -201,27 +202,15 @@ RenderedExample render_training_example(const DomainSchema& schema, const Tokeni
 std::string check_user_text(std::string_view text, size_t max_bytes) {
   if (text.empty()) return "empty command";
   if (text.size() > max_bytes) return cat("command too long: ", text.size(), " bytes (at most ", max_bytes, ")");
-  size_t i = 0;
-  while (i < text.size()) {
-    uint8_t c = uint8_t(text[i]);
-    int n = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
-    if (n == 0 || i + size_t(n) > text.size()) return cat("invalid UTF-8 at byte ", i);
-    uint32_t cp = n == 1 ? c : n == 2 ? (c & 0x1F) : n == 3 ? (c & 0x0F) : (c & 0x07);
-    for (int k = 1; k < n; ++k) {
-      uint8_t d = uint8_t(text[i + size_t(k)]);
-      if ((d & 0xC0) != 0x80) return cat("invalid UTF-8 at byte ", i);
-      cp = (cp << 6) | (d & 0x3F);
-    }
-    // Overlong forms, surrogates and values past U+10FFFF are invalid too.
-    if ((n == 2 && cp < 0x80) || (n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) || (cp >= 0xD800 && cp <= 0xDFFF) ||
-        cp > 0x10FFFF)
-      return cat("invalid UTF-8 at byte ", i);
+  // Overlong forms, surrogates and values past U+10FFFF are invalid too (utf8_next is strict).
+  for (size_t i = 0, start = 0; i < text.size(); start = i) {
+    uint32_t cp = 0;
+    if (!utf8_next(text, i, cp)) return cat("invalid UTF-8 at byte ", i);
     if ((cp < 0x20 && cp != '\t') || cp == 0x7F || (cp >= 0x80 && cp < 0xA0)) {
       char buf[16];
       std::snprintf(buf, sizeof buf, "U+%04X", cp);
-      return cat("control character ", buf, " at byte ", i);
+      return cat("control character ", buf, " at byte ", start);
     }
-    i += size_t(n);
   }
   return "";
 }

@@ -5,6 +5,7 @@
 
 #include "agent/grammar.h"
 #include "platform/error.h"
+#include "platform/utf8.h"
 
 namespace edgelm {
 namespace {
@@ -87,16 +88,9 @@ class GbnfParser {
         default: --pos_; error(std::string("unknown escape '\\") + e + "'");
       }
     }
-    // Decode one UTF-8 character of the grammar text itself.
-    int n = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
-    if (n == 0 || pos_ + n > s_.size()) error("invalid UTF-8 in the grammar text");
-    uint32_t cp = n == 1 ? c : n == 2 ? (c & 0x1F) : n == 3 ? (c & 0x0F) : (c & 0x07);
-    for (int i = 1; i < n; ++i) {
-      uint8_t d = uint8_t(s_[pos_ + i]);
-      if ((d & 0xC0) != 0x80) error("invalid UTF-8 in the grammar text");
-      cp = (cp << 6) | (d & 0x3F);
-    }
-    pos_ += n;
+    // One UTF-8 character of the grammar text itself.
+    uint32_t cp = 0;
+    if (!utf8_next(s_, pos_, cp)) error("invalid UTF-8 in the grammar text");
     return cp;
   }
 

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "platform/error.h"
+#include "platform/utf8.h"
 
 namespace edgelm {
 
@@ -63,25 +64,11 @@ Grammar::Sequence Grammar::literal(std::string_view text) {
 
 namespace {
 
-int utf8_length(uint32_t cp) { return cp < 0x80 ? 1 : cp < 0x800 ? 2 : cp < 0x10000 ? 3 : 4; }
-
-void utf8_encode(uint32_t cp, uint8_t* out) {
-  switch (utf8_length(cp)) {
-    case 1: out[0] = uint8_t(cp); break;
-    case 2: out[0] = uint8_t(0xC0 | (cp >> 6)); out[1] = uint8_t(0x80 | (cp & 0x3F)); break;
-    case 3:
-      out[0] = uint8_t(0xE0 | (cp >> 12)); out[1] = uint8_t(0x80 | ((cp >> 6) & 0x3F)); out[2] = uint8_t(0x80 | (cp & 0x3F));
-      break;
-    default:
-      out[0] = uint8_t(0xF0 | (cp >> 18)); out[1] = uint8_t(0x80 | ((cp >> 12) & 0x3F));
-      out[2] = uint8_t(0x80 | ((cp >> 6) & 0x3F)); out[3] = uint8_t(0x80 | (cp & 0x3F));
-  }
-}
-
 // Splits [lo, hi] (same encoded length) into ranges whose UTF-8 forms are a
 // product of byte ranges: each byte position ranges independently.
 void utf8_split(uint32_t lo, uint32_t hi, std::vector<std::vector<std::pair<uint8_t, uint8_t>>>& out) {
-  int n = utf8_length(lo);
+  const std::string a = utf8_encode(lo), b = utf8_encode(hi);
+  const int n = int(a.size());
   for (int i = 1; i < n; ++i) {
     uint32_t m = (1u << (6 * i)) - 1;  // the low 6*i bits
     if ((lo & ~m) != (hi & ~m)) {
@@ -97,11 +84,8 @@ void utf8_split(uint32_t lo, uint32_t hi, std::vector<std::vector<std::pair<uint
       }
     }
   }
-  uint8_t a[4], b[4];
-  utf8_encode(lo, a);
-  utf8_encode(hi, b);
   std::vector<std::pair<uint8_t, uint8_t>> seq;
-  for (int i = 0; i < n; ++i) seq.emplace_back(a[i], b[i]);
+  for (int i = 0; i < n; ++i) seq.emplace_back(uint8_t(a[size_t(i)]), uint8_t(b[size_t(i)]));
   out.push_back(seq);
 }
 

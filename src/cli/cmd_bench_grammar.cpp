@@ -23,17 +23,10 @@
 #include "cli/command.h"
 #include "platform/error.h"
 #include "platform/random.h"
+#include "platform/utf8.h"
 
 namespace edgelm::cli {
 namespace {
-
-std::string utf8(uint32_t cp) {
-  std::string s;
-  if (cp < 0x80) s += char(cp);
-  else if (cp < 0x800) s += char(0xC0 | (cp >> 6)), s += char(0x80 | (cp & 0x3F));
-  else s += char(0xE0 | (cp >> 12)), s += char(0x80 | ((cp >> 6) & 0x3F)), s += char(0x80 | (cp & 0x3F));
-  return s;
-}
 
 std::shared_ptr<const TokenVocab> synthesise_vocab(const DomainSchema& schema, int32_t n_vocab, uint64_t seed) {
   std::vector<std::string> tokens = agent_special_tokens(schema);
@@ -71,17 +64,17 @@ std::shared_ptr<const TokenVocab> synthesise_vocab(const DomainSchema& schema, i
       for (size_t i = 0; i < len; ++i) w += letters[std::min<uint64_t>(rng.below(26), rng.below(26))];
       add(rng.below(3) ? " " + w : w);
     } else if (kind < 70) {  // Hangul syllables, with or without a leading space
-      std::string s = utf8(0xAC00 + uint32_t(rng.below(11172)));
+      std::string s = utf8_encode(0xAC00 + uint32_t(rng.below(11172)));
       add(rng.below(2) ? " " + s : s);
     } else if (kind < 85) {  // two- and three-syllable Korean pieces
       std::string s;
       size_t len = 2 + rng.below(2);
-      for (size_t i = 0; i < len; ++i) s += utf8(0xAC00 + uint32_t(rng.below(2000)) * 5);
+      for (size_t i = 0; i < len; ++i) s += utf8_encode(0xAC00 + uint32_t(rng.below(2000)) * 5);
       add(rng.below(2) ? " " + s : s);
     } else if (kind < 93) {  // pieces that end or start inside a character
-      std::string s = utf8(0xAC00 + uint32_t(rng.below(11172)));
+      std::string s = utf8_encode(0xAC00 + uint32_t(rng.below(11172)));
       add(rng.below(2) ? s.substr(0, 2) : s.substr(1));
-      add(s + utf8(0xAC00 + uint32_t(rng.below(11172))).substr(0, 1));
+      add(s + utf8_encode(0xAC00 + uint32_t(rng.below(11172))).substr(0, 1));
     } else {  // punctuation and number mixes
       static const char* punct[] = {".", ",", "!", "?", "%", "'s", " (", ")", ": ", "...", " -", "µg", "."};
       add(std::string(punct[rng.below(std::size(punct))]) + (rng.below(2) ? std::to_string(rng.below(100)) : ""));

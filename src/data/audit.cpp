@@ -12,6 +12,8 @@
 #include "platform/atomic_file.h"
 #include "platform/error.h"
 #include "platform/gguf.h"
+#include "platform/svg_chart.h"
+#include "platform/utf8.h"
 #include "tokenizer/tokenizer.h"
 
 namespace edgelm {
@@ -68,12 +70,6 @@ std::string value_label(const ArgumentSpec* a, const nlohmann::json& v) {
   return v.dump();
 }
 
-int64_t utf8_length(const std::string& s) {
-  int64_t n = 0;
-  for (unsigned char c : s) n += (c & 0xC0) != 0x80;
-  return n;
-}
-
 LengthStats stats_of(std::vector<int64_t> v) {
   LengthStats s;
   if (v.empty()) return s;
@@ -100,59 +96,30 @@ int64_t count_words(const std::string& s) {
   return n;
 }
 
-std::string svg_escape(const std::string& s) {
-  std::string o;
-  for (char c : s) {
-    if (c == '<') o += "&lt;";
-    else if (c == '>') o += "&gt;";
-    else if (c == '&') o += "&amp;";
-    else o += c;
-  }
-  return o;
-}
-
 // Two horizontal stacked bar charts (by function value and by phenomenon),
-// each bar split by language.
+// each bar split by language, each section on its own scale.
 std::string make_svg(const std::vector<std::pair<std::string, std::map<std::string, int64_t>>>& a,
                      const std::vector<std::pair<std::string, std::map<std::string, int64_t>>>& b) {
-  const char* colors[] = {"#4e79a7", "#f28e2b", "#59a14f"};
-  const int label_w = 260, bar_w = 520, row_h = 16, top = 40;
-  int rows = int(a.size() + b.size()) + 4;
-  int height = top + rows * row_h + 20;
-  std::string s = cat("<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"", label_w + bar_w + 120, "\" height=\"", height,
-                      "\" font-family=\"sans-serif\" font-size=\"11\">\n<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n");
-  for (int i = 0; i < 3; ++i)
-    s += cat("<rect x=\"", label_w + i * 70, "\" y=\"8\" width=\"12\" height=\"12\" fill=\"", colors[i], "\"/><text x=\"",
-             label_w + i * 70 + 16, "\" y=\"18\">", kLanguages[i], "</text>\n");
-  int y = top;
-  auto chart = [&](const char* title, const auto& rows_in) {
-    int64_t max_total = 1;
-    for (const auto& [label, m] : rows_in) {
-      int64_t t = 0;
-      for (const auto& [l, c] : m) t += c;
-      max_total = std::max(max_total, t);
+  BarChart chart;
+  chart.title = "Examples by language";
+  chart.layout = BarChart::Layout::Horizontal;
+  chart.stacked = true;
+  chart.scale_each_section = true;
+  chart.series.assign(std::begin(kLanguages), std::end(kLanguages));
+  chart.colors = {"#4e79a7", "#f28e2b", "#59a14f"};
+  chart.label_width = 260;
+  chart.bar_length = 520;
+  auto section = [&](const char* title, const auto& rows) {
+    chart.groups.push_back({title, {}, "", "", true});
+    for (const auto& [label, by_language] : rows) {
+      BarGroup g{label, {}, "", "", false};
+      for (const char* l : kLanguages) g.values.push_back(double(by_language.count(l) ? by_language.at(l) : 0));
+      chart.groups.push_back(std::move(g));
     }
-    s += cat("<text x=\"4\" y=\"", y + 12, "\" font-weight=\"bold\">", title, "</text>\n");
-    y += row_h + 4;
-    for (const auto& [label, m] : rows_in) {
-      s += cat("<text x=\"", label_w - 6, "\" y=\"", y + 11, "\" text-anchor=\"end\">", svg_escape(label), "</text>\n");
-      double x = label_w;
-      int64_t total = 0;
-      for (int i = 0; i < 3; ++i) {
-        int64_t c = m.count(kLanguages[i]) ? m.at(kLanguages[i]) : 0;
-        total += c;
-        double w = double(bar_w) * double(c) / double(max_total);
-        if (w > 0) s += cat("<rect x=\"", x, "\" y=\"", y + 2, "\" width=\"", w, "\" height=\"", row_h - 4, "\" fill=\"", colors[i], "\"/>\n");
-        x += w;
-      }
-      s += cat("<text x=\"", x + 4, "\" y=\"", y + 11, "\">", total, "</text>\n");
-      y += row_h;
-    }
-    y += row_h;
   };
-  chart("Examples per function and argument value", a);
-  chart("Examples per phenomenon", b);
-  return s + "</svg>\n";
+  section("Examples per function and argument value", a);
+  section("Examples per phenomenon", b);
+  return bar_chart_svg(chart);
 }
 
 }  // namespace

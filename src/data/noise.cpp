@@ -7,6 +7,7 @@
 
 #include "data/generator.h"
 #include "data/pattern.h"
+#include "platform/utf8.h"
 
 namespace edgelm::data {
 namespace {
@@ -57,16 +58,13 @@ std::vector<size_t> positions_of(const std::string& s, char c) {
 }
 
 std::vector<size_t> hangul_boundaries(const std::string& s) {
-  // Hangul syllables are 3-byte sequences whose lead byte is 0xEA..0xED.
-  auto syllable_at = [&](size_t i) {
-    unsigned char a = s[i];
-    return i + 3 <= s.size() && a >= 0xEA && a <= 0xED;
-  };
   std::vector<size_t> out;
+  bool after_syllable = false;
   for (size_t i = 0; i < s.size();) {
-    if (syllable_at(i) && syllable_at(i + 3)) out.push_back(i + 3);
-    unsigned char c = s[i];
-    i += c < 0x80 ? 1 : c < 0xE0 ? 2 : c < 0xF0 ? 3 : 4;
+    const size_t start = i;
+    const bool syllable = is_hangul_syllable(utf8_next_lenient(s, i));
+    if (syllable && after_syllable) out.push_back(start);
+    after_syllable = syllable;
   }
   return out;
 }

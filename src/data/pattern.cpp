@@ -7,18 +7,6 @@
 namespace edgelm::data {
 namespace {
 
-// Decodes the code point at s[i] (valid UTF-8 assumed), advancing i.
-uint32_t next_code_point(std::string_view s, size_t& i) {
-  unsigned char c = s[i];
-  int len = c < 0x80 ? 1 : c < 0xE0 ? 2 : c < 0xF0 ? 3 : 4;
-  uint32_t cp = len == 1 ? c : len == 2 ? (c & 0x1F) : len == 3 ? (c & 0x0F) : (c & 0x07);
-  for (int k = 1; k < len && i + k < s.size(); ++k) cp = (cp << 6) | (s[i + k] & 0x3F);
-  i += len;
-  return cp;
-}
-
-bool is_hangul_syllable(uint32_t cp) { return cp >= 0xAC00 && cp <= 0xD7A3; }
-
 struct Parser {
   std::string_view text;
   const std::string& where;
@@ -95,7 +83,7 @@ struct Parser {
         flush();
         ++pos;
         size_t start = pos;
-        if (pos < text.size()) next_code_point(text, pos);
+        if (pos < text.size()) utf8_next_lenient(text, pos);  // parse_pattern checked the text
         std::string key(text.substr(start, pos - start));
         if (!is_korean_particle(key)) error("unknown particle '~" + key + "' (known: ~로 ~를 ~가 ~는 ~와 ~랑)");
         PatternNode n;
@@ -141,7 +129,7 @@ void append_korean_particle(std::string& out, std::string_view key) {
     size_t start = end - 1;
     while (start > 0 && (static_cast<unsigned char>(out[start]) & 0xC0) == 0x80) --start;
     size_t i = start;
-    uint32_t cp = next_code_point(out, i);
+    uint32_t cp = utf8_next_lenient(out, i);
     if (is_hangul_syllable(cp)) {
       int jong = (cp - 0xAC00) % 28;
       batchim = jong != 0;

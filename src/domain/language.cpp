@@ -26,13 +26,8 @@ std::string known_language_codes() {
 
 int64_t count_script(std::string_view text, Script script) {
   int64_t n = 0;
-  size_t i = 0;
-  uint32_t cp = 0;
-  while (i < text.size()) {
-    if (!utf8_next(text, i, cp)) {
-      ++i;
-      continue;
-    }
+  for (size_t i = 0; i < text.size();) {
+    const uint32_t cp = utf8_next_lenient(text, i);
     bool latin = (cp >= 'a' && cp <= 'z') || (cp >= 'A' && cp <= 'Z');
     if (script == Script::Latin ? latin : is_hangul(cp)) ++n;
   }

@@ -2,9 +2,11 @@
 
 #include <cstdio>
 #include <filesystem>
+#include <tuple>
 
 #include "platform/atomic_file.h"
 #include "platform/error.h"
+#include "platform/svg_chart.h"
 
 namespace edgelm {
 
@@ -32,18 +34,6 @@ std::string md_escape(const std::string& s) {
   for (char c : s) {
     if (c == '|') out += "\\|";
     else if (c == '\n' || c == '\r') out += ' ';
-    else out += c;
-  }
-  return out;
-}
-
-std::string xml_escape(const std::string& s) {
-  std::string out;
-  for (char c : s) {
-    if (c == '<') out += "&lt;";
-    else if (c == '>') out += "&gt;";
-    else if (c == '&') out += "&amp;";
-    else if (c == '"') out += "&quot;";
     else out += c;
   }
   return out;
@@ -104,41 +94,26 @@ std::string report_markdown(const nlohmann::json& s, size_t max_failures) {
 }
 
 std::string report_chart_svg(const nlohmann::json& s) {
-  struct Bar { std::string label; double rate; int n; bool heading; };
-  std::vector<Bar> bars;
-  bars.push_back({"overall", s["overall"]["rate"], s["overall"]["n"], false});
+  // Bars coloured by how close they are to the targets drawn as grid lines.
+  auto bar = [](const std::string& label, const nlohmann::json& tally) {
+    const double rate = tally["rate"];
+    const char* color = rate >= 0.95 ? "#2a9d8f" : rate >= 0.8 ? "#e9c46a" : "#e76f51";
+    return BarGroup{label, {rate}, cat(percent(rate), " (n=", tally["n"].get<int>(), ")"), color, false};
+  };
+  BarChart chart;
+  chart.title = cat("Functional success: ", s.value("name", std::string("model")));
+  chart.layout = BarChart::Layout::Horizontal;
+  chart.max_value = 1;
+  chart.grid = {0, 0.5, 0.9, 1};
+  chart.format = [](double v) { return cat(int(v * 100 + 0.5), "%"); };
+  chart.label_width = 170;
+  chart.groups.push_back(bar("overall", s["overall"]));
   for (const char* group : {"by_language", "by_kind", "by_function", "by_type"}) {
     if (!s.contains(group) || s[group].empty()) continue;
-    bars.push_back({std::string(group + 3), 0, 0, true});
-    for (auto it = s[group].begin(); it != s[group].end(); ++it)
-      bars.push_back({it.key(), (*it)["rate"], (*it)["n"], false});
+    chart.groups.push_back({std::string(group + 3), {}, "", "", true});
+    for (auto it = s[group].begin(); it != s[group].end(); ++it) chart.groups.push_back(bar(it.key(), *it));
   }
-  const int row = 18, left = 170, width = 300, top = 40;
-  int height = top + int(bars.size()) * row + 20;
-  std::string svg = cat("<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"", left + width + 120, "\" height=\"", height,
-                        "\" font-family=\"sans-serif\" font-size=\"12\">\n");
-  svg += cat("<text x=\"10\" y=\"20\" font-size=\"14\" font-weight=\"bold\">Functional success: ",
-             xml_escape(s.value("name", std::string("model"))), "</text>\n");
-  for (int pct : {0, 50, 90, 100}) {
-    int x = left + width * pct / 100;
-    svg += cat("<line x1=\"", x, "\" y1=\"", top - 6, "\" x2=\"", x, "\" y2=\"", height - 18,
-               "\" stroke=\"#ccc\" stroke-dasharray=\"2,2\"/><text x=\"", x - 8, "\" y=\"", height - 5, "\" fill=\"#666\">", pct,
-               "%</text>\n");
-  }
-  for (size_t i = 0; i < bars.size(); ++i) {
-    int y = top + int(i) * row;
-    const Bar& b = bars[i];
-    if (b.heading) {
-      svg += cat("<text x=\"10\" y=\"", y + 13, "\" font-weight=\"bold\">", xml_escape(b.label), "</text>\n");
-      continue;
-    }
-    int w = int(b.rate * width + 0.5);
-    const char* color = b.rate >= 0.95 ? "#2a9d8f" : b.rate >= 0.8 ? "#e9c46a" : "#e76f51";
-    svg += cat("<text x=\"", left - 6, "\" y=\"", y + 13, "\" text-anchor=\"end\">", xml_escape(b.label), "</text>");
-    svg += cat("<rect x=\"", left, "\" y=\"", y + 2, "\" width=\"", w, "\" height=\"", row - 5, "\" fill=\"", color, "\"/>");
-    svg += cat("<text x=\"", left + w + 4, "\" y=\"", y + 13, "\">", percent(b.rate), " (n=", b.n, ")</text>\n");
-  }
-  return svg + "</svg>\n";
+  return bar_chart_svg(chart);
 }
 
 std::string predictions_jsonl(const EvalRun& run) {
@@ -187,46 +162,31 @@ std::string comparison_markdown(const std::vector<nlohmann::json>& summaries) {
 }
 
 std::string comparison_chart_svg(const std::vector<nlohmann::json>& summaries) {
-  const std::vector<std::pair<std::string, std::string>> groups = {
-      {"overall", ""}, {"en", "by_language"}, {"ko", "by_language"}, {"mix", "by_language"}, {"no call", "by_kind"}};
-  const char* colors[] = {"#264653", "#2a9d8f", "#e9c46a", "#f4a261", "#e76f51", "#8ab17d", "#6d597a", "#b56576"};
-  const int bar_w = 14, gap = 24, chart_h = 200, top = 40, left = 40;
-  int group_w = int(summaries.size()) * bar_w + gap;
-  int width = left + int(groups.size()) * group_w + 20;
-  int legend_h = int(summaries.size()) * 16 + 10;
-  int height = top + chart_h + 30 + legend_h;
-  std::string svg = cat("<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"", std::max(width, 420), "\" height=\"", height,
-                        "\" font-family=\"sans-serif\" font-size=\"12\">\n");
-  svg += "<text x=\"10\" y=\"20\" font-size=\"14\" font-weight=\"bold\">Functional success by model</text>\n";
-  for (int pct : {0, 50, 90, 100}) {
-    int y = top + chart_h - chart_h * pct / 100;
-    svg += cat("<line x1=\"", left, "\" y1=\"", y, "\" x2=\"", width - 10, "\" y2=\"", y,
-               "\" stroke=\"#ccc\" stroke-dasharray=\"2,2\"/><text x=\"4\" y=\"", y + 4, "\" fill=\"#666\">", pct, "%</text>\n");
-  }
-  for (size_t g = 0; g < groups.size(); ++g) {
-    int x0 = left + int(g) * group_w + gap / 2;
-    for (size_t m = 0; m < summaries.size(); ++m) {
-      const auto& s = summaries[m];
+  // (group label, where its rate is in a summary: "" for overall, else the breakdown and its key)
+  const std::tuple<const char*, const char*, const char*> groups[] = {{"overall", "", ""},
+                                                                      {"en", "by_language", "en"},
+                                                                      {"ko", "by_language", "ko"},
+                                                                      {"mix", "by_language", "mix"},
+                                                                      {"no call", "by_kind", "none"}};
+  BarChart chart;
+  chart.title = "Functional success by model";
+  chart.max_value = 1;
+  chart.grid = {0, 0.5, 0.9, 1};
+  chart.format = [](double v) { return percent(v); };
+  chart.bar_length = 200;
+  for (const auto& s : summaries)
+    chart.series.push_back(cat(s.value("name", std::string()), " — ", percent(s["overall"]["rate"])));
+  for (const auto& [label, breakdown, key] : groups) {
+    BarGroup g{label, {}, "", "", false};
+    for (const auto& s : summaries) {
       double rate = 0;
-      if (groups[g].second.empty()) rate = s["overall"]["rate"];
-      else {
-        const char* key = groups[g].first == "no call" ? "none" : groups[g].first.c_str();
-        if (s[groups[g].second].contains(key)) rate = s[groups[g].second][key]["rate"];
-      }
-      int h = int(rate * chart_h + 0.5);
-      svg += cat("<rect x=\"", x0 + int(m) * bar_w, "\" y=\"", top + chart_h - h, "\" width=\"", bar_w - 2, "\" height=\"", h,
-                 "\" fill=\"", colors[m % 8], "\"><title>", xml_escape(s.value("name", std::string())), ": ", percent(rate),
-                 "</title></rect>\n");
+      if (*breakdown == 0) rate = s["overall"]["rate"];
+      else if (s.contains(breakdown) && s[breakdown].contains(key)) rate = s[breakdown][key]["rate"];
+      g.values.push_back(rate);
     }
-    svg += cat("<text x=\"", x0, "\" y=\"", top + chart_h + 16, "\">", xml_escape(groups[g].first), "</text>\n");
+    chart.groups.push_back(std::move(g));
   }
-  for (size_t m = 0; m < summaries.size(); ++m) {
-    int y = top + chart_h + 30 + int(m) * 16;
-    svg += cat("<rect x=\"", left, "\" y=\"", y, "\" width=\"10\" height=\"10\" fill=\"", colors[m % 8], "\"/><text x=\"",
-               left + 16, "\" y=\"", y + 10, "\">", xml_escape(summaries[m].value("name", std::string())), " — ",
-               percent(summaries[m]["overall"]["rate"]), "</text>\n");
-  }
-  return svg + "</svg>\n";
+  return bar_chart_svg(chart);
 }
 
 }  // namespace edgelm

@@ -12,6 +12,7 @@
 #include "eval/report.h"
 #include "platform/atomic_file.h"
 #include "platform/error.h"
+#include "platform/svg_chart.h"
 
 namespace edgelm {
 
@@ -53,37 +54,18 @@ const char* const kSlugOrder[] = {"model", "model-q8_0", "model-q4_0", "model-un
 }  // namespace
 
 std::string loss_curve_svg(const std::vector<std::pair<std::string, nlohmann::json>>& series) {
-  const int width = 560, height = 300, left = 50, right = 20, top = 30, bottom = 40;
-  double max_step = 1, max_loss = 0, min_loss = 1e30;
-  for (const auto& [name, pts] : series)
-    for (const auto& p : pts) {
-      max_step = std::max(max_step, p[0].get<double>());
-      max_loss = std::max(max_loss, p[1].get<double>());
-      min_loss = std::min(min_loss, p[1].get<double>());
-    }
-  if (min_loss > max_loss) min_loss = 0, max_loss = 1;
-  min_loss = std::max(0.0, min_loss);
-  if (max_loss - min_loss < 1e-9) max_loss = min_loss + 1;
-  auto x = [&](double step) { return left + (width - left - right) * step / max_step; };
-  auto y = [&](double loss) { return top + (height - top - bottom) * (1 - (loss - min_loss) / (max_loss - min_loss)); };
-  std::string svg = cat("<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"", width, "\" height=\"", height,
-                        "\" font-family=\"sans-serif\" font-size=\"12\">\n<text x=\"10\" y=\"18\" font-size=\"14\" "
-                        "font-weight=\"bold\">Training loss (masked cross-entropy on the answer tokens)</text>\n");
-  for (int i = 0; i <= 4; ++i) {
-    double loss = min_loss + (max_loss - min_loss) * i / 4;
-    svg += cat("<line x1=\"", left, "\" y1=\"", y(loss), "\" x2=\"", width - right, "\" y2=\"", y(loss),
-               "\" stroke=\"#ddd\"/><text x=\"4\" y=\"", y(loss) + 4, "\" fill=\"#666\">", fixed(loss, 2), "</text>\n");
+  LineChart chart;
+  chart.title = "Training loss (masked cross-entropy on the answer tokens)";
+  chart.x_label = "step";
+  chart.y_label = "loss";
+  chart.width = 600;
+  chart.height = 320;
+  for (const auto& [name, points] : series) {
+    LineSeries s{name, {}, ""};
+    for (const auto& p : points) s.points.emplace_back(p[0].get<double>(), p[1].get<double>());
+    chart.series.push_back(std::move(s));
   }
-  svg += cat("<text x=\"", width / 2, "\" y=\"", height - 8, "\" fill=\"#666\">step (max ", int64_t(max_step), ")</text>\n");
-  const char* colors[] = {"#264653", "#e76f51", "#2a9d8f", "#e9c46a"};
-  for (size_t s = 0; s < series.size(); ++s) {
-    std::string points;
-    for (const auto& p : series[s].second) points += cat(fixed(x(p[0]), 1), ",", fixed(y(p[1]), 1), " ");
-    svg += cat("<polyline fill=\"none\" stroke=\"", colors[s % 4], "\" stroke-width=\"1.5\" points=\"", points, "\"/>\n");
-    svg += cat("<rect x=\"", width - 200, "\" y=\"", top + 16 * int(s), "\" width=\"10\" height=\"10\" fill=\"", colors[s % 4],
-               "\"/><text x=\"", width - 185, "\" y=\"", top + 10 + 16 * int(s), "\">", series[s].first, "</text>\n");
-  }
-  return svg + "</svg>\n";
+  return line_chart_svg(chart);
 }
 
 nlohmann::json write_demo_report(const StageRunner& st, const DemoReportInput& in) {

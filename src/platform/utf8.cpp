@@ -23,6 +23,13 @@ bool utf8_next(std::string_view s, size_t& i, uint32_t& cp) {
   return true;
 }
 
+uint32_t utf8_next_lenient(std::string_view s, size_t& i) {
+  uint32_t cp = 0;
+  if (utf8_next(s, i, cp)) return cp;
+  ++i;
+  return kUtf8Replacement;
+}
+
 std::string utf8_problem(std::string_view s) {
   size_t i = 0;
   uint32_t cp = 0;
@@ -38,12 +45,7 @@ std::string utf8_problem(std::string_view s) {
 
 int64_t utf8_length(std::string_view s) {
   int64_t n = 0;
-  size_t i = 0;
-  uint32_t cp = 0;
-  while (i < s.size()) {
-    if (!utf8_next(s, i, cp)) ++i;
-    ++n;
-  }
+  for (size_t i = 0; i < s.size(); ++n) utf8_next_lenient(s, i);
   return n;
 }
 
@@ -65,20 +67,21 @@ void utf8_append(std::string& out, uint32_t cp) {
   }
 }
 
+std::string utf8_encode(uint32_t cp) {
+  std::string out;
+  utf8_append(out, cp);
+  return out;
+}
+
+bool is_hangul_syllable(uint32_t cp) { return cp >= 0xAC00 && cp <= 0xD7A3; }
+
 bool is_hangul(uint32_t cp) {
   return (cp >= 0xAC00 && cp <= 0xD7A3) || (cp >= 0x1100 && cp <= 0x11FF) || (cp >= 0x3131 && cp <= 0x318E);
 }
 
 bool contains_hangul(std::string_view s) {
-  size_t i = 0;
-  uint32_t cp = 0;
-  while (i < s.size()) {
-    if (!utf8_next(s, i, cp)) {
-      ++i;
-      continue;
-    }
-    if (is_hangul(cp)) return true;
-  }
+  for (size_t i = 0; i < s.size();)
+    if (is_hangul(utf8_next_lenient(s, i))) return true;
   return false;
 }
 

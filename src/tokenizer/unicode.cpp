@@ -5,6 +5,8 @@
 #include <memory>
 #include <vector>
 
+#include "platform/utf8.h"
+
 namespace edgelm::unicode {
 namespace {
 
@@ -99,23 +101,8 @@ uint32_t decode_utf8(std::string_view text, size_t pos, size_t& len) {
 }
 
 void append_utf8(std::string& out, uint32_t cpt) {
-  if (cpt >= INVALID_BASE) {
-    out += char(cpt - INVALID_BASE);
-  } else if (cpt < 0x80) {
-    out += char(cpt);
-  } else if (cpt < 0x800) {
-    out += char(0xC0 | (cpt >> 6));
-    out += char(0x80 | (cpt & 0x3F));
-  } else if (cpt < 0x10000) {
-    out += char(0xE0 | (cpt >> 12));
-    out += char(0x80 | ((cpt >> 6) & 0x3F));
-    out += char(0x80 | (cpt & 0x3F));
-  } else {
-    out += char(0xF0 | (cpt >> 18));
-    out += char(0x80 | ((cpt >> 12) & 0x3F));
-    out += char(0x80 | ((cpt >> 6) & 0x3F));
-    out += char(0x80 | (cpt & 0x3F));
-  }
+  if (cpt >= INVALID_BASE) out += char(cpt - INVALID_BASE);
+  else utf8_append(out, cpt);
 }
 
 const std::string& byte_to_unicode(uint8_t byte) { return byte_map().to_text[byte]; }

@@ -9,13 +9,13 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
-#include <sstream>
 
 #include "model/weights.h"
 #include "platform/atomic_file.h"
 #include "platform/error.h"
 #include "platform/gguf.h"
 #include "platform/progress.h"
+#include "platform/svg_chart.h"
 #include "training/checkpoint.h"
 #include "training/loader.h"
 #include "training/shard.h"
@@ -96,41 +96,17 @@ std::string fmt(const char* f, double v) {
 
 void write_loss_svg(const std::string& path, const std::vector<std::pair<int64_t, double>>& train,
                     const std::vector<std::pair<int64_t, double>>& valid) {
-  const double W = 640, H = 360, L = 60, R = 20, T = 20, B = 40;
-  double x_max = 1, y_min = 1e30, y_max = -1e30;
-  for (const auto* s : {&train, &valid})
-    for (auto [x, y] : *s) {
-      x_max = std::max(x_max, double(x));
-      y_min = std::min(y_min, y);
-      y_max = std::max(y_max, y);
-    }
-  if (y_min > y_max) y_min = 0, y_max = 1;
-  if (y_max - y_min < 1e-9) y_max = y_min + 1;
-  auto px = [&](double x) { return L + (W - L - R) * x / x_max; };
-  auto py = [&](double y) { return T + (H - T - B) * (1 - (y - y_min) / (y_max - y_min)); };
-  std::ostringstream o;
-  o << "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" << W << "\" height=\"" << H << "\" font-family=\"sans-serif\" font-size=\"11\">\n"
-    << "<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n"
-    << "<line x1=\"" << L << "\" y1=\"" << H - B << "\" x2=\"" << W - R << "\" y2=\"" << H - B << "\" stroke=\"black\"/>\n"
-    << "<line x1=\"" << L << "\" y1=\"" << T << "\" x2=\"" << L << "\" y2=\"" << H - B << "\" stroke=\"black\"/>\n";
-  for (int i = 0; i <= 4; ++i) {
-    const double y = y_min + (y_max - y_min) * i / 4;
-    o << "<text x=\"" << L - 5 << "\" y=\"" << py(y) + 4 << "\" text-anchor=\"end\">" << fmt("%.3g", y) << "</text>\n";
-    const double x = x_max * i / 4;
-    o << "<text x=\"" << px(x) << "\" y=\"" << H - B + 15 << "\" text-anchor=\"middle\">" << fmt("%.0f", x) << "</text>\n";
-  }
-  o << "<text x=\"" << (L + W - R) / 2 << "\" y=\"" << H - 5 << "\" text-anchor=\"middle\">step</text>\n";
-  auto series = [&](const std::vector<std::pair<int64_t, double>>& s, const char* color, const char* label, double ly) {
-    if (s.empty()) return;
-    o << "<polyline fill=\"none\" stroke=\"" << color << "\" stroke-width=\"1.5\" points=\"";
-    for (auto [x, y] : s) o << fmt("%.1f", px(double(x))) << "," << fmt("%.1f", py(y)) << " ";
-    o << "\"/>\n<text x=\"" << W - R - 5 << "\" y=\"" << ly << "\" text-anchor=\"end\" fill=\"" << color << "\">" << label
-      << "</text>\n";
+  LineChart chart;
+  chart.title = "Training loss";
+  chart.x_label = "step";
+  chart.y_label = "loss";
+  auto series = [](const char* name, const char* color, const std::vector<std::pair<int64_t, double>>& points) {
+    LineSeries s{name, {}, color};
+    for (auto [step, loss] : points) s.points.emplace_back(double(step), loss);
+    return s;
   };
-  series(train, "steelblue", "train loss", T + 12);
-  series(valid, "darkorange", "validation loss", T + 26);
-  o << "</svg>\n";
-  write_file_atomic(path, o.str());
+  chart.series = {series("train loss", "steelblue", train), series("validation loss", "darkorange", valid)};
+  write_file_atomic(path, line_chart_svg(chart));
 }
 
 TrainResult train_model(const TrainConfig& config, const TrainOptions& options) {
