@@ -42,7 +42,8 @@ std::vector<nlohmann::json> read_jsonl(const std::string& path) {
 // Copies the test domain, applies `edit` to one file, and returns the error of loading it.
 std::string load_error(const std::string& file, const std::function<std::string(std::string)>& edit) {
   std::string dir = temp_dir("bad");
-  for (const auto& e : fs::directory_iterator(every_type_domain())) fs::copy_file(e.path(), fs::path(dir) / e.path().filename());
+  for (const auto& e : fs::directory_iterator(every_type_domain()))
+    if (e.is_regular_file()) fs::copy_file(e.path(), fs::path(dir) / e.path().filename());
   std::string text = read_file(dir + "/" + file), edited = edit(text);
   EXPECT_NE(text, edited) << "the edit did not apply";
   write_file_atomic(dir + "/" + file, edited);
