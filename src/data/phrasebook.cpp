@@ -2,10 +2,13 @@
 
 #include <filesystem>
 #include <functional>
+#include <optional>
 #include <set>
+#include <tuple>
 
 #include <toml++/toml.h>
 
+#include "data/phrase_library.h"
 #include "device/device.h"
 #include "domain/language.h"
 #include "platform/atomic_file.h"
@@ -71,6 +74,8 @@ struct LanguageLoader {
   const DomainSchema& schema;
   const GenerationConfig& config;
   Language lang;
+  std::string* bytes = nullptr;           // every file read, for the content hash
+  std::optional<PhraseLibrary> library;   // phrases/<lang>.toml, loaded when an intent uses it
 
   [[noreturn]] void error(const toml::node& n, const std::string& msg) const {
     fail(lang.file, " line ", line_of(n), ": ", msg);
@@ -220,6 +225,7 @@ struct LanguageLoader {
         lang.verbs[std::string(k.str())] = {*(*arr)[0].value<std::string>(), *(*arr)[1].value<std::string>()};
       }
     }
+    load_library_if_used(root);
     // Lexicons first (templates refer to them), then check their nested slots.
     if (const auto* t = root.get_as<toml::table>("lexicon"))
       for (const auto& [k, v] : *t) lang.lexicon[std::string(k.str())] = pattern_list(v, cat("lexicon '", k.str(), "'"));
@@ -236,23 +242,163 @@ struct LanguageLoader {
       if (const auto* f = t->get("final")) lang.final_endings = pattern_list(*f, "endings.final");
       if (const auto* c = t->get("connective")) lang.connective_endings = pattern_list(*c, "endings.connective");
     }
+    // A domain without [endings] conjugates with the phrase library's.
+    if (library && lang.final_endings.empty() && lang.connective_endings.empty()) {
+      lang.final_endings = library->final_endings;
+      lang.connective_endings = library->connective_endings;
+    }
     if (!lang.verbs.empty() && (lang.final_endings.empty() || lang.connective_endings.empty()))
       fail(lang.file, ": [verbs] need [endings] with 'final' and 'connective' lists");
-    for (const auto& e : lang.final_endings) check_endings(e, *root.get("endings"));
-    for (const auto& e : lang.connective_endings) check_endings(e, *root.get("endings"));
+    if (const toml::node* en = root.get("endings")) {
+      for (const auto& e : lang.final_endings) check_endings(e, *en);
+      for (const auto& e : lang.connective_endings) check_endings(e, *en);
+    }
     for (const auto& [name, entries] : lang.lexicon)
       for (const auto& e : entries) check_pattern(e, *root.get_as<toml::table>("lexicon")->get(name), nullptr, nullptr);
     for (const auto& [slot, by_value] : lang.values)
       for (const auto& [value, entries] : by_value)
         for (const auto& e : entries)
           check_pattern(e, *root.get_as<toml::table>("values")->get_as<toml::table>(slot)->get(value), nullptr, nullptr, 1);
-    if (const auto* w = root.get("wrap")) lang.wrappers = pattern_list(*w, "wrap");
-    else lang.wrappers = {parse_pattern("{command}", lang.file)};
-    for (const auto& w : lang.wrappers) check_special(w, *root.get("wrap"), {"command"}, "wrap");
-    if (const auto* c = root.get("connect")) lang.connectors = pattern_list(*c, "connect");
-    for (const auto& c : lang.connectors) check_special(c, *root.get("connect"), {"first", "first_conn", "rest"}, "connect");
+    // Without its own, a domain that uses the phrase library takes the library's wrappers and connectors.
+    if (const auto* w = root.get("wrap")) {
+      lang.wrappers = pattern_list(*w, "wrap");
+      for (const auto& p : lang.wrappers) check_special(p, *w, {"command"}, "wrap");
+    } else if (library && !library->wrappers.empty()) {
+      lang.wrappers = library->wrappers;
+    } else {
+      lang.wrappers = {parse_pattern("{command}", lang.file)};
+    }
+    if (const auto* c = root.get("connect")) {
+      lang.connectors = pattern_list(*c, "connect");
+      for (const auto& p : lang.connectors) check_special(p, *c, {"first", "first_conn", "rest"}, "connect");
+    } else if (library) {
+      lang.connectors = library->connectors;
+    }
     load_replies(root);
     load_intents(root);
+  }
+
+  // Loads the phrase library of this language when an intent says `library`,
+  // and merges its verbs under the domain's (a verb the domain conjugates
+  // differently keeps the domain's forms).
+  void load_library_if_used(const toml::table& root) {
+    const toml::array* arr = root.get_as<toml::array>("intent");
+    if (!arr) return;
+    for (const auto& node : *arr) {
+      const toml::table* t = node.as_table();
+      const toml::node* lib = t ? t->get("library") : nullptr;
+      if (!lib) continue;
+      try {
+        library = load_phrase_library(resolve_phrases_dir(), lang.lang);
+      } catch (const Error& e) {
+        error(*lib, cat("intent uses the phrase library, which cannot be loaded: ", e.what()));
+      }
+      if (bytes) *bytes += library->file.substr(library->file.find_last_of('/') + 1) + '\n' + library->bytes;
+      for (const auto& [name, forms] : library->verbs) lang.verbs.emplace(name, forms);
+      return;
+    }
+  }
+
+  // Whether `p` says `slot` (anywhere, not only as an optional {slot?}).
+  static bool says_slot(const Pattern& p, const std::string& slot) {
+    bool found = false;
+    for_each_node(p, [&](const PatternNode& n) { found |= n.kind == PatternNode::Kind::Slot && !n.optional && n.text == slot; });
+    return found;
+  }
+
+  // The intent's library templates with its targets and values filled in:
+  // {target} becomes the choice "(t1|t2|...)" of the target patterns, {value}
+  // likewise, so the slots they hold stay ordinary template slots. A library
+  // template is left out where it says {value} and the intent has none, or
+  // leaves out {target} or {value} while those hold a slot the calls bind.
+  struct Expanded {
+    std::string text, id;
+    const toml::node* node;
+    std::string origin;  // " (library template phrases/en.toml line 12)"
+  };
+  std::vector<Expanded> library_templates(const toml::table& t, const Intent& in, const std::set<std::string>& bound) {
+    const toml::node* lib_node = t.get("library");
+    std::vector<const toml::node*> names;
+    if (const toml::array* a = lib_node->as_array()) {
+      for (const auto& e : *a) names.push_back(&e);
+      if (a->empty()) error(*lib_node, "library is empty");
+    } else {
+      names.push_back(lib_node);
+    }
+    const toml::node* target_node = t.get("target");
+    if (!target_node) error(*lib_node, cat("intent '", in.id, "' uses the library and needs target = [patterns] (the things it acts on)"));
+    const toml::node* value_node = t.get("value");
+    // Each target or value is a pattern of its own; a foreign word written in
+    // one would bypass the code-switch filter, which works on lexicon entries.
+    auto choice = [&](const toml::node& n, const char* what) {
+      std::vector<Pattern> list = pattern_list(n, what);
+      const toml::array* arr = n.as_array();
+      std::string out = "(";
+      for (size_t i = 0; i < list.size(); ++i) {
+        const toml::node& e = arr ? *arr->get(i) : n;
+        if (lang.lang == "ko" ? list[i].has_latin : list[i].has_hangul)
+          error(e, cat(what, " \"", list[i].source, "\" has words of the other language: put them in [lexicon] or [values], ",
+                       "which code-switched examples draw from"));
+        out += (i ? "|" : "") + list[i].source;
+      }
+      // A bound slot said by some targets and not others would make texts
+      // that leave out a value the call has.
+      for (const auto& slot : bound) {
+        size_t n_say = 0;
+        for (const auto& p : list) n_say += says_slot(p, slot);
+        if (n_say != 0 && n_say != list.size())
+          for (size_t i = 0; i < list.size(); ++i)
+            if (!says_slot(list[i], slot))
+              error(arr ? *arr->get(i) : n, cat(what, " \"", list[i].source, "\" does not say {", slot, "}, which other ", what,
+                                               "s and the calls need"));
+      }
+      return std::pair{out + ")", list};
+    };
+    auto [targets, target_list] = choice(*target_node, "target");
+    std::string values;
+    std::vector<Pattern> value_list;
+    if (value_node) std::tie(values, value_list) = choice(*value_node, "value");
+    bool targets_bind = false, values_bind = false;
+    for (const auto& slot : bound) targets_bind |= says_slot(target_list[0], slot);
+    if (value_node)
+      for (const auto& slot : bound) values_bind |= says_slot(value_list[0], slot);
+    std::vector<Expanded> out;
+    std::set<std::string> used_names, filled;
+    for (const toml::node* nn : names) {
+      if (!nn->is_string()) error(*nn, "library must be a name or a list of names, e.g. library = \"switch_on\"");
+      std::string name = *nn->value<std::string>();
+      if (!used_names.insert(name).second) error(*nn, cat("library '", name, "' named twice"));
+      auto it = library->phrases.find(name);
+      if (it == library->phrases.end()) {
+        std::string known;
+        for (const auto& [k, v] : library->phrases) known += (known.empty() ? "" : ", ") + k;
+        error(*nn, cat("unknown library intent '", name, "' (", library->file, " has: ", known, ")"));
+      }
+      size_t before = out.size();
+      bool any_value = false;
+      for (const auto& lt : it->second) {
+        // A template is used when it says no placeholder the intent leaves
+        // out, and leaves out none whose patterns hold a value the calls need.
+        if ((lt.says_value && !value_node) || (!lt.says_value && values_bind) || (!lt.says_target && targets_bind)) continue;
+        any_value |= lt.says_value;
+        Expanded x;
+        x.text = lt.text;
+        for (size_t pos; (pos = x.text.find("{target}")) != std::string::npos;) x.text.replace(pos, 8, targets);
+        for (size_t pos; (pos = x.text.find("{value}")) != std::string::npos;) x.text.replace(pos, 7, values);
+        // Two library intents may share a phrase ("fire up" starts and switches on): one is enough.
+        if (!filled.insert(x.text).second) continue;
+        x.id = cat(lang.lang, ".", in.id, ".lib.", name, ".", lt.index);
+        x.node = nn;
+        x.origin = cat(" (library template \"", lt.text, "\", ", library->file, " line ", lt.line, ")");
+        out.push_back(std::move(x));
+      }
+      if (value_node && !any_value)
+        error(*nn, cat("library '", name, "' has no template with {value}: leave out value = [...]"));
+      if (out.size() == before)
+        error(*nn, cat("library '", name, "' needs value = [patterns]: every template of it ",
+                       targets_bind ? "that says {target} " : "", "says {value}"));
+    }
+    return out;
   }
 
   void check_endings(const Pattern& p, const toml::node& n) {
@@ -394,7 +540,7 @@ struct LanguageLoader {
       const toml::table* t = node.as_table();
       if (!t) error(node, "each [[intent]] must be a table");
       for (const auto& [k, v] : *t) {
-        static const std::set<std::string> known = {"id", "type", "calls", "alt", "text", "chain", "wrap", "last"};
+        static const std::set<std::string> known = {"id", "type", "calls", "alt", "text", "chain", "wrap", "last", "library", "target", "value"};
         if (!known.count(std::string(k.str()))) error(v, cat("unknown key '", k.str(), "' in an intent"));
       }
       Intent in;
@@ -402,7 +548,14 @@ struct LanguageLoader {
       if (!id || !id->is_string()) error(node, "an intent needs id = \"...\"");
       in.id = *id->value<std::string>();
       const toml::node* type = t->get("type");
-      in.type = type && type->is_string() ? *type->value<std::string>() : "direct";
+      // A question about a thing's state is a query unless the intent says otherwise.
+      bool asks_state = false;
+      if (const toml::node* lib = t->get("library")) {
+        asks_state = lib->value<std::string>() == std::optional<std::string>("ask_state");
+        if (const toml::array* a = lib->as_array())
+          for (const auto& e : *a) asks_state |= e.value<std::string>() == std::optional<std::string>("ask_state");
+      }
+      in.type = type && type->is_string() ? *type->value<std::string>() : asks_state ? "query" : "direct";
       static const std::set<std::string> types = {"direct", "relative", "query", "indirect", "out_of_scope", "multi_call"};
       if (!types.count(in.type)) error(type ? *type : node, cat("unknown intent type '", in.type, "' (direct, relative, query, indirect, out_of_scope, multi_call)"));
       if (const toml::node* c = t->get("chain")) {
@@ -446,30 +599,54 @@ struct LanguageLoader {
         }
       }
       const toml::node* text = t->get("text");
-      if (!text) error(node, cat("intent '", in.id, "' needs text = [...]"));
-      std::vector<Pattern> patterns = pattern_list(*text, cat("intent '", in.id, "' text"));
-      const toml::array* text_arr = text->as_array();
-      std::set<std::string> seen;
+      if (!text && !t->get("library")) error(node, cat("intent '", in.id, "' needs text = [...] or library = \"...\""));
+      if (!t->get("library"))
+        for (const char* k : {"target", "value"})
+          if (const toml::node* x = t->get(k)) error(*x, cat("'", k, "' is only for intents that use the library (library = \"...\")"));
       std::set<std::string> bound;
       for (const auto& c : in.calls)
         for (const auto& [arg, slot] : c.slot_args) bound.insert(slot);
       int& n_before = id_count[in.id];
-      for (size_t i = 0; i < patterns.size(); ++i) {
-        const toml::node& tn = text_arr ? *text_arr->get(i) : *text;
-        if (!seen.insert(patterns[i].source).second) error(tn, cat("template \"", patterns[i].source, "\" repeated in intent '", in.id, "'"));
-        std::set<std::string> used;
-        check_pattern(patterns[i], tn, &in, &used);
-        for (const auto& slot : bound)
-          if (!used.count(slot)) error(tn, cat("template \"", patterns[i].source, "\" does not say {", slot, "}, which the calls need"));
+      std::vector<Expanded> sources;
+      if (text) {
+        const toml::array* text_arr = text->as_array();
+        if (!text_arr && !text->is_string()) error(*text, cat("intent '", in.id, "' text must be a list of strings"));
+        if (text_arr && text_arr->empty()) error(*text, cat("intent '", in.id, "' text is empty"));
+        size_t n = text_arr ? text_arr->size() : 1;
+        for (size_t i = 0; i < n; ++i) {
+          const toml::node& tn = text_arr ? *text_arr->get(i) : *text;
+          if (!tn.is_string()) error(tn, cat("intent '", in.id, "' text: every entry must be a string"));
+          sources.push_back({*tn.value<std::string>(), cat(lang.lang, ".", in.id, ".", n_before + int(i)), &tn, ""});
+        }
+        n_before += int(n);
+      }
+      if (t->get("library")) {
+        if (t->get("library") && id_count[in.id + "\x01lib"]++ > 0)
+          error(*t->get("library"), cat("intent id '", in.id, "' uses the library twice: library template ids would repeat"));
+        for (auto& x : library_templates(*t, in, bound)) sources.push_back(std::move(x));
+      }
+      std::set<std::string> seen;
+      for (const auto& src : sources) {
+        const toml::node& tn = *src.node;
         Template tp;
-        tp.id = cat(lang.lang, ".", in.id, ".", n_before + int(i));
+        try {
+          Pattern p = parse_pattern(src.text, where(tn));
+          if (!seen.insert(p.source).second) error(tn, cat("template \"", p.source, "\" repeated in intent '", in.id, "'"));
+          std::set<std::string> used;
+          check_pattern(p, tn, &in, &used);
+          for (const auto& slot : bound)
+            if (!used.count(slot)) error(tn, cat("template \"", p.source, "\" does not say {", slot, "}, which the calls need"));
+          tp.pattern = std::move(p);
+        } catch (const Error& e) {
+          if (src.origin.empty()) throw;
+          throw Error(cat(e.what(), src.origin));
+        }
+        tp.id = src.id;
         tp.line = line_of(tn);
-        tp.pattern = std::move(patterns[i]);
         for (const auto& nd : tp.pattern.nodes) tp.has_verb |= nd.kind == PatternNode::Kind::Verb || says_verb(nd);
         tp.question = tp.pattern.source.find('?') != std::string::npos;
         in.templates.push_back(std::move(tp));
       }
-      n_before += int(patterns.size());
       lang.intents.push_back(std::move(in));
     }
     // Every word list of a value slot names a value of an argument the slot is bound to.
@@ -621,7 +798,7 @@ Phrasebook load_phrasebook(const std::string& domain_dir) {
   for (const auto& lang : pb.config.languages) {
     std::string path = (fs::path(domain_dir) / (lang + ".toml")).string();
     toml::table root = parse_toml_file(path, bytes);
-    LanguageLoader loader{pb.schema, pb.config, {}};
+    LanguageLoader loader{pb.schema, pb.config, {}, &bytes};
     loader.lang.lang = lang;
     loader.lang.file = path;
     loader.load(root);

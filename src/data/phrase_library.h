@@ -1,0 +1,42 @@
+#pragma once
+// The shared phrase library: per language, templates for the common
+// device-control intents (switch_on, set_value, lock, ask_state, ...) written
+// once with the placeholders {target} (the thing: "the kitchen lights") and
+// {value} ("72 degrees", "sleep mode"). A domain's intent names the library
+// intent it serves (`library = "switch_on"`) and gives its targets and values;
+// the phrasebook loader then adds the library's templates to the intent with
+// the targets and values filled in (docs/DOMAIN_FORMAT.md, "Phrase library").
+#include <map>
+#include <string>
+#include <vector>
+
+#include "data/phrasebook.h"
+
+namespace edgelm::data {
+
+struct LibraryTemplate {
+  std::string text;   // as written, with {target} and maybe {value}
+  int index = 0;      // position in its list: the stable part of the template id
+  int line = 0;
+  bool says_target = false;
+  bool says_value = false;
+};
+
+struct PhraseLibrary {
+  std::string file;                                            // phrases/<lang>.toml
+  std::map<std::string, std::vector<LibraryTemplate>> phrases;  // library intent -> templates
+  std::map<std::string, Verb> verbs;                           // Korean verbs the templates use
+  std::vector<Pattern> final_endings, connective_endings;      // Korean: for domains without [endings]
+  std::vector<Pattern> wrappers, connectors;                   // for domains without `wrap` / `connect`
+  std::string bytes;                                           // the file, for content hashes
+};
+
+// $EDGELM_HOME/phrases when that folder exists, else the source tree's phrases/.
+std::string resolve_phrases_dir();
+
+// Loads and checks <dir>/<lang>.toml: every template says {target} or {value}, uses no
+// other slot than {target} and {value}, and every verb is in its [verbs] (or
+// is a regular 하다 verb). Errors name the file and line.
+PhraseLibrary load_phrase_library(const std::string& dir, const std::string& lang);
+
+}  // namespace edgelm::data

@@ -1,0 +1,221 @@
+// The shared phrase library (phrases/<lang>.toml): a domain intent that names a
+// library intent gets its templates with the targets and values filled in.
+#include <gtest/gtest.h>
+
+#include <cctype>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <set>
+
+#include "data/dataset.h"
+#include "data/phrase_library.h"
+#include "data/phrasebook.h"
+#include "platform/atomic_file.h"
+#include "platform/error.h"
+
+namespace fs = std::filesystem;
+using namespace edgelm;
+using namespace edgelm::data;
+
+namespace {
+
+std::string lamp_domain() { return std::string(EDGELM_TEST_DIR) + "/fixtures/domains/library-lamp"; }
+
+std::string temp_dir(const std::string& name) {
+  fs::path p = fs::temp_directory_path() / ("edgelm_test_library_" + name + "_" + std::to_string(::getpid()));
+  fs::remove_all(p);
+  fs::create_directories(p);
+  return p.string();
+}
+
+const Intent& find_intent(const Language& lang, const std::string& id) {
+  for (const auto& i : lang.intents)
+    if (i.id == id) return i;
+  throw Error("no intent " + id);
+}
+
+int line_of(const std::string& text, const std::string& needle) {
+  size_t at = text.find(needle);
+  return at == std::string::npos ? -1 : 1 + int(std::count(text.begin(), text.begin() + at, '\n'));
+}
+
+// Copies the fixture domain, applies `edit` to one file, and returns the error of loading it.
+std::string load_error(const std::string& file, const std::function<std::string(std::string)>& edit) {
+  std::string dir = temp_dir("bad");
+  for (const auto& e : fs::directory_iterator(lamp_domain()))
+    if (e.is_regular_file()) fs::copy_file(e.path(), fs::path(dir) / e.path().filename());
+  write_file_atomic(dir + "/" + file, edit(read_file(dir + "/" + file)));
+  std::string msg;
+  try {
+    check_domain(dir);
+  } catch (const Error& e) {
+    msg = e.what();
+  }
+  fs::remove_all(dir);
+  return msg;
+}
+
+std::string replace_once(std::string s, const std::string& from, const std::string& to) {
+  size_t at = s.find(from);
+  EXPECT_NE(at, std::string::npos) << from;
+  if (at != std::string::npos) s.replace(at, from.size(), to);
+  return s;
+}
+
+}  // namespace
+
+TEST(PhraseLibrary, BuiltInLibrariesCoverTheCommonIntents) {
+  for (const char* lang : {"en", "ko"}) {
+    PhraseLibrary lib = load_phrase_library(resolve_phrases_dir(), lang);
+    for (const char* name : {"switch_on", "switch_off", "set_value", "raise", "lower", "lock", "unlock", "open", "close", "ask_state",
+                             "start", "stop", "activate_preset", "cancel"}) {
+      ASSERT_TRUE(lib.phrases.count(name)) << lang << " " << name;
+      EXPECT_GE(lib.phrases.at(name).size(), 15u) << lang << " " << name;
+    }
+  }
+}
+
+TEST(PhraseLibrary, IntentsGetLibraryTemplatesWithTargetsAndValues) {
+  Phrasebook pb = load_phrasebook(lamp_domain());
+  PhraseLibrary en = load_phrase_library(resolve_phrases_dir(), "en");
+  const Language& lang = *pb.find_language("en");
+  // switch_on: every template (none says {value}), {target} as the choice of the targets.
+  const Intent& on = find_intent(lang, "lamp_on");
+  ASSERT_EQ(on.templates.size(), en.phrases.at("switch_on").size());
+  for (size_t i = 0; i < on.templates.size(); ++i) {
+    EXPECT_EQ(on.templates[i].id, "en.lamp_on.lib.switch_on." + std::to_string(en.phrases.at("switch_on")[i].index));
+    EXPECT_NE(on.templates[i].pattern.source.find("(the lamp in {room}|{room} lamp)"), std::string::npos) << on.templates[i].pattern.source;
+  }
+  // text and library together: the intent's own templates first.
+  const Intent& off = find_intent(lang, "lamp_off");
+  ASSERT_EQ(off.templates.size(), 1 + en.phrases.at("switch_off").size());
+  EXPECT_EQ(off.templates[0].id, "en.lamp_off.0");
+  EXPECT_EQ(off.templates[1].id, "en.lamp_off.lib.switch_off.0");
+  // set_value with a value: only templates that say both {target} (it binds {room}) and {value}.
+  const Intent& bright = find_intent(lang, "brightness");
+  size_t expected = 0;
+  for (const auto& t : en.phrases.at("set_value")) expected += t.says_value && t.says_target;
+  EXPECT_EQ(bright.templates.size(), expected);
+  for (const auto& t : bright.templates) EXPECT_NE(t.pattern.source.find("({percent:number} percent)"), std::string::npos);
+  // Template ids are distinct over the whole domain (the split is by template).
+  std::set<std::string> ids;
+  for (const auto& l : pb.languages)
+    for (const auto& i : l.intents)
+      for (const auto& t : i.templates) EXPECT_TRUE(ids.insert(t.id).second) << t.id;
+  // Korean: the library's verbs are merged (켜다 is not in the fixture's [verbs]).
+  EXPECT_TRUE(pb.find_language("ko")->verbs.count("켜다"));
+}
+
+TEST(PhraseLibrary, GeneratedTextsComeFromLibraryTemplates) {
+  std::string out = temp_dir("generate");
+  GenerateOptions o;
+  o.domain_dir = lamp_domain();
+  o.out_dir = out;
+  o.n = 1500;
+  o.seed = 3;
+  o.noise_rate = 0;
+  generate_dataset(o);
+  int n_library = 0;
+  std::set<std::string> library_names;
+  for (const char* f : {"train.jsonl", "valid.jsonl", "test.jsonl"}) {
+    std::ifstream in(out + "/" + f);
+    for (std::string line; std::getline(in, line);) {
+      if (line.empty()) continue;
+      nlohmann::json j = nlohmann::json::parse(line);
+      std::string tmpl = j["types"]["template"], text = j["messages"][0]["content"], lang = j["lang"];
+      for (char& c : text) c = char(std::tolower(static_cast<unsigned char>(c)));  // the first letter is capitalised
+      size_t lib = tmpl.find(".lib.");
+      if (lib == std::string::npos) continue;
+      ++n_library;
+      library_names.insert(tmpl.substr(lib + 5, tmpl.rfind('.') - lib - 5));
+      // The target said is the room of the call.
+      const auto& calls = j["messages"][1]["tool_calls"];
+      ASSERT_EQ(calls.size(), 1u) << line;
+      std::string room = calls[0]["function"]["arguments"]["room"];
+      if (lang == "en") {
+        EXPECT_NE(text.find("the " + room), std::string::npos) << text;
+        EXPECT_NE(text.find("lamp"), std::string::npos) << text;
+      } else if (lang == "ko") {
+        EXPECT_NE(text.find(room == "desk" ? "책상" : "복도"), std::string::npos) << text;
+      }
+      if (calls[0]["function"]["name"] == "set_brightness") {
+        EXPECT_NE(text.find(lang == "en" ? "percent" : "퍼센트"), std::string::npos) << text;
+      }
+    }
+  }
+  EXPECT_GT(n_library, 500);
+  EXPECT_EQ(library_names, (std::set<std::string>{"switch_on", "switch_off", "set_value"}));
+  fs::remove_all(out);
+}
+
+TEST(PhraseLibrary, ErrorsNameFileLineAndProblem) {
+  std::string en = read_file(lamp_domain() + "/en.toml");
+  {
+    int line = line_of(en, "library = \"switch_on\"");
+    std::string msg = load_error("en.toml", [](std::string s) { return replace_once(s, "library = \"switch_on\"", "library = \"switch_onn\""); });
+    EXPECT_NE(msg.find("en.toml line " + std::to_string(line)), std::string::npos) << msg;
+    EXPECT_NE(msg.find("unknown library intent 'switch_onn'"), std::string::npos) << msg;
+  }
+  {
+    std::string msg = load_error("en.toml", [](std::string s) { return replace_once(s, "value = [\"{percent:number} percent\"]\n", ""); });
+    EXPECT_NE(msg.find("library 'set_value' needs value"), std::string::npos) << msg;
+  }
+  {
+    std::string msg = load_error("en.toml", [](std::string s) {
+      return replace_once(s, "target = [\"the lamp in {room}\", \"{room} lamp\"]", "target = [\"the lamp in {room}\", \"the lamp\"]");
+    });
+    EXPECT_NE(msg.find("target \"the lamp\" does not say {room}"), std::string::npos) << msg;
+  }
+  {
+    std::string msg = load_error("en.toml", [](std::string s) { return replace_once(s, "target = [\"the lamp in {room}\", \"{room} lamp\"]\n", ""); });
+    EXPECT_NE(msg.find("needs target = [patterns]"), std::string::npos) << msg;
+  }
+  {
+    std::string msg = load_error("en.toml", [](std::string s) { return replace_once(s, "library = [\"switch_off\"]", "library = [\"switch_off\"]\nvalue = [\"x\"]"); });
+    EXPECT_NE(msg.find("library 'switch_off' has no template with {value}"), std::string::npos) << msg;
+  }
+  {
+    std::string msg = load_error("en.toml", [](std::string s) { return replace_once(s, "text = [\"lamp in {room} out\"]", "target2 = [\"x\"]"); });
+    EXPECT_NE(msg.find("unknown key 'target2'"), std::string::npos) << msg;
+  }
+  // A library template whose checks fail names the library file and line too.
+  {
+    std::string msg = load_error("en.toml", [](std::string s) { return replace_once(s, "{percent:number} percent", "{percent:number} {pct}"); });
+    EXPECT_NE(msg.find("{pct} has no lexicon"), std::string::npos) << msg;
+    EXPECT_NE(msg.find("library template"), std::string::npos) << msg;
+  }
+}
+
+TEST(PhraseLibrary, LibraryFolderAndFileErrors) {
+  // $EDGELM_HOME/phrases replaces the source tree's library; a language without a file is an error at the intent.
+  std::string home = temp_dir("home");
+  fs::create_directories(home + "/phrases");
+  fs::copy_file(resolve_phrases_dir() + "/en.toml", home + "/phrases/en.toml");
+  const char* old = std::getenv("EDGELM_HOME");
+  std::string saved = old ? old : "";
+  ::setenv("EDGELM_HOME", home.c_str(), 1);
+  auto restore = [&] { old ? ::setenv("EDGELM_HOME", saved.c_str(), 1) : ::unsetenv("EDGELM_HOME"); };
+  std::string msg;
+  try {
+    check_domain(lamp_domain());
+  } catch (const Error& e) {
+    msg = e.what();
+  }
+  std::string ko = read_file(lamp_domain() + "/ko.toml");
+  EXPECT_NE(msg.find("ko.toml line " + std::to_string(line_of(ko, "library = \"switch_on\""))), std::string::npos) << msg;
+  EXPECT_NE(msg.find("no phrase library for language 'ko'"), std::string::npos) << msg;
+  // A template with a slot other than {target} and {value} names the library file and line.
+  write_file_atomic(home + "/phrases/ko.toml", "lang = \"ko\"\n[verbs]\n\"켜다\" = [\"켜\", \"켜\"]\n[phrases]\nswitch_on = [\"{target} <켜다>\",\n  \"{room} 켜\"]\n");
+  msg.clear();
+  try {
+    load_phrase_library(home + "/phrases", "ko");
+  } catch (const Error& e) {
+    msg = e.what();
+  }
+  EXPECT_NE(msg.find("phrases/ko.toml line 6"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("only {target} and {value}"), std::string::npos) << msg;
+  restore();
+  fs::remove_all(home);
+}
