@@ -79,6 +79,19 @@ std::string braced(const std::string& s) {
   return "";
 }
 
+// A table's entries in the order the file declares them (toml++ keeps keys
+// sorted): placeholders become special tokens in this order, and state fields
+// show in this order, as written.
+std::vector<std::pair<std::string, const toml::node*>> in_file_order(const toml::table& t) {
+  std::vector<std::pair<std::string, const toml::node*>> out;
+  for (const auto& [k, v] : t) out.emplace_back(std::string(k.str()), &v);
+  std::stable_sort(out.begin(), out.end(), [](const auto& a, const auto& b) {
+    const auto &sa = a.second->source().begin, &sb = b.second->source().begin;
+    return sa.line != sb.line ? sa.line < sb.line : sa.column < sb.column;
+  });
+  return out;
+}
+
 struct DeviceParser {
   const std::string& source;
   DeviceSpec& spec;
@@ -328,7 +341,7 @@ struct DeviceParser {
     if (const toml::node* s = root.get("state")) {
       const toml::table* t = s->as_table();
       if (!t) error(*s, "[state] is a table of fields");
-      for (const auto& [k, v] : *t) spec.fields.push_back(field(std::string(k.str()), v));
+      for (const auto& [k, v] : in_file_order(*t)) spec.fields.push_back(field(k, *v));
     }
     if (const toml::node* e = root.get("effect")) {
       const toml::array* arr = e->as_array();
@@ -338,7 +351,7 @@ struct DeviceParser {
     if (const toml::node* p = root.get("placeholder")) {
       const toml::table* t = p->as_table();
       if (!t) error(*p, "[placeholder.NAME] tables");
-      for (const auto& [k, v] : *t) spec.placeholders.push_back(placeholder(std::string(k.str()), v));
+      for (const auto& [k, v] : in_file_order(*t)) spec.placeholders.push_back(placeholder(k, *v));
     }
     for (const auto& p : spec.placeholders) {
       for (const auto& f : spec.schema.functions)
