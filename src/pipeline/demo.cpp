@@ -7,6 +7,7 @@
 #include <thread>
 
 #include "data/dataset.h"
+#include "data/phrasebook.h"
 #include "device/device.h"
 #include "domain/schema.h"
 #include "eval/agent_predictor.h"
@@ -117,7 +118,10 @@ nlohmann::json run_demo(const DemoOptions& o) {
                             {"by_function", s.by_function}, {"seconds", s.seconds}};
     };
   };
-  nlohmann::json data_cfg = {{"n", plan.n_examples}, {"seed", o.seed}, {"domain", o.domain}};
+  // The domain's content (its files and the phrase library it uses) is part of
+  // the data's stamp: an edited domain is generated again, and so is all after it.
+  nlohmann::json data_cfg = {{"n", plan.n_examples}, {"seed", o.seed}, {"domain", o.domain},
+                             {"domain_hash", data::load_phrasebook(domain_dir).content_hash}};
   nlohmann::json data = st.run("data", "generate the balanced data set", data_cfg,
                                {"data/train.jsonl", "data/valid.jsonl", "data/cases/test.jsonl"},
                                generate("data", true, plan.n_examples, o.seed, ""));

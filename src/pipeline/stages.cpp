@@ -44,7 +44,10 @@ void StageRunner::save() const {
 nlohmann::json StageRunner::run(const std::string& name, const std::string& title, const nlohmann::json& config,
                                 const std::vector<std::string>& outputs, const std::function<nlohmann::json()>& fn) {
   ++stage_no_;
-  bool reusable = previous_.contains(name) && previous_[name].value("config", nlohmann::json()) == config;
+  // A stage is reused when its config is the one stamped and every stage
+  // before it was reused too: a stage that ran again may have changed what
+  // the later ones read (new data, a new tokenizer, a new model).
+  bool reusable = !upstream_ran_ && previous_.contains(name) && previous_[name].value("config", nlohmann::json()) == config;
   for (const auto& out : outputs) reusable = reusable && fs::exists(path(out));
   if (reusable) {
     nlohmann::json stamp = previous_[name];
@@ -55,6 +58,7 @@ nlohmann::json StageRunner::run(const std::string& name, const std::string& titl
     std::fflush(stdout);
     return stamp["summary"];
   }
+  upstream_ran_ = true;
   if (!quiet_) std::printf("[%d/%d] %s ...\n", stage_no_, n_stages_, title.c_str());
   std::fflush(stdout);
   auto start = std::chrono::steady_clock::now();

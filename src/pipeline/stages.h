@@ -35,6 +35,7 @@ class StageRunner {
   bool force_, quiet_;
   nlohmann::ordered_json manifest_ = nlohmann::ordered_json::object();  // in run order
   nlohmann::json previous_ = nlohmann::json::object();
+  bool upstream_ran_ = false;  // a stage ran (not reused) in this run: later stages run too
 };
 
 }  // namespace edgelm
