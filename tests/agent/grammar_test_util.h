@@ -6,9 +6,11 @@
 #include <string>
 #include <vector>
 
+#include "agent/answer_grammar.h"
 #include "agent/format.h"
 #include "agent/grammar_matcher.h"
 #include "domain/schema.h"
+#include "platform/error.h"
 
 namespace edgelm::test {
 
@@ -57,6 +59,21 @@ inline std::vector<int32_t> tokenize_bytes(const TokenVocab& vocab, const std::s
     ++i;
   }
   return out;
+}
+
+// True if the whole text (tokenised byte by byte) is a complete answer under
+// the schema's constraint with this reply budget.
+inline bool accepts_answer(const DomainSchema& schema, std::shared_ptr<const TokenVocab> vocab, const std::string& text,
+                           int max_reply_tokens = 48) {
+  AnswerConstraint c(schema, vocab, max_reply_tokens);
+  for (int32_t id : tokenize_bytes(*vocab, text)) {
+    try {
+      c.accept(id);
+    } catch (const Error&) {
+      return false;
+    }
+  }
+  return c.done();
 }
 
 }  // namespace edgelm::test

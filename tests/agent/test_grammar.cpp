@@ -22,15 +22,7 @@ struct Fixture {
 // True if the whole text (tokenised byte by byte) is a complete answer under the
 // constraint with this reply budget.
 bool accepts_answer(const Fixture& f, const std::string& text, int max_reply_tokens = 48) {
-  AnswerConstraint c(f.schema, f.vocab, max_reply_tokens);
-  for (int32_t id : test::tokenize_bytes(*f.vocab, text)) {
-    try {
-      c.accept(id);
-    } catch (const Error&) {
-      return false;
-    }
-  }
-  return c.done();
+  return test::accepts_answer(f.schema, f.vocab, text, max_reply_tokens);
 }
 
 TEST(AnswerGrammar, AcceptsValidAnswers) {

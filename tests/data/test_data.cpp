@@ -1,5 +1,7 @@
 #include <gtest/gtest.h>
 
+#include "domain_test_util.h"
+
 #include <filesystem>
 #include <fstream>
 #include <set>
@@ -20,12 +22,7 @@ namespace {
 
 std::string domain() { return resolve_domain_dir("air-purifier"); }
 
-std::string temp_dir(const std::string& name) {
-  fs::path p = fs::temp_directory_path() / ("edgelm_test_data_" + name + "_" + std::to_string(::getpid()));
-  fs::remove_all(p);
-  fs::create_directories(p);
-  return p.string();
-}
+std::string temp_dir(const std::string& name) { return test::temp_dir("data_" + name); }
 
 bool has_form(int64_t m, const std::string& lang, const std::string& text, bool conversion) {
   for (const auto& f : duration_forms(m, lang))
@@ -242,34 +239,11 @@ TEST(Audit, FindsAGapIntroducedOnPurpose) {
 
 namespace {
 
-// Copies the built-in domain, applies `edit` to one file, and returns the
-// error message of loading it.
 std::string load_error(const std::string& file, const std::function<std::string(std::string)>& edit) {
-  std::string dir = temp_dir("bad_domain");
-  for (const auto& e : fs::directory_iterator(domain()))
-    if (e.is_regular_file()) fs::copy_file(e.path(), fs::path(dir) / e.path().filename());
-  write_file_atomic(dir + "/" + file, edit(read_file(dir + "/" + file)));
-  std::string msg;
-  try {
-    check_domain(dir);
-  } catch (const Error& e) {
-    msg = e.what();
-  }
-  fs::remove_all(dir);
-  return msg;
+  return test::domain_load_error(domain(), file, edit);
 }
-
-int line_of(const std::string& text, const std::string& needle) {
-  size_t at = text.find(needle);
-  return at == std::string::npos ? -1 : 1 + int(std::count(text.begin(), text.begin() + at, '\n'));
-}
-
-std::string replace_once(std::string s, const std::string& from, const std::string& to) {
-  size_t at = s.find(from);
-  EXPECT_NE(at, std::string::npos) << from;
-  if (at != std::string::npos) s.replace(at, from.size(), to);
-  return s;
-}
+using test::line_of;
+using test::replace_once;
 
 }  // namespace
 

@@ -3,6 +3,8 @@
 // tests/fixtures/domains/every-type (a garden controller with a device.toml).
 #include <gtest/gtest.h>
 
+#include "domain_test_util.h"
+
 #include <filesystem>
 #include <fstream>
 #include <set>
@@ -23,12 +25,7 @@ namespace {
 
 std::string every_type_domain() { return std::string(EDGELM_TEST_DIR) + "/fixtures/domains/every-type"; }
 
-std::string temp_dir(const std::string& name) {
-  fs::path p = fs::temp_directory_path() / ("edgelm_test_every_type_" + name + "_" + std::to_string(::getpid()));
-  fs::remove_all(p);
-  fs::create_directories(p);
-  return p.string();
-}
+std::string temp_dir(const std::string& name) { return test::temp_dir("every_type_" + name); }
 
 std::vector<nlohmann::json> read_jsonl(const std::string& path) {
   std::vector<nlohmann::json> out;
@@ -39,24 +36,11 @@ std::vector<nlohmann::json> read_jsonl(const std::string& path) {
   return out;
 }
 
-// Copies the test domain, applies `edit` to one file, and returns the error of loading it.
 std::string load_error(const std::string& file, const std::function<std::string(std::string)>& edit) {
-  std::string dir = temp_dir("bad");
-  for (const auto& e : fs::directory_iterator(every_type_domain()))
-    if (e.is_regular_file()) fs::copy_file(e.path(), fs::path(dir) / e.path().filename());
-  std::string text = read_file(dir + "/" + file), edited = edit(text);
-  EXPECT_NE(text, edited) << "the edit did not apply";
-  write_file_atomic(dir + "/" + file, edited);
-  std::string msg;
-  try {
-    check_domain(dir);
-  } catch (const Error& e) {
-    msg = e.what();
-  }
-  fs::remove_all(dir);
-  return msg;
+  return test::domain_load_error(every_type_domain(), file, edit);
 }
 
+// The first `from` replaced; an edit that finds nothing shows as an unchanged file.
 std::string replace_once(std::string s, const std::string& from, const std::string& to) {
   size_t at = s.find(from);
   if (at != std::string::npos) s.replace(at, from.size(), to);

@@ -2,6 +2,8 @@
 // library intent gets its templates with the targets and values filled in.
 #include <gtest/gtest.h>
 
+#include "domain_test_util.h"
+
 #include <cctype>
 #include <cstdlib>
 #include <filesystem>
@@ -23,12 +25,7 @@ namespace {
 
 std::string lamp_domain() { return std::string(EDGELM_TEST_DIR) + "/fixtures/domains/library-lamp"; }
 
-std::string temp_dir(const std::string& name) {
-  fs::path p = fs::temp_directory_path() / ("edgelm_test_library_" + name + "_" + std::to_string(::getpid()));
-  fs::remove_all(p);
-  fs::create_directories(p);
-  return p.string();
-}
+std::string temp_dir(const std::string& name) { return test::temp_dir("library_" + name); }
 
 const Intent& find_intent(const Language& lang, const std::string& id) {
   for (const auto& i : lang.intents)
@@ -36,32 +33,11 @@ const Intent& find_intent(const Language& lang, const std::string& id) {
   throw Error("no intent " + id);
 }
 
-int line_of(const std::string& text, const std::string& needle) {
-  size_t at = text.find(needle);
-  return at == std::string::npos ? -1 : 1 + int(std::count(text.begin(), text.begin() + at, '\n'));
-}
+using test::line_of;
+using test::replace_once;
 
-// Copies the fixture domain, applies `edit` to one file, and returns the error of loading it.
 std::string load_error(const std::string& file, const std::function<std::string(std::string)>& edit) {
-  std::string dir = temp_dir("bad");
-  for (const auto& e : fs::directory_iterator(lamp_domain()))
-    if (e.is_regular_file()) fs::copy_file(e.path(), fs::path(dir) / e.path().filename());
-  write_file_atomic(dir + "/" + file, edit(read_file(dir + "/" + file)));
-  std::string msg;
-  try {
-    check_domain(dir);
-  } catch (const Error& e) {
-    msg = e.what();
-  }
-  fs::remove_all(dir);
-  return msg;
-}
-
-std::string replace_once(std::string s, const std::string& from, const std::string& to) {
-  size_t at = s.find(from);
-  EXPECT_NE(at, std::string::npos) << from;
-  if (at != std::string::npos) s.replace(at, from.size(), to);
-  return s;
+  return test::domain_load_error(lamp_domain(), file, edit);
 }
 
 }  // namespace
