@@ -6,8 +6,12 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <fstream>
 #include <functional>
 #include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
 
 #include <gtest/gtest.h>
 
@@ -45,6 +49,16 @@ inline std::string domain_load_error(const std::string& domain_dir, const std::s
   }
   fs::remove_all(dir);
   return msg;
+}
+
+// The JSON lines of a file (blank lines skipped).
+inline std::vector<nlohmann::json> read_jsonl(const std::string& path) {
+  std::vector<nlohmann::json> out;
+  std::ifstream in(path);
+  std::string line;
+  while (std::getline(in, line))
+    if (!line.empty()) out.push_back(nlohmann::json::parse(line));
+  return out;
 }
 
 // The 1-based line of the first occurrence of `needle`, or -1.

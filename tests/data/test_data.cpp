@@ -30,14 +30,7 @@ bool has_form(int64_t m, const std::string& lang, const std::string& text, bool 
   return false;
 }
 
-std::vector<nlohmann::json> read_jsonl(const std::string& path) {
-  std::vector<nlohmann::json> out;
-  std::ifstream in(path);
-  std::string line;
-  while (std::getline(in, line))
-    if (!line.empty()) out.push_back(nlohmann::json::parse(line));
-  return out;
-}
+using test::read_jsonl;
 
 GenerateOptions options(const std::string& out, int64_t n, uint64_t seed) {
   GenerateOptions o;

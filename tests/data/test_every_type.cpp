@@ -27,14 +27,7 @@ std::string every_type_domain() { return std::string(EDGELM_TEST_DIR) + "/fixtur
 
 std::string temp_dir(const std::string& name) { return test::temp_dir("every_type_" + name); }
 
-std::vector<nlohmann::json> read_jsonl(const std::string& path) {
-  std::vector<nlohmann::json> out;
-  std::ifstream in(path);
-  std::string line;
-  while (std::getline(in, line))
-    if (!line.empty()) out.push_back(nlohmann::json::parse(line));
-  return out;
-}
+using test::read_jsonl;
 
 std::string load_error(const std::string& file, const std::function<std::string(std::string)>& edit) {
   return test::domain_load_error(every_type_domain(), file, edit);

@@ -31,14 +31,21 @@ std::vector<nlohmann::json> read_jsonl(const fs::path& p) {
   return out;
 }
 
-TEST(Demo, QuickRunProducesEveryArtefactFromItsOwnFigures) {
-  fs::path out = fs::temp_directory_path() / "edgelm_test_demo";
+// The quick demo's options: tiny sizes, quiet, one thread, into a fresh folder.
+DemoOptions quick_options(const fs::path& out, const std::string& domain) {
   fs::remove_all(out);
   DemoOptions o;
   o.out_dir = out.string();
+  o.domain = domain;
   o.quick = true;
   o.quiet = true;
   o.threads = 1;
+  return o;
+}
+
+TEST(Demo, QuickRunProducesEveryArtefactFromItsOwnFigures) {
+  fs::path out = fs::temp_directory_path() / "edgelm_test_demo";
+  DemoOptions o = quick_options(out, kDefaultDomain);
   nlohmann::json card = run_demo(o);
 
   for (const char* f : {"data/train.jsonl", "data/valid.jsonl", "data/cases/test.jsonl", "data-unbalanced/train.jsonl",
@@ -135,13 +142,7 @@ namespace {
 // answer executed on the device built from its device.toml.
 TEST(Demo, QuickRunOnADomainWithEveryArgumentType) {
   fs::path out = fs::temp_directory_path() / "edgelm_test_demo_every_type";
-  fs::remove_all(out);
-  DemoOptions o;
-  o.out_dir = out.string();
-  o.domain = std::string(EDGELM_TEST_DIR) + "/fixtures/domains/every-type";
-  o.quick = true;
-  o.quiet = true;
-  o.threads = 1;
+  DemoOptions o = quick_options(out, std::string(EDGELM_TEST_DIR) + "/fixtures/domains/every-type");
   nlohmann::json card = run_demo(o);
   EXPECT_EQ(card["domain"], "every-type");
   auto device = std::make_shared<const DeviceSpec>(load_device(o.domain));
@@ -169,13 +170,7 @@ namespace {
 // The quick demo builds the second built-in device through every stage too.
 TEST(Demo, QuickRunOnTheSmartHome) {
   fs::path out = fs::temp_directory_path() / "edgelm_test_demo_smart_home";
-  fs::remove_all(out);
-  DemoOptions o;
-  o.out_dir = out.string();
-  o.domain = "smart-home";
-  o.quick = true;
-  o.quiet = true;
-  o.threads = 1;
+  DemoOptions o = quick_options(out, "smart-home");
   nlohmann::json card = run_demo(o);
   EXPECT_EQ(card["domain"], "smart-home");
   for (const char* f : {"model.gguf", "model-q8_0.gguf", "model-q4_0.gguf", "report.md"}) EXPECT_TRUE(fs::exists(out / f)) << f;
