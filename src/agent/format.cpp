@@ -178,7 +178,7 @@ std::string render_history_text(const DomainSchema& schema, const std::vector<Tu
 }
 
 RenderedExample render_training_example(const DomainSchema& schema, const Tokenizer& tokenizer,
-                                        const nlohmann::json& example) {
+                                        const nlohmann::json& example, int64_t max_history_tokens, int64_t max_tokens) {
   std::string id = example.is_object() && example.contains("id") ? example["id"].dump() : std::string("(no id)");
   if (!example.is_object() || !example.contains("messages")) fail("example ", id, ": no \"messages\" array");
   Conversation conv;
@@ -190,10 +190,20 @@ RenderedExample render_training_example(const DomainSchema& schema, const Tokeni
   if (!conv.answer) fail("example ", id, ": no assistant message after the last user message");
   RenderedExample r;
   r.tokens = render_system_tokens(schema, tokenizer);
-  append(r.tokens, render_history_tokens(schema, tokenizer, conv.history));
-  append(r.tokens, render_user_tokens(tokenizer, conv.last_user));
+  const std::vector<int32_t> user = render_user_tokens(tokenizer, conv.last_user);
+  const std::vector<int32_t> answer = render_answer_tokens(schema, tokenizer, *conv.answer, conv.answer_reply);
+  std::vector<int32_t> history = render_history_tokens(schema, tokenizer, conv.history);
+  auto over = [&] {
+    return (max_history_tokens >= 0 && int64_t(history.size()) > max_history_tokens) ||
+           (max_tokens > 0 && int64_t(r.tokens.size() + history.size() + user.size() + answer.size()) > max_tokens);
+  };
+  while (!conv.history.empty() && over()) {
+    conv.history.erase(conv.history.begin());
+    history = render_history_tokens(schema, tokenizer, conv.history);
+  }
+  append(r.tokens, history);
+  append(r.tokens, user);
   r.loss_mask.assign(r.tokens.size(), 0);
-  std::vector<int32_t> answer = render_answer_tokens(schema, tokenizer, *conv.answer, conv.answer_reply);
   append(r.tokens, answer);
   r.loss_mask.resize(r.tokens.size(), 1);
   return r;

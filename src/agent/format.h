@@ -90,8 +90,12 @@ struct RenderedExample {
 // history (render_history_tokens). The loss covers the last answer only.
 // Throws Error naming the problem on a malformed example or a call outside the
 // schema.
+// Earlier turns are kept as the agent keeps them at run time: while the history
+// is over `max_history_tokens` (negative: no limit) or the whole example over
+// `max_tokens` (0: no limit; a training row's length), the oldest turn goes.
 RenderedExample render_training_example(const DomainSchema& schema, const Tokenizer& tokenizer,
-                                        const nlohmann::json& example);
+                                        const nlohmann::json& example, int64_t max_history_tokens = -1,
+                                        int64_t max_tokens = 0);
 
 // Empty if `text` is acceptable as a user's command, else why not: empty,
 // longer than max_bytes, invalid UTF-8, or a control character (tab allowed).

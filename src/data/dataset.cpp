@@ -11,6 +11,7 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include "data/dialogue.h"
 #include "data/generator.h"
 #include "data/phrasebook.h"
 #include "platform/atomic_file.h"
@@ -33,6 +34,9 @@ namespace {
 const char* kKinds[] = {"direct", "multi_call", "relative", "query", "indirect", "out_of_scope", "numeric_conversion", "partial"};
 // The share of partial requests when generate.toml names none and the domain has them.
 constexpr double kDefaultPartialShare = 0.08;
+// The share of dialogues (data/dialogue.h) when generate.toml names no dialogue
+// kind: spread evenly over the kinds the domain's phrasing can write.
+constexpr double kDefaultDialogueShare = 0.3;
 
 template <class T>
 const T& pick(const std::vector<T>& v, Rng& rng) {
@@ -95,6 +99,8 @@ Focus read_focus(const std::string& path) {
     fail(path, ": no by_function, by_type or by_language in the eval report");
   return f;
 }
+
+double noise_rate_of(const GenerateOptions& o, const Focus& focus) { return std::min(0.6, o.noise_rate * focus.noise); }
 
 struct Pools {
   // Per language: intents by kind, chainable intents, explicit multi-call intents.
@@ -178,22 +184,27 @@ struct Split {
   }
 };
 
-// Holds out whole templates: per intent, ordered by a hash of the template id
-// (stable across seeds and data versions), the first ones go to test, the
-// next to valid. Intents with fewer than 5 templates stay in train.
+// Holds out whole templates: per intent (and per follow-up phrase list),
+// ordered by a hash of the template id (stable across seeds and data
+// versions), the first ones go to test, the next to valid. Lists with fewer
+// than 5 templates stay in train.
 Split make_split(const Phrasebook& pb, double valid_fraction, double test_fraction) {
   Split s;
-  for (const auto& lang : pb.languages)
-    for (const auto& in : lang.intents) {
-      std::vector<const data::Template*> ts;
-      for (const auto& t : in.templates) ts.push_back(&t), s.of_template[t.id] = "train";
-      if (ts.size() < 5) continue;
-      std::sort(ts.begin(), ts.end(), [](auto* a, auto* b) { return data::fnv1a(a->id) < data::fnv1a(b->id); });
-      size_t n_test = std::max<size_t>(1, size_t(ts.size() * test_fraction + 0.5));
-      size_t n_valid = valid_fraction > 0 ? std::max<size_t>(1, size_t(ts.size() * valid_fraction + 0.5)) : 0;
-      for (size_t i = 0; i < ts.size(); ++i)
-        s.of_template[ts[i]->id] = i < n_test ? "test" : i < n_test + n_valid ? "valid" : "train";
-    }
+  std::vector<const std::vector<data::Template>*> lists;
+  for (const auto& lang : pb.languages) {
+    for (const auto& in : lang.intents) lists.push_back(&in.templates);
+    for (const auto& [name, phrases] : lang.follow_ups) lists.push_back(&phrases);
+  }
+  for (const auto* list : lists) {
+    std::vector<const data::Template*> ts;
+    for (const auto& t : *list) ts.push_back(&t), s.of_template[t.id] = "train";
+    if (ts.size() < 5) continue;
+    std::sort(ts.begin(), ts.end(), [](auto* a, auto* b) { return data::fnv1a(a->id) < data::fnv1a(b->id); });
+    size_t n_test = std::max<size_t>(1, size_t(ts.size() * test_fraction + 0.5));
+    size_t n_valid = valid_fraction > 0 ? std::max<size_t>(1, size_t(ts.size() * valid_fraction + 0.5)) : 0;
+    for (size_t i = 0; i < ts.size(); ++i)
+      s.of_template[ts[i]->id] = i < n_test ? "test" : i < n_test + n_valid ? "valid" : "train";
+  }
   return s;
 }
 
@@ -218,7 +229,7 @@ nlohmann::ordered_json types_json(const Example& ex) {
   nlohmann::ordered_json ph = nlohmann::ordered_json::array();
   for (const auto& p : ex.phenomena) ph.push_back(p);
   return {{"phenomenon", ph}, {"functions", fns}, {"arguments", args}, {"language", ex.lang},
-          {"template", ex.template_id}, {"kind", ex.kind}};
+          {"template", ex.template_id}, {"kind", ex.kind}, {"turn", ex.history.size() + 1}};
 }
 
 // Values of free-text arguments the phrasing files say ("get_device_status.room"
@@ -444,18 +455,12 @@ DataSummary generate_dataset(const GenerateOptions& o) {
   for (const auto& lang : pb.languages)
     for (const auto& in : lang.intents) any_partial |= in.partial;
   if (any_partial && !kind_w.count("partial")) kind_w["partial"] = kDefaultPartialShare;
-  for (auto& [k, w] : kind_w) w *= focus.kind.count(k) ? focus.kind.at(k) : 1.0;
-  for (auto& [k, w] : lang_w) w *= focus.language.count(k) ? focus.language.at(k) : 1.0;
-  if (lang_w.count("mix")) lang_w["mix"] *= focus.mix;
   for (const auto& f : pb.schema.functions) fn_w[f.name] = focus.function.count(f.name) ? focus.function.at(f.name) : 1.0;
-  const double noise_rate = std::min(0.6, o.noise_rate * focus.noise);
-  // Kinds a language cannot produce get no weight.
-  for (const char* k : kKinds) if (!kind_w.count(k)) kind_w[k] = 0;
 
-  // A balanced draw: kind, language, then function, intent and template.
-  auto draw_balanced = [&](Rng& rng) -> Draw {
+  // A draw of one kind: language, then function, intent and template.
+  auto draw_of_kind = [&](const std::string& kind, Rng& rng) -> Draw {
     Draw d;
-    d.kind = pick_weighted(kind_w, rng);
+    d.kind = kind;
     std::string l = pick_weighted(lang_w, rng);
     d.mix = l == "mix";
     std::string base = d.mix ? (rng.uniform() < 0.8 ? "ko" : "en") : l;
@@ -490,6 +495,91 @@ DataSummary generate_dataset(const GenerateOptions& o) {
     }
     return d;
   };
+  auto render_draw = [&](const Draw& d, Rng& rng) -> std::optional<Example> {
+    if (d.clauses.empty()) return std::nullopt;
+    auto ex = gen.render(*d.lang, d.clauses, d.mix, d.force_conversion, noise_rate_of(o, focus), rng);
+    if (ex) ex->kind = d.kind;
+    return ex;
+  };
+  // A single command of a kind drawn by the single-command weights, in `lang`'s phrasing.
+  auto single_in = [&](const std::string& kind, const Language& lang, Rng& rng) -> std::optional<Example> {
+    for (int tries = 0; tries < 8; ++tries) {
+      Draw d = draw_of_kind(kind, rng);
+      if (d.lang != &lang) continue;
+      if (auto ex = render_draw(d, rng)) return ex;
+    }
+    return std::nullopt;
+  };
+  auto single_kind = [&](Rng& rng) {
+    std::map<std::string, double> w;
+    for (const auto& [k, x] : kind_w)
+      if (!data::is_dialogue_kind(k) && x > 0) w[k] = x;
+    return pick_weighted(w, rng);
+  };
+  // A dialogue: the turn it leans on (the anchor), 0-3 earlier single commands
+  // before it, and its last turn (data/dialogue.h): 2 to 5 user turns.
+  const data::DialogueWriter writer(gen);
+  auto draw_dialogue = [&](const std::string& kind, Rng& rng) -> std::optional<Example> {
+    const Language& lang = *draw_of_kind("direct", rng).lang;
+    std::string anchor_kind = data::DialogueWriter::anchor_kind(kind);
+    if (anchor_kind.empty()) {
+      const double x = rng.uniform();
+      anchor_kind = x < 0.6 ? "direct" : x < 0.8 ? "query" : "indirect";
+    }
+    auto anchor = single_in(anchor_kind, lang, rng);
+    if (!anchor) return std::nullopt;
+    std::optional<Example> fresh;
+    if (kind == "out_of_scope_mid") fresh = single_in("out_of_scope", lang, rng);
+    if (kind == "topic_switch") fresh = single_in(rng.uniform() < 0.8 ? "direct" : "query", lang, rng);
+    if ((kind == "out_of_scope_mid" || kind == "topic_switch") && !fresh) return std::nullopt;
+    auto last = writer.last_turn(kind, lang, *anchor, fresh ? &*fresh : nullptr, noise_rate_of(o, focus), rng);
+    if (!last) return std::nullopt;
+    // Earlier turns never call the anchor's function where the last turn
+    // keeps what the conversation established (the anchor alone says it).
+    const bool keeps = kind == "correction" || kind == "keep_setting";
+    static const int kEarlier[] = {0, 0, 0, 1, 1, 2, 3};
+    const int n_earlier = kEarlier[rng.below(7)];
+    for (int i = 0, tries = 0; i < n_earlier && tries < 12; ++tries) {
+      auto turn = single_in(single_kind(rng), lang, rng);
+      if (!turn) continue;
+      bool clash = false;
+      for (const auto& c : turn->calls)
+        for (const auto& a : anchor->calls) clash |= keeps && c.name == a.name;
+      if (clash) continue;
+      last->history.push_back({turn->text, turn->calls, turn->reply});
+      ++i;
+    }
+    last->history.push_back({anchor->text, anchor->calls, anchor->reply});
+    return last;
+  };
+
+  // Dialogue kinds: the shares generate.toml gives, else kDefaultDialogueShare of
+  // all examples spread over the kinds this domain's phrasing can write.
+  {
+    bool named = false;
+    for (const char* k : data::kDialogueKinds) named |= kind_w.count(k) > 0;
+    double single_total = 0;
+    for (const auto& [k, w] : kind_w)
+      if (!data::is_dialogue_kind(k)) single_total += w;
+    std::vector<std::string> writable;
+    Rng probe(o.seed ^ 0xd1a109ull);
+    for (const char* k : data::kDialogueKinds) {
+      bool ok = false;
+      for (int i = 0; i < 200 && !ok; ++i) ok = draw_dialogue(k, probe).has_value();
+      if (ok) writable.push_back(k);
+      else kind_w[k] = 0;
+    }
+    if (!named && !writable.empty() && single_total > 0)
+      for (const auto& k : writable)
+        kind_w[k] = single_total * kDefaultDialogueShare / (1 - kDefaultDialogueShare) / double(writable.size());
+  }
+  for (auto& [k, w] : kind_w) w *= focus.kind.count(k) ? focus.kind.at(k) : 1.0;
+  for (auto& [k, w] : lang_w) w *= focus.language.count(k) ? focus.language.at(k) : 1.0;
+  if (lang_w.count("mix")) lang_w["mix"] *= focus.mix;
+  const double noise_rate = noise_rate_of(o, focus);
+  // Kinds a language cannot produce get no weight.
+  for (const char* k : kKinds) if (!kind_w.count(k)) kind_w[k] = 0;
+
   // The raw generator distribution: every template equally likely, some
   // multi-commands and code switches, no targets.
   auto draw_raw = [&](Rng& rng) -> Draw {
@@ -538,17 +628,28 @@ DataSummary generate_dataset(const GenerateOptions& o) {
   int64_t attempts = 0;
   while (int64_t(examples.size()) < o.n && attempts < max_attempts) {
     ++attempts;
-    Draw d = o.balance ? draw_balanced(rng) : draw_raw(rng);
-    if (d.clauses.empty()) continue;
-    auto ex = gen.render(*d.lang, d.clauses, d.mix, d.force_conversion, noise_rate, rng);
+    std::optional<Example> ex;
+    if (o.balance) {
+      const std::string kind = pick_weighted(kind_w, rng);
+      if (data::is_dialogue_kind(kind)) {
+        // A kind whose anchors often cannot take it (no target to change) tries again, so that it gets its share.
+        for (int tries = 0; tries < 8 && !ex; ++tries) ex = draw_dialogue(kind, rng);
+      } else {
+        ex = render_draw(draw_of_kind(kind, rng), rng);
+      }
+    } else {
+      ex = render_draw(draw_raw(rng), rng);
+    }
     if (!ex) continue;
     ++sum.n_generated;
-    ex->kind = d.kind;
     for (const auto& c : ex->calls)
       if (std::string why = validate_call(pb.schema, c); !why.empty())
         fail("generated an invalid call for \"", ex->text, "\" (template ", ex->template_id, "): ", why);
-    if (!exact.insert(ex->text).second) { ++sum.n_duplicates; continue; }
-    std::string key = Generator::normalise(ex->text);
+    // A dialogue's last turn is a duplicate only after the same earlier turns.
+    std::string context, near_context;
+    for (const auto& h : ex->history) context += h.text + "\n", near_context += Generator::normalise(h.text) + "\n";
+    if (!exact.insert(context + ex->text).second) { ++sum.n_duplicates; continue; }
+    std::string key = near_context + Generator::normalise(ex->text);
     std::string meaning_key = calls_key(ex->calls);
     if (auto it = meaning.find(key); it != meaning.end()) {
       if (it->second != meaning_key && ++n_conflicts <= 10)
@@ -572,8 +673,16 @@ DataSummary generate_dataset(const GenerateOptions& o) {
     std::string ex_id = cat("g", std::string(6 - std::min<size_t>(6, std::to_string(id).size()), '0'), id);
     ++id;
     nlohmann::ordered_json user = {{"role", "user"}, {"content", ex.text}};
-    nlohmann::ordered_json line = {{"id", ex_id}, {"lang", ex.lang},
-                                   {"messages", {user, assistant_message(ex.reply, ex.calls)}}, {"types", types_json(ex)}};
+    // A dialogue's earlier turns come first: each user turn with the assistant's calls and reply.
+    nlohmann::ordered_json prompt = nlohmann::ordered_json::array();
+    for (const auto& h : ex.history) {
+      prompt.push_back({{"role", "user"}, {"content", h.text}});
+      prompt.push_back(assistant_message(h.reply, h.calls));
+    }
+    prompt.push_back(user);
+    nlohmann::ordered_json messages = prompt;
+    messages.push_back(assistant_message(ex.reply, ex.calls));
+    nlohmann::ordered_json line = {{"id", ex_id}, {"lang", ex.lang}, {"messages", messages}, {"types", types_json(ex)}};
     std::string text = line.dump(-1, ' ', false, nlohmann::json::error_handler_t::strict) + "\n";
     count_into(ex, sum.by_phenomenon, sum.by_language, sum.by_function);
     if (sp == "train") {
@@ -582,7 +691,7 @@ DataSummary generate_dataset(const GenerateOptions& o) {
         const Language& lang = *pb.find_language(ex.base_lang);
         if (auto bad = near_miss(pb.schema, known_values, ex, dpo_rng); bad && gen.has_reply(lang, bad->second)) {
           std::string bad_reply = gen.reply_for(lang, bad->second, dpo_rng);
-          nlohmann::ordered_json pair = {{"id", ex_id}, {"prompt", {user}}, {"chosen", assistant_message(ex.reply, ex.calls)},
+          nlohmann::ordered_json pair = {{"id", ex_id}, {"prompt", prompt}, {"chosen", assistant_message(ex.reply, ex.calls)},
                                          {"rejected", assistant_message(bad_reply, bad->second)}, {"kind", bad->first}};
           out_dpo += pair.dump() + "\n";
           ++sum.n_dpo;
@@ -600,6 +709,7 @@ DataSummary generate_dataset(const GenerateOptions& o) {
       expected.push_back(a);
     }
     nlohmann::ordered_json kase = {{"id", ex_id}, {"lang", ex.lang}, {"text", ex.text}, {"expected", expected}, {"types", types_json(ex)}};
+    if (!ex.history.empty()) kase["messages"] = prompt;
     if (sp == "valid") out_valid += text, out_cases_valid += kase.dump() + "\n", ++sum.n_valid;
     else out_test += text, out_cases_test += kase.dump() + "\n", ++sum.n_test;
   }

@@ -348,6 +348,29 @@ std::optional<Example> Generator::render(const Language& lang, const std::vector
   return ex;
 }
 
+std::string Generator::render_phrase(const Language& lang, const Pattern& p, const std::map<std::string, std::string>& fill,
+                                     const std::map<std::string, ArgValue>& values, bool mix, Rng& rng) const {
+  SlotValues slots;
+  for (const auto& [slot, v] : values) {
+    std::string key;
+    if (auto it = lang.values.find(slot); it != lang.values.end())
+      for (const auto& [k, words] : it->second)
+        if (k == arg_text(v)) key = k;
+    slots[slot] = {v, key};
+  }
+  RenderState st{pb_, lang, rng};
+  st.mix = mix;
+  st.slot_values = &slots;
+  Special special = [&](const std::string& slot, RenderState& s) {
+    auto it = fill.find(slot);
+    if (it == fill.end()) return false;
+    s.out += it->second;
+    return true;
+  };
+  render_pattern(p, st, special);
+  return tidy(st.out);
+}
+
 std::string Generator::reply_for(const Language& lang, const std::vector<Call>& calls, Rng& rng, bool* asks) const {
   if (asks) *asks = false;
   if (calls.empty()) return pick(lang.replies.at("out_of_scope"), rng);

@@ -3,6 +3,7 @@
 // reply, language and types. The generator knows nothing of balancing or
 // splits (dataset.cpp); it turns "a Korean multi-command" or "this template"
 // into a concrete, typed example, deterministically from the Rng it is given.
+#include <map>
 #include <optional>
 #include <set>
 #include <string>
@@ -12,6 +13,13 @@
 #include "platform/random.h"
 
 namespace edgelm::data {
+
+// An earlier turn of a dialogue: what the user said, the calls the device executed, the reply.
+struct PastTurn {
+  std::string text;
+  std::vector<Call> calls;
+  std::string reply;
+};
 
 struct Example {
   std::string text;
@@ -24,6 +32,7 @@ struct Example {
   std::vector<const Template*> parts;      // the templates used, in order
   std::string reply;
   std::string kind;                        // the kind it was drawn for (balancing)
+  std::vector<PastTurn> history;           // a dialogue's earlier turns, oldest first (dialogue.h); empty: one command
 };
 
 // A part of a command: one intent rendered from one of its templates.
@@ -43,6 +52,15 @@ class Generator {
   // before a connective) or a requested code switch did not happen.
   std::optional<Example> render(const Language& lang, const std::vector<Clause>& clauses, bool mix, bool force_conversion,
                                  double noise_rate, Rng& rng) const;
+
+  // A phrase on its own (a follow-up of a conversation, the words for a value):
+  // slots named in `fill` take that text ({target}, {value}, {command}, {it});
+  // slots bound to argument values take them from `values` (slot -> value: a
+  // value slot's words, or a number said as digits or words); other slots come
+  // from the lexicon. Korean particles agree with the text before them. Spaces
+  // tidied; no wrapper, capitals or noise.
+  std::string render_phrase(const Language& lang, const Pattern& p, const std::map<std::string, std::string>& fill,
+                            const std::map<std::string, ArgValue>& values, bool mix, Rng& rng) const;
 
   // Surface noise: typos, spacing, casing, punctuation. Returns the text
   // unchanged when the draw picked nothing applicable.

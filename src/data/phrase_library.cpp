@@ -1,6 +1,7 @@
 #include "data/phrase_library.h"
 
 #include <cstdlib>
+#include <algorithm>
 #include <filesystem>
 #include <set>
 
@@ -21,6 +22,86 @@ std::string resolve_phrases_dir() {
   }
   return (fs::path(EDGELM_SOURCE_DIR) / "phrases").string();
 }
+
+namespace {
+
+// The slot each follow-up list must say (and the only ones it may use);
+// Korean pronoun phrases may leave {it} unsaid (꺼 줘: "turn it off").
+struct FollowUpRule {
+  std::set<std::string> must, may;
+};
+
+FollowUpRule follow_up_rule(const std::string& list) {
+  if (list == "same_action") return {{"target"}, {"target"}};
+  if (list == "correction" || list == "change" || list == "answer") return {{"value"}, {"value"}};
+  if (list == "repeat" || list == "undo") return {{}, {}};
+  if (list == "and_then") return {{"command"}, {"command"}};
+  return {{}, {"it", "value"}};  // pronoun.<library intent>
+}
+
+template <class ErrorFn>
+void load_follow_ups(PhraseLibrary& lib, const toml::node& node, const std::string& lang, ErrorFn&& error) {
+  const toml::table* t = node.as_table();
+  if (!t) error(node, "[follow_up] must be a table of lists");
+  auto parse_list = [&](const toml::node& v, const std::string& list) {
+    const toml::array* arr = v.as_array();
+    if (!arr || arr->empty()) error(v, cat("follow_up '", list, "' must be a non-empty list of phrases"));
+    const FollowUpRule rule = follow_up_rule(list);
+    std::vector<Template> out;
+    std::set<std::string> seen;
+    for (const auto& e : *arr) {
+      if (!e.is_string()) error(e, cat("follow_up '", list, "': every phrase must be a string"));
+      std::string text = *e.value<std::string>();
+      if (!seen.insert(text).second) error(e, cat("phrase \"", text, "\" repeated in follow_up '", list, "'"));
+      Template tp;
+      tp.id = cat(lang, ".follow.", list, ".", out.size());
+      tp.line = int(e.source().begin.line);
+      tp.pattern = parse_pattern(text, cat(lib.file, " line ", tp.line));
+      std::set<std::string> said;
+      for_each_node(tp.pattern, [&](const PatternNode& n) {
+        if (n.kind == PatternNode::Kind::Slot) {
+          if (!rule.may.count(n.text) || n.optional || !n.format.empty())
+            error(e, cat("follow_up '", list, "' may not use {", n.text, n.optional ? "?" : "", "} (\"", text, "\")"));
+          said.insert(n.text);
+        } else if (n.kind == PatternNode::Kind::Verb && !lib.verbs.count(n.text) && !korean_hada_forms(n.text)) {
+          error(e, cat("verb <", n.text, "> is not in the library's [verbs] (in \"", text, "\")"));
+        }
+      });
+      for (const auto& m : rule.must)
+        if (!said.count(m)) error(e, cat("follow_up '", list, "' phrase \"", text, "\" must say {", m, "}"));
+      out.push_back(std::move(tp));
+    }
+    lib.follow_ups[list] = std::move(out);
+  };
+  for (const auto& [k, v] : *t) {
+    std::string key(k.str());
+    if (key == "pronouns") {
+      const toml::array* arr = v.as_array();
+      if (!arr || arr->empty()) error(v, "follow_up.pronouns must be a non-empty list of words");
+      for (const auto& e : *arr) {
+        if (!e.is_string()) error(e, "follow_up.pronouns: every entry must be a string");
+        lib.pronouns.push_back(parse_pattern(*e.value<std::string>(), cat(lib.file, " line ", e.source().begin.line)));
+      }
+    } else if (key == "pronoun") {
+      const toml::table* pt = v.as_table();
+      if (!pt) error(v, "[follow_up.pronoun] must be a table: library intent = [phrases]");
+      for (const auto& [name, list] : *pt) {
+        if (!lib.phrases.count(std::string(name.str())))
+          error(list, cat("follow_up.pronoun: '", name.str(), "' is not a library intent of [phrases]"));
+        parse_list(list, cat("pronoun.", name.str()));
+      }
+    } else if (std::find(std::begin(kFollowUpLists), std::end(kFollowUpLists), key) != std::end(kFollowUpLists)) {
+      parse_list(v, key);
+    } else {
+      error(v, cat("follow_up: unknown list '", key, "' (pronouns, same_action, correction, change, answer, repeat, undo, and_then, pronoun)"));
+    }
+  }
+  bool any_pronoun = false;
+  for (const auto& [list, phrases] : lib.follow_ups) any_pronoun |= list.rfind("pronoun.", 0) == 0;
+  if (any_pronoun && lib.pronouns.empty()) error(node, "[follow_up.pronoun] phrases need follow_up.pronouns = [words]");
+}
+
+}  // namespace
 
 PhraseLibrary load_phrase_library(const std::string& dir, const std::string& lang) {
   namespace fs = std::filesystem;
@@ -43,8 +124,9 @@ PhraseLibrary load_phrase_library(const std::string& dir, const std::string& lan
   }
   auto error = [&](const toml::node& n, const std::string& msg) { fail(lib.file, " line ", n.source().begin.line, ": ", msg); };
   for (const auto& [k, v] : root) {
-    static const std::set<std::string> known = {"lang", "verbs", "endings", "wrap", "connect", "phrases"};
-    if (!known.count(std::string(k.str()))) error(v, cat("unknown key '", k.str(), "' (lang, verbs, endings, wrap, connect, phrases)"));
+    static const std::set<std::string> known = {"lang", "verbs", "endings", "wrap", "connect", "phrases", "follow_up"};
+    if (!known.count(std::string(k.str())))
+      error(v, cat("unknown key '", k.str(), "' (lang, verbs, endings, wrap, connect, phrases, follow_up)"));
   }
   if (const auto* v = root.get("lang"); !v || !v->is_string() || *v->value<std::string>() != lang)
     fail(lib.file, ": needs lang = \"", lang, "\"");
@@ -123,6 +205,7 @@ PhraseLibrary load_phrase_library(const std::string& dir, const std::string& lan
       out.push_back(std::move(t));
     }
   }
+  if (const toml::node* f = root.get("follow_up")) load_follow_ups(lib, *f, lang, error);
   return lib;
 }
 

@@ -22,6 +22,14 @@ struct LibraryTemplate {
   bool says_value = false;
 };
 
+// The lists of [follow_up] (conversations: docs/DOMAIN_FORMAT.md, "Follow-ups"),
+// what each says: same_action {target} ("the bedroom too"), correction {value}
+// ("no, I meant 68"), change {value} ("make it cooling"), answer {value} (to the
+// device's question), repeat and undo (nothing: "a bit more", "cancel that"), and_then {command} (a new
+// request after others), and pronoun.<library intent> {it} and maybe {value}
+// ("turn it off"; {it} is one of `pronouns`).
+inline constexpr const char* kFollowUpLists[] = {"same_action", "correction", "change", "answer", "repeat", "undo", "and_then"};
+
 struct PhraseLibrary {
   std::string file;                                            // phrases/<lang>.toml
   std::map<std::string, std::vector<LibraryTemplate>> phrases;  // library intent -> templates
@@ -29,6 +37,10 @@ struct PhraseLibrary {
   std::vector<Pattern> final_endings, connective_endings;      // Korean: for domains without [endings]
   std::vector<Pattern> wrappers, connectors;                   // for domains without `wrap` / `connect`
   std::string bytes;                                           // the file, for content hashes
+  // [follow_up]: list name ("same_action", "pronoun.switch_off") -> phrases, with ids
+  // "<lang>.follow.<list>.<index>" so that splits can hold phrases out.
+  std::map<std::string, std::vector<Template>> follow_ups;
+  std::vector<Pattern> pronouns;                               // [follow_up] pronouns: "it", "them", 그거
 };
 
 // $EDGELM_HOME/phrases when that folder exists, else the source tree's phrases/.

@@ -8,6 +8,7 @@
 
 #include <toml++/toml.h>
 
+#include "data/dialogue.h"
 #include "data/phrase_library.h"
 #include "device/device.h"
 #include "domain/language.h"
@@ -76,6 +77,7 @@ struct LanguageLoader {
   Language lang;
   std::string* bytes = nullptr;           // every file read, for the content hash
   std::optional<PhraseLibrary> library;   // phrases/<lang>.toml, loaded when an intent uses it
+  std::optional<PhraseLibrary> follow_library;  // the same file, loaded for its [follow_up] lists alone
 
   [[noreturn]] void error(const toml::node& n, const std::string& msg) const {
     fail(lang.file, " line ", line_of(n), ": ", msg);
@@ -226,6 +228,7 @@ struct LanguageLoader {
       }
     }
     load_library_if_used(root);
+    load_follow_ups();
     // Lexicons first (templates refer to them), then check their nested slots.
     if (const auto* t = root.get_as<toml::table>("lexicon"))
       for (const auto& [k, v] : *t) lang.lexicon[std::string(k.str())] = pattern_list(v, cat("lexicon '", k.str(), "'"));
@@ -243,9 +246,10 @@ struct LanguageLoader {
       if (const auto* c = t->get("connective")) lang.connective_endings = pattern_list(*c, "endings.connective");
     }
     // A domain without [endings] conjugates with the phrase library's.
-    if (library && lang.final_endings.empty() && lang.connective_endings.empty()) {
-      lang.final_endings = library->final_endings;
-      lang.connective_endings = library->connective_endings;
+    const PhraseLibrary* endings_from = library ? &*library : follow_library ? &*follow_library : nullptr;
+    if (endings_from && lang.final_endings.empty() && lang.connective_endings.empty()) {
+      lang.final_endings = endings_from->final_endings;
+      lang.connective_endings = endings_from->connective_endings;
     }
     if (!lang.verbs.empty() && (lang.final_endings.empty() || lang.connective_endings.empty()))
       fail(lang.file, ": [verbs] need [endings] with 'final' and 'connective' lists");
@@ -276,6 +280,24 @@ struct LanguageLoader {
     }
     load_replies(root);
     load_intents(root);
+  }
+
+  // The phrase library's [follow_up] lists (conversations), for every domain
+  // whose language has a library; its verbs are merged under the domain's.
+  void load_follow_ups() {
+    namespace fs = std::filesystem;
+    const PhraseLibrary* lib = library ? &*library : nullptr;
+    if (!lib) {
+      const std::string dir = resolve_phrases_dir();
+      if (!fs::exists(fs::path(dir) / (lang.lang + ".toml"))) return;
+      follow_library = load_phrase_library(dir, lang.lang);
+      lib = &*follow_library;
+      if (lib->follow_ups.empty()) return;
+      if (bytes) *bytes += lib->file.substr(lib->file.find_last_of('/') + 1) + '\n' + lib->bytes;
+      for (const auto& [name, forms] : lib->verbs) lang.verbs.emplace(name, forms);
+    }
+    lang.follow_ups = lib->follow_ups;
+    lang.pronouns = lib->pronouns;
   }
 
   // Loads the phrase library of this language when an intent says `library`,
@@ -316,7 +338,7 @@ struct LanguageLoader {
     const toml::node* node;
     std::string origin;  // " (library template phrases/en.toml line 12)"
   };
-  std::vector<Expanded> library_templates(const toml::table& t, const Intent& in, const std::set<std::string>& bound) {
+  std::vector<Expanded> library_templates(const toml::table& t, Intent& in, const std::set<std::string>& bound) {
     const toml::node* lib_node = t.get("library");
     std::vector<const toml::node*> names;
     if (const toml::array* a = lib_node->as_array()) {
@@ -358,6 +380,8 @@ struct LanguageLoader {
     std::string values;
     std::vector<Pattern> value_list;
     if (value_node) std::tie(values, value_list) = choice(*value_node, "value");
+    in.targets = target_list;
+    in.values = value_list;
     bool targets_bind = false, values_bind = false;
     for (const auto& slot : bound) targets_bind |= says_slot(target_list[0], slot);
     if (value_node)
@@ -368,6 +392,7 @@ struct LanguageLoader {
       if (!nn->is_string()) error(*nn, "library must be a name or a list of names, e.g. library = \"switch_on\"");
       std::string name = *nn->value<std::string>();
       if (!used_names.insert(name).second) error(*nn, cat("library '", name, "' named twice"));
+      in.library.push_back(name);
       auto it = library->phrases.find(name);
       if (it == library->phrases.end()) {
         std::string known;
@@ -665,6 +690,40 @@ struct LanguageLoader {
   std::map<std::string, std::vector<const ArgumentSpec*>> slot_bindings;  // value slot -> the arguments binding it
 };
 
+// "fn" or "fn(arg=value, ...)" with literal values; nullopt with `why` set when malformed or outside the schema.
+std::optional<Call> parse_literal_call(const DomainSchema& schema, const std::string& text, std::string& why) {
+  Call c;
+  const size_t open = text.find('(');
+  c.name = text.substr(0, open);
+  const FunctionSpec* f = schema.find(c.name);
+  if (!f) return why = cat("unknown function '", c.name, "' in '", text, "'"), std::nullopt;
+  if (open != std::string::npos) {
+    if (text.back() != ')') return why = cat("'", text, "' is not of the form name(arg=value, ...)"), std::nullopt;
+    std::string inner = text.substr(open + 1, text.size() - open - 2);
+    for (size_t pos = 0; pos < inner.size();) {
+      size_t comma = inner.find(',', pos);
+      if (comma == std::string::npos) comma = inner.size();
+      std::string item = inner.substr(pos, comma - pos);
+      pos = comma + 1;
+      item.erase(0, item.find_first_not_of(' '));
+      item.erase(item.find_last_not_of(' ') + 1);
+      if (item.empty()) continue;
+      const size_t eq = item.find('=');
+      if (eq == std::string::npos) return why = cat("argument '", item, "' needs name=value"), std::nullopt;
+      std::string name = item.substr(0, eq), value = item.substr(eq + 1);
+      name.erase(name.find_last_not_of(' ') + 1);
+      value.erase(0, value.find_first_not_of(' '));
+      const ArgumentSpec* a = f->find_argument(name);
+      if (!a) return why = cat(c.name, " has no argument '", name, "'"), std::nullopt;
+      std::optional<ArgValue> v = arg_from_text(*a, value);
+      if (!v) return why = cat("'", value, "' is not a value of ", c.name, "(", name, ")"), std::nullopt;
+      c.arguments[name] = *v;
+    }
+  }
+  if (why = validate_call(schema, c); !why.empty()) return std::nullopt;
+  return c;
+}
+
 GenerationConfig load_config(const std::string& path, std::string& bytes, const DomainSchema& schema) {
   GenerationConfig c;
   for (const auto& l : known_languages()) c.languages.push_back(l.code);
@@ -730,8 +789,11 @@ GenerationConfig load_config(const std::string& path, std::string& bytes, const 
         std::string g(group.str());
         if (g != "kind" && g != "language") error(tv, cat("targets: unknown group '", g, "' (kind, language)"));
         auto& dst = g == "kind" ? c.kind_targets : c.language_targets;
-        static const std::set<std::string> kinds = {"direct",       "multi_call",         "relative", "query", "indirect",
-                                                    "out_of_scope", "numeric_conversion", "partial"};
+        static const std::set<std::string> kinds = [] {
+          std::set<std::string> k = {"direct", "multi_call", "relative", "query", "indirect", "out_of_scope", "numeric_conversion", "partial"};
+          k.insert(std::begin(kDialogueKinds), std::end(kDialogueKinds));
+          return k;
+        }();
         if (!tv.is_table()) error(tv, cat("targets.", g, " must be a table"));
         for (const auto& [name, w] : *tv.as_table()) {
           std::string nm(name.str());
@@ -741,6 +803,18 @@ GenerationConfig load_config(const std::string& path, std::string& bytes, const 
           if (!w.is_number() || *w.value<double>() < 0) error(w, cat("targets.", g, ".", nm, " must be a number >= 0"));
           dst[nm] = *w.value<double>();
         }
+      }
+    } else if (key == "undo") {
+      // function = "call": what "cancel that" / "never mind" calls after it (conversations).
+      const toml::table* t = v.as_table();
+      if (!t) error(v, "[undo] must be a table of function = \"call(arg=value, ...)\"");
+      for (const auto& [name, call] : *t) {
+        if (!schema.find(std::string(name.str()))) error(call, cat("undo: unknown function '", name.str(), "'"));
+        if (!call.is_string()) error(call, cat("undo.", name.str(), " must be a call such as \"cancel_timer()\""));
+        std::string text = *call.value<std::string>(), why;
+        std::optional<Call> parsed = parse_literal_call(schema, text, why);
+        if (!parsed) error(call, cat("undo.", name.str(), ": ", why));
+        c.undo[std::string(name.str())] = *parsed;
       }
     } else {
       error(v, cat("unknown key '", key, "' in generate.toml"));

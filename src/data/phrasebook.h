@@ -45,6 +45,8 @@ struct Intent {
   bool last = false;     // in a multi-command, only as the last request (switching the device off)
   bool wrap = true;      // takes politeness wrappers ("please ...", "can you ...?"); off for questions and complaints
   bool partial = false;  // a direct request whose every call leaves out a value the reply asks for (the "partial" kind)
+  std::vector<std::string> library;          // the phrase-library intents it serves (switch_on, set_value, ...)
+  std::vector<Pattern> targets, values;      // its `target` and `value` patterns (library intents)
   std::string primary_function() const { return calls.empty() ? "none" : calls[0].function; }
 };
 
@@ -66,6 +68,10 @@ struct Language {
   std::map<std::string, std::vector<std::string>> replies;
   std::string reply_join = " ";     // between the replies of several calls
   std::vector<Intent> intents;
+  // Conversation follow-ups from the phrase library's [follow_up] (empty when the
+  // language has no library): list -> phrases (phrase_library.h, kFollowUpLists).
+  std::map<std::string, std::vector<Template>> follow_ups;
+  std::vector<Pattern> pronouns;
 };
 
 struct GenerationConfig {
@@ -74,6 +80,7 @@ struct GenerationConfig {
   std::map<std::string, double> kind_targets;            // share of examples per kind (direct, multi_call, ...)
   std::map<std::string, double> language_targets;        // each language, and "mix" (code-switched)
   std::vector<std::string> languages;                    // phrasing files to load: en -> en.toml (default: every known language)
+  std::map<std::string, Call> undo;                      // [undo]: what "cancel that" calls after a function (set_timer -> cancel_timer())
 };
 
 struct Phrasebook {

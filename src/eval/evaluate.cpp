@@ -104,7 +104,7 @@ nlohmann::json calls_json(const std::vector<Call>& calls) {
 
 nlohmann::json summarize(const EvalRun& run) {
   Tally overall, irrelevance, missed, names, reply_lang, args;
-  std::map<std::string, Tally> by_language, by_kind, by_function, by_type;
+  std::map<std::string, Tally> by_language, by_kind, by_function, by_type, by_turn;
   std::vector<double> tokens, latency;
   int errors = 0;
   nlohmann::json failures = nlohmann::json::array();
@@ -119,6 +119,8 @@ nlohmann::json summarize(const EvalRun& run) {
       for (const auto& call : c.expected[0]) functions.insert(call.name);
     for (const auto& f : functions) by_function[f].add(ok);
     for (const auto& t : std::set<std::string>(c.types.begin(), c.types.end())) by_type[t].add(ok);
+    // Turn depth: 1 for a single command, 2 for the second user turn of a conversation, ...
+    by_turn[std::to_string(c.history.size() + 1)].add(ok);
     if (r.kind() == "none") irrelevance.add(r.prediction.calls.empty());
     else missed.add(r.prediction.calls.empty());
     names.add(r.score.names_match);
@@ -149,6 +151,7 @@ nlohmann::json summarize(const EvalRun& run) {
       {"by_kind", tallies_json(by_kind)},
       {"by_function", tallies_json(by_function)},
       {"by_type", tallies_json(by_type)},
+      {"by_turn", tallies_json(by_turn)},     // by the user turn answered: 1 = no history
       {"irrelevance", irrelevance.json()},    // no call where none belongs
       {"missed_calls", missed.json()},        // "passed" here counts commands that needed calls and got none
       {"function_accuracy", names.json()},    // right functions, arguments aside

@@ -76,6 +76,8 @@ std::string report_markdown(const nlohmann::json& s, size_t max_failures) {
   breakdown_table(md, "kind", s["by_kind"]);
   breakdown_table(md, "function", s["by_function"]);
   breakdown_table(md, "type", s["by_type"]);
+  // Conversations: by the user turn answered (1 = a single command).
+  if (s.contains("by_turn") && s["by_turn"].size() > 1) breakdown_table(md, "turn", s["by_turn"]);
   const auto& failures = s["failures"];
   md += cat("\n### Failures (", failures.size(), ")\n\n");
   if (!failures.empty()) {
@@ -108,8 +110,8 @@ std::string report_chart_svg(const nlohmann::json& s) {
   chart.format = [](double v) { return cat(int(v * 100 + 0.5), "%"); };
   chart.label_width = 170;
   chart.groups.push_back(bar("overall", s["overall"]));
-  for (const char* group : {"by_language", "by_kind", "by_function", "by_type"}) {
-    if (!s.contains(group) || s[group].empty()) continue;
+  for (const char* group : {"by_language", "by_kind", "by_function", "by_type", "by_turn"}) {
+    if (!s.contains(group) || s[group].empty() || (std::string(group) == "by_turn" && s[group].size() < 2)) continue;
     chart.groups.push_back({std::string(group + 3), {}, "", "", true});
     for (auto it = s[group].begin(); it != s[group].end(); ++it) chart.groups.push_back(bar(it.key(), *it));
   }

@@ -215,6 +215,8 @@ nlohmann::json run_demo(const DemoOptions& o) {
   // hand-written cases and on the generator's held-out test cases.
   std::vector<CaseSet> case_sets = {{"handwritten", handwritten_path},
                                     {"generated_test", rel("data/cases/test.jsonl")}};
+  // Hand-written conversations, where the domain has them (the last turn is scored).
+  if (const std::string conv = domain_dir + "/eval/conversations.jsonl"; fs::exists(conv)) case_sets.push_back({"conversations", conv});
   std::vector<EvalSpec> evals = {
       {"model", "model.gguf (f32)", "model.gguf", true},
       {"model-q8_0", "model-q8_0.gguf", "model-q8_0.gguf", true},
@@ -226,7 +228,7 @@ nlohmann::json run_demo(const DemoOptions& o) {
   nlohmann::json results = nlohmann::json::object();
   for (const auto& cs : case_sets) {
     // The hand-written cases are few and are the yardstick: always all of them.
-    int64_t limit = cs.name == "handwritten" && !o.quick ? 0 : plan.eval_limit;
+    int64_t limit = cs.name != "generated_test" && !o.quick ? 0 : plan.eval_limit;
     std::vector<EvalCase> cases = spread_sample(load_cases(cs.path, schema), limit);
     for (const auto& e : evals) {
       std::string dir = cat("eval/", cs.name, "/", e.slug);

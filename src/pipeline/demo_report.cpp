@@ -152,6 +152,11 @@ nlohmann::json write_demo_report(const StageRunner& st, const DemoReportInput& i
   md += "## Results on the generator's held-out test cases\n\n";
   md += "(test split: templates never used for training)\n\n";
   results_table("generated_test");
+  if (in.results.contains("conversations")) {
+    md += "## Results on the project's hand-written conversations\n\n";
+    md += "(the last user turn of each conversation is scored; by follow-up type and turn in each report)\n\n";
+    results_table("conversations");
+  }
   md += "## Targets (issue 7), on the hand-written cases\n\n| target | status |\n| --- | --- |\n";
   for (const auto& [slug, t] : targets.items()) {
     if (!t.is_object()) continue;
@@ -242,7 +247,7 @@ nlohmann::json write_demo_report(const StageRunner& st, const DemoReportInput& i
 void print_demo_summary(const nlohmann::json& card) {
   std::printf("\n== edgelm demo: summary (%s mode, %.1f s of stages) ==\n", card["mode"].get<std::string>().c_str(),
               card["total_seconds"].get<double>());
-  for (const char* set : {"handwritten", "generated_test"}) {
+  for (const char* set : {"handwritten", "generated_test", "conversations"}) {
     if (!card["results"].contains(set)) continue;
     std::printf("%s cases:\n", set);
     for (const auto& slug : kSlugOrder) {

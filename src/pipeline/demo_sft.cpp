@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "agent/agent.h"
 #include "agent/format.h"
 #include "model/weights.h"
 #include "pipeline/demo_train.h"
@@ -25,7 +26,10 @@ namespace edgelm {
 namespace {
 
 // Renders every line of an SFT JSONL file into one shard document (tokens + loss mask).
-int64_t render_shard(const DomainSchema& schema, const Tokenizer& tok, const std::string& jsonl, const std::string& shard_path) {
+// Dialogues keep the history the agent keeps at run time (AgentOptions), cut
+// further from the oldest turn to fit a training row of `max_tokens`.
+int64_t render_shard(const DomainSchema& schema, const Tokenizer& tok, const std::string& jsonl, const std::string& shard_path,
+                     int64_t max_tokens) {
   std::ifstream in(jsonl, std::ios::binary);
   if (!in) fail("cannot open '", jsonl, "'");
   training::ShardWriter writer(tok.n_vocab());
@@ -42,7 +46,7 @@ int64_t render_shard(const DomainSchema& schema, const Tokenizer& tok, const std
     }
     RenderedExample ex;
     try {
-      ex = render_training_example(schema, tok, j);
+      ex = render_training_example(schema, tok, j, AgentOptions{}.max_history_tokens, max_tokens);
     } catch (const Error& e) {
       fail(jsonl, " line ", line_no, ": ", e.what());
     }
@@ -60,8 +64,8 @@ nlohmann::json train_demo_model(const DomainSchema& schema, const AgentTrainSpec
   std::filesystem::create_directories(spec.run_dir);
   Tokenizer tok = load_tokenizer(spec.tokenizer_gguf);
   std::string train_shard = spec.run_dir + "/train.tokens", valid_shard = spec.run_dir + "/valid.tokens";
-  int64_t train_tokens = render_shard(schema, tok, spec.train_jsonl, train_shard);
-  render_shard(schema, tok, spec.valid_jsonl, valid_shard);
+  int64_t train_tokens = render_shard(schema, tok, spec.train_jsonl, train_shard, spec.seq_len + 1);
+  render_shard(schema, tok, spec.valid_jsonl, valid_shard, spec.seq_len + 1);
 
   ModelConfig c;
   c.n_vocab = tok.n_vocab();

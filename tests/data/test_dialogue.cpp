@@ -1,0 +1,232 @@
+// Dialogues (src/data/dialogue.h): every generated conversation is valid —
+// each call executes on the device's simulator after the earlier turns', and
+// the last turn's calls follow from the turn before it by the rule of its kind
+// — for both built-in devices and the every-type test domain, over thousands
+// of generated dialogues; follow-up phrases are split by template like
+// single commands.
+#include <gtest/gtest.h>
+
+#include "domain_test_util.h"
+
+#include <filesystem>
+#include <map>
+#include <set>
+
+#include "data/dataset.h"
+#include "data/dialogue.h"
+#include "data/generator.h"
+#include "data/phrase_library.h"
+#include "data/phrasebook.h"
+#include "device/device.h"
+#include "domain/conversation.h"
+#include "domain/schema.h"
+
+using namespace edgelm;
+using namespace edgelm::data;
+
+namespace {
+
+struct Generated {
+  std::map<std::string, std::vector<nlohmann::json>> by_split;  // train / valid / test lines
+};
+
+Generated generate(const std::string& domain_dir, const std::string& name, int64_t n) {
+  GenerateOptions o;
+  o.domain_dir = domain_dir;
+  o.out_dir = test::temp_dir("dialogue_" + name);
+  o.n = n;
+  o.seed = 11;
+  generate_dataset(o);
+  Generated g;
+  for (const char* split : {"train", "valid", "test"}) g.by_split[split] = test::read_jsonl(o.out_dir + "/" + split + ".jsonl");
+  std::filesystem::remove_all(o.out_dir);
+  return g;
+}
+
+// The arguments whose values differ between two calls of one function (or that only one has).
+std::set<std::string> differing(const Call& a, const Call& b) {
+  std::set<std::string> out;
+  for (const auto& [k, v] : a.arguments)
+    if (!b.arguments.count(k) || b.arguments.at(k) != v) out.insert(k);
+  for (const auto& [k, v] : b.arguments)
+    if (!a.arguments.count(k)) out.insert(k);
+  return out;
+}
+
+// Checks every dialogue of the data set; counts them per kind.
+void check_dialogues(const std::string& domain_dir, const Generated& g, std::map<std::string, int>& kinds) {
+  auto spec = std::make_shared<const DeviceSpec>(load_device(domain_dir));
+  const std::map<std::string, Call> undo = load_phrasebook(domain_dir).config.undo;
+  for (const auto& [split, lines] : g.by_split)
+    for (const auto& line : lines) {
+      Conversation conv = parse_conversation(line["messages"], spec->schema);
+      if (conv.history.empty()) continue;
+      const std::string kind = line["types"]["kind"];
+      const std::string where = line["id"].get<std::string>() + " (" + kind + "): " + line["messages"].dump();
+      ASSERT_TRUE(is_dialogue_kind(kind)) << where;
+      ASSERT_GE(conv.history.size(), 1u) << where;
+      ASSERT_LE(conv.history.size(), 4u) << where;  // 2 to 5 user turns
+      EXPECT_EQ(line["types"]["turn"].get<size_t>(), conv.history.size() + 1) << where;
+      ASSERT_TRUE(conv.answer.has_value()) << where;
+      // Every call executes on the simulator, in order.
+      Device device(spec);
+      for (const auto& turn : conv.history)
+        for (const auto& c : turn.calls) EXPECT_NO_THROW(device.execute(c)) << where;
+      for (const auto& c : *conv.answer) EXPECT_NO_THROW(device.execute(c)) << where;
+      // The last turn's calls follow from the turn before it.
+      const std::vector<Call>& prev = conv.history.back().calls;
+      const std::vector<Call>& now = *conv.answer;
+      ++kinds[kind];
+      if (kind == "topic_switch") {
+        for (const auto& a : prev)
+          for (const auto& b : now) EXPECT_NE(a.name, b.name) << where;
+      } else if (kind == "out_of_scope_mid") {
+        std::set<std::string> phen;
+        for (const auto& p : line["types"]["phenomenon"]) phen.insert(p);
+        EXPECT_TRUE(phen.count("out_of_scope")) << where;
+      } else if (kind == "repeat") {
+        EXPECT_EQ(prev, now) << where;
+      } else if (kind == "undo") {
+        ASSERT_EQ(prev.size(), 1u) << where;
+        ASSERT_TRUE(undo.count(prev[0].name)) << where;
+        EXPECT_EQ(now, std::vector<Call>{undo.at(prev[0].name)}) << where;
+      } else {
+        ASSERT_EQ(prev.size(), 1u) << where;
+        ASSERT_EQ(now.size(), 1u) << where;
+        const Call& p = prev[0];
+        const Call& c = now[0];
+        EXPECT_NE(p, c) << where;
+        if (kind == "pronoun") {
+          // The same target: another function carries it by argument name.
+          bool shared = p.name == c.name;
+          for (const auto& [k, v] : c.arguments) shared |= p.arguments.count(k) && p.arguments.at(k) == v;
+          EXPECT_TRUE(shared) << where;
+          if (p.name == c.name) {
+            for (const auto& [k, v] : p.arguments) EXPECT_TRUE(c.arguments.count(k)) << "kept argument " << k << ": " << where;
+          }
+          continue;
+        }
+        EXPECT_EQ(p.name, c.name) << where;
+        std::set<std::string> diff = differing(p, c);
+        EXPECT_EQ(diff.size(), 1u) << where;
+        for (const auto& [k, v] : p.arguments) EXPECT_TRUE(c.arguments.count(k)) << "kept argument " << k << ": " << where;
+        if (kind == "slot_answer") {
+          EXPECT_EQ(c.arguments.size(), p.arguments.size() + 1) << where;
+        }
+        if (kind == "follow_up_target" || kind == "correction") {
+          EXPECT_EQ(c.arguments.size(), p.arguments.size()) << where;
+        }
+      }
+    }
+}
+
+// No follow-up phrase is in both train and test. (An example is held out when
+// any of its parts is: a training phrase that wraps a held-out command, "and
+// {command}", appears in test too; a phrase alone never does.)
+void check_phrase_split(const Generated& g) {
+  std::map<std::string, std::set<std::string>> phrase_splits;
+  for (const auto& [split, lines] : g.by_split)
+    for (const auto& line : lines) {
+      const std::string id = line["types"]["template"];
+      if (id.find(".follow.") != std::string::npos && id.find('+') == std::string::npos) phrase_splits[id].insert(split);
+    }
+  ASSERT_FALSE(phrase_splits.empty());
+  int held_out = 0;
+  for (const auto& [phrase, splits] : phrase_splits) {
+    EXPECT_FALSE(splits.count("train") && splits.count("test")) << phrase << " is in train and test";
+    held_out += splits.count("test") > 0;
+  }
+  EXPECT_GT(held_out, 0);
+}
+
+}  // namespace
+
+TEST(Dialogue, SmartHomeDialoguesAreValidAndEveryKindIsWritten) {
+  const std::string dir = resolve_domain_dir("smart-home");
+  Generated g = generate(dir, "smart_home", 6000);
+  std::map<std::string, int> kinds;
+  check_dialogues(dir, g, kinds);
+  int total = 0;
+  for (const auto& [k, n] : kinds) total += n;
+  EXPECT_GT(total, 1000);  // about 30% of 6,000
+  for (const char* k : {"follow_up_target", "pronoun", "correction", "keep_setting", "slot_answer", "topic_switch", "out_of_scope_mid"})
+    EXPECT_GT(kinds[k], 20) << k;
+  EXPECT_EQ(kinds["repeat"], 0);  // the smart home has no relative function
+  EXPECT_EQ(kinds["undo"], 0);    // nor an [undo] table
+  check_phrase_split(g);
+}
+
+TEST(Dialogue, AirPurifierDialoguesAreValid) {
+  const std::string dir = resolve_domain_dir("air-purifier");
+  Generated g = generate(dir, "air_purifier", 5000);
+  std::map<std::string, int> kinds;
+  check_dialogues(dir, g, kinds);
+  for (const char* k : {"correction", "repeat", "undo", "topic_switch", "out_of_scope_mid"}) EXPECT_GT(kinds[k], 20) << k;
+  check_phrase_split(g);
+}
+
+TEST(Dialogue, EveryTypeDomainDialoguesAreValid) {
+  const std::string dir = std::string(EDGELM_TEST_DIR) + "/fixtures/domains/every-type";
+  Generated g = generate(dir, "every_type", 3000);
+  std::map<std::string, int> kinds;
+  check_dialogues(dir, g, kinds);
+  EXPECT_GT(kinds["correction"], 0);
+}
+
+TEST(Dialogue, FollowUpsSayTheNewValueInTheDomainsWords) {
+  Phrasebook pb = load_phrasebook(resolve_domain_dir("smart-home"));
+  Generator gen(pb);
+  DialogueWriter writer(gen);
+  const Language& en = *pb.find_language("en");
+  const Language& ko = *pb.find_language("ko");
+  Rng rng(3);
+  Example anchor;
+  anchor.text = "kitchen lights off";
+  anchor.calls = {Call{"toggle_lights", {{"room", std::string("kitchen")}, {"state", std::string("off")}}}};
+  anchor.phenomena = {"direct"};
+  int seen = 0;
+  for (int i = 0; i < 50; ++i) {
+    auto ex = writer.last_turn("follow_up_target", en, anchor, nullptr, 0, rng);
+    if (!ex) continue;
+    ++seen;
+    ASSERT_EQ(ex->calls.size(), 1u);
+    EXPECT_EQ(ex->calls[0].arguments.at("state"), ArgValue(std::string("off")));
+    const std::string room = std::get<std::string>(ex->calls[0].arguments.at("room"));
+    EXPECT_NE(room, "kitchen");
+    EXPECT_EQ(ex->kind, "follow_up_target");
+    EXPECT_NE(ex->template_id.find("en.follow.same_action."), std::string::npos) << ex->template_id;
+  }
+  EXPECT_GT(seen, 40);
+  // Korean: the room's Korean words, with the particle agreeing (침실도, 거실은?).
+  for (int i = 0; i < 20; ++i) {
+    auto w = writer.say_value(ko, "toggle_lights", "room", std::string("bedroom"), false, rng);
+    ASSERT_TRUE(w.has_value());
+    EXPECT_TRUE(*w == "침실" || *w == "안방" || *w == "내 방" || *w == "bedroom") << *w;
+  }
+  // A value the domain has no words for cannot be said.
+  EXPECT_FALSE(writer.say_value(en, "toggle_lights", "room", std::string("attic"), false, rng).has_value());
+}
+
+TEST(Dialogue, LibraryFollowUpErrorsNameTheProblem) {
+  namespace fs = std::filesystem;
+  const std::string dir = test::temp_dir("follow_up_lib");
+  const std::string src = std::string(EDGELM_TEST_DIR) + "/../phrases/en.toml";
+  auto error_of = [&](const std::string& from, const std::string& to) {
+    std::string text = read_file(src);
+    size_t at = text.find(from);
+    EXPECT_NE(at, std::string::npos) << from;
+    if (at != std::string::npos) text.replace(at, from.size(), to);
+    write_file_atomic(dir + "/en.toml", text);
+    try {
+      load_phrase_library(dir, "en");
+    } catch (const Error& e) {
+      return std::string(e.what());
+    }
+    return std::string();
+  };
+  EXPECT_NE(error_of("same_action = [\"{target} too\"", "same_action = [\"{value} too\"").find("may not use {value}"), std::string::npos);
+  EXPECT_NE(error_of("correction = [\"no, {value}\"", "correction = [\"no\"").find("must say {value}"), std::string::npos);
+  EXPECT_NE(error_of("repeat = [", "reprise = [").find("unknown list 'reprise'"), std::string::npos);
+  EXPECT_NE(error_of("switch_on = [\"turn {it} on\"", "dance = [\"turn {it} on\"").find("'dance' is not a library intent"), std::string::npos);
+  fs::remove_all(dir);
+}
