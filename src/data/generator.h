@@ -44,9 +44,6 @@ class Generator {
   std::optional<Example> render(const Language& lang, const std::vector<Clause>& clauses, bool mix, bool force_conversion,
                                  double noise_rate, Rng& rng) const;
 
-  // Surface noise: typos, spacing, casing, punctuation. Returns the text
-  // unchanged when the draw picked nothing applicable.
-  static std::string add_noise(const std::string& text, const std::string& lang, Rng& rng);
   // The reply for these calls (or none: out of scope) in the language's words;
   // `asks` is set when a reply asks for a value a partial call left out.
   std::string reply_for(const Language& lang, const std::vector<Call>& calls, Rng& rng, bool* asks = nullptr) const;

@@ -24,6 +24,7 @@ std::string resolve_phrases_dir() {
 
 PhraseLibrary load_phrase_library(const std::string& dir, const std::string& lang) {
   namespace fs = std::filesystem;
+  const LanguageInfo& info = language_info(lang);
   PhraseLibrary lib;
   lib.file = (fs::path(dir) / (lang + ".toml")).string();
   if (!fs::exists(lib.file)) fail(lib.file, ": no phrase library for language '", lang, "'");
@@ -64,7 +65,7 @@ PhraseLibrary load_phrase_library(const std::string& dir, const std::string& lan
       if (!arr || arr->empty()) error(v, cat("endings.", key, " must be a non-empty list of strings"));
       for (const auto& e : *arr) {
         if (!e.is_string()) error(e, cat("endings.", key, ": every entry must be a string"));
-        Pattern p = parse_pattern(*e.value<std::string>(), cat(lib.file, " line ", e.source().begin.line));
+        Pattern p = parse_pattern(*e.value<std::string>(), cat(lib.file, " line ", e.source().begin.line), info);
         for_each_node(p, [&](const PatternNode& n) {
           if ((n.kind == PatternNode::Kind::Slot && n.text != "a" && n.text != "stem") || n.kind == PatternNode::Kind::Verb)
             error(e, cat("an ending may only use {a} and {stem} (\"", p.source, "\")"));
@@ -83,7 +84,7 @@ PhraseLibrary load_phrase_library(const std::string& dir, const std::string& lan
                                                                      : std::set<std::string>{"first", "first_conn", "rest"};
     for (const auto& e : *arr) {
       if (!e.is_string()) error(e, cat("'", key, "': every entry must be a string"));
-      Pattern p = parse_pattern(*e.value<std::string>(), cat(lib.file, " line ", e.source().begin.line));
+      Pattern p = parse_pattern(*e.value<std::string>(), cat(lib.file, " line ", e.source().begin.line), info);
       for_each_node(p, [&](const PatternNode& n) {
         if (n.kind == PatternNode::Kind::Slot && !allowed.count(n.text))
           error(e, cat("'", key, "' may not use {", n.text, "} (\"", p.source, "\")"));
@@ -106,7 +107,7 @@ PhraseLibrary load_phrase_library(const std::string& dir, const std::string& lan
       t.index = int(out.size());
       t.line = int(e.source().begin.line);
       if (!seen.insert(t.text).second) error(e, cat("template \"", t.text, "\" repeated in '", name, "'"));
-      Pattern p = parse_pattern(t.text, cat(lib.file, " line ", t.line));
+      Pattern p = parse_pattern(t.text, cat(lib.file, " line ", t.line), info);
       for_each_node(p, [&](const PatternNode& n) {
         if (n.kind == PatternNode::Kind::Slot) {
           if ((n.text != "target" && n.text != "value") || n.optional || !n.format.empty())
@@ -115,7 +116,7 @@ PhraseLibrary load_phrase_library(const std::string& dir, const std::string& lan
           t.says_target |= n.text == "target";
           t.says_value |= n.text == "value";
         } else if (n.kind == PatternNode::Kind::Verb) {
-          if (!lib.verbs.count(n.text) && !korean_hada_forms(n.text))
+          if (!lib.verbs.count(n.text) && !info.rules->derived_verb_forms(n.text))
             error(e, cat("verb <", n.text, "> is not in the library's [verbs] (in \"", t.text, "\")"));
         }
       });

@@ -120,8 +120,9 @@ nlohmann::json run_demo(const DemoOptions& o) {
   };
   // The domain's content (its files and the phrase library it uses) is part of
   // the data's stamp: an edited domain is generated again, and so is all after it.
+  const data::Phrasebook domain_pb = data::load_phrasebook(domain_dir);
   nlohmann::json data_cfg = {{"n", plan.n_examples}, {"seed", o.seed}, {"domain", o.domain},
-                             {"domain_hash", data::load_phrasebook(domain_dir).content_hash}};
+                             {"domain_hash", domain_pb.content_hash}};
   nlohmann::json data = st.run("data", "generate the balanced data set", data_cfg,
                                {"data/train.jsonl", "data/valid.jsonl", "data/cases/test.jsonl"},
                                generate("data", true, plan.n_examples, o.seed, ""));
@@ -259,7 +260,8 @@ nlohmann::json run_demo(const DemoOptions& o) {
   }
 
   // The report card.
-  DemoReportInput in{o, plan, st.manifest(), data, data_raw, tok, train, train_raw, quant, results, focus};
+  const std::vector<std::string> languages = language_labels(domain_pb.config.languages);
+  DemoReportInput in{o, plan, st.manifest(), data, data_raw, tok, train, train_raw, quant, results, focus, languages};
   nlohmann::json card = write_demo_report(st, in);
   if (!o.quiet) print_demo_summary(card);
   return card;

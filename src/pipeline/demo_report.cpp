@@ -145,7 +145,7 @@ nlohmann::json write_demo_report(const StageRunner& st, const DemoReportInput& i
       row["name"] = cat(s.value("name", slug), " ([report](", s.value("report", std::string()), "))");
       rows.push_back(row);
     }
-    md += comparison_markdown(rows) + "\n";
+    md += comparison_markdown(rows, in.languages) + "\n";
   };
   results_table("handwritten");
   md += "![success by model](comparison.svg)\n\n";
@@ -223,7 +223,7 @@ nlohmann::json write_demo_report(const StageRunner& st, const DemoReportInput& i
     std::vector<nlohmann::json> rows;
     for (const auto& slug : kSlugOrder)
       if (in.results["handwritten"].contains(slug)) rows.push_back(in.results["handwritten"][slug]);
-    write_file_atomic(st.path("comparison.svg"), comparison_chart_svg(rows));
+    write_file_atomic(st.path("comparison.svg"), comparison_chart_svg(rows, in.languages));
   }
   std::vector<std::pair<std::string, nlohmann::json>> series;
   if (in.train.contains("losses")) series.push_back({"model.gguf", in.train["losses"]});

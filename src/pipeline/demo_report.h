@@ -20,6 +20,7 @@ struct DemoReportInput {
   const nlohmann::json &data, &data_unbalanced, &tokenizer, &train, &train_unbalanced, &quant;
   const nlohmann::json& results;    // case set -> eval slug -> eval summary (without failures)
   const nlohmann::json& focus;      // the focus round: {eval, data, train}, or empty without one
+  const std::vector<std::string>& languages;  // the results' language columns: the domain's, then code-switched
 };
 
 // Writes report.md, report.json, comparison.svg, loss_curve.svg into the run folder; returns report.json's content.

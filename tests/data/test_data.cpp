@@ -7,7 +7,6 @@
 #include <set>
 
 #include "data/dataset.h"
-#include "data/numbers.h"
 #include "data/pattern.h"
 #include "data/phrasebook.h"
 #include "domain/schema.h"
@@ -24,12 +23,6 @@ std::string domain() { return resolve_domain_dir("air-purifier"); }
 
 std::string temp_dir(const std::string& name) { return test::temp_dir("data_" + name); }
 
-bool has_form(int64_t m, const std::string& lang, const std::string& text, bool conversion) {
-  for (const auto& f : duration_forms(m, lang))
-    if (f.text == text) return f.conversion == conversion;
-  return false;
-}
-
 using test::read_jsonl;
 
 GenerateOptions options(const std::string& out, int64_t n, uint64_t seed) {
@@ -43,55 +36,15 @@ GenerateOptions options(const std::string& out, int64_t n, uint64_t seed) {
 
 }  // namespace
 
-TEST(Numbers, TrickyConversions) {
-  EXPECT_TRUE(has_form(90, "ko", "한 시간 반", true));
-  EXPECT_TRUE(has_form(90, "en", "an hour and a half", true));
-  EXPECT_TRUE(has_form(120, "ko", "두 시간", true));
-  EXPECT_TRUE(has_form(30, "ko", "삼십 분", false));
-  EXPECT_TRUE(has_form(120, "ko", "2시간", true));
-  EXPECT_TRUE(has_form(90, "ko", "90분", false));
-  EXPECT_TRUE(has_form(30, "en", "half an hour", true));
-  EXPECT_TRUE(has_form(720, "ko", "열두 시간", true));
-  EXPECT_TRUE(has_form(45, "en", "forty-five minutes", false));
-  EXPECT_FALSE(has_form(60, "ko", "두 시간", true));
-  EXPECT_EQ(korean_sino_number(15), "십오");
-  EXPECT_EQ(korean_sino_number(120), "백이십");
-  EXPECT_EQ(korean_native_number(3), "세");
-  EXPECT_EQ(english_number(45), "forty-five");
-  EXPECT_THROW(duration_forms(0, "en"), Error);
-  EXPECT_THROW(duration_forms(10, "fr"), Error);
-}
-
-TEST(Numbers, EveryFormNamesOneValue) {
-  for (const char* lang : {"en", "ko"}) {
-    std::map<std::string, int64_t> seen;
-    for (int64_t m = 1; m <= 720; ++m)
-      for (const auto& f : duration_forms(m, lang)) {
-        auto [it, fresh] = seen.emplace(f.text, m);
-        EXPECT_TRUE(fresh) << lang << " '" << f.text << "' means both " << it->second << " and " << m;
-      }
-  }
-}
-
-TEST(Pattern, KoreanParticlesAgree) {
-  auto with = [](std::string word, const char* p) { append_korean_particle(word, p); return word; };
-  EXPECT_EQ(with("자동", "로"), "자동으로");
-  EXPECT_EQ(with("수면 모드", "로"), "수면 모드로");
-  EXPECT_EQ(with("1시간", "로"), "1시간으로");
-  EXPECT_EQ(with("물", "로"), "물로");
-  EXPECT_EQ(with("전원", "를"), "전원을");
-  EXPECT_EQ(with("타이머", "를"), "타이머를");
-  EXPECT_EQ(with("30분", "가"), "30분이");
-}
-
 TEST(Pattern, RejectsMalformedText) {
-  EXPECT_THROW(parse_pattern("(a|b", "x"), Error);
-  EXPECT_THROW(parse_pattern("a)", "x"), Error);
-  EXPECT_THROW(parse_pattern("{bad name}", "x"), Error);
-  EXPECT_THROW(parse_pattern("{m:hours}", "x"), Error);
-  EXPECT_THROW(parse_pattern("모드~뭐", "x"), Error);
-  EXPECT_THROW(parse_pattern(std::string("ab\xff"), "x"), Error);
-  EXPECT_NO_THROW(parse_pattern("(turn|switch) [it] {dev?} on~", "x"));
+  const LanguageInfo& en = language_info("en");
+  EXPECT_THROW(parse_pattern("(a|b", "x", en), Error);
+  EXPECT_THROW(parse_pattern("a)", "x", en), Error);
+  EXPECT_THROW(parse_pattern("{bad name}", "x", en), Error);
+  EXPECT_THROW(parse_pattern("{m:hours}", "x", en), Error);
+  EXPECT_THROW(parse_pattern("모드~뭐", "x", language_info("ko")), Error);
+  EXPECT_THROW(parse_pattern(std::string("ab\xff"), "x", en), Error);
+  EXPECT_NO_THROW(parse_pattern("(turn|switch) [it] {dev?} on~", "x", en));
 }
 
 TEST(Phrasebook, MeaningsFromTheSpec) {
