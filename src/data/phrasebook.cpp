@@ -761,6 +761,36 @@ GenerationConfig load_config(const std::string& path, std::string& bytes, const 
           dst[nm] = *w.value<double>();
         }
       }
+    } else if (key == "report_targets") {
+      const toml::table* t = v.as_table();
+      if (!t) error(v, "[report_targets] must be a table");
+      ReportTargets& r = c.report_targets;
+      for (const auto& [name, w] : *t) {
+        std::string nm(name.str());
+        if (nm == "functional_success" || nm == "every_language" || nm == "out_of_scope") {
+          double* dst = nm == "functional_success" ? &r.functional_success : nm == "every_language" ? &r.every_language : &r.out_of_scope;
+          if (!w.is_number() || *w.value<double>() < 0 || *w.value<double>() > 1)
+            error(w, cat("report_targets.", nm, " must be a share between 0 and 1"));
+          *dst = *w.value<double>();
+        } else if (nm == "models") {
+          const toml::array* arr = w.as_array();
+          if (!arr || arr->empty()) error(w, "report_targets.models must be a non-empty list of model names (model, model-q8_0, ...)");
+          r.models.clear();
+          for (const auto& e : *arr) {
+            if (!e.is_string() || e.value<std::string>()->empty()) error(e, "report_targets.models: every entry must be a model name");
+            r.models.push_back(*e.value<std::string>());
+          }
+        } else if (nm == "max_params") {
+          if (!w.is_integer() || *w.value<int64_t>() < 1) error(w, "report_targets.max_params must be a positive integer");
+          r.max_params = *w.value<int64_t>();
+        } else if (nm == "max_minutes") {
+          if (!w.is_number() || !(*w.value<double>() > 0)) error(w, "report_targets.max_minutes must be a number > 0");
+          r.max_minutes = *w.value<double>();
+        } else {
+          error(w, cat("report_targets: unknown key '", nm,
+                       "' (functional_success, every_language, out_of_scope, models, max_params, max_minutes)"));
+        }
+      }
     } else {
       error(v, cat("unknown key '", key, "' in generate.toml"));
     }

@@ -69,12 +69,24 @@ struct Language {
   std::vector<Intent> intents;
 };
 
+// What the demo's report card checks on the domain's hand-written cases
+// (generate.toml [report_targets]); the defaults are those of a new device.
+struct ReportTargets {
+  double functional_success = 0.95;  // share of cases fully right, for each model in `models`
+  double every_language = 0.93;      // the same for each language (and code-switched) alone
+  double out_of_scope = 0.95;        // out-of-scope requests handled: no call, or the call the cases expect
+  std::vector<std::string> models = {"model", "model-q8_0"};  // the model files (without .gguf) held to them
+  int64_t max_params = 30'000'000;
+  double max_minutes = 15;           // all demo stages together
+};
+
 struct GenerationConfig {
   std::map<std::string, std::vector<int64_t>> number_pools;  // "set_timer.minutes" -> values people say (integers)
   std::map<std::string, std::vector<double>> decimal_pools;  // the same for number arguments ("set_temp.celsius")
   std::map<std::string, double> kind_targets;            // share of examples per kind (direct, multi_call, ...)
   std::map<std::string, double> language_targets;        // each language, and kMixedLanguage (code-switched)
   std::vector<std::string> languages;                    // phrasing files to load: en -> en.toml (default: every known language)
+  ReportTargets report_targets;
 };
 
 struct Phrasebook {

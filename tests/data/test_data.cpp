@@ -230,3 +230,23 @@ TEST(Domain, MalformedFilesNameFileLineAndProblem) {
     EXPECT_NE(msg.find("does not say {mode}"), std::string::npos) << msg;
   }
 }
+
+TEST(Domain, ReportTargetsComeFromTheDomain) {
+  // The air purifier keeps issue 7's every-language target; the smart home has the defaults.
+  const ReportTargets ap = load_phrasebook(domain()).config.report_targets;
+  EXPECT_DOUBLE_EQ(ap.functional_success, 0.95);
+  EXPECT_DOUBLE_EQ(ap.every_language, 0.90);
+  EXPECT_DOUBLE_EQ(ap.out_of_scope, 0.95);
+  EXPECT_EQ(ap.models, (std::vector<std::string>{"model", "model-q8_0"}));
+  const ReportTargets sh = load_phrasebook(resolve_domain_dir("smart-home")).config.report_targets;
+  EXPECT_DOUBLE_EQ(sh.every_language, 0.93);
+  EXPECT_EQ(sh.max_params, 30'000'000);
+
+  std::string gen = read_file(domain() + "/generate.toml");
+  int line = line_of(gen, "every_language = 0.90");
+  std::string msg = load_error("generate.toml", [](std::string s) { return replace_once(s, "every_language = 0.90", "every_language = 90"); });
+  EXPECT_NE(msg.find("generate.toml line " + std::to_string(line)), std::string::npos) << msg;
+  EXPECT_NE(msg.find("report_targets.every_language must be a share between 0 and 1"), std::string::npos) << msg;
+  msg = load_error("generate.toml", [](std::string s) { return replace_once(s, "every_language = 0.90", "every_langauge = 0.90"); });
+  EXPECT_NE(msg.find("report_targets: unknown key 'every_langauge'"), std::string::npos) << msg;
+}
