@@ -7,6 +7,7 @@
 #include <set>
 
 #include "data/dataset.h"
+#include "data/phrasebook.h"
 #include "device/device.h"
 #include "domain/schema.h"
 #include "platform/atomic_file.h"
@@ -18,8 +19,6 @@
 
 namespace edgelm {
 namespace {
-
-const char* kLanguages[] = {"en", "ko", "mix"};
 
 // Integers and numbers are audited in ranges: a timer of 47 minutes is not
 // its own cell. Wide integer ranges use the duration-like ranges below; a
@@ -98,14 +97,15 @@ int64_t count_words(const std::string& s) {
 
 // Two horizontal stacked bar charts (by function value and by phenomenon),
 // each bar split by language, each section on its own scale.
-std::string make_svg(const std::vector<std::pair<std::string, std::map<std::string, int64_t>>>& a,
+std::string make_svg(const std::vector<std::string>& languages,
+                     const std::vector<std::pair<std::string, std::map<std::string, int64_t>>>& a,
                      const std::vector<std::pair<std::string, std::map<std::string, int64_t>>>& b) {
   BarChart chart;
   chart.title = "Examples by language";
   chart.layout = BarChart::Layout::Horizontal;
   chart.stacked = true;
   chart.scale_each_section = true;
-  chart.series.assign(std::begin(kLanguages), std::end(kLanguages));
+  chart.series = languages;
   chart.colors = {"#4e79a7", "#f28e2b", "#59a14f"};
   chart.label_width = 260;
   chart.bar_length = 520;
@@ -113,7 +113,7 @@ std::string make_svg(const std::vector<std::pair<std::string, std::map<std::stri
     chart.groups.push_back({title, {}, "", "", true});
     for (const auto& [label, by_language] : rows) {
       BarGroup g{label, {}, "", "", false};
-      for (const char* l : kLanguages) g.values.push_back(double(by_language.count(l) ? by_language.at(l) : 0));
+      for (const std::string& l : languages) g.values.push_back(double(by_language.count(l) ? by_language.at(l) : 0));
       chart.groups.push_back(std::move(g));
     }
   };
@@ -147,7 +147,10 @@ AuditReport audit_dataset(const std::string& dir, const AuditOptions& o) {
       domain_dir = m["domain_dir"].get<std::string>();
   }
   if (domain_dir.empty()) domain_dir = resolve_domain_dir(kDefaultDomain);
-  DomainSchema schema = load_device(domain_dir).schema;
+  const data::Phrasebook pb = data::load_phrasebook(domain_dir);
+  const DomainSchema& schema = pb.schema;
+  // The domain's languages, then code-switched examples: the columns of every table.
+  const std::vector<std::string> languages = language_labels(pb.config.languages);
 
   std::optional<Tokenizer> tok;
   if (!o.tokenizer_gguf.empty()) tok = Tokenizer::from_gguf(GgufFile::open(o.tokenizer_gguf));
@@ -229,7 +232,7 @@ AuditReport audit_dataset(const std::string& dir, const AuditOptions& o) {
   // The target of a cell is a share of the mean of its language's cells, so
   // a language drawn less often (code-switched) is held to its own level.
   auto check_table = [&](const std::vector<std::pair<std::string, int64_t>>& expected) {
-    for (const char* l : kLanguages) {
+    for (const std::string& l : languages) {
       std::string tag = cat(" [", l, "]");
       double mean = 0;
       size_t n = 0;
@@ -259,7 +262,7 @@ AuditReport audit_dataset(const std::string& dir, const AuditOptions& o) {
     for (const auto& label : labels) {
       auto& m = by_value[label];
       chart_a.push_back({label, m});
-      for (const char* l : kLanguages) fv.push_back({cat(label, " [", l, "]"), m.count(l) ? m.at(l) : 0});
+      for (const std::string& l : languages) fv.push_back({cat(label, " [", l, "]"), m.count(l) ? m.at(l) : 0});
     }
   }
   chart_a.push_back({"(no call)", by_value["(none)"]});
@@ -275,8 +278,8 @@ AuditReport audit_dataset(const std::string& dir, const AuditOptions& o) {
       absent.push_back(p);
       continue;
     }
-    for (const char* l : kLanguages) {
-      bool possible = p == "code_switched" ? std::string(l) == "mix" : true;
+    for (const std::string& l : languages) {
+      bool possible = p == "code_switched" ? l == kMixedLanguage : true;
       if (possible) pl.push_back({cat(p, " [", l, "]"), m.count(l) ? m.at(l) : 0});
     }
   }
@@ -320,7 +323,7 @@ AuditReport audit_dataset(const std::string& dir, const AuditOptions& o) {
   if (o.write_files) {
     write_file_atomic((fs::path(dir) / "audit.md").string(), md);
     write_file_atomic((fs::path(dir) / "audit.json").string(), r.to_json().dump(1) + "\n");
-    write_file_atomic((fs::path(dir) / "audit.svg").string(), make_svg(chart_a, chart_b));
+    write_file_atomic((fs::path(dir) / "audit.svg").string(), make_svg(languages, chart_a, chart_b));
   }
   return r;
 }

@@ -462,8 +462,8 @@ DataSummary generate_dataset(const GenerateOptions& o) {
     Draw d;
     d.kind = kind;
     std::string l = pick_weighted(lang_w, rng);
-    d.mix = l == "mix";
-    std::string base = d.mix ? (rng.uniform() < 0.8 ? "ko" : "en") : l;
+    d.mix = l == kMixedLanguage;
+    std::string base = d.mix ? pb.code_switch_base(rng.uniform()).lang : l;
     d.lang = pb.find_language(base);
     if (!d.lang) d.lang = &pb.languages[0];
     base = d.lang->lang;
@@ -575,7 +575,7 @@ DataSummary generate_dataset(const GenerateOptions& o) {
   }
   for (auto& [k, w] : kind_w) w *= focus.kind.count(k) ? focus.kind.at(k) : 1.0;
   for (auto& [k, w] : lang_w) w *= focus.language.count(k) ? focus.language.at(k) : 1.0;
-  if (lang_w.count("mix")) lang_w["mix"] *= focus.mix;
+  if (lang_w.count(kMixedLanguage)) lang_w[kMixedLanguage] *= focus.mix;
   const double noise_rate = noise_rate_of(o, focus);
   // Kinds a language cannot produce get no weight.
   for (const char* k : kKinds) if (!kind_w.count(k)) kind_w[k] = 0;
@@ -587,7 +587,7 @@ DataSummary generate_dataset(const GenerateOptions& o) {
     const auto& [lang, clause] = pick(pools.all_single, rng);
     d.lang = lang;
     d.kind = clause.intent->type;
-    d.mix = lang->lang == "ko" && rng.uniform() < 0.12;
+    d.mix = lang->rules().raw_mix_rate() > 0 && rng.uniform() < lang->rules().raw_mix_rate();
     if (rng.uniform() < 0.15 && !pools.chainable[lang->lang].empty()) {
       d.kind = "multi_call";
       std::map<std::string, double> none;

@@ -58,15 +58,6 @@ std::string lower_first(std::string s) {
   return s;
 }
 
-// Whether `text` holds letters of a script other than the language's own.
-bool switched_script(const std::string& lang, const std::string& text) {
-  const LanguageInfo* info = find_language_info(lang);
-  if (!info) return false;
-  for (const auto& other : known_languages())
-    if (other.script != info->script && count_script(text, other.script) > 0) return true;
-  return false;
-}
-
 }  // namespace
 
 bool is_dialogue_kind(std::string_view kind) {
@@ -96,9 +87,9 @@ DialogueWriter::DialogueWriter(const Generator& gen) : gen_(gen) {
           ArgWords& w = index[c.function + "." + arg];
           const ArgumentSpec* a = f->find_argument(arg);
           if (lang.values.count(slot)) {
-            add(w.plain, slot, parse_pattern(cat("{", slot, "}"), lang.file));
+            add(w.plain, slot, parse_pattern(cat("{", slot, "}"), lang.file, *lang.info));
           } else if (a->type == ArgType::Integer || a->type == ArgType::Number) {
-            add(w.plain, slot, parse_pattern(cat("{", slot, ":", slot_format(in, slot), "}"), lang.file));
+            add(w.plain, slot, parse_pattern(cat("{", slot, ":", slot_format(in, slot), "}"), lang.file, *lang.info));
           }
           if (a->type == ArgType::Integer || a->type == ArgType::Number) w.setting = true;
           for (const auto& vp : in.values)
@@ -231,10 +222,10 @@ std::optional<Example> DialogueWriter::finish(const Language& lang, std::string 
   Example ex;
   ex.phenomena.insert(kind);
   if (noise_rate > 0 && rng.uniform() < noise_rate) {
-    std::string noisy = Generator::add_noise(text, lang.lang, rng);
+    std::string noisy = lang.rules().add_noise(text, rng);
     if (noisy != text && !noisy.empty()) text = noisy, ex.phenomena.insert("noisy");
   }
-  const bool switched = switched_script(lang.lang, text);
+  const bool switched = has_other_script(text, lang.info->script);
   if (switched) ex.phenomena.insert("code_switched");
   ex.text = std::move(text);
   ex.lang = switched ? kMixedLanguage : lang.lang;

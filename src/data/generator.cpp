@@ -42,8 +42,8 @@ using Special = std::function<bool(const std::string& slot, RenderState& st)>;
 // Picks an entry, keeping a single-language example free of the other script
 // and steering a code-switched one towards entries that switch.
 const Pattern& pick_entry(const std::vector<Pattern>& entries, RenderState& st) {
-  const bool ko = st.lang.lang == "ko";
-  auto foreign = [&](const Pattern& p) { return ko ? p.has_latin : p.has_hangul; };
+  const Script own = st.lang.info->script;
+  auto foreign = [&](const Pattern& p) { return p.has_other_script(own); };
   size_t n_foreign = 0;
   for (const auto& e : entries) n_foreign += foreign(e);
   if (n_foreign == 0 || n_foreign == entries.size()) return pick(entries, st.rng);
@@ -65,7 +65,7 @@ void render_slot(const PatternNode& n, RenderState& st, const Special& special) 
   }
   if (n.format == "duration") {
     int64_t minutes = std::get<int64_t>(st.slot_values->at(n.text).value);
-    std::vector<DurationForm> forms = duration_forms(minutes, st.lang.lang);
+    std::vector<DurationForm> forms = duration_forms(minutes, st.lang.rules());
     std::vector<DurationForm> conv;
     for (const auto& f : forms)
       if (f.conversion) conv.push_back(f);
@@ -77,7 +77,7 @@ void render_slot(const PatternNode& n, RenderState& st, const Special& special) 
   if (n.format == "number") {
     const ArgValue& v = st.slot_values->at(n.text).value;
     const auto* i = std::get_if<int64_t>(&v);
-    st.out += pick(i ? number_forms(*i, st.lang.lang) : number_forms(std::get<double>(v), st.lang.lang), st.rng);
+    st.out += pick(i ? number_forms(*i, st.lang.rules()) : number_forms(std::get<double>(v), st.lang.rules()), st.rng);
     return;
   }
   if (auto it = st.lang.values.find(n.text); it != st.lang.values.end()) {
@@ -105,7 +105,7 @@ void render_pattern(const Pattern& p, RenderState& st, const Special& special) {
         st.out += inner.out;
         break;
       }
-      case PatternNode::Kind::Particle: append_korean_particle(st.out, n.text); break;
+      case PatternNode::Kind::Particle: st.lang.rules().append_particle(st.out, n.text); break;
     }
   }
 }
@@ -131,8 +131,8 @@ Call make_call(const CallTemplate& ct, const SlotValues& slots) {
   return c;
 }
 
-bool has_conversion_form(int64_t minutes, const std::string& lang) {
-  for (const auto& f : duration_forms(minutes, lang))
+bool has_conversion_form(int64_t minutes, const lang::LanguageRules& rules) {
+  for (const auto& f : duration_forms(minutes, rules))
     if (f.conversion) return true;
   return false;
 }
@@ -185,7 +185,7 @@ SlotValues choose_slot_values(const Phrasebook& pb, const Language& lang, const 
       if (force_conversion && duration) {
         std::vector<int64_t> conv;
         for (int64_t v : pool.empty() ? std::vector<int64_t>{30, 60, 90, 120} : pool)
-          if (v >= a->min && v <= a->max && has_conversion_form(v, lang.lang)) conv.push_back(v);
+          if (v >= a->min && v <= a->max && has_conversion_form(v, lang.rules())) conv.push_back(v);
         if (!conv.empty()) {
           out[slot] = {pick(conv, rng), ""};
           continue;
@@ -207,8 +207,7 @@ bool is_imperative(const Intent& intent, const Template& t) { return !t.question
 Generator::Generator(const Phrasebook& pb) : pb_(pb) {}
 
 bool Generator::can_switch(const Language& lang, const Pattern& p, int depth) {
-  const bool ko = lang.lang == "ko";
-  if (ko ? p.has_latin : p.has_hangul) return true;
+  if (p.has_other_script(lang.info->script)) return true;
   if (depth > 8) return false;
   bool found = false;
   for_each_node(p, [&](const PatternNode& n) {
@@ -330,15 +329,15 @@ std::optional<Example> Generator::render(const Language& lang, const std::vector
       text = tidy(st.out);
     }
   }
-  if (lang.lang == "en" && !text.empty() && rng.below(2) == 0 && text[0] >= 'a' && text[0] <= 'z') text[0] = char(text[0] - 32);
+  lang.rules().vary_case(text, rng);
   if (conversion) ex.phenomena.insert("numeric_conversion");
   if (noise_rate > 0 && rng.uniform() < noise_rate) {
-    std::string noisy = add_noise(text, lang.lang, rng);
+    std::string noisy = lang.rules().add_noise(text, rng);
     if (noisy != text && !noisy.empty()) text = noisy, ex.phenomena.insert("noisy");
   }
-  const bool switched = lang.lang == "ko" ? contains_latin(text) : contains_hangul(text);
+  const bool switched = has_other_script(text, lang.info->script);
   if (mix && !switched) return std::nullopt;
-  ex.lang = switched ? "mix" : lang.lang;
+  ex.lang = switched ? kMixedLanguage : lang.lang;
   if (switched) ex.phenomena.insert("code_switched");
   ex.text = text;
   bool asks = false;

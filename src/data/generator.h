@@ -62,9 +62,6 @@ class Generator {
   std::string render_phrase(const Language& lang, const Pattern& p, const std::map<std::string, std::string>& fill,
                             const std::map<std::string, ArgValue>& values, bool mix, Rng& rng) const;
 
-  // Surface noise: typos, spacing, casing, punctuation. Returns the text
-  // unchanged when the draw picked nothing applicable.
-  static std::string add_noise(const std::string& text, const std::string& lang, Rng& rng);
   // The reply for these calls (or none: out of scope) in the language's words;
   // `asks` is set when a reply asks for a value a partial call left out.
   std::string reply_for(const Language& lang, const std::vector<Call>& calls, Rng& rng, bool* asks = nullptr) const;

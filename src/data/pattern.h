@@ -4,10 +4,11 @@
 //   {slot}       a lexicon entry, or the words for an argument value
 //   {slot?}      the same, or nothing            {minutes:duration}  a duration
 //   {degrees:number}  an integer or number argument said as digits or words (72, seventy-two, 칠십이)
-//   <verb>       a Korean verb (dictionary form) with an ending chosen by
+//   <verb>       a verb (dictionary form) with an ending chosen by
 //                position: final (켜줘, 켜 주세요, 켜라) or connective (켜고)
-//   ~로 ~를 ~가 ~는 ~와 ~랑   a Korean particle that agrees with the
-//                preceding syllable (모드로, 자동으로; 타이머를, 전원을)
+//   ~로 ~를 ~가 ~는 ~와 ~랑   a particle of the language that agrees with the
+//                preceding word (Korean: 모드로, 자동으로; 타이머를, 전원을);
+//                which particles exist is the language module's (src/lang/)
 // Patterns are parsed once when the domain loads, so malformed text is
 // reported with its file and line before generation starts.
 #include <cstdint>
@@ -16,6 +17,7 @@
 #include <string_view>
 #include <vector>
 
+#include "domain/language.h"
 #include "platform/utf8.h"
 
 namespace edgelm::data {
@@ -34,12 +36,14 @@ struct PatternNode {
 struct Pattern {
   std::vector<PatternNode> nodes;
   std::string source;            // the text as written, for messages
-  bool has_latin = false;        // literal text holds ASCII letters / Hangul (code-switch filtering)
-  bool has_hangul = false;
+  uint32_t scripts = 0;          // bit per Script its literal text has letters of (code-switch filtering)
+  bool has_script(Script s) const { return scripts & (1u << unsigned(s)); }
+  // Whether its literal text has letters of a script other than `own`.
+  bool has_other_script(Script own) const { return scripts & ~(1u << unsigned(own)); }
 };
 
-// Throws Error("<where>: <problem> in \"<text>\"").
-Pattern parse_pattern(std::string_view text, const std::string& where);
+// `lang` says which particles (~로) exist. Throws Error("<where>: <problem> in \"<text>\"").
+Pattern parse_pattern(std::string_view text, const std::string& where, const LanguageInfo& lang);
 
 // Calls fn(node) for every node, depth first.
 template <class Fn>
@@ -49,14 +53,5 @@ void for_each_node(const Pattern& p, Fn&& fn) {
     for (const auto& c : n.choices) for_each_node(c, fn);
   }
 }
-
-// Appends the particle `key` (로, 를, 가, 는, 와, 랑) in the form that agrees
-// with the end of `out` (자동 -> 자동으로, 모드 -> 모드로, 전원 -> 전원을).
-void append_korean_particle(std::string& out, std::string_view key);
-bool is_korean_particle(std::string_view key);
-
-// The forms of a regular 하다 verb: 설정하다 -> {"설정해", "설정하"}, 하다 -> {"해", "하"} (the 아/어
-// form and the stem); none for other verbs, whose forms a phrasing file lists.
-std::optional<std::pair<std::string, std::string>> korean_hada_forms(std::string_view dictionary_form);
 
 }  // namespace edgelm::data

@@ -40,7 +40,8 @@ FollowUpRule follow_up_rule(const std::string& list) {
 }
 
 template <class ErrorFn>
-void load_follow_ups(PhraseLibrary& lib, const toml::node& node, const std::string& lang, ErrorFn&& error) {
+void load_follow_ups(PhraseLibrary& lib, const toml::node& node, const LanguageInfo& info, ErrorFn&& error) {
+  const std::string lang = info.code;
   const toml::table* t = node.as_table();
   if (!t) error(node, "[follow_up] must be a table of lists");
   auto parse_list = [&](const toml::node& v, const std::string& list) {
@@ -56,14 +57,14 @@ void load_follow_ups(PhraseLibrary& lib, const toml::node& node, const std::stri
       Template tp;
       tp.id = cat(lang, ".follow.", list, ".", out.size());
       tp.line = int(e.source().begin.line);
-      tp.pattern = parse_pattern(text, cat(lib.file, " line ", tp.line));
+      tp.pattern = parse_pattern(text, cat(lib.file, " line ", tp.line), info);
       std::set<std::string> said;
       for_each_node(tp.pattern, [&](const PatternNode& n) {
         if (n.kind == PatternNode::Kind::Slot) {
           if (!rule.may.count(n.text) || n.optional || !n.format.empty())
             error(e, cat("follow_up '", list, "' may not use {", n.text, n.optional ? "?" : "", "} (\"", text, "\")"));
           said.insert(n.text);
-        } else if (n.kind == PatternNode::Kind::Verb && !lib.verbs.count(n.text) && !korean_hada_forms(n.text)) {
+        } else if (n.kind == PatternNode::Kind::Verb && !lib.verbs.count(n.text) && !info.rules->derived_verb_forms(n.text)) {
           error(e, cat("verb <", n.text, "> is not in the library's [verbs] (in \"", text, "\")"));
         }
       });
@@ -80,7 +81,7 @@ void load_follow_ups(PhraseLibrary& lib, const toml::node& node, const std::stri
       if (!arr || arr->empty()) error(v, "follow_up.pronouns must be a non-empty list of words");
       for (const auto& e : *arr) {
         if (!e.is_string()) error(e, "follow_up.pronouns: every entry must be a string");
-        lib.pronouns.push_back(parse_pattern(*e.value<std::string>(), cat(lib.file, " line ", e.source().begin.line)));
+        lib.pronouns.push_back(parse_pattern(*e.value<std::string>(), cat(lib.file, " line ", e.source().begin.line), info));
       }
     } else if (key == "pronoun") {
       const toml::table* pt = v.as_table();
@@ -105,6 +106,7 @@ void load_follow_ups(PhraseLibrary& lib, const toml::node& node, const std::stri
 
 PhraseLibrary load_phrase_library(const std::string& dir, const std::string& lang) {
   namespace fs = std::filesystem;
+  const LanguageInfo& info = language_info(lang);
   PhraseLibrary lib;
   lib.file = (fs::path(dir) / (lang + ".toml")).string();
   if (!fs::exists(lib.file)) fail(lib.file, ": no phrase library for language '", lang, "'");
@@ -146,7 +148,7 @@ PhraseLibrary load_phrase_library(const std::string& dir, const std::string& lan
       if (!arr || arr->empty()) error(v, cat("endings.", key, " must be a non-empty list of strings"));
       for (const auto& e : *arr) {
         if (!e.is_string()) error(e, cat("endings.", key, ": every entry must be a string"));
-        Pattern p = parse_pattern(*e.value<std::string>(), cat(lib.file, " line ", e.source().begin.line));
+        Pattern p = parse_pattern(*e.value<std::string>(), cat(lib.file, " line ", e.source().begin.line), info);
         for_each_node(p, [&](const PatternNode& n) {
           if ((n.kind == PatternNode::Kind::Slot && n.text != "a" && n.text != "stem") || n.kind == PatternNode::Kind::Verb)
             error(e, cat("an ending may only use {a} and {stem} (\"", p.source, "\")"));
@@ -165,7 +167,7 @@ PhraseLibrary load_phrase_library(const std::string& dir, const std::string& lan
                                                                      : std::set<std::string>{"first", "first_conn", "rest"};
     for (const auto& e : *arr) {
       if (!e.is_string()) error(e, cat("'", key, "': every entry must be a string"));
-      Pattern p = parse_pattern(*e.value<std::string>(), cat(lib.file, " line ", e.source().begin.line));
+      Pattern p = parse_pattern(*e.value<std::string>(), cat(lib.file, " line ", e.source().begin.line), info);
       for_each_node(p, [&](const PatternNode& n) {
         if (n.kind == PatternNode::Kind::Slot && !allowed.count(n.text))
           error(e, cat("'", key, "' may not use {", n.text, "} (\"", p.source, "\")"));
@@ -188,7 +190,7 @@ PhraseLibrary load_phrase_library(const std::string& dir, const std::string& lan
       t.index = int(out.size());
       t.line = int(e.source().begin.line);
       if (!seen.insert(t.text).second) error(e, cat("template \"", t.text, "\" repeated in '", name, "'"));
-      Pattern p = parse_pattern(t.text, cat(lib.file, " line ", t.line));
+      Pattern p = parse_pattern(t.text, cat(lib.file, " line ", t.line), info);
       for_each_node(p, [&](const PatternNode& n) {
         if (n.kind == PatternNode::Kind::Slot) {
           if ((n.text != "target" && n.text != "value") || n.optional || !n.format.empty())
@@ -197,7 +199,7 @@ PhraseLibrary load_phrase_library(const std::string& dir, const std::string& lan
           t.says_target |= n.text == "target";
           t.says_value |= n.text == "value";
         } else if (n.kind == PatternNode::Kind::Verb) {
-          if (!lib.verbs.count(n.text) && !korean_hada_forms(n.text))
+          if (!lib.verbs.count(n.text) && !info.rules->derived_verb_forms(n.text))
             error(e, cat("verb <", n.text, "> is not in the library's [verbs] (in \"", t.text, "\")"));
         }
       });
@@ -205,7 +207,7 @@ PhraseLibrary load_phrase_library(const std::string& dir, const std::string& lan
       out.push_back(std::move(t));
     }
   }
-  if (const toml::node* f = root.get("follow_up")) load_follow_ups(lib, *f, lang, error);
+  if (const toml::node* f = root.get("follow_up")) load_follow_ups(lib, *f, info, error);
   return lib;
 }
 

@@ -1,5 +1,6 @@
 #include "data/phrasebook.h"
 
+#include <algorithm>
 #include <filesystem>
 #include <functional>
 #include <optional>
@@ -39,6 +40,24 @@ const Language* Phrasebook::find_language(const std::string& lang) const {
   for (const auto& l : languages)
     if (l.lang == lang) return &l;
   return nullptr;
+}
+
+const Language& Phrasebook::code_switch_base(double u) const {
+  if (languages.empty()) fail(dir, ": no languages");
+  std::vector<const Language*> order;
+  for (const auto& l : languages) order.push_back(&l);
+  std::stable_sort(order.begin(), order.end(), [](const Language* a, const Language* b) {
+    return a->rules().mix_base_weight() > b->rules().mix_base_weight();
+  });
+  double total = 0;
+  for (const Language* l : order) total += l->rules().mix_base_weight();
+  if (total <= 0) return languages.front();
+  double acc = 0;
+  for (const Language* l : order) {
+    acc += l->rules().mix_base_weight();
+    if (u * total < acc) return *l;
+  }
+  return *order.back();
 }
 
 namespace {
@@ -87,13 +106,13 @@ struct LanguageLoader {
   std::vector<Pattern> pattern_list(const toml::node& n, const std::string& what) {
     const toml::array* arr = n.as_array();
     if (!arr) {
-      if (n.is_string()) return {parse_pattern(*n.value<std::string>(), where(n))};
+      if (n.is_string()) return {parse_pattern(*n.value<std::string>(), where(n), *lang.info)};
       error(n, what + " must be a list of strings");
     }
     std::vector<Pattern> out;
     for (const auto& e : *arr) {
       if (!e.is_string()) error(e, what + ": every entry must be a string");
-      out.push_back(parse_pattern(*e.value<std::string>(), where(e)));
+      out.push_back(parse_pattern(*e.value<std::string>(), where(e), *lang.info));
     }
     if (out.empty()) error(n, what + " is empty");
     return out;
@@ -159,9 +178,9 @@ struct LanguageLoader {
     if (depth > 8) error(where_node, cat("lexicon entries nest more than 8 deep (a slot refers to itself?) in \"", p.source, "\""));
     for_each_node(p, [&](const PatternNode& n) {
       if (n.kind == PatternNode::Kind::Verb) {
-        // A regular 하다 verb needs no entry: 설정하다 conjugates as 설정해, 설정하.
+        // A verb the language derives needs no entry (Korean: 설정하다 conjugates as 설정해, 설정하).
         if (!lang.verbs.count(n.text))
-          if (auto forms = korean_hada_forms(n.text)) lang.verbs[n.text] = {forms->first, forms->second};
+          if (auto forms = lang.rules().derived_verb_forms(n.text)) lang.verbs[n.text] = *forms;
         if (!lang.verbs.count(n.text)) error(where_node, cat("verb <", n.text, "> is not in [verbs] (in \"", p.source, "\")"));
         if (lang.final_endings.empty() || lang.connective_endings.empty())
           error(where_node, cat("verb <", n.text, "> needs [endings] with 'final' and 'connective' lists"));
@@ -270,7 +289,7 @@ struct LanguageLoader {
     } else if (library && !library->wrappers.empty()) {
       lang.wrappers = library->wrappers;
     } else {
-      lang.wrappers = {parse_pattern("{command}", lang.file)};
+      lang.wrappers = {parse_pattern("{command}", lang.file, *lang.info)};
     }
     if (const auto* c = root.get("connect")) {
       lang.connectors = pattern_list(*c, "connect");
@@ -358,7 +377,7 @@ struct LanguageLoader {
       std::string out = "(";
       for (size_t i = 0; i < list.size(); ++i) {
         const toml::node& e = arr ? *arr->get(i) : n;
-        if (lang.lang == "ko" ? list[i].has_latin : list[i].has_hangul)
+        if (list[i].has_other_script(lang.info->script))
           error(e, cat(what, " \"", list[i].source, "\" has words of the other language: put them in [lexicon] or [values], ",
                        "which code-switched examples draw from"));
         out += (i ? "|" : "") + list[i].source;
@@ -655,7 +674,7 @@ struct LanguageLoader {
         const toml::node& tn = *src.node;
         Template tp;
         try {
-          Pattern p = parse_pattern(src.text, where(tn));
+          Pattern p = parse_pattern(src.text, where(tn), *lang.info);
           if (!seen.insert(p.source).second) error(tn, cat("template \"", p.source, "\" repeated in intent '", in.id, "'"));
           std::set<std::string> used;
           check_pattern(p, tn, &in, &used);
@@ -816,6 +835,36 @@ GenerationConfig load_config(const std::string& path, std::string& bytes, const 
         if (!parsed) error(call, cat("undo.", name.str(), ": ", why));
         c.undo[std::string(name.str())] = *parsed;
       }
+    } else if (key == "report_targets") {
+      const toml::table* t = v.as_table();
+      if (!t) error(v, "[report_targets] must be a table");
+      ReportTargets& r = c.report_targets;
+      for (const auto& [name, w] : *t) {
+        std::string nm(name.str());
+        if (nm == "functional_success" || nm == "every_language" || nm == "out_of_scope") {
+          double* dst = nm == "functional_success" ? &r.functional_success : nm == "every_language" ? &r.every_language : &r.out_of_scope;
+          if (!w.is_number() || *w.value<double>() < 0 || *w.value<double>() > 1)
+            error(w, cat("report_targets.", nm, " must be a share between 0 and 1"));
+          *dst = *w.value<double>();
+        } else if (nm == "models") {
+          const toml::array* arr = w.as_array();
+          if (!arr || arr->empty()) error(w, "report_targets.models must be a non-empty list of model names (model, model-q8_0, ...)");
+          r.models.clear();
+          for (const auto& e : *arr) {
+            if (!e.is_string() || e.value<std::string>()->empty()) error(e, "report_targets.models: every entry must be a model name");
+            r.models.push_back(*e.value<std::string>());
+          }
+        } else if (nm == "max_params") {
+          if (!w.is_integer() || *w.value<int64_t>() < 1) error(w, "report_targets.max_params must be a positive integer");
+          r.max_params = *w.value<int64_t>();
+        } else if (nm == "max_minutes") {
+          if (!w.is_number() || !(*w.value<double>() > 0)) error(w, "report_targets.max_minutes must be a number > 0");
+          r.max_minutes = *w.value<double>();
+        } else {
+          error(w, cat("report_targets: unknown key '", nm,
+                       "' (functional_success, every_language, out_of_scope, models, max_params, max_minutes)"));
+        }
+      }
     } else {
       error(v, cat("unknown key '", key, "' in generate.toml"));
     }
@@ -874,6 +923,7 @@ Phrasebook load_phrasebook(const std::string& domain_dir) {
     toml::table root = parse_toml_file(path, bytes);
     LanguageLoader loader{pb.schema, pb.config, {}, &bytes};
     loader.lang.lang = lang;
+    loader.lang.info = &language_info(lang);
     loader.lang.file = path;
     loader.load(root);
     pb.languages.push_back(std::move(loader.lang));

@@ -50,14 +50,15 @@ struct Intent {
   std::string primary_function() const { return calls.empty() ? "none" : calls[0].function; }
 };
 
-struct Verb {
-  std::string a;     // the 아/어 form endings attach to: 켜, 꺼, 바꿔, 틀어
-  std::string stem;  // the stem 고 attaches to: 켜, 끄, 바꾸, 틀
-};
+// a: the 아/어 form endings attach to (켜, 꺼, 바꿔, 틀어); stem: the stem 고
+// attaches to (켜, 끄, 바꾸, 틀).
+using Verb = lang::VerbForms;
 
 struct Language {
   std::string lang;  // a language code (src/domain/language.h)
+  const LanguageInfo* info = nullptr;  // its row in the language table: script and module
   std::string file;
+  const lang::LanguageRules& rules() const { return *info->rules; }
   std::map<std::string, std::vector<Pattern>> lexicon;                       // {slot} -> entries
   std::map<std::string, std::map<std::string, std::vector<Pattern>>> values;  // {slot} -> value -> words
   std::map<std::string, Verb> verbs;                                          // dictionary form -> forms
@@ -74,13 +75,25 @@ struct Language {
   std::vector<Pattern> pronouns;
 };
 
+// What the demo's report card checks on the domain's hand-written cases
+// (generate.toml [report_targets]); the defaults are those of a new device.
+struct ReportTargets {
+  double functional_success = 0.95;  // share of cases fully right, for each model in `models`
+  double every_language = 0.93;      // the same for each language (and code-switched) alone
+  double out_of_scope = 0.95;        // out-of-scope requests handled: no call, or the call the cases expect
+  std::vector<std::string> models = {"model", "model-q8_0"};  // the model files (without .gguf) held to them
+  int64_t max_params = 30'000'000;
+  double max_minutes = 15;           // all demo stages together
+};
+
 struct GenerationConfig {
   std::map<std::string, std::vector<int64_t>> number_pools;  // "set_timer.minutes" -> values people say (integers)
   std::map<std::string, std::vector<double>> decimal_pools;  // the same for number arguments ("set_temp.celsius")
   std::map<std::string, double> kind_targets;            // share of examples per kind (direct, multi_call, ...)
-  std::map<std::string, double> language_targets;        // each language, and "mix" (code-switched)
+  std::map<std::string, double> language_targets;        // each language, and kMixedLanguage (code-switched)
   std::vector<std::string> languages;                    // phrasing files to load: en -> en.toml (default: every known language)
   std::map<std::string, Call> undo;                      // [undo]: what "cancel that" calls after a function (set_timer -> cancel_timer())
+  ReportTargets report_targets;
 };
 
 struct Phrasebook {
@@ -91,6 +104,9 @@ struct Phrasebook {
   std::string content_hash;  // of every file loaded, for the manifest
   int64_t n_templates() const;
   const Language* find_language(const std::string& lang) const;
+  // The language a code-switched example is based in, for a uniform draw
+  // `u` in [0, 1): the languages' mix_base_weight() shares, heaviest first.
+  const Language& code_switch_base(double u) const;
 };
 
 Phrasebook load_phrasebook(const std::string& domain_dir);

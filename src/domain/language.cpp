@@ -1,13 +1,16 @@
 #include "domain/language.h"
 
+#include "lang/english.h"
+#include "lang/korean.h"
+#include "platform/error.h"
 #include "platform/utf8.h"
 
 namespace edgelm {
 
 const std::vector<LanguageInfo>& known_languages() {
   static const std::vector<LanguageInfo> table = {
-      {"en", "English", Script::Latin},
-      {"ko", "Korean", Script::Hangul},
+      {"en", "English", Script::Latin, &lang::english_rules()},
+      {"ko", "Korean", Script::Hangul, &lang::korean_rules()},
   };
   return table;
 }
@@ -16,6 +19,20 @@ const LanguageInfo* find_language_info(std::string_view code) {
   for (const auto& l : known_languages())
     if (code == l.code) return &l;
   return nullptr;
+}
+
+const LanguageInfo& language_info(std::string_view code) {
+  const LanguageInfo* info = find_language_info(code);
+  if (!info) fail("language '", code, "' has no language module (known: ", known_language_codes(), "; see src/lang/rules.h)");
+  return *info;
+}
+
+const lang::LanguageRules& language_rules(std::string_view code) { return *language_info(code).rules; }
+
+std::vector<std::string> language_labels(const std::vector<std::string>& languages) {
+  std::vector<std::string> out = languages;
+  if (languages.size() >= 2) out.push_back(kMixedLanguage);
+  return out;
 }
 
 std::string known_language_codes() {
@@ -32,6 +49,25 @@ int64_t count_script(std::string_view text, Script script) {
     if (script == Script::Latin ? latin : is_hangul(cp)) ++n;
   }
   return n;
+}
+
+namespace {
+
+bool contains_script(std::string_view text, Script script) {
+  for (size_t i = 0; i < text.size();) {
+    const uint32_t cp = utf8_next_lenient(text, i);
+    bool latin = (cp >= 'a' && cp <= 'z') || (cp >= 'A' && cp <= 'Z');
+    if (script == Script::Latin ? latin : is_hangul(cp)) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+bool has_other_script(std::string_view text, Script own) {
+  for (Script s : kScripts)
+    if (s != own && contains_script(text, s)) return true;
+  return false;
 }
 
 std::string language_of_text(std::string_view text, const std::vector<std::string>& languages) {

@@ -1,35 +1,52 @@
 #pragma once
 // What edgelm knows about each language it can generate and read: its code,
-// its script, and whether number and duration words exist for it. A domain
-// lists its languages (generate.toml); everything language-specific beyond
-// this table lives in one module per language (src/data/lang_*.cpp).
+// its name, its script and its module (src/lang/rules.h), which holds every
+// language-specific behaviour: number words, durations, particles, noise.
+// A domain lists its languages (generate.toml); adding a language is one
+// module under src/lang/ plus one row in the table (language.cpp).
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "lang/rules.h"
+
 namespace edgelm {
 
 enum class Script { Latin, Hangul };
+inline constexpr Script kScripts[] = {Script::Latin, Script::Hangul};
 
 struct LanguageInfo {
-  const char* code;  // "en", "ko"
-  const char* name;  // "English", "Korean"
+  const char* code;  // ISO 639-1
+  const char* name;  // for messages
   Script script;
+  const lang::LanguageRules* rules;
 };
 
 // The languages edgelm has a module for, in a fixed order.
 const std::vector<LanguageInfo>& known_languages();
 const LanguageInfo* find_language_info(std::string_view code);
-// "en, ko": for error messages.
+// The row of `code`; an Error naming the language and the known ones when
+// edgelm has no module for it.
+const LanguageInfo& language_info(std::string_view code);
+// Its module (language_info(code).rules).
+const lang::LanguageRules& language_rules(std::string_view code);
+// The known codes, comma-separated: for error messages.
 std::string known_language_codes();
 
 // The code-switched label of an example that mixes two languages' scripts.
 inline constexpr const char* kMixedLanguage = "mix";
+// The labels a report breaks results down by: `languages`, then the
+// code-switched label when there are at least two.
+std::vector<std::string> language_labels(const std::vector<std::string>& languages);
 
 // Of `languages`, the one whose script holds most of `text`'s letters (the
 // first listed on a tie or when none is present).
 std::string language_of_text(std::string_view text, const std::vector<std::string>& languages);
 // Letters of `text` in a script.
 int64_t count_script(std::string_view text, Script script);
+// Whether `text` holds a letter of a script other than `own` (a code switch,
+// for a text in a language written in `own`).
+bool has_other_script(std::string_view text, Script own);
 
 }  // namespace edgelm

@@ -17,7 +17,7 @@ namespace edgelm {
 
 struct EvalCase {
   std::string id;
-  std::string lang;                          // "en", "ko" or "mix"
+  std::string lang;                          // a language code, or kMixedLanguage (src/domain/language.h)
   std::string text;                          // the user's command
   std::vector<std::vector<Call>> expected;   // acceptable answers; {{}} means "no call"
   std::vector<std::string> types;            // type tags (phenomena), may be empty

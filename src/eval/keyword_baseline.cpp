@@ -213,9 +213,8 @@ KeywordBaseline::KeywordBaseline(const data::Phrasebook& source) {
   }
   if (any_duration)
     for (const Language& lang : pb.languages) {
-      if (!find_language_info(lang.lang)) continue;
       for (int64_t m = 1; m <= 720; ++m)
-        for (const auto& f : data::duration_forms(m, lang.lang)) t->durations.push_back({lower_ascii(f.text), m});
+        for (const auto& f : data::duration_forms(m, lang.rules())) t->durations.push_back({lower_ascii(f.text), m});
     }
   auto longest_first = [](const auto& a, const auto& b) { return a.first.size() > b.first.size(); };
   std::stable_sort(t->values.begin(), t->values.end(), longest_first);

@@ -143,18 +143,19 @@ void write_report(const std::string& dir, const EvalRun& run, const nlohmann::js
   write_file_atomic(path("predictions.jsonl"), predictions_jsonl(run));
 }
 
-std::string comparison_markdown(const std::vector<nlohmann::json>& summaries) {
-  std::string md =
-      "| model | success | en | ko | mix | single | multi | no call | irrelevance | args | reply lang | tokens (median) | "
-      "latency p50 / p95 |\n| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n";
-  auto rate_of = [](const nlohmann::json& m, const char* key) -> std::string {
+std::string comparison_markdown(const std::vector<nlohmann::json>& summaries, const std::vector<std::string>& languages) {
+  std::string md = "| model | success | ", rule = "| --- | --- | ";
+  for (const auto& l : languages) md += md_escape(l) + " | ", rule += "--- | ";
+  md += "single | multi | no call | irrelevance | args | reply lang | tokens (median) | latency p50 / p95 |\n" + rule +
+        "--- | --- | --- | --- | --- | --- | --- | --- |\n";
+  auto rate_of = [](const nlohmann::json& m, const std::string& key) -> std::string {
     if (!m.contains(key)) return "–";
     return percent(m[key]["rate"]);
   };
   for (const auto& s : summaries) {
-    md += cat("| ", md_escape(s.value("name", std::string())), " | ", tally_cell(s["overall"]), " | ",
-              rate_of(s["by_language"], "en"), " | ", rate_of(s["by_language"], "ko"), " | ", rate_of(s["by_language"], "mix"),
-              " | ", rate_of(s["by_kind"], "single"), " | ", rate_of(s["by_kind"], "multi"), " | ",
+    md += cat("| ", md_escape(s.value("name", std::string())), " | ", tally_cell(s["overall"]), " | ");
+    for (const auto& l : languages) md += rate_of(s["by_language"], l) + " | ";
+    md += cat(rate_of(s["by_kind"], "single"), " | ", rate_of(s["by_kind"], "multi"), " | ",
               rate_of(s["by_kind"], "none"), " | ", percent(s["irrelevance"]["rate"]), " | ",
               percent(s["argument_accuracy"]["rate"]), " | ", percent(s["reply_language"]["rate"]), " | ",
               fixed(s["tokens_generated"]["median"], 1), " | ", fixed(s["latency_ms"]["p50"], 1), " / ",
@@ -163,13 +164,11 @@ std::string comparison_markdown(const std::vector<nlohmann::json>& summaries) {
   return md;
 }
 
-std::string comparison_chart_svg(const std::vector<nlohmann::json>& summaries) {
+std::string comparison_chart_svg(const std::vector<nlohmann::json>& summaries, const std::vector<std::string>& languages) {
   // (group label, where its rate is in a summary: "" for overall, else the breakdown and its key)
-  const std::tuple<const char*, const char*, const char*> groups[] = {{"overall", "", ""},
-                                                                      {"en", "by_language", "en"},
-                                                                      {"ko", "by_language", "ko"},
-                                                                      {"mix", "by_language", "mix"},
-                                                                      {"no call", "by_kind", "none"}};
+  std::vector<std::tuple<std::string, std::string, std::string>> groups = {{"overall", "", ""}};
+  for (const auto& l : languages) groups.emplace_back(l, "by_language", l);
+  groups.emplace_back("no call", "by_kind", "none");
   BarChart chart;
   chart.title = "Functional success by model";
   chart.max_value = 1;
@@ -182,7 +181,7 @@ std::string comparison_chart_svg(const std::vector<nlohmann::json>& summaries) {
     BarGroup g{label, {}, "", "", false};
     for (const auto& s : summaries) {
       double rate = 0;
-      if (*breakdown == 0) rate = s["overall"]["rate"];
+      if (breakdown.empty()) rate = s["overall"]["rate"];
       else if (s.contains(breakdown) && s[breakdown].contains(key)) rate = s[breakdown][key]["rate"];
       g.values.push_back(rate);
     }

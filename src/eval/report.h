@@ -20,10 +20,12 @@ std::string predictions_jsonl(const EvalRun& run);
 void write_report(const std::string& dir, const EvalRun& run, const nlohmann::json& summary);
 
 // Several runs side by side (the demo's models, ablations and baselines): one
-// row per run with the headline figures.
-std::string comparison_markdown(const std::vector<nlohmann::json>& summaries);
+// row per run with the headline figures. `languages` are the language
+// columns: the domain's languages and the code-switched label
+// (language_labels in src/domain/language.h).
+std::string comparison_markdown(const std::vector<nlohmann::json>& summaries, const std::vector<std::string>& languages);
 // One grouped bar chart of success overall and per language for several runs.
-std::string comparison_chart_svg(const std::vector<nlohmann::json>& summaries);
+std::string comparison_chart_svg(const std::vector<nlohmann::json>& summaries, const std::vector<std::string>& languages);
 
 // "97.2%" with one decimal.
 std::string percent(double rate);

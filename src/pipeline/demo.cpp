@@ -120,8 +120,9 @@ nlohmann::json run_demo(const DemoOptions& o) {
   };
   // The domain's content (its files and the phrase library it uses) is part of
   // the data's stamp: an edited domain is generated again, and so is all after it.
+  const data::Phrasebook domain_pb = data::load_phrasebook(domain_dir);
   nlohmann::json data_cfg = {{"n", plan.n_examples}, {"seed", o.seed}, {"domain", o.domain},
-                             {"domain_hash", data::load_phrasebook(domain_dir).content_hash}};
+                             {"domain_hash", domain_pb.content_hash}};
   nlohmann::json data = st.run("data", "generate the balanced data set", data_cfg,
                                {"data/train.jsonl", "data/valid.jsonl", "data/cases/test.jsonl"},
                                generate("data", true, plan.n_examples, o.seed, ""));
@@ -261,7 +262,20 @@ nlohmann::json run_demo(const DemoOptions& o) {
   }
 
   // The report card.
-  DemoReportInput in{o, plan, st.manifest(), data, data_raw, tok, train, train_raw, quant, results, focus};
+  const std::vector<std::string> languages = language_labels(domain_pb.config.languages);
+  // Where out-of-scope requests are calls (smart home: intent_unclear), the
+  // card reports how often they got that call, beside "no call" elsewhere.
+  std::vector<std::string> out_of_scope_calls;
+  for (const EvalCase& c : load_cases(handwritten_path, schema)) {
+    if (std::find(c.types.begin(), c.types.end(), "out_of_scope") == c.types.end()) continue;
+    for (const auto& alternative : c.expected)
+      for (const Call& call : alternative)
+        if (std::find(out_of_scope_calls.begin(), out_of_scope_calls.end(), call.name) == out_of_scope_calls.end())
+          out_of_scope_calls.push_back(call.name);
+  }
+  DemoReportInput in{o,     plan,    st.manifest(), data,      data_raw,  tok,
+                     train, train_raw, quant,       results,   focus,     languages,
+                     domain_pb.config.report_targets, out_of_scope_calls};
   nlohmann::json card = write_demo_report(st, in);
   if (!o.quiet) print_demo_summary(card);
   return card;

@@ -8,6 +8,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "data/phrasebook.h"
 #include "pipeline/demo.h"
 #include "pipeline/stages.h"
 
@@ -20,6 +21,11 @@ struct DemoReportInput {
   const nlohmann::json &data, &data_unbalanced, &tokenizer, &train, &train_unbalanced, &quant;
   const nlohmann::json& results;    // case set -> eval slug -> eval summary (without failures)
   const nlohmann::json& focus;      // the focus round: {eval, data, train}, or empty without one
+  const std::vector<std::string>& languages;  // the results' language columns: the domain's, then code-switched
+  const data::ReportTargets& targets;         // the domain's (generate.toml [report_targets])
+  // The functions the hand-written out-of-scope cases expect (intent_unclear);
+  // empty where out-of-scope requests get no call.
+  const std::vector<std::string>& out_of_scope_calls;
 };
 
 // Writes report.md, report.json, comparison.svg, loss_curve.svg into the run folder; returns report.json's content.

@@ -7,7 +7,6 @@
 #include <set>
 
 #include "data/dataset.h"
-#include "data/numbers.h"
 #include "data/pattern.h"
 #include "data/phrasebook.h"
 #include "domain/schema.h"
@@ -24,12 +23,6 @@ std::string domain() { return resolve_domain_dir("air-purifier"); }
 
 std::string temp_dir(const std::string& name) { return test::temp_dir("data_" + name); }
 
-bool has_form(int64_t m, const std::string& lang, const std::string& text, bool conversion) {
-  for (const auto& f : duration_forms(m, lang))
-    if (f.text == text) return f.conversion == conversion;
-  return false;
-}
-
 using test::read_jsonl;
 
 GenerateOptions options(const std::string& out, int64_t n, uint64_t seed) {
@@ -43,55 +36,15 @@ GenerateOptions options(const std::string& out, int64_t n, uint64_t seed) {
 
 }  // namespace
 
-TEST(Numbers, TrickyConversions) {
-  EXPECT_TRUE(has_form(90, "ko", "한 시간 반", true));
-  EXPECT_TRUE(has_form(90, "en", "an hour and a half", true));
-  EXPECT_TRUE(has_form(120, "ko", "두 시간", true));
-  EXPECT_TRUE(has_form(30, "ko", "삼십 분", false));
-  EXPECT_TRUE(has_form(120, "ko", "2시간", true));
-  EXPECT_TRUE(has_form(90, "ko", "90분", false));
-  EXPECT_TRUE(has_form(30, "en", "half an hour", true));
-  EXPECT_TRUE(has_form(720, "ko", "열두 시간", true));
-  EXPECT_TRUE(has_form(45, "en", "forty-five minutes", false));
-  EXPECT_FALSE(has_form(60, "ko", "두 시간", true));
-  EXPECT_EQ(korean_sino_number(15), "십오");
-  EXPECT_EQ(korean_sino_number(120), "백이십");
-  EXPECT_EQ(korean_native_number(3), "세");
-  EXPECT_EQ(english_number(45), "forty-five");
-  EXPECT_THROW(duration_forms(0, "en"), Error);
-  EXPECT_THROW(duration_forms(10, "fr"), Error);
-}
-
-TEST(Numbers, EveryFormNamesOneValue) {
-  for (const char* lang : {"en", "ko"}) {
-    std::map<std::string, int64_t> seen;
-    for (int64_t m = 1; m <= 720; ++m)
-      for (const auto& f : duration_forms(m, lang)) {
-        auto [it, fresh] = seen.emplace(f.text, m);
-        EXPECT_TRUE(fresh) << lang << " '" << f.text << "' means both " << it->second << " and " << m;
-      }
-  }
-}
-
-TEST(Pattern, KoreanParticlesAgree) {
-  auto with = [](std::string word, const char* p) { append_korean_particle(word, p); return word; };
-  EXPECT_EQ(with("자동", "로"), "자동으로");
-  EXPECT_EQ(with("수면 모드", "로"), "수면 모드로");
-  EXPECT_EQ(with("1시간", "로"), "1시간으로");
-  EXPECT_EQ(with("물", "로"), "물로");
-  EXPECT_EQ(with("전원", "를"), "전원을");
-  EXPECT_EQ(with("타이머", "를"), "타이머를");
-  EXPECT_EQ(with("30분", "가"), "30분이");
-}
-
 TEST(Pattern, RejectsMalformedText) {
-  EXPECT_THROW(parse_pattern("(a|b", "x"), Error);
-  EXPECT_THROW(parse_pattern("a)", "x"), Error);
-  EXPECT_THROW(parse_pattern("{bad name}", "x"), Error);
-  EXPECT_THROW(parse_pattern("{m:hours}", "x"), Error);
-  EXPECT_THROW(parse_pattern("모드~뭐", "x"), Error);
-  EXPECT_THROW(parse_pattern(std::string("ab\xff"), "x"), Error);
-  EXPECT_NO_THROW(parse_pattern("(turn|switch) [it] {dev?} on~", "x"));
+  const LanguageInfo& en = language_info("en");
+  EXPECT_THROW(parse_pattern("(a|b", "x", en), Error);
+  EXPECT_THROW(parse_pattern("a)", "x", en), Error);
+  EXPECT_THROW(parse_pattern("{bad name}", "x", en), Error);
+  EXPECT_THROW(parse_pattern("{m:hours}", "x", en), Error);
+  EXPECT_THROW(parse_pattern("모드~뭐", "x", language_info("ko")), Error);
+  EXPECT_THROW(parse_pattern(std::string("ab\xff"), "x", en), Error);
+  EXPECT_NO_THROW(parse_pattern("(turn|switch) [it] {dev?} on~", "x", en));
 }
 
 TEST(Phrasebook, MeaningsFromTheSpec) {
@@ -120,16 +73,19 @@ TEST(Generate, LargeSetValidatesAgainstSchema) {
   for (const char* f : {"train.jsonl", "valid.jsonl", "test.jsonl"})
     for (const auto& j : read_jsonl(out + "/" + f)) {
       ++n;
-      ASSERT_EQ(j["messages"][0]["role"], "user");
-      ASSERT_FALSE(j["messages"][0]["content"].get<std::string>().empty());
-      for (const auto& tc : j["messages"][1]["tool_calls"]) {
+      // The last two messages: the user turn answered and the answer (a dialogue has earlier turns before them).
+      const auto& user = j["messages"][j["messages"].size() - 2];
+      const auto& answer = j["messages"].back();
+      ASSERT_EQ(user["role"], "user");
+      ASSERT_FALSE(user["content"].get<std::string>().empty());
+      for (const auto& tc : answer["tool_calls"]) {
         Call c = call_from_json(tc["function"]);
         ASSERT_EQ(validate_call(schema, c), "") << j.dump();
         functions.insert(c.name);
       }
       for (const auto& p : j["types"]["phenomenon"]) phenomena.insert(p);
       langs.insert(j["lang"]);
-      if (j["messages"][1]["tool_calls"].empty()) {
+      if (answer["tool_calls"].empty()) {
         EXPECT_TRUE(j["types"]["phenomenon"].dump().find("out_of_scope") != std::string::npos);
       }
     }
@@ -276,4 +232,24 @@ TEST(Domain, MalformedFilesNameFileLineAndProblem) {
     std::string msg = load_error("en.toml", [](std::string s) { return replace_once(s, "\"{mode} please\"", "\"please\""); });
     EXPECT_NE(msg.find("does not say {mode}"), std::string::npos) << msg;
   }
+}
+
+TEST(Domain, ReportTargetsComeFromTheDomain) {
+  // The air purifier keeps issue 7's every-language target; the smart home has the defaults.
+  const ReportTargets ap = load_phrasebook(domain()).config.report_targets;
+  EXPECT_DOUBLE_EQ(ap.functional_success, 0.95);
+  EXPECT_DOUBLE_EQ(ap.every_language, 0.90);
+  EXPECT_DOUBLE_EQ(ap.out_of_scope, 0.95);
+  EXPECT_EQ(ap.models, (std::vector<std::string>{"model", "model-q8_0"}));
+  const ReportTargets sh = load_phrasebook(resolve_domain_dir("smart-home")).config.report_targets;
+  EXPECT_DOUBLE_EQ(sh.every_language, 0.93);
+  EXPECT_EQ(sh.max_params, 30'000'000);
+
+  std::string gen = read_file(domain() + "/generate.toml");
+  int line = line_of(gen, "every_language = 0.90");
+  std::string msg = load_error("generate.toml", [](std::string s) { return replace_once(s, "every_language = 0.90", "every_language = 90"); });
+  EXPECT_NE(msg.find("generate.toml line " + std::to_string(line)), std::string::npos) << msg;
+  EXPECT_NE(msg.find("report_targets.every_language must be a share between 0 and 1"), std::string::npos) << msg;
+  msg = load_error("generate.toml", [](std::string s) { return replace_once(s, "every_language = 0.90", "every_langauge = 0.90"); });
+  EXPECT_NE(msg.find("report_targets: unknown key 'every_langauge'"), std::string::npos) << msg;
 }

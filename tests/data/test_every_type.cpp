@@ -103,7 +103,7 @@ DeviceCheck check_on_device(const std::string& domain_dir, const std::string& ou
       ++r.n_examples;
       Device device(spec);
       const bool asks = j["types"]["phenomenon"].dump().find("\"partial\"") != std::string::npos;
-      const auto& tool_calls = j["messages"][1]["tool_calls"];
+      const auto& tool_calls = j["messages"].back()["tool_calls"];
       r.n_no_call += tool_calls.empty();
       bool device_asks = false;
       for (const auto& tc : tool_calls) {
@@ -119,7 +119,7 @@ DeviceCheck check_on_device(const std::string& domain_dir, const std::string& ou
       r.n_partial += asks;
       for (const auto& p : j["types"]["phenomenon"]) r.phenomena.insert(p);
       std::string lang = j["lang"] == "en" ? "en" : "ko";
-      std::string reply = device.fill_placeholders(j["messages"][1]["content"].get<std::string>(), lang);
+      std::string reply = device.fill_placeholders(j["messages"].back()["content"].get<std::string>(), lang);
       EXPECT_EQ(reply.find('{'), std::string::npos) << reply;
     }
   return r;

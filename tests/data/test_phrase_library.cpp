@@ -100,6 +100,7 @@ TEST(PhraseLibrary, GeneratedTextsComeFromLibraryTemplates) {
     for (std::string line; std::getline(in, line);) {
       if (line.empty()) continue;
       nlohmann::json j = nlohmann::json::parse(line);
+      if (j["messages"].size() > 2) continue;  // dialogues: tests/data/test_dialogue.cpp
       std::string tmpl = j["types"]["template"], text = j["messages"][0]["content"], lang = j["lang"];
       for (char& c : text) c = char(std::tolower(static_cast<unsigned char>(c)));  // the first letter is capitalised
       size_t lib = tmpl.find(".lib.");

@@ -60,6 +60,9 @@ TEST(Demo, QuickRunProducesEveryArtefactFromItsOwnFigures) {
   // The report card on disk is what run_demo returned.
   nlohmann::json disk = read_json(out / "report.json");
   EXPECT_EQ(disk["results"], card["results"]);
+  // The air purifier's targets: issue 7's, from its generate.toml.
+  EXPECT_DOUBLE_EQ(card["targets"]["model"]["every_language"]["target"].get<double>(), 0.90);
+  EXPECT_EQ(card["targets"]["model"]["functional_success"]["value"], card["results"]["handwritten"]["model"]["overall"]["rate"]);
   EXPECT_EQ(disk["stages"].size(), card["stages"].size());
 
   // Success counts agree with the per-case predictions written by the same run.
@@ -178,6 +181,14 @@ TEST(Demo, QuickRunOnTheSmartHome) {
   EXPECT_GE(hw["model"]["overall"]["n"].get<int>(), 10);  // the quick mode's sample of the 156 cases
   EXPECT_EQ(hw["keyword-baseline"]["overall"]["n"], hw["model"]["overall"]["n"]);
   EXPECT_NE(read_file((out / "report.md").string()).find("the smart-home agent"), std::string::npos);
+  // Its targets are its own (generate.toml [report_targets]), and its
+  // out-of-scope requests are judged on getting intent_unclear.
+  const auto& t = card["targets"]["model"];
+  EXPECT_DOUBLE_EQ(t["every_language"]["target"].get<double>(), 0.93);
+  if (hw["model"]["by_type"].contains("out_of_scope")) {
+    EXPECT_EQ(t["out_of_scope_call"]["value"], hw["model"]["by_type"]["out_of_scope"]["rate"]);
+    EXPECT_NE(read_file((out / "report.md").string()).find("out-of-scope requests → intent_unclear"), std::string::npos);
+  }
   fs::remove_all(out);
 }
 

@@ -1,0 +1,186 @@
+// The language modules (src/lang/): number words and durations per language,
+// Korean particles, and the language table that finds a module for every
+// language a domain lists.
+#include <gtest/gtest.h>
+
+#include "../data/domain_test_util.h"
+
+#include <map>
+#include <string>
+
+#include "data/numbers.h"
+#include "data/pattern.h"
+#include "data/phrasebook.h"
+#include "domain/language.h"
+#include "domain/schema.h"
+#include "lang/english.h"
+#include "lang/korean.h"
+#include "platform/error.h"
+
+using namespace edgelm;
+
+namespace {
+
+bool has_form(int64_t m, const char* lang, const std::string& text, bool conversion) {
+  for (const auto& f : data::duration_forms(m, language_rules(lang)))
+    if (f.text == text) return f.conversion == conversion;
+  return false;
+}
+
+std::string error_of(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "";
+}
+
+}  // namespace
+
+TEST(LanguageTable, EveryLanguageOfTheBuiltInDomainsHasAModule) {
+  for (const char* name : {"air-purifier", "smart-home"}) {
+    data::Phrasebook pb = data::load_phrasebook(resolve_domain_dir(name));
+    ASSERT_FALSE(pb.config.languages.empty()) << name;
+    for (const auto& code : pb.config.languages) {
+      const LanguageInfo* info = find_language_info(code);
+      ASSERT_NE(info, nullptr) << name << ": " << code;
+      EXPECT_NE(info->rules, nullptr) << name << ": " << code;
+      EXPECT_EQ(&language_rules(code), info->rules);
+    }
+    for (const auto& l : pb.languages) EXPECT_EQ(l.info, find_language_info(l.lang)) << name << ": " << l.lang;
+  }
+}
+
+TEST(LanguageTable, UnknownLanguageNamesItself) {
+  std::string msg = error_of([] { language_rules("fr"); });
+  EXPECT_NE(msg.find("'fr'"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("no language module"), std::string::npos) << msg;
+  EXPECT_NE(msg.find(known_language_codes()), std::string::npos) << msg;
+}
+
+TEST(LanguageTable, ADomainListingAnUnknownLanguageFailsNamingIt) {
+  for (const char* name : {"air-purifier", "smart-home"}) {
+    std::string msg = test::domain_load_error(resolve_domain_dir(name), "generate.toml", [](std::string t) {
+      size_t p = t.find("languages = [\"en\", \"ko\"]");
+      if (p != std::string::npos) t.replace(p, 24, "languages = [\"en\", \"ko\", \"fr\"]");
+      return t;
+    });
+    EXPECT_NE(msg.find("generate.toml line 2"), std::string::npos) << msg;
+    EXPECT_NE(msg.find("language 'fr' has no language module"), std::string::npos) << msg;
+  }
+}
+
+TEST(LanguageTable, LabelsAddCodeSwitchingForTwoLanguages) {
+  EXPECT_EQ(language_labels({"en", "ko"}), (std::vector<std::string>{"en", "ko", kMixedLanguage}));
+  EXPECT_EQ(language_labels({"ko"}), (std::vector<std::string>{"ko"}));
+}
+
+TEST(LanguageTable, OtherScriptIsACodeSwitch) {
+  EXPECT_TRUE(has_other_script("선풍기 on", Script::Hangul));
+  EXPECT_FALSE(has_other_script("선풍기 켜줘 123", Script::Hangul));
+  EXPECT_TRUE(has_other_script("turn on 선풍기", Script::Latin));
+  EXPECT_FALSE(has_other_script("turn on the fan 2", Script::Latin));
+}
+
+TEST(English, NumberWordsAndDurations) {
+  const lang::LanguageRules& en = language_rules("en");
+  EXPECT_EQ(lang::english_number(45), "forty-five");
+  EXPECT_EQ(lang::english_number(300), "three hundred");
+  EXPECT_EQ(en.number_words(72), "seventy-two");
+  EXPECT_EQ(en.number_words(1000), std::nullopt);
+  EXPECT_EQ(data::number_forms(int64_t(21), en), (std::vector<std::string>{"21", "twenty-one"}));
+  EXPECT_EQ(data::number_forms(21.5, en), (std::vector<std::string>{"21.5"}));
+  EXPECT_TRUE(has_form(90, "en", "an hour and a half", true));
+  EXPECT_TRUE(has_form(30, "en", "half an hour", true));
+  EXPECT_TRUE(has_form(45, "en", "forty-five minutes", false));
+  EXPECT_TRUE(has_form(1, "en", "1 minute", false));
+  EXPECT_THROW(data::duration_forms(0, en), Error);
+  EXPECT_THROW(data::duration_forms(1441, en), Error);
+  EXPECT_THROW(lang::english_number(1000), Error);
+}
+
+TEST(Korean, NumberWordsAndDurations) {
+  const lang::LanguageRules& ko = language_rules("ko");
+  EXPECT_EQ(lang::korean_sino_number(15), "십오");
+  EXPECT_EQ(lang::korean_sino_number(120), "백이십");
+  EXPECT_EQ(lang::korean_native_number(3), "세");
+  EXPECT_EQ(lang::korean_native_number(20), "스무");
+  EXPECT_EQ(ko.number_words(72), "칠십이");
+  EXPECT_EQ(ko.number_words(10000), std::nullopt);
+  EXPECT_EQ(data::number_forms(int64_t(24), ko), (std::vector<std::string>{"24", "이십사"}));
+  EXPECT_TRUE(has_form(90, "ko", "한 시간 반", true));
+  EXPECT_TRUE(has_form(120, "ko", "두 시간", true));
+  EXPECT_TRUE(has_form(30, "ko", "삼십 분", false));
+  EXPECT_TRUE(has_form(120, "ko", "2시간", true));
+  EXPECT_TRUE(has_form(90, "ko", "90분", false));
+  EXPECT_TRUE(has_form(720, "ko", "열두 시간", true));
+  EXPECT_FALSE(has_form(60, "ko", "두 시간", true));
+  EXPECT_THROW(data::duration_forms(0, ko), Error);
+}
+
+TEST(LanguageModules, EveryDurationFormNamesOneValue) {
+  for (const auto& l : known_languages()) {
+    std::map<std::string, int64_t> seen;
+    for (int64_t m = 1; m <= 720; ++m)
+      for (const auto& f : data::duration_forms(m, *l.rules)) {
+        auto [it, fresh] = seen.emplace(f.text, m);
+        EXPECT_TRUE(fresh) << l.code << " '" << f.text << "' means both " << it->second << " and " << m;
+      }
+  }
+}
+
+TEST(Korean, ParticlesAgree) {
+  auto with = [](std::string word, const char* p) { lang::append_korean_particle(word, p); return word; };
+  EXPECT_EQ(with("자동", "로"), "자동으로");
+  EXPECT_EQ(with("수면 모드", "로"), "수면 모드로");
+  EXPECT_EQ(with("1시간", "로"), "1시간으로");
+  EXPECT_EQ(with("물", "로"), "물로");
+  EXPECT_EQ(with("전원", "를"), "전원을");
+  EXPECT_EQ(with("타이머", "를"), "타이머를");
+  EXPECT_EQ(with("30분", "가"), "30분이");
+  EXPECT_EQ(with("mode", "로"), "mode로");
+  std::string s = "전원";
+  language_rules("ko").append_particle(s, "를");
+  EXPECT_EQ(s, "전원을");
+}
+
+TEST(Korean, HadaVerbsDeriveTheirForms) {
+  auto forms = language_rules("ko").derived_verb_forms("설정하다");
+  ASSERT_TRUE(forms);
+  EXPECT_EQ(forms->a, "설정해");
+  EXPECT_EQ(forms->stem, "설정하");
+  EXPECT_FALSE(language_rules("ko").derived_verb_forms("켜다"));
+  EXPECT_FALSE(language_rules("en").derived_verb_forms("설정하다"));
+}
+
+TEST(LanguageModules, ParticlesAreTheLanguagesOwn) {
+  EXPECT_NO_THROW(data::parse_pattern("모드~로", "x", language_info("ko")));
+  std::string msg = error_of([] { data::parse_pattern("모드~뭐", "x", language_info("ko")); });
+  EXPECT_NE(msg.find("unknown particle '~뭐'"), std::string::npos) << msg;
+  msg = error_of([] { data::parse_pattern("mode~로", "x", language_info("en")); });
+  EXPECT_NE(msg.find("English has no particles"), std::string::npos) << msg;
+}
+
+TEST(LanguageModules, NoiseKeepsDigitsAndVariesTheText) {
+  for (const auto& l : known_languages()) {
+    Rng rng(7);
+    const std::string text = std::string(l.script == Script::Hangul ? "타이머 30분으로 맞춰 줘" : "set the timer to 30 minutes please");
+    int changed = 0;
+    for (int i = 0; i < 200; ++i) {
+      std::string noisy = l.rules->add_noise(text, rng);
+      EXPECT_NE(noisy.find("30"), std::string::npos) << l.code << ": " << noisy;
+      changed += noisy != text;
+    }
+    EXPECT_GT(changed, 50) << l.code;
+  }
+}
+
+TEST(LanguageModules, CodeSwitchBaseFollowsTheWeights) {
+  data::Phrasebook pb = data::load_phrasebook(resolve_domain_dir("air-purifier"));
+  // Korean carries 0.8 of the weight, English 0.2, heaviest first.
+  EXPECT_EQ(pb.code_switch_base(0.0).lang, "ko");
+  EXPECT_EQ(pb.code_switch_base(0.79).lang, "ko");
+  EXPECT_EQ(pb.code_switch_base(0.81).lang, "en");
+  EXPECT_EQ(pb.code_switch_base(0.999).lang, "en");
+}
