@@ -1,6 +1,7 @@
 #include "server/server.h"
 
 #include <httplib.h>
+#include <sys/socket.h>
 
 #include <atomic>
 #include <chrono>
@@ -55,6 +56,13 @@ struct Answered {
   int64_t prompt_tokens = 0;
 };
 
+// httplib's server with its listening socket in reach: Debian's library is
+// built with a listen backlog of 5, which drops connections when dozens of
+// clients connect at once; listen() again on the bound socket raises it.
+struct HttpServer : httplib::Server {
+  int listening_socket() const { return int(svr_sock_); }
+};
+
 }  // namespace
 
 struct Server::Impl {
@@ -70,7 +78,7 @@ struct Server::Impl {
   std::mutex mutex;
   std::condition_variable session_freed;
 
-  httplib::Server http;
+  HttpServer http;
   bool bound = false;
 
   Session* acquire() {
@@ -268,6 +276,8 @@ void Server::Impl::route() {
   http.set_read_timeout(options.io_timeout_s, 0);
   http.set_write_timeout(options.io_timeout_s, 0);
   http.set_keep_alive_timeout(5);
+  // Keep-alive connections stay open for many requests (httplib's default closes after 5).
+  http.set_keep_alive_max_count(1000);
   if (options.log_requests)
     http.set_logger([](const httplib::Request& req, const httplib::Response& res) {
       std::fprintf(stderr, "%s %s %d %zu bytes\n", req.method.c_str(), req.path.c_str(), res.status, res.body.size());
@@ -352,6 +362,9 @@ int Server::bind() {
   } else if (!s.http.bind_to_port(s.options.host, port)) {
     fail("serve: cannot listen on ", s.options.host, ":", port, " (in use, or not an address of this machine)");
   }
+  // Backlog enough for every connection the server serves at once, and then some.
+  if (::listen(s.http.listening_socket(), std::max(128, 2 * s.options.http_threads)) != 0)
+    fail("serve: cannot listen on ", s.options.host, ":", port);
   s.bound = true;
   return port;
 }
