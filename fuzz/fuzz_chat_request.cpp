@@ -28,7 +28,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   server::ParsedRequest p = server::parse_chat_request(body, schema(), limits);
   if (p.error) {
     if (p.error->status < 400 || p.error->status > 499 || p.error->message.empty()) std::abort();
-    (void)p.error->to_json().dump();
+    (void)p.error->body();
     return 0;
   }
   if (p.request.text.empty()) std::abort();

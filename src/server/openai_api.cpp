@@ -115,6 +115,10 @@ ojson ApiError::to_json() const {
   return {{"error", e}};
 }
 
+std::string ApiError::body() const {
+  return to_json().dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
 std::string tools_difference(const DomainSchema& device, const DomainSchema& requested) {
   std::vector<std::string> names;
   for (const auto& f : device.functions) names.push_back(f.name);

@@ -38,6 +38,8 @@ struct ApiError {
   std::string param;  // the request field at fault; empty: none
   std::string code;   // a stable word for the kind of error ("invalid_json", "tools_mismatch", ...)
   nlohmann::ordered_json to_json() const;
+  // to_json() as text, invalid UTF-8 (a message may quote the request's bytes) replaced.
+  std::string body() const;
 };
 
 // A chat-completions request as the agent takes it.

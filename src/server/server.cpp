@@ -29,7 +29,12 @@ Reply json_reply(int status, const ojson& j) {
   return r;
 }
 
-Reply error_reply(const ApiError& e) { return json_reply(e.status, e.to_json()); }
+Reply error_reply(const ApiError& e) {
+  Reply r;
+  r.status = e.status;
+  r.body = e.body();
+  return r;
+}
 
 ApiError api_error(int status, std::string code, std::string message, std::string type = "invalid_request_error") {
   ApiError e;
@@ -291,7 +296,7 @@ void Server::Impl::route() {
     else if (res.status == 413) code = "body_too_large", message = "request body too large";
     else if (res.status == 400) code = "bad_request", message = "malformed HTTP request";
     ApiError e = api_error(res.status, code, message);
-    res.set_content(e.to_json().dump(), "application/json");
+    res.set_content(e.body(), "application/json");
   });
   http.set_exception_handler([](const httplib::Request&, httplib::Response& res, std::exception_ptr ep) {
     std::string what = "unknown error";
@@ -302,9 +307,7 @@ void Server::Impl::route() {
     } catch (...) {
     }
     res.status = 500;
-    res.set_content(api_error(500, "internal_error", what, "server_error").to_json().dump(-1, ' ', false,
-                                                                                        nlohmann::json::error_handler_t::replace),
-                    "application/json");
+    res.set_content(api_error(500, "internal_error", what, "server_error").body(), "application/json");
   });
 }
 

@@ -208,6 +208,17 @@ TEST(ChatRequest, EveryBadRequestKindGetsItsError) {
   expect_error(parse(b), 400, "invalid_type", "'model'");
 }
 
+TEST(ChatRequest, AnErrorQuotingInvalidUTF8StillWritesValidJSON) {
+  // The JSON parser's message quotes the bytes it stopped at (found by fuzz_chat_request).
+  for (std::string body : {std::string("{\"messages\": [{\"role\": \"user\", \"content\": \"on \x8c\x8c"),
+                           std::string("{\"messages\": \xff\xfe}")}) {
+    ParsedRequest p = parse_chat_request(body, schema(), {});
+    ASSERT_TRUE(p.error);
+    nlohmann::json j = nlohmann::json::parse(p.error->body());
+    EXPECT_EQ(j["error"]["code"], "invalid_json");
+  }
+}
+
 Completion sample_completion() {
   Completion c;
   c.id = "chatcmpl-x";
