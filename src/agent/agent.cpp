@@ -28,6 +28,36 @@ std::shared_ptr<const TokenVocab> vocab_for_model(const Tokenizer& tokenizer, in
 
 }  // namespace
 
+// The first answer token's mask under options_.call_choice: `base` (null: all
+// of the model's tokens) without the function tokens (None), or only them (or
+// only the required function's) (Required). Empty for CallChoice::Auto.
+std::vector<uint32_t> Agent::first_token_mask(const uint32_t* base) const {
+  std::vector<uint32_t> mask;
+  if (options_.call_choice == CallChoice::Auto) return mask;
+  const int64_t n_vocab = model_->config().n_vocab;
+  const size_t n_words = size_t((n_vocab + 31) / 32);
+  mask.assign(n_words, 0);
+  std::vector<uint32_t> functions(n_words, 0);
+  for (const auto& f : schema().functions) {
+    if (options_.call_choice == CallChoice::Required && !options_.required_function.empty() &&
+        f.name != options_.required_function)
+      continue;
+    if (auto id = tokenizer_->special_id(function_token(f.name)); id && *id < n_vocab)
+      functions[size_t(*id) / 32] |= 1u << (*id % 32);
+  }
+  for (size_t w = 0; w < n_words; ++w) {
+    uint32_t all = base ? base[w] : ~0u;
+    if (!base && w + 1 == n_words && n_vocab % 32) all = (1u << (n_vocab % 32)) - 1;
+    mask[w] = options_.call_choice == CallChoice::None ? all & ~functions[w] : all & functions[w];
+  }
+  bool any = false;
+  for (uint32_t w : mask) any = any || w;
+  if (!any)
+    fail(options_.call_choice == CallChoice::None ? "no answer without a call is possible"
+                                                  : cat("no call to '", options_.required_function, "' is possible"));
+  return mask;
+}
+
 Agent::Agent(std::shared_ptr<const Model> model, DomainSchema schema, AgentOptions options)
     : Agent(std::move(model), std::make_shared<const DeviceSpec>(DeviceSpec::stateless(std::move(schema))), options) {}
 
@@ -46,7 +76,7 @@ Agent::Agent(std::shared_ptr<const Model> model, std::shared_ptr<const DeviceSpe
       schema, vocab_for_model(*tokenizer_, model_->config().n_vocab), options_.max_reply_tokens,
       [tok](std::string_view text) { return tok->encode(text); });
   constraint_->precompute();
-  session_ = std::make_unique<InferenceSession>(model_);
+  session_ = std::make_unique<InferenceSession>(model_, 0, options_.pool);
   sampler_ = std::make_unique<Sampler>(options_.sampler);
   // The prefix cache: the system part is evaluated once; every command truncates back to it.
   session_->eval(system);
@@ -171,9 +201,12 @@ AgentAnswer Agent::decode_at(int64_t start, const std::vector<int32_t>& prompt) 
     while (!c.done()) {
       // Sample one token, then append whatever the grammar forces after it, and
       // evaluate them together: forced tokens cost no sampling and no pass of their own.
-      int32_t id = options_.fast_forward ? c.forced_token() : -1;
+      const bool first_choice = generated.empty() && options_.call_choice != CallChoice::Auto;
+      int32_t id = options_.fast_forward && !first_choice ? c.forced_token() : -1;
       if (id >= 0) {
         ++answer.tokens_forced;
+      } else if (first_choice) {
+        id = sampler_->sample(logits, first_token_mask(c.mask()).data());
       } else {
         id = sampler_->sample(logits, c.mask());
       }
@@ -194,7 +227,9 @@ AgentAnswer Agent::decode_at(int64_t start, const std::vector<int32_t>& prompt) 
   } else {
     int32_t end_id = *tokenizer_->special_id(kEndToken);
     for (int i = 0; i < max_answer; ++i) {
-      int32_t id = sampler_->sample(logits);
+      int32_t id = i == 0 && options_.call_choice != CallChoice::Auto
+                       ? sampler_->sample(logits, first_token_mask(nullptr).data())
+                       : sampler_->sample(logits);
       generated.push_back(id);
       if (id == end_id || id == tokenizer_->eos_id()) break;
       logits = session_->eval(std::span<const int32_t>(&id, 1));

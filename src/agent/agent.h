@@ -16,8 +16,14 @@
 namespace edgelm {
 
 class InferenceSession;
+class ThreadPool;
 class Tokenizer;
 class AnswerConstraint;
+
+// Whether an answer may, must or must not call functions (OpenAI's
+// tool_choice "auto", "required", "none"); the first answer token is masked
+// accordingly, so the rest of the answer follows the grammar as usual.
+enum class CallChoice { Auto, None, Required };
 
 struct AgentOptions {
   bool constrained = true;    // decode under the schema grammar (off: free decoding, then parse)
@@ -28,6 +34,13 @@ struct AgentOptions {
   // it, the oldest turns go first and the kept ones are evaluated again once.
   int max_history_tokens = 256;
   SamplerConfig sampler;
+  CallChoice call_choice = CallChoice::Auto;
+  // With CallChoice::Required: the first call must be this function (empty: any).
+  std::string required_function;
+  // The threads the agent's session computes on (null: the default pool).
+  // Agents that decode at the same time need pools of their own. Read at
+  // construction only.
+  ThreadPool* pool = nullptr;
 };
 
 struct AgentAnswer {
@@ -86,6 +99,7 @@ class Agent {
   // Decodes an answer after `prompt`, evaluated from cache position `start`.
   AgentAnswer decode_at(int64_t start, const std::vector<int32_t>& prompt);
   void execute_and_fill(AgentAnswer& answer, Device& device);
+  std::vector<uint32_t> first_token_mask(const uint32_t* base) const;
   std::vector<Turn> history_;  // converse's conversation
   int64_t history_end_ = 0;    // cache position after it (0: not evaluated yet)
   std::vector<int32_t> last_generated_;  // the last answer's tokens
