@@ -36,7 +36,7 @@ const char* kKinds[] = {"direct", "multi_call", "relative", "query", "indirect",
 constexpr double kDefaultPartialShare = 0.08;
 // The share of dialogues (data/dialogue.h) when generate.toml names no dialogue
 // kind: spread evenly over the kinds the domain's phrasing can write.
-constexpr double kDefaultDialogueShare = 0.3;
+constexpr double kDefaultDialogueShare = 0.25;
 
 template <class T>
 const T& pick(const std::vector<T>& v, Rng& rng) {
