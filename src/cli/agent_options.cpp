@@ -6,7 +6,8 @@ namespace edgelm::cli {
 
 void AgentCommandOptions::add_to(CLI::App* cmd) {
   cmd->add_option("--model", model, "model file (GGUF with a tokenizer)")->required();
-  cmd->add_option("--domain", domain, "domain folder or built-in name")->capture_default_str();
+  cmd->add_option("--domain", domain,
+                  std::string("domain folder or built-in name (default: the one the model was trained for, else ") + kDefaultDomain + ")");
   cmd->add_flag("--free", free, "decode without the grammar, then parse (invalid output: no calls + error)");
   cmd->add_flag("--no-fast-forward", no_fast_forward, "sample forced tokens too instead of appending them");
   cmd->add_option("--max-reply-tokens", max_reply_tokens, "tokens of reply text at most")->capture_default_str();
@@ -24,8 +25,9 @@ std::shared_ptr<const Model> AgentCommandOptions::load_model() const {
 }
 
 std::shared_ptr<const DeviceSpec> AgentCommandOptions::load_domain() const {
-  return std::make_shared<const DeviceSpec>(load_device(resolve_domain_dir(domain)));
+  return std::make_shared<const DeviceSpec>(load_device(domain_dir_for_model(domain, model)));
 }
+
 
 AgentOptions AgentCommandOptions::agent_options() const {
   AgentOptions options;

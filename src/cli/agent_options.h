@@ -15,7 +15,7 @@
 namespace edgelm::cli {
 
 struct AgentCommandOptions {
-  std::string model, domain = kDefaultDomain;
+  std::string model, domain;  // domain empty: the one the model names (kModelDomainKey), else kDefaultDomain
   bool free = false, no_fast_forward = false;
   int max_reply_tokens = 48;
   int history_tokens = 256;

@@ -34,7 +34,7 @@ void run(const Options& o) {
   if (o.turns < 1 || o.conversations < 1) fail("--turns and --conversations must be at least 1");
   auto model = o.agent.load_model();
   auto device = o.agent.load_domain();
-  std::string path = o.cases.empty() ? resolve_domain_dir(o.agent.domain) + "/eval/handwritten.jsonl" : o.cases;
+  std::string path = o.cases.empty() ? domain_dir_for_model(o.agent.domain, o.agent.model) + "/eval/handwritten.jsonl" : o.cases;
   std::vector<EvalCase> cases = load_cases(path, device->schema);
   if (cases.empty()) fail(path, ": no cases");
   Agent kept(model, device, o.agent.agent_options()), recomputed(model, device, o.agent.agent_options());

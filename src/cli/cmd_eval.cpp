@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <memory>
 
+#include "cli/agent_options.h"
 #include "cli/command.h"
 #include "domain/schema.h"
 #include "eval/agent_predictor.h"
@@ -17,7 +18,7 @@ namespace edgelm::cli {
 namespace {
 
 struct EvalOptions {
-  std::string model, cases, report, domain = kDefaultDomain;
+  std::string model, cases, report, domain;
   bool no_constrain = false, keyword_baseline = false, quiet = false;
   int threads = 0, max_reply_tokens = 48;
 };
@@ -42,14 +43,15 @@ void print_summary(const nlohmann::json& s) {
 void run_eval(const EvalOptions& o) {
   if (o.model.empty() == !o.keyword_baseline) fail("give either --model FILE or --keyword-baseline");
   if (o.threads > 0) set_default_threads(o.threads);
-  auto device = std::make_shared<const DeviceSpec>(load_device(resolve_domain_dir(o.domain)));
+  const std::string domain_dir = domain_dir_for_model(o.domain, o.model);
+  auto device = std::make_shared<const DeviceSpec>(load_device(domain_dir));
   const DomainSchema& schema = device->schema;
-  std::string cases_path = o.cases.empty() ? resolve_domain_dir(o.domain) + "/eval/handwritten.jsonl" : o.cases;
+  std::string cases_path = o.cases.empty() ? domain_dir + "/eval/handwritten.jsonl" : o.cases;
   std::vector<EvalCase> cases = load_cases(cases_path, schema);
   std::string label = o.quiet ? "" : "eval";
   EvalRun run;
   if (o.keyword_baseline) {
-    run = evaluate_cases(schema, cases, keyword_baseline_predictor(resolve_domain_dir(o.domain)), label);
+    run = evaluate_cases(schema, cases, keyword_baseline_predictor(domain_dir), label);
     run.name = "keyword baseline";
     run.model = "keyword baseline";
   } else {
@@ -81,7 +83,8 @@ void setup(CLI::App& app) {
   cmd->add_option("--model", o->model, "model GGUF file (with its tokenizer)");
   cmd->add_option("--cases", o->cases, "case file (JSONL: id, lang, text, expected; or SFT lines); default: the domain's eval/handwritten.jsonl");
   cmd->add_option("--report", o->report, "folder for report.md, report.json, report.svg, predictions.jsonl");
-  cmd->add_option("--domain", o->domain, "domain folder or built-in name")->capture_default_str();
+  cmd->add_option("--domain", o->domain,
+                  std::string("domain folder or built-in name (default: the one the model was trained for, else ") + kDefaultDomain + ")");
   cmd->add_flag("--no-constrain", o->no_constrain, "decode without the schema grammar (an ablation)");
   cmd->add_flag("--keyword-baseline", o->keyword_baseline, "evaluate the keyword baseline instead of a model");
   cmd->add_option("--max-reply-tokens", o->max_reply_tokens, "reply length limit in tokens")->capture_default_str();

@@ -10,6 +10,7 @@
 #include "domain/language.h"
 #include "platform/atomic_file.h"
 #include "platform/error.h"
+#include "platform/gguf.h"
 
 namespace edgelm {
 
@@ -634,6 +635,23 @@ nlohmann::json Device::state_json() const {
     }
   }
   return j;
+}
+
+std::string domain_dir_for_model(const std::string& domain, const std::string& model_path) {
+  std::string named;
+  if (!model_path.empty()) {
+    GgufFile file = GgufFile::open(model_path);
+    if (const GgufValue* v = file.metadata().find(kModelDomainKey)) named = v->as_string(kModelDomainKey);
+  }
+  if (domain.empty()) return resolve_domain_dir(named.empty() ? kDefaultDomain : named);
+  const std::string dir = resolve_domain_dir(domain);
+  if (!named.empty()) {
+    const std::string given = load_schema(dir + "/functions.toml").name;
+    if (given != named)
+      fail("model '", model_path, "' was trained for the domain '", named, "', not '", given, "' (", dir,
+           "): leave out --domain, or give that domain's folder");
+  }
+  return dir;
 }
 
 }  // namespace edgelm

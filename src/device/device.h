@@ -86,6 +86,11 @@ struct DeviceSpec {
 DeviceSpec load_device(const std::string& domain_dir);
 DeviceSpec parse_device(DomainSchema schema, const std::string& toml_text, const std::string& source_name);
 
+// The domain folder for a model: `domain` when given (an error when the model
+// names another domain), else the built-in domain the model file names
+// (GGUF metadata kModelDomainKey, written by the demo), else kDefaultDomain.
+std::string domain_dir_for_model(const std::string& domain, const std::string& model_path);
+
 // What executing one call did.
 struct Execution {
   std::string summary;               // "fan_speed high, mode manual, power on"; "lights.bedroom off"

@@ -85,6 +85,9 @@ DomainSchema parse_schema(const std::string& toml_text, const std::string& sourc
 // The built-in device the command line uses when none is named.
 inline constexpr const char* kDefaultDomain = "air-purifier";
 
+// The GGUF metadata key under which an agent model names the domain it was trained for.
+inline constexpr const char* kModelDomainKey = "edgelm.domain";
+
 // The folder of a built-in domain ("air-purifier"): $EDGELM_HOME/domains/NAME,
 // else the source tree's domains/NAME. A path that exists is returned as is.
 std::string resolve_domain_dir(const std::string& name_or_path);

@@ -284,7 +284,8 @@ void print_demo_summary(const nlohmann::json& card) {
   std::string out = card["out_dir"];
   std::string domain = card.value("domain_arg", std::string());
   std::printf("report card: %sreport.md\ntalk to the model: edgelm chat --model %smodel.gguf%s\n", out.c_str(), out.c_str(),
-              domain.empty() || domain == kDefaultDomain ? "" : (" --domain " + domain).c_str());
+              // The model names its domain (kModelDomainKey); a folder outside domains/ is given by path.
+              domain.find('/') == std::string::npos ? "" : (" --domain " + domain).c_str());
 }
 
 }  // namespace edgelm

@@ -143,6 +143,7 @@ nlohmann::json train_demo_model(const DomainSchema& schema, const AgentTrainSpec
 
   GgufMetadata extra;
   tok.write_to(extra);
+  extra.set(kModelDomainKey, GgufValue::string(schema.name));  // chat, predict and serve find the device by it
   save_weights_gguf(spec.out_model, params.weights(), TensorType::F32, &extra, "edgelm-agent");
   double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return {{"n_params", c.n_params()}, {"config", c.summary()}, {"steps", spec.steps}, {"tokens", tokens_seen},

@@ -14,6 +14,7 @@
 #include "model/config.h"
 #include "pipeline/demo.h"
 #include "platform/atomic_file.h"
+#include "platform/error.h"
 
 namespace edgelm {
 namespace {
@@ -188,6 +189,20 @@ TEST(Demo, QuickRunOnTheSmartHome) {
   if (hw["model"]["by_type"].contains("out_of_scope")) {
     EXPECT_EQ(t["out_of_scope_call"]["value"], hw["model"]["by_type"]["out_of_scope"]["rate"]);
     EXPECT_NE(read_file((out / "report.md").string()).find("out-of-scope requests → intent_unclear"), std::string::npos);
+  }
+  // Its hand-written conversations are scored too.
+  EXPECT_TRUE(card["results"].contains("conversations"));
+  // The model files name their domain, so chat, predict, eval and serve need no --domain;
+  // naming another domain is an error that says which one the model was trained for.
+  for (const char* f : {"model.gguf", "model-q8_0.gguf"}) {
+    EXPECT_EQ(domain_dir_for_model("", (out / f).string()), resolve_domain_dir("smart-home")) << f;
+    EXPECT_EQ(domain_dir_for_model("smart-home", (out / f).string()), resolve_domain_dir("smart-home")) << f;
+    try {
+      domain_dir_for_model("air-purifier", (out / f).string());
+      ADD_FAILURE() << "no error for the wrong domain";
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find("was trained for the domain 'smart-home', not 'air-purifier'"), std::string::npos) << e.what();
+    }
   }
   fs::remove_all(out);
 }
