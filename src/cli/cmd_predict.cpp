@@ -14,6 +14,7 @@
 #include "agent/format.h"
 #include "cli/agent_options.h"
 #include "cli/command.h"
+#include "eval/predict_input.h"
 #include "model/model.h"
 #include "platform/atomic_file.h"
 #include "platform/error.h"
@@ -27,8 +28,6 @@ struct PredictOptions {
   AgentCommandOptions agent;
   std::string input, output;
 };
-
-constexpr size_t kMaxLineBytes = 16384;
 
 std::vector<std::string> split_lines(const std::string& content) {
   std::vector<std::string> lines;
@@ -44,74 +43,6 @@ std::vector<std::string> split_lines(const std::string& content) {
   return lines;
 }
 
-// The id and text of one input line, or why the line cannot be answered.
-struct InputLine {
-  nlohmann::json id = nullptr;
-  std::string text, error;
-  std::vector<Turn> history;
-};
-
-InputLine parse_input_line(const std::string& line, const DomainSchema& schema) {
-  InputLine in;
-  if (line.find_first_not_of(" \t") == std::string::npos) {
-    in.error = "empty line";
-    return in;
-  }
-  if (line.size() > 64 * kMaxLineBytes) {  // not even parsed
-    in.error = cat("line too long: ", line.size(), " bytes (at most ", kMaxLineBytes, ")");
-    return in;
-  }
-  if (std::string why = check_user_text(line, line.size()); !why.empty()) {
-    in.error = "line: " + why;
-    return in;
-  }
-  nlohmann::json j;
-  try {
-    j = nlohmann::json::parse(line);
-  } catch (const std::exception& e) {
-    std::string what = e.what();
-    size_t bracket = what.find("] ");
-    in.error = cat("not valid JSON (", bracket == std::string::npos ? what : what.substr(bracket + 2), ")");
-    return in;
-  }
-  if (!j.is_object()) {
-    in.error = "not a JSON object";
-    return in;
-  }
-  // The id first, so that every error below can be matched to its case.
-  if (j.contains("id") && (j["id"].is_string() || j["id"].is_number_integer())) in.id = j["id"];
-  if (line.size() > kMaxLineBytes) {
-    in.error = cat("line too long: ", line.size(), " bytes (at most ", kMaxLineBytes, ")");
-    return in;
-  }
-  if (in.id.is_null()) {
-    in.error = "missing \"id\" (a string or an integer)";
-    return in;
-  }
-  if (j.contains("messages")) {
-    try {
-      Conversation conv = parse_conversation(j["messages"], schema);
-      in.history = std::move(conv.history);
-      in.text = conv.last_user;
-    } catch (const Error& e) {
-      in.error = cat("messages: ", e.what());
-      return in;
-    }
-    if (j.contains("text") && (!j["text"].is_string() || j["text"].get<std::string>() != in.text)) {
-      in.error = "\"text\" differs from the last user message of \"messages\"";
-      return in;
-    }
-  } else if (!j.contains("text") || !j["text"].is_string()) {
-    in.error = "missing \"text\" (a string) or \"messages\" (a conversation)";
-    return in;
-  } else {
-    in.text = j["text"].get<std::string>();
-  }
-  std::string why = check_user_text(in.text);
-  if (!why.empty()) in.error = "text: " + why;
-  return in;
-}
-
 void run_predict(const PredictOptions& o) {
   std::string content = read_file(o.input);
   std::vector<std::string> lines = split_lines(content);
@@ -123,7 +54,7 @@ void run_predict(const PredictOptions& o) {
   ProgressBar bar("predict", int64_t(lines.size()), "lines");
   int64_t n_errors = 0, n_tokens = 0;
   for (size_t i = 0; i < lines.size(); ++i) {
-    InputLine in = parse_input_line(lines[i], device->schema);
+    PredictInput in = parse_predict_line(lines[i], device->schema);
     nlohmann::json result;
     if (!in.error.empty()) {
       result = {{"id", in.id}, {"line", i + 1}, {"calls", nlohmann::json::array()}, {"reply", ""},

@@ -171,50 +171,60 @@ AuditReport audit_dataset(const std::string& dir, const AuditOptions& o) {
     while (std::getline(in, line)) {
       ++line_no;
       if (line.empty()) continue;
-      auto j = nlohmann::json::parse(line, nullptr, false);
-      auto bad = [&](const char* why) { fail(path.string(), " line ", line_no, ": ", why); };
-      if (!j.is_object() || !j.contains("messages") || !j["messages"].is_array() || j["messages"].size() < 2) bad("not an SFT example (messages)");
-      const auto& user = j["messages"][0];
-      const auto& asst = j["messages"][1];
-      if (!user.contains("content") || !user["content"].is_string()) bad("user message without content");
-      std::string lang = j.value("lang", "?");
-      std::vector<std::string> phen;
-      if (j.contains("types") && j["types"].contains("phenomenon"))
-        for (const auto& p : j["types"]["phenomenon"]) phen.push_back(p.get<std::string>());
-      if (phen.empty()) phen.push_back("(untyped)");
-      std::vector<std::tuple<std::string, std::string, std::string>> fav;  // function, argument, value
-      if (asst.contains("tool_calls"))
-        for (const auto& tc : asst["tool_calls"]) {
-          Call c = call_from_json(tc.contains("function") ? tc["function"] : tc);
-          if (std::string why = validate_call(schema, c); !why.empty()) fail(path.string(), " line ", line_no, ": ", why);
-          const FunctionSpec* f = schema.find(c.name);
-          const auto& args = (tc.contains("function") ? tc["function"] : tc).value("arguments", nlohmann::json::object());
-          if (args.empty()) fav.push_back({c.name, "", ""});
-          for (auto it = args.begin(); it != args.end(); ++it) {
-            std::string label = value_label(f->find_argument(it.key()), *it);
-            fav.push_back({c.name, it.key(), label});
-            if (f->find_argument(it.key())->type == ArgType::String) said_strings[c.name + " " + it.key()].insert(label);
+      // A field of the wrong type makes nlohmann::json throw its own exception: reported as this line's error.
+      try {
+        auto j = nlohmann::json::parse(line, nullptr, false);
+        auto bad = [&](const char* why) { fail(path.string(), " line ", line_no, ": ", why); };
+        if (!j.is_object() || !j.contains("messages") || !j["messages"].is_array() || j["messages"].size() < 2) bad("not an SFT example (messages)");
+        const auto& user = j["messages"][0];
+        const auto& asst = j["messages"][1];
+        if (!user.contains("content") || !user["content"].is_string()) bad("user message without content");
+        std::string lang = j.value("lang", "?");
+        std::vector<std::string> phen;
+        if (j.contains("types") && j["types"].contains("phenomenon"))
+          for (const auto& p : j["types"]["phenomenon"]) phen.push_back(p.get<std::string>());
+        if (phen.empty()) phen.push_back("(untyped)");
+        std::vector<std::tuple<std::string, std::string, std::string>> fav;  // function, argument, value
+        if (asst.contains("tool_calls"))
+          for (const auto& tc : asst["tool_calls"]) {
+            Call c;
+            try {
+              c = call_from_json(tc.contains("function") ? tc["function"] : tc);
+            } catch (const Error& e) {
+              fail(path.string(), " line ", line_no, ": ", e.what());
+            }
+            if (std::string why = validate_call(schema, c); !why.empty()) fail(path.string(), " line ", line_no, ": ", why);
+            const FunctionSpec* f = schema.find(c.name);
+            const auto& args = (tc.contains("function") ? tc["function"] : tc).value("arguments", nlohmann::json::object());
+            if (args.empty()) fav.push_back({c.name, "", ""});
+            for (auto it = args.begin(); it != args.end(); ++it) {
+              std::string label = value_label(f->find_argument(it.key()), *it);
+              fav.push_back({c.name, it.key(), label});
+              if (f->find_argument(it.key())->type == ArgType::String) said_strings[c.name + " " + it.key()].insert(label);
+            }
+            // An argument a partial call leaves out is a cell of its own (not a gap target).
+            for (const auto& a : f->arguments)
+              if (a.optional && !a.default_value && !args.contains(a.name)) fav.push_back({c.name, a.name, "(left out)"});
           }
-          // An argument a partial call leaves out is a cell of its own (not a gap target).
-          for (const auto& a : f->arguments)
-            if (a.optional && !a.default_value && !args.contains(a.name)) fav.push_back({c.name, a.name, "(left out)"});
+        if (fav.empty()) fav.push_back({"(none)", "", ""});
+        for (const auto& [f, a, v] : fav) {
+          for (const auto& p : phen) ++cells[{f, a, v, lang, p}];
+          ++by_value[a.empty() ? f : cat(f, " ", a, "=", v)][lang];
         }
-      if (fav.empty()) fav.push_back({"(none)", "", ""});
-      for (const auto& [f, a, v] : fav) {
-        for (const auto& p : phen) ++cells[{f, a, v, lang, p}];
-        ++by_value[a.empty() ? f : cat(f, " ", a, "=", v)][lang];
+        for (const auto& p : phen) ++by_phenomenon[p][lang];
+        std::string text = user["content"].get<std::string>();
+        std::string reply = asst.value("content", "");
+        user_words.push_back(count_words(text));
+        user_chars.push_back(utf8_length(text));
+        reply_chars.push_back(utf8_length(reply));
+        if (tok) {
+          user_tokens.push_back(int64_t(tok->encode(text).size()));
+          reply_tokens.push_back(int64_t(tok->encode(reply).size()));
+        }
+        ++r.n_examples;
+      } catch (const nlohmann::json::exception& e) {
+        fail(path.string(), " line ", line_no, ": a field has the wrong type (", e.what(), ")");
       }
-      for (const auto& p : phen) ++by_phenomenon[p][lang];
-      std::string text = user["content"].get<std::string>();
-      std::string reply = asst.value("content", "");
-      user_words.push_back(count_words(text));
-      user_chars.push_back(utf8_length(text));
-      reply_chars.push_back(utf8_length(reply));
-      if (tok) {
-        user_tokens.push_back(int64_t(tok->encode(text).size()));
-        reply_tokens.push_back(int64_t(tok->encode(reply).size()));
-      }
-      ++r.n_examples;
     }
   }
   if (!any_file) fail("audit: no train.jsonl, valid.jsonl or test.jsonl in '", dir, "'");

@@ -16,6 +16,7 @@
 #include "data/phrasebook.h"
 #include "platform/atomic_file.h"
 #include "platform/error.h"
+#include "platform/json.h"
 #include "platform/progress.h"
 
 namespace edgelm {
@@ -70,12 +71,7 @@ struct Focus {
 Focus read_focus(const std::string& path) {
   Focus f;
   if (path.empty()) return f;
-  nlohmann::json j;
-  try {
-    j = nlohmann::json::parse(read_file(path));
-  } catch (const nlohmann::json::exception& e) {
-    fail(path, ": not a JSON eval report (", e.what(), ")");
-  }
+  nlohmann::json j = parse_json(read_file(path), path);
   auto factors = [&](const char* key, std::map<std::string, double>& out) {
     if (!j.contains(key)) return;
     if (!j[key].is_object()) fail(path, ": '", key, "' must be an object of name -> {n, passed, rate}");

@@ -1,6 +1,7 @@
 #include "domain/conversation.h"
 
 #include "platform/error.h"
+#include "platform/json.h"
 #include "platform/utf8.h"
 
 namespace edgelm {
@@ -13,8 +14,7 @@ Call call_from_tool_call(const nlohmann::json& tool_call, const DomainSchema& sc
   if (fn.contains("arguments") && fn["arguments"].is_string()) {
     // OpenAI's API sends the arguments as a JSON string.
     const std::string& text = fn["arguments"].get_ref<const std::string&>();
-    nlohmann::json parsed = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
-    if (parsed.is_discarded()) fail("the 'arguments' string is not valid JSON");
+    nlohmann::json parsed = parse_json(text, "the 'arguments' string");
     if (parsed.is_null()) parsed = nlohmann::json::object();
     normalised["arguments"] = parsed;
   }

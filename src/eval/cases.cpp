@@ -5,6 +5,7 @@
 #include "domain/conversation.h"
 #include "domain/language.h"
 #include "platform/error.h"
+#include "platform/json.h"
 
 namespace edgelm {
 
@@ -108,13 +109,7 @@ std::vector<EvalCase> load_cases(const std::string& path, const DomainSchema& sc
     if (!text.empty() && text.back() == '\r') text.pop_back();
     if (text.find_first_not_of(" \t") == std::string::npos) continue;
     std::string where = cat(path, " line ", line_no);
-    nlohmann::json j;
-    try {
-      j = nlohmann::json::parse(text);
-    } catch (const nlohmann::json::exception& e) {
-      fail(where, ": not valid JSON (", e.what(), ")");
-    }
-    cases.push_back(parse_case(j, schema, where));
+    cases.push_back(parse_case(parse_json(text, where), schema, where));
   }
   if (cases.empty()) fail("case file '", path, "' holds no cases");
   return cases;

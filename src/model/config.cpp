@@ -1,5 +1,8 @@
 #include "model/config.h"
 
+#include <cmath>
+#include <limits>
+
 #include "platform/error.h"
 #include "platform/gguf.h"
 
@@ -32,9 +35,11 @@ void ModelConfig::validate() const {
   if (sliding_window < 0) fail("model config: sliding window must be 0 (off) or positive");
   if (!(rope_theta > 0)) fail("model config: rope theta must be positive");
   if (!(norm_eps > 0)) fail("model config: norm eps must be positive");
-  if (n_vocab > (int64_t(1) << 31) || dim > (1 << 20) || n_layers > 4096 || ffn_dim > (1 << 22) || context_length > (1 << 24))
-    fail("model config: absurd size (vocab ", n_vocab, ", dim ", dim, ", layers ", n_layers, ", ffn ", ffn_dim, ", context ",
-         context_length, ")");
+  // Bounds far past any real model that keep every product of sizes (n_params, tensor shapes) inside int64.
+  if (n_vocab > (int64_t(1) << 31) || dim > (1 << 20) || n_layers > 4096 || ffn_dim > (1 << 22) || context_length > (1 << 24) ||
+      n_heads > 4096 || head_dim > (1 << 14))
+    fail("model config: absurd size (vocab ", n_vocab, ", dim ", dim, ", layers ", n_layers, ", heads ", n_heads, ", head dim ",
+         head_dim, ", ffn ", ffn_dim, ", context ", context_length, ")");
 }
 
 std::string ModelConfig::summary() const {
@@ -81,9 +86,16 @@ ModelConfig ModelConfig::read_from(const GgufMetadata& meta) {
   if (c.n_vocab == 0) {
     if (const GgufValue* tokens = meta.find("tokenizer.ggml.tokens")) c.n_vocab = int64_t(tokens->as_array().size());
   }
-  if (const GgufValue* v = meta.find("llama.rope.freq_base")) c.rope_theta = float(v->as_float("llama.rope.freq_base"));
-  if (const GgufValue* v = meta.find("llama.attention.layer_norm_rms_epsilon"))
-    c.norm_eps = float(v->as_float("llama.attention.layer_norm_rms_epsilon"));
+  // A double outside float's range does not convert (undefined behaviour): refused by name instead.
+  auto get_float = [&](const char* key, float def) {
+    const GgufValue* v = meta.find(key);
+    if (!v) return def;
+    double x = v->as_float(key);
+    if (!(std::fabs(x) <= double(std::numeric_limits<float>::max()))) fail("metadata key ", key, ": ", x, " is not a float");
+    return float(x);
+  };
+  c.rope_theta = get_float("llama.rope.freq_base", c.rope_theta);
+  c.norm_eps = get_float("llama.attention.layer_norm_rms_epsilon", c.norm_eps);
   c.sliding_window = get_or("llama.attention.sliding_window", 0);
   return c;
 }

@@ -85,10 +85,13 @@ void Model::pack_weights() {
   pack(output_);
 }
 
-std::shared_ptr<const Model> Model::load(const std::string& path) {
+std::shared_ptr<const Model> Model::load(const std::string& path) { return load(GgufFile::open(path)); }
+
+std::shared_ptr<const Model> Model::load(GgufFile gguf) {
   std::shared_ptr<Model> model(new Model());
-  model->file_ = std::make_unique<GgufFile>(GgufFile::open(path));
+  model->file_ = std::make_unique<GgufFile>(std::move(gguf));
   const GgufFile& file = *model->file_;
+  const std::string& path = file.path();
   model->config_ = read_model_config(file);
   std::vector<TensorSpec> specs = model_tensor_specs(model->config_);
   std::vector<WeightMatrix> tensors;

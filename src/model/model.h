@@ -47,6 +47,9 @@ class Model {
   // Maps the GGUF file; weights stay in the map (F32, F16, BF16, Q8_0, Q5_0, Q4_0).
   // Throws Error naming the file and the tensor at fault.
   static std::shared_ptr<const Model> load(const std::string& path);
+  // The same from a file already opened or parsed (GgufFile::parse: the bytes
+  // must then outlive the model); errors name file.path().
+  static std::shared_ptr<const Model> load(GgufFile file);
   // Builds a model in memory from f32 weights, converted to `type` (float or
   // quantised; norms stay f32). Used by benchmarks and by training to evaluate.
   static std::shared_ptr<const Model> from_weights(const WeightsF32& weights, TensorType type = TensorType::F32);

@@ -12,6 +12,7 @@
 #include "pipeline/demo_train.h"
 #include "platform/atomic_file.h"
 #include "platform/error.h"
+#include "platform/json.h"
 #include "platform/gguf.h"
 #include "platform/progress.h"
 #include "tokenizer/tokenizer.h"
@@ -38,12 +39,7 @@ int64_t render_shard(const DomainSchema& schema, const Tokenizer& tok, const std
   while (std::getline(in, line)) {
     ++line_no;
     if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
-    nlohmann::json j;
-    try {
-      j = nlohmann::json::parse(line);
-    } catch (const nlohmann::json::exception& e) {
-      fail(jsonl, " line ", line_no, ": not valid JSON (", e.what(), ")");
-    }
+    nlohmann::json j = parse_json(line, cat(jsonl, " line ", line_no));
     RenderedExample ex;
     try {
       ex = render_training_example(schema, tok, j, AgentOptions{}.max_history_tokens, max_tokens);

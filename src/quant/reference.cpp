@@ -155,7 +155,10 @@ void quantize_activations_ref(const float* x, int64_t ldx, ActivationsQ8& act, i
       int8_t* q = act.qs + (t * act.n_blocks + b) * kBlock;
       int32_t sum = 0;
       for (int j = 0; j < kBlock; ++j) {
-        q[j] = int8_t(std::nearbyint(v[j] * id));
+        // Finite inputs round into [-127, 127]; a NaN or infinity (a broken model file) would not
+        // convert to int8 at all (undefined behaviour): clamped, NaN to 0.
+        const float r = std::nearbyint(v[j] * id);
+        q[j] = r == r ? int8_t(std::clamp(r, -127.0f, 127.0f)) : int8_t(0);
         sum += q[j];
       }
       act.d[t * act.n_blocks + b] = d;

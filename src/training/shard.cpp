@@ -111,9 +111,13 @@ Shard Shard::open(const std::string& path) {
     const bool ok = d == 0 ? start == 0 : start > s.doc_starts_[d - 1] && start < n_tokens;
     if (!ok) fail(path, ": document ", d, " starts at ", start, ", out of order or past the end");
   }
-  if (s.n_vocab_ > 0)
-    for (int64_t i = 0; i < s.n_tokens_; ++i)
-      if (s.token(i) >= s.n_vocab_) fail(path, ": token ", i, " has id ", s.token(i), " >= the shard's vocabulary ", s.n_vocab_);
+  // A 32-bit id past INT32_MAX would read as a negative token id (an index before the embedding table).
+  if (s.n_vocab_ > 0 || s.token_bytes_ == 4)
+    for (int64_t i = 0; i < s.n_tokens_; ++i) {
+      const uint32_t id = s.token_bytes_ == 2 ? get<uint16_t>(s.tokens_ + 2 * i) : get<uint32_t>(s.tokens_ + 4 * i);
+      if (id > uint32_t(INT32_MAX) || (s.n_vocab_ > 0 && int64_t(id) >= s.n_vocab_))
+        fail(path, ": token ", i, " has id ", id, s.n_vocab_ > 0 ? cat(" >= the shard's vocabulary ", s.n_vocab_) : " (too large)");
+    }
   return s;
 }
 

@@ -1,6 +1,9 @@
 #include "training/train_config.h"
 
+#include <cmath>
+#include <cstdio>
 #include <functional>
+#include <limits>
 #include <map>
 #include <sstream>
 #include <toml++/toml.h>
@@ -24,10 +27,18 @@ T get_value(const toml::node& node, const std::string& where, const char* kind) 
     return *node.value<std::string>();
   } else if constexpr (std::is_integral_v<T>) {
     if (!node.is_integer()) fail(where, " must be ", kind);
-    return T(*node.value<int64_t>());
+    const int64_t v = *node.value<int64_t>();
+    // A negative seed would wrap to a uint64 that TOML cannot write back; an int field keeps its range.
+    if (v < int64_t(std::numeric_limits<T>::min()) || (v > 0 && uint64_t(v) > uint64_t(std::numeric_limits<T>::max())))
+      fail(where, " is out of range (", v, ")");
+    return T(v);
   } else {
     if (!node.is_number()) fail(where, " must be a number");
-    return T(*node.value<double>());
+    const double v = *node.value<double>();
+    // Converting a double past float's range is undefined behaviour; infinities and NaN convert.
+    if (std::isfinite(v) && std::fabs(v) > double(std::numeric_limits<float>::max()))
+      fail(where, " is out of range for a 32-bit float (", v, ")");
+    return T(v);
   }
 }
 
@@ -222,11 +233,21 @@ void TrainConfig::validate() const {
 
 std::string train_config_to_toml(const TrainConfig& c) {
   std::ostringstream o;
+  // A TOML basic string: quotes, backslashes and control characters escaped (a path may hold any of them).
   auto q = [](const std::string& s) {
     std::string r = "\"";
     for (char ch : s) {
-      if (ch == '"' || ch == '\\') r += '\\';
-      r += ch;
+      const auto u = static_cast<unsigned char>(ch);
+      if (ch == '"' || ch == '\\') {
+        r += '\\';
+        r += ch;
+      } else if (u < 0x20 || u == 0x7F) {
+        char esc[16];
+        std::snprintf(esc, sizeof esc, "\\u%04X", unsigned(u));
+        r += esc;
+      } else {
+        r += ch;
+      }
     }
     return r + "\"";
   };

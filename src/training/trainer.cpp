@@ -193,10 +193,12 @@ TrainResult train_model(const TrainConfig& config, const TrainOptions& options) 
     std::ifstream in(metrics_path);
     std::string line;
     while (std::getline(in, line)) {
+      // A line that is not a metrics record (a half-written last line after a crash) is skipped.
       auto j = nlohmann::json::parse(line, nullptr, false);
-      if (j.is_discarded()) continue;
-      if (j.contains("loss")) train_curve.push_back({j["step"], j["loss"]});
-      if (j.contains("valid_loss")) valid_curve.push_back({j["step"], j["valid_loss"]});
+      if (!j.is_object() || !j.contains("step") || !j["step"].is_number_integer()) continue;
+      int64_t step = j["step"].get<int64_t>();
+      if (j.contains("loss") && j["loss"].is_number()) train_curve.push_back({step, j["loss"].get<double>()});
+      if (j.contains("valid_loss") && j["valid_loss"].is_number()) valid_curve.push_back({step, j["valid_loss"].get<double>()});
     }
   }
   std::FILE* metrics = std::fopen(metrics_path.c_str(), "a");

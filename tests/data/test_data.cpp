@@ -2,6 +2,7 @@
 
 #include "domain_test_util.h"
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <set>
@@ -183,6 +184,35 @@ TEST(Audit, FindsAGapIntroducedOnPurpose) {
   EXPECT_TRUE(has_gap(after, "set_light level=dim [ko]"));
   EXPECT_TRUE(fs::exists(out + "/audit.svg"));
   EXPECT_NE(read_file(out + "/audit.md").find("set_light level=dim [ko]"), std::string::npos);
+  fs::remove_all(out);
+}
+
+TEST(Audit, FieldsOfTheWrongTypeNameTheLine) {
+  // A field of the wrong type made nlohmann::json throw its own type_error out of the audit.
+  std::string out = temp_dir("audit_types");
+  const std::string good = R"({"lang": "en", "messages": [{"role": "user", "content": "turn it on"},
+    {"role": "assistant", "content": "On.", "tool_calls": [{"type": "function", "function": {"name": "set_power", "arguments": {"state": "on"}}}]}]})";
+  auto flat = [](std::string s) {
+    s.erase(std::remove(s.begin(), s.end(), '\n'), s.end());
+    return s;
+  };
+  for (const auto& [line, expect] : std::vector<std::pair<std::string, std::string>>{
+           {R"({"lang": 5, "messages": [{"role": "user", "content": "x"}, {"role": "assistant"}]})", "train.jsonl line 2: a field has the wrong type"},
+           {R"({"lang": "en", "types": {"phenomenon": [1]}, "messages": [{"role": "user", "content": "x"}, {"role": "assistant"}]})",
+            "train.jsonl line 2: a field has the wrong type"},
+           {R"({"lang": "en", "messages": [{"role": "user", "content": "x"}, {"role": "assistant", "tool_calls": [{"name": 5}]}]})",
+            "train.jsonl line 2: "},
+       }) {
+    write_file_atomic(out + "/train.jsonl", flat(good) + "\n" + line + "\n");
+    try {
+      AuditOptions o;
+      o.domain_dir = domain();
+      audit_dataset(out, o);
+      ADD_FAILURE() << "accepted: " << line;
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find(expect), std::string::npos) << e.what();
+    }
+  }
   fs::remove_all(out);
 }
 

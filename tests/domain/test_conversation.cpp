@@ -75,7 +75,7 @@ TEST(Conversation, RoundTripsThroughTheOpenAiForm) {
 
 TEST(Conversation, BadConversationsNameTheMessageAndTheProblem) {
   struct Bad {
-    const char* json;
+    std::string json;
     const char* expect;
   };
   for (const Bad& b : std::vector<Bad>{
@@ -96,6 +96,14 @@ TEST(Conversation, BadConversationsNameTheMessageAndTheProblem) {
                {"name": "set_temperature", "arguments": "{degrees: 7"}}]}, {"role": "user", "content": "b"}])",
             "not valid JSON"},
            {R"([{"role": "user", "content": "a"}, {"role": "assistant", "tool_calls": {"x": 1}}])", "'tool_calls' must be a list"},
+           // An 'arguments' string with a number past double's range or nesting past the JSON depth
+           // limit: edgelm's Error, not nlohmann's out_of_range or a deep recursion.
+           {R"([{"role": "user", "content": "a"}, {"role": "assistant", "tool_calls": [{"function":
+               {"name": "set_temperature", "arguments": "{\"degrees\": 1e999999}"}}]}, {"role": "user", "content": "b"}])",
+            "the 'arguments' string: a value cannot be read (number overflow"},
+           {R"([{"role": "user", "content": "a"}, {"role": "assistant", "tool_calls": [{"function":
+               {"name": "set_temperature", "arguments": ")" + std::string(100, '[') + R"("}}]}, {"role": "user", "content": "b"}])",
+            "nested deeper than 64 levels"},
            {R"([{"role": "system", "content": "only"}])", "no user turn"},
            {R"([{"role": "user", "content": "\u00ff"}, {"role": "user", "content": "x"}])", "two user turns"},
        }) {

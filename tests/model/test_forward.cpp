@@ -293,5 +293,38 @@ TEST(Forward, LoadRejectsMismatchedTensors) {
   std::remove(path.c_str());
 }
 
+TEST(Forward, LoadRejectsConfigValuesOutOfRange) {
+  // Found by fuzz_gguf_model's kind of input: a rope base past float's range (converting it was undefined
+  // behaviour) and head counts whose products overflow int64 (n_heads x head_dim) must be Errors naming them.
+  ModelConfig c = testing::fixture_config_gqa();
+  WeightsF32 w = init_random_weights(c, 9);
+  struct Row {
+    const char* key;
+    GgufValue value;
+    const char* expect;
+  };
+  for (const Row& r : std::vector<Row>{
+           {"llama.rope.freq_base", GgufValue::real(GgufType::FLOAT64, 1e300), "llama.rope.freq_base: 1e+300 is not a float"},
+           {"llama.attention.layer_norm_rms_epsilon", GgufValue::real(GgufType::FLOAT64, -1e39), "is not a float"},
+           {"llama.attention.head_count", GgufValue::u64(uint64_t(1) << 40), "absurd size"},
+           {"llama.attention.key_length", GgufValue::u64(uint64_t(1) << 40), "absurd size"},
+       }) {
+    GgufWriter writer;
+    c.write_to(writer.metadata());
+    writer.metadata().set(r.key, r.value);
+    for (size_t i = 0; i < w.specs.size(); ++i)
+      writer.add_tensor(w.specs[i].name, TensorType::F32, w.specs[i].ne, w.data[i].data(), w.data[i].size() * 4);
+    std::string path = ::testing::TempDir() + "edgelm_bad_config.gguf";
+    writer.write(path);
+    try {
+      Model::load(path);
+      ADD_FAILURE() << "accepted " << r.key;
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find(r.expect), std::string::npos) << e.what();
+    }
+    std::remove(path.c_str());
+  }
+}
+
 }  // namespace
 }  // namespace edgelm

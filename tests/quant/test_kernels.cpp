@@ -6,6 +6,7 @@
 #include <cfloat>
 #include <cmath>
 #include <cstring>
+#include <limits>
 #include <vector>
 
 #include "platform/error.h"
@@ -79,6 +80,33 @@ struct OwnedActivations {
     act.sum = sum.data();
   }
 };
+
+TEST(Kernels, NonFiniteActivationsQuantiseInRange) {
+  // fuzz_gguf_model's finding: a model file with infinite or NaN weights makes NaN activations, which
+  // converted to INT_MIN and overflowed the kernels' int32 offset product (offset * sum of quants).
+  // Every quantiser keeps quants in [-127, 127] and the sum equal to theirs; the product stays defined.
+  const float inf = std::numeric_limits<float>::infinity(), nan = std::numeric_limits<float>::quiet_NaN();
+  std::vector<float> x(4 * kBlock, 0.5f);
+  x[3] = nan;                                                  // block 0: a NaN among finite values
+  x[kBlock + 5] = inf;                                         // block 1: an infinity
+  for (int i = 0; i < kBlock; ++i) x[2 * kBlock + i] = nan;    // block 2: all NaN
+  x[3 * kBlock] = -inf, x[3 * kBlock + 1] = nan;               // block 3: both
+  std::vector<quant::QuantizeActFn> quantisers = {quant::quantize_activations_ref};
+  for (Isa isa : simd_isas()) quantisers.push_back(quant::isa_kernels(isa).quantize_activations);
+  for (auto quantise : quantisers) {
+    OwnedActivations a(1, 4);
+    quantise(x.data(), 4 * kBlock, a.act, 0, 1);
+    for (int64_t b = 0; b < 4; ++b) {
+      int32_t sum = 0;
+      for (int i = 0; i < kBlock; ++i) {
+        int8_t q = a.qs[size_t(b * kBlock + i)];
+        EXPECT_GE(q, -127) << "block " << b;
+        sum += q;
+      }
+      EXPECT_EQ(a.sum[size_t(b)], sum) << "block " << b;
+    }
+  }
+}
 
 // Exact (double) value of what the kernels compute, and the sum of the
 // absolute products, which bounds float rounding: the SIMD kernels scale

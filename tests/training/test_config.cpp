@@ -66,5 +66,20 @@ TEST(TrainConfig, ClearErrors) {
   EXPECT_NE(error_of(kBase, {"optim.min_lr=1"}).find("min_lr"), std::string::npos);
 }
 
+TEST(TrainConfig, OutOfRangeValuesAreErrorsAndEveryConfigWritesBack) {
+  // Values the fuzz target's round trip (fuzz_train_config) needs handled: a float past float's range
+  // (its conversion was undefined behaviour), a negative unsigned seed (it wrapped to a number TOML
+  // cannot write), an int past int's range.
+  EXPECT_NE(error_of(kBase, {"optim.lr=1e300"}).find("optim.lr is out of range for a 32-bit float"), std::string::npos);
+  EXPECT_NE(error_of(kBase, {"train.seed=-1"}).find("train.seed is out of range (-1)"), std::string::npos);
+  EXPECT_NE(error_of(kBase, {"train.threads=4294967297"}).find("train.threads is out of range"), std::string::npos);
+  // Strings with control characters (a newline in a path) write as escapes that read back.
+  TrainConfig c = parse_train_config(kBase, {});
+  c.valid_data = "a\nb\x7f\"c\\\t";
+  TrainConfig again = parse_train_config(train_config_to_toml(c), {});
+  EXPECT_EQ(again.valid_data, c.valid_data);
+  EXPECT_EQ(train_config_to_toml(again), train_config_to_toml(c));
+}
+
 }  // namespace
 }  // namespace edgelm::training

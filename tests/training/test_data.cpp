@@ -69,6 +69,29 @@ TEST(Shard, BadFilesGiveClearErrors) {
   std::filesystem::remove(path);
 }
 
+TEST(Shard, TokenIdsPastInt32AreErrors) {
+  // fuzz_shard's reproducer: a 32-bit token 0xF6000003 read as a negative id and passed the
+  // vocabulary check (negative < n_vocab), an index before the embedding table in training.
+  ShardWriter w(70000);
+  w.add_document(std::vector<int32_t>{1, 2, 3});
+  const std::string path = temp_path("wide.tokens");
+  w.write(path);
+  std::string bytes = read_file(path);
+  const uint32_t huge = 0xF6000003u;
+  bytes.replace(64 + 4, 4, reinterpret_cast<const char*>(&huge), 4);  // token 1
+  for (uint32_t n_vocab : {0x1F0001u, 0u}) {
+    bytes.replace(36, 4, reinterpret_cast<const char*>(&n_vocab), 4);
+    write_file_atomic(path, bytes);
+    try {
+      Shard::open(path);
+      ADD_FAILURE() << "accepted a token id past INT32_MAX with n_vocab " << n_vocab;
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find("token 1 has id 4127195139"), std::string::npos) << e.what();
+    }
+  }
+  std::filesystem::remove(path);
+}
+
 Shard make_examples(const std::string& name) {
   // Five examples of lengths 4, 3, 6, 2, 9: the mask trains the second half of each.
   ShardWriter w(50);

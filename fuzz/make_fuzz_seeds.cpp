@@ -1,0 +1,87 @@
+// Writes the binary seed files of fuzz/corpus/ that a text editor cannot make:
+// tiny GGUF models (gguf_model), a training checkpoint (checkpoint) and token
+// shards (shard). Deterministic; run from the repository root after changing a
+// format:  build-fuzz/bin/make_fuzz_seeds fuzz/corpus
+// (Seeds are named *.bin: *.gguf is git-ignored.)
+#include <cstdio>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "agent/format.h"
+#include "device/device.h"
+#include "fuzz_models.h"
+#include "fuzz_util.h"
+#include "model/weights.h"
+#include "platform/gguf.h"
+#include "platform/thread_pool.h"
+#include "quant/quantize_file.h"
+#include "tokenizer/tokenizer.h"
+#include "training/checkpoint.h"
+#include "training/shard.h"
+
+int main(int argc, char** argv) {
+  using namespace edgelm;
+  namespace fs = std::filesystem;
+  if (argc != 2) {
+    std::fprintf(stderr, "usage: make_fuzz_seeds CORPUS_DIR (fuzz/corpus)\n");
+    return 2;
+  }
+  const fs::path root = argv[1];
+  try {
+    for (const char* d : {"gguf_model", "checkpoint", "shard"}) fs::create_directories(root / d);
+    const fs::path models = root / "gguf_model";
+    // Token ids only, in each float type.
+    WeightsF32 w = init_random_weights(fuzz::seed_model_config(), 1);
+    GgufMetadata no_vocab;
+    gguf_mark_no_vocabulary(no_vocab);
+    save_weights_gguf((models / "f32.bin").string(), w, TensorType::F32, &no_vocab);
+    save_weights_gguf((models / "f16.bin").string(), w, TensorType::F16, &no_vocab);
+    save_weights_gguf((models / "bf16.bin").string(), w, TensorType::BF16, &no_vocab);
+    // Quantised: rows must be whole blocks of 32; untied, so that output.weight is there too.
+    ModelConfig wide = fuzz::seed_model_config(32, 32);
+    wide.tied_embeddings = false;
+    save_weights_gguf((fs::temp_directory_path() / "edgelm-seed-wide.gguf").string(), init_random_weights(wide, 2),
+                      TensorType::F32, &no_vocab);
+    ThreadPool pool(1);
+    for (auto [type, name] : {std::pair{TensorType::Q8_0, "q8_0.bin"}, {TensorType::Q4_0, "q4_0.bin"}}) {
+      QuantizeFileOptions o;
+      o.type = type;
+      o.output_type = type;
+      o.progress = false;
+      quantize_file((fs::temp_directory_path() / "edgelm-seed-wide.gguf").string(), (models / name).string(), o, pool);
+    }
+    fs::remove(fs::temp_directory_path() / "edgelm-seed-wide.gguf");
+    // With the agent's tokenizer (the air-purifier's special tokens), as `edgelm demo` writes models.
+    DomainSchema schema = load_device(fuzz::source_path("domains/air-purifier")).schema;
+    Tokenizer tok = train_bpe({"turn on the purifier", "sleep mode"}, 300, agent_special_tokens(schema));
+    GgufMetadata vocab;
+    tok.write_to(vocab);
+    save_weights_gguf((models / "tokenizer-f16.bin").string(),
+                      init_random_weights(fuzz::seed_model_config(8, tok.n_vocab()), 3), TensorType::F16, &vocab);
+
+    // A checkpoint of the parameters fuzz_checkpoint restores into.
+    training::ParamSet params(init_random_weights(fuzz::seed_model_config(), 1));
+    training::TrainState state;
+    state.step = 12;
+    state.data = {1, 5};
+    state.tokens_seen = 4096;
+    state.elapsed_seconds = 1.5;
+    training::save_checkpoint((root / "checkpoint" / "state.bin").string(), params, state);
+
+    // Shards: 16-bit ids without a mask, 32-bit ids with one.
+    training::ShardWriter small(300);
+    small.add_document(std::vector<int32_t>{1, 2, 3, 299});
+    small.add_document(std::vector<int32_t>{7});
+    small.write((root / "shard" / "u16.bin").string());
+    training::ShardWriter large(70000);
+    std::vector<uint8_t> mask = {0, 0, 1, 1};
+    large.add_document(std::vector<int32_t>{1, 69999, 3, 4}, mask);
+    large.add_document(std::vector<int32_t>{5, 6}, std::vector<uint8_t>{0, 1});
+    large.write((root / "shard" / "u32-mask.bin").string());
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "make_fuzz_seeds: %s\n", e.what());
+    return 1;
+  }
+  return 0;
+}
