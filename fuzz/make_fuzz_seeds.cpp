@@ -1,7 +1,7 @@
 // Writes the binary seed files of fuzz/corpus/ that a text editor cannot make:
 // tiny GGUF models (gguf_model), a training checkpoint (checkpoint) and token
 // shards (shard). Deterministic; run from the repository root after changing a
-// format:  build-fuzz/bin/make_fuzz_seeds fuzz/corpus
+// format:  build-sanitize/bin/make_fuzz_seeds fuzz/corpus
 // (Seeds are named *.bin: *.gguf is git-ignored.)
 #include <cstdio>
 #include <filesystem>

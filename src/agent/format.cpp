@@ -178,7 +178,8 @@ std::string render_history_text(const DomainSchema& schema, const std::vector<Tu
 }
 
 RenderedExample render_training_example(const DomainSchema& schema, const Tokenizer& tokenizer,
-                                        const nlohmann::json& example, int64_t max_history_tokens, int64_t max_tokens) {
+                                        const nlohmann::json& example, int64_t max_history_tokens, int64_t max_tokens,
+                                        bool learn_history_calls) {
   std::string id = example.is_object() && example.contains("id") ? example["id"].dump() : std::string("(no id)");
   if (!example.is_object() || !example.contains("messages")) fail("example ", id, ": no \"messages\" array");
   Conversation conv;
@@ -201,9 +202,24 @@ RenderedExample render_training_example(const DomainSchema& schema, const Tokeni
     conv.history.erase(conv.history.begin());
     history = render_history_tokens(schema, tokenizer, conv.history);
   }
-  append(r.tokens, history);
-  append(r.tokens, user);
   r.loss_mask.assign(r.tokens.size(), 0);
+  if (learn_history_calls) {
+    // Each earlier turn is a command answered in its own context, so its calls
+    // are a target too; its end token is not, as the reply that would precede it
+    // at run time is left out of the history.
+    for (const Turn& t : conv.history) {
+      append(r.tokens, render_user_tokens(tokenizer, t.user));
+      r.loss_mask.resize(r.tokens.size(), 0);
+      append(r.tokens, render_calls_tokens(schema, tokenizer, t.calls));
+      r.loss_mask.resize(r.tokens.size(), 1);
+      r.tokens.push_back(require_special(tokenizer, kEndToken));
+      r.loss_mask.push_back(0);
+    }
+  } else {
+    append(r.tokens, history);
+  }
+  append(r.tokens, user);
+  r.loss_mask.resize(r.tokens.size(), 0);
   append(r.tokens, answer);
   r.loss_mask.resize(r.tokens.size(), 1);
   return r;

@@ -87,7 +87,9 @@ struct RenderedExample {
 };
 // One line of the SFT JSONL: `messages` in the OpenAI chat form, ending with
 // the assistant's answer to the last user turn; earlier turns are rendered as
-// history (render_history_tokens). The loss covers the last answer only.
+// history (render_history_tokens). The loss covers the last answer, and with
+// `learn_history_calls` also the calls of the earlier turns (each was answered
+// in the context before it, so the tokens are the same targets).
 // Throws Error naming the problem on a malformed example or a call outside the
 // schema.
 // Earlier turns are kept as the agent keeps them at run time: while the history
@@ -95,7 +97,7 @@ struct RenderedExample {
 // `max_tokens` (0: no limit; a training row's length), the oldest turn goes.
 RenderedExample render_training_example(const DomainSchema& schema, const Tokenizer& tokenizer,
                                         const nlohmann::json& example, int64_t max_history_tokens = -1,
-                                        int64_t max_tokens = 0);
+                                        int64_t max_tokens = 0, bool learn_history_calls = false);
 
 // Empty if `text` is acceptable as a user's command, else why not: empty,
 // longer than max_bytes, invalid UTF-8, or a control character (tab allowed).

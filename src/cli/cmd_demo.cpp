@@ -26,6 +26,7 @@ void setup(CLI::App& app) {
                   "failures on the hand-written cases (-1: the mode's default, 0: no focus round)");
   cmd->add_option("--dim", o->dim, "model dimension (0: the mode's default)");
   cmd->add_option("--layers", o->layers, "model layers (0: the mode's default)");
+  cmd->add_option("--ffn-dim", o->ffn_dim, "feed-forward dimension (0: twice --dim when given, else the mode's default)");
   cmd->callback([o] { run_demo(*o); });
 }
 

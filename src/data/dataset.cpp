@@ -39,11 +39,6 @@ constexpr double kDefaultPartialShare = 0.08;
 // kind: spread evenly over the kinds the domain's phrasing can write.
 constexpr double kDefaultDialogueShare = 0.25;
 
-template <class T>
-const T& pick(const std::vector<T>& v, Rng& rng) {
-  return v[rng.below(v.size())];
-}
-
 std::string pick_weighted(const std::map<std::string, double>& weights, Rng& rng) {
   double total = 0;
   for (const auto& [k, w] : weights) total += w;

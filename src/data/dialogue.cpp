@@ -10,11 +10,6 @@
 namespace edgelm::data {
 namespace {
 
-template <class T>
-const T& pick(const std::vector<T>& v, Rng& rng) {
-  return v[rng.below(v.size())];
-}
-
 // The slots of `p` (at any depth) that are among `bound`.
 std::set<std::string> bound_slots_said(const Pattern& p, const std::set<std::string>& bound) {
   std::set<std::string> out;

@@ -10,11 +10,6 @@
 namespace edgelm::data {
 namespace {
 
-template <class T>
-const T& pick(const std::vector<T>& v, Rng& rng) {
-  return v[rng.below(v.size())];
-}
-
 // A slot's value: the argument value, and the value-slot key whose words
 // say it (empty for numbers said as digits or words).
 struct SlotValue {

@@ -18,6 +18,45 @@
 
 namespace edgelm::data {
 
+namespace {
+
+// A call as written in generate.toml and phrasing files, "name" or
+// "name(arg=value, ...)", split into its parts; the values are not read yet.
+struct CallText {
+  std::string name;
+  bool has_arguments = false;  // written with parentheses
+  std::vector<std::pair<std::string, std::string>> arguments;  // trimmed name, trimmed value
+};
+
+std::string trim_spaces(std::string t) {
+  t.erase(0, t.find_first_not_of(' '));
+  t.erase(t.find_last_not_of(' ') + 1);
+  return t;
+}
+
+// Empty on success, else what is wrong with `text`.
+std::string split_call_text(const std::string& text, CallText& out) {
+  const size_t open = text.find('(');
+  out.name = trim_spaces(text.substr(0, open));
+  if (open == std::string::npos) return "";
+  out.has_arguments = true;
+  if (text.back() != ')') return cat("'", text, "' is not of the form name(arg=value, ...)");
+  const std::string inner = text.substr(open + 1, text.size() - open - 2);
+  for (size_t pos = 0; pos < inner.size();) {
+    size_t comma = inner.find(',', pos);
+    if (comma == std::string::npos) comma = inner.size();
+    const std::string item = trim_spaces(inner.substr(pos, comma - pos));
+    pos = comma + 1;
+    if (item.empty()) continue;
+    const size_t eq = item.find('=');
+    if (eq == std::string::npos) return cat("argument '", item, "' in '", text, "' needs name=value");
+    out.arguments.emplace_back(trim_spaces(item.substr(0, eq)), trim_spaces(item.substr(eq + 1)));
+  }
+  return "";
+}
+
+}  // namespace
+
 uint64_t fnv1a(std::string_view bytes, uint64_t h) {
   for (unsigned char c : bytes) h = (h ^ c) * 0x100000001b3ull;
   return h;
@@ -120,31 +159,16 @@ struct LanguageLoader {
 
   CallTemplate call_template(const toml::node& n) {
     if (!n.is_string()) error(n, "a call must be a string such as \"set_mode(mode={mode})\"");
-    std::string s(*n.value<std::string>());
-    size_t open = s.find('('), close = s.rfind(')');
-    if (open == std::string::npos || close != s.size() - 1) error(n, cat("call '", s, "' is not of the form name(arg=value, ...)"));
+    const std::string s(*n.value<std::string>());
+    CallText parts;
+    if (std::string why = split_call_text(s, parts); !why.empty()) error(n, why);
+    if (!parts.has_arguments) error(n, cat("call '", s, "' is not of the form name(arg=value, ...)"));
     CallTemplate c;
-    c.function = s.substr(0, open);
+    c.function = parts.name;
     const FunctionSpec* f = schema.find(c.function);
     if (!f) error(n, cat("unknown function '", c.function, "' in call '", s, "'"));
-    std::string inner = s.substr(open + 1, close - open - 1);
     std::set<std::string> given;
-    size_t pos = 0;
-    while (pos < inner.size()) {
-      size_t comma = inner.find(',', pos);
-      if (comma == std::string::npos) comma = inner.size();
-      std::string item = inner.substr(pos, comma - pos);
-      pos = comma + 1;
-      auto trim = [](std::string t) {
-        while (!t.empty() && t.front() == ' ') t.erase(t.begin());
-        while (!t.empty() && t.back() == ' ') t.pop_back();
-        return t;
-      };
-      item = trim(item);
-      if (item.empty()) continue;
-      size_t eq = item.find('=');
-      if (eq == std::string::npos) error(n, cat("argument '", item, "' in call '", s, "' needs name=value"));
-      std::string name = trim(item.substr(0, eq)), value = trim(item.substr(eq + 1));
+    for (const auto& [name, value] : parts.arguments) {
       const ArgumentSpec* a = f->find_argument(name);
       if (!a) error(n, cat(c.function, " has no argument '", name, "'"));
       if (!given.insert(name).second) error(n, cat("argument '", name, "' given twice in '", s, "'"));
@@ -711,33 +735,18 @@ struct LanguageLoader {
 
 // "fn" or "fn(arg=value, ...)" with literal values; nullopt with `why` set when malformed or outside the schema.
 std::optional<Call> parse_literal_call(const DomainSchema& schema, const std::string& text, std::string& why) {
+  CallText parts;
+  if (why = split_call_text(text, parts); !why.empty()) return std::nullopt;
   Call c;
-  const size_t open = text.find('(');
-  c.name = text.substr(0, open);
+  c.name = parts.name;
   const FunctionSpec* f = schema.find(c.name);
   if (!f) return why = cat("unknown function '", c.name, "' in '", text, "'"), std::nullopt;
-  if (open != std::string::npos) {
-    if (text.back() != ')') return why = cat("'", text, "' is not of the form name(arg=value, ...)"), std::nullopt;
-    std::string inner = text.substr(open + 1, text.size() - open - 2);
-    for (size_t pos = 0; pos < inner.size();) {
-      size_t comma = inner.find(',', pos);
-      if (comma == std::string::npos) comma = inner.size();
-      std::string item = inner.substr(pos, comma - pos);
-      pos = comma + 1;
-      item.erase(0, item.find_first_not_of(' '));
-      item.erase(item.find_last_not_of(' ') + 1);
-      if (item.empty()) continue;
-      const size_t eq = item.find('=');
-      if (eq == std::string::npos) return why = cat("argument '", item, "' needs name=value"), std::nullopt;
-      std::string name = item.substr(0, eq), value = item.substr(eq + 1);
-      name.erase(name.find_last_not_of(' ') + 1);
-      value.erase(0, value.find_first_not_of(' '));
-      const ArgumentSpec* a = f->find_argument(name);
-      if (!a) return why = cat(c.name, " has no argument '", name, "'"), std::nullopt;
-      std::optional<ArgValue> v = arg_from_text(*a, value);
-      if (!v) return why = cat("'", value, "' is not a value of ", c.name, "(", name, ")"), std::nullopt;
-      c.arguments[name] = *v;
-    }
+  for (const auto& [name, value] : parts.arguments) {
+    const ArgumentSpec* a = f->find_argument(name);
+    if (!a) return why = cat(c.name, " has no argument '", name, "'"), std::nullopt;
+    std::optional<ArgValue> v = arg_from_text(*a, value);
+    if (!v) return why = cat("'", value, "' is not a value of ", c.name, "(", name, ")"), std::nullopt;
+    c.arguments[name] = *v;
   }
   if (why = validate_call(schema, c); !why.empty()) return std::nullopt;
   return c;

@@ -5,8 +5,10 @@
 #if defined(__x86_64__)
 // GCC 12 warns about the deliberately undefined lanes inside its own
 // intrinsic headers (_mm512_undefined_ps and friends) once they are inlined.
+#if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic ignored "-Wuninitialized"
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
 #include <immintrin.h>
 
 #include <algorithm>

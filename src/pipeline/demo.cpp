@@ -48,7 +48,8 @@ DemoPlan demo_plan(const DemoOptions& o) {
   if (o.n_examples) p.n_examples = o.n_examples;
   if (o.vocab_size) p.vocab_size = o.vocab_size;
   if (o.steps) p.steps = o.steps, p.ablation_steps = std::max<int64_t>(1, o.steps / 3);
-  if (o.dim) p.dim = o.dim;
+  if (o.dim) p.dim = o.dim, p.ffn_dim = 2 * o.dim;  // the default shape's ratio
+  if (o.ffn_dim) p.ffn_dim = o.ffn_dim;
   if (o.layers) p.layers = o.layers;
   if (o.focus_steps >= 0) p.focus_steps = o.focus_steps;
   return p;

@@ -24,6 +24,7 @@ struct DemoOptions {
   uint64_t seed = 1;
   // Overrides of the sizes the mode chooses (0: keep).
   int64_t n_examples = 0, vocab_size = 0, steps = 0, dim = 0, layers = 0;
+  int64_t ffn_dim = 0;      // 0: twice dim when dim is given, else the mode's default
   int64_t focus_steps = -1;  // the focus round's steps (-1: the mode's default, 0: no focus round)
 };
 

@@ -6,6 +6,7 @@
 #include <array>
 #include <cmath>
 #include <cstdint>
+#include <vector>
 
 namespace edgelm {
 
@@ -72,5 +73,11 @@ class Rng {
   double spare_ = 0;
   bool has_spare_ = false;
 };
+
+// One element of a non-empty vector, each equally likely.
+template <class T>
+const T& pick(const std::vector<T>& v, Rng& rng) {
+  return v[rng.below(v.size())];
+}
 
 }  // namespace edgelm

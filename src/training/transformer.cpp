@@ -28,7 +28,7 @@ double Batch::n_weighted() const {
 }
 
 Transformer::Transformer(ParamSet& params, int64_t B, int64_t T, ThreadPool& pool, TransformerOptions options)
-    : params_(params), c_(params.config()), B_(B), T_(T), N_(B * T), pool_(pool), options_(options) {
+    : c_(params.config()), B_(B), T_(T), N_(B * T), pool_(pool), options_(options) {
   if (B <= 0 || T <= 0) fail("batch size and sequence length must be positive (got ", B, " x ", T, ")");
   if (c_.head_dim % 2) fail("head_dim ", c_.head_dim, " must be even for RoPE");
   for (int l = 0; l < int(c_.n_layers); ++l) {

@@ -90,7 +90,6 @@ class Transformer {
   void matmul_backward(const float* dy, const float* x, const ParamTensor& w, float* dx, int64_t n_in, int64_t n_out,
                        float dx_beta);
 
-  ParamSet& params_;
   ModelConfig c_;
   int64_t B_, T_, N_;
   ThreadPool& pool_;

@@ -49,6 +49,41 @@ TEST(AgentFormat, TrainingExampleRendersAndMasksTheAnswer) {
   }
 }
 
+TEST(AgentFormat, HistoryCallsAreTargetsOnlyWhenAsked) {
+  const auto& m = test::tiny_agent_model();
+  const Tokenizer& tok = *m.model->tokenizer();
+  nlohmann::json ex = nlohmann::json::parse(R"({"id": "d1", "lang": "en", "messages": [
+      {"role": "user", "content": "play rain sounds"},
+      {"role": "assistant", "content": "Rain on.", "tool_calls": [
+        {"type": "function", "function": {"name": "play_sound", "arguments": {"sound": "rain"}}}]},
+      {"role": "user", "content": "stop it"},
+      {"role": "assistant", "content": "Stopped.", "tool_calls": [
+        {"type": "function", "function": {"name": "stop_sound", "arguments": {}}}]}]})");
+  RenderedExample plain = render_training_example(m.schema, tok, ex);
+  RenderedExample both = render_training_example(m.schema, tok, ex, -1, 0, true);
+  // The same tokens either way: only the mask differs.
+  ASSERT_EQ(plain.tokens, both.tokens);
+  ASSERT_EQ(both.tokens.size(), both.loss_mask.size());
+  EXPECT_EQ(tok.decode(both.tokens), render_system_text(m.schema) +
+                                         "<|user|>play rain sounds<|assistant|><|fn:play_sound|>rain<|end|>"
+                                         "<|user|>stop it<|assistant|><|fn:stop_sound|> Stopped.<|end|>");
+  const int32_t assistant = *tok.special_id(kAssistantToken), end = *tok.special_id(kEndToken);
+  std::vector<size_t> assistants, ends;
+  for (size_t i = 0; i < both.tokens.size(); ++i) {
+    if (both.tokens[i] == assistant) assistants.push_back(i);
+    if (both.tokens[i] == end) ends.push_back(i);
+  }
+  ASSERT_EQ(assistants.size(), 2u);
+  ASSERT_EQ(ends.size(), 2u);
+  for (size_t i = 0; i < both.tokens.size(); ++i) {
+    // The earlier turn's calls (between its <|assistant|> and <|end|>, the end token excluded) and the last answer.
+    const bool history_call = i > assistants[0] && i < ends[0];
+    const bool answer = i > assistants[1];
+    EXPECT_EQ(plain.loss_mask[i], answer ? 1 : 0) << i;
+    EXPECT_EQ(both.loss_mask[i], history_call || answer ? 1 : 0) << i;
+  }
+}
+
 TEST(AgentFormat, ParseRoundTripsAndRejects) {
   DomainSchema schema = test::air_purifier_schema();
   std::vector<Call> calls = {{"set_mode", {{"mode", std::string("sleep")}}},
