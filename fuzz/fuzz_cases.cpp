@@ -1,7 +1,9 @@
 // Data-set and evaluation-case JSONL lines on arbitrary bytes, against the
 // air-purifier schema: a line as `edgelm eval` reads a case (parse_case: a case
 // or an SFT example) and as `edgelm data tokenize --chat` and SFT training
-// render an SFT example into tokens (render_training_example). An Error is
+// render an SFT example into tokens (render_training_example), and as
+// `data tokenize --pairs` and DPO training render a preference pair (with a
+// row limit, so that the history cut of both sides runs). An Error is
 // fine; any other exception or a crash is a bug.
 #include "agent/format.h"
 #include "device/device.h"
@@ -39,5 +41,6 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     EvalCase c = parse_case(line, s.schema, "cases.jsonl line 1");
     case_to_json(c);
   });
-  return fuzz::run_one("fuzz_cases", [&] { render_training_example(s.schema, s.tokenizer, line); });
+  fuzz::run_one("fuzz_cases", [&] { render_training_example(s.schema, s.tokenizer, line); });
+  return fuzz::run_one("fuzz_cases", [&] { render_preference_pair(s.schema, s.tokenizer, line, 64, 200); });
 }

@@ -19,6 +19,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (s.n_vocab() > 0)
       for (int64_t i = 0; i < s.n_tokens(); ++i)
         if (s.token(i) < 0 || s.token(i) >= s.n_vocab()) std::abort();
+    // A pairs shard (DPO) always holds whole pairs, each with a loss mask.
+    if (s.is_pairs() && (s.n_docs() % 2 || !s.has_mask())) std::abort();
     (void)sum;
   });
 }

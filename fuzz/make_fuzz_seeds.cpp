@@ -79,6 +79,10 @@ int main(int argc, char** argv) {
     large.add_document(std::vector<int32_t>{1, 69999, 3, 4}, mask);
     large.add_document(std::vector<int32_t>{5, 6}, std::vector<uint8_t>{0, 1});
     large.write((root / "shard" / "u32-mask.bin").string());
+    training::ShardWriter pairs(300);  // preference pairs (DPO): flag bit 1
+    pairs.add_pair(std::vector<int32_t>{5, 6, 7}, std::vector<uint8_t>{0, 1, 1}, std::vector<int32_t>{5, 8},
+                   std::vector<uint8_t>{0, 1});
+    pairs.write((root / "shard" / "pairs.bin").string());
   } catch (const std::exception& e) {
     std::fprintf(stderr, "make_fuzz_seeds: %s\n", e.what());
     return 1;

@@ -225,6 +225,29 @@ RenderedExample render_training_example(const DomainSchema& schema, const Tokeni
   return r;
 }
 
+RenderedPair render_preference_pair(const DomainSchema& schema, const Tokenizer& tokenizer, const nlohmann::json& pair,
+                                    int64_t max_history_tokens, int64_t max_tokens) {
+  std::string id = pair.is_object() && pair.contains("id") ? pair["id"].dump() : std::string("(no id)");
+  if (!pair.is_object() || !pair.contains("prompt") || !pair["prompt"].is_array())
+    fail("pair ", id, ": no \"prompt\" array of messages");
+  auto side = [&](const char* name, int64_t limit) {
+    if (!pair.contains(name) || !pair[name].is_object()) fail("pair ", id, ": no \"", name, "\" assistant message");
+    nlohmann::json example = {{"id", pair.contains("id") ? pair["id"] : nlohmann::json(nullptr)}, {"messages", pair["prompt"]}};
+    example["messages"].push_back(pair[name]);
+    return render_training_example(schema, tokenizer, example, max_history_tokens, limit);
+  };
+  auto prompt_size = [](const RenderedExample& e) {
+    return int64_t(std::find(e.loss_mask.begin(), e.loss_mask.end(), uint8_t(1)) - e.loss_mask.begin());
+  };
+  RenderedPair r{side("chosen", max_tokens), side("rejected", max_tokens)};
+  // The longer answer may have cut one more turn of history: the other side is cut the same way
+  // (turns go oldest first, so a limit of its answer plus the shorter prompt keeps exactly that prompt).
+  const int64_t pc = prompt_size(r.chosen), pr = prompt_size(r.rejected);
+  if (pc > pr) r.chosen = side("chosen", int64_t(r.chosen.tokens.size()) - pc + pr);
+  if (pr > pc) r.rejected = side("rejected", int64_t(r.rejected.tokens.size()) - pr + pc);
+  return r;
+}
+
 std::string check_user_text(std::string_view text, size_t max_bytes) {
   if (text.empty()) return "empty command";
   if (text.size() > max_bytes) return cat("command too long: ", text.size(), " bytes (at most ", max_bytes, ")");

@@ -99,6 +99,16 @@ RenderedExample render_training_example(const DomainSchema& schema, const Tokeni
                                         const nlohmann::json& example, int64_t max_history_tokens = -1,
                                         int64_t max_tokens = 0, bool learn_history_calls = false);
 
+// One line of the data generator's dpo.jsonl: {"prompt": [messages up to the last user
+// turn], "chosen": assistant message, "rejected": assistant message}, rendered as two
+// training examples with the same prompt (history cut as render_training_example
+// does, then both keep the shorter prompt, so the pair differs in its answer only).
+struct RenderedPair {
+  RenderedExample chosen, rejected;
+};
+RenderedPair render_preference_pair(const DomainSchema& schema, const Tokenizer& tokenizer, const nlohmann::json& pair,
+                                    int64_t max_history_tokens = -1, int64_t max_tokens = 0);
+
 // Empty if `text` is acceptable as a user's command, else why not: empty,
 // longer than max_bytes, invalid UTF-8, or a control character (tab allowed).
 std::string check_user_text(std::string_view text, size_t max_bytes = 4096);

@@ -1,9 +1,11 @@
-// edgelm data tokenize --input FILE --tokenizer MODEL.gguf --out SHARD [--chat --domain DIR] [--field text]
+// edgelm data tokenize --input FILE --tokenizer MODEL.gguf --out SHARD [--chat|--pairs --domain DIR] [--field text]
 //
 // Pretraining text: a plain-text file (documents separated by a blank line) or
 // JSONL (one document per line, the string under --field). Each document is
 // followed by the end-of-text token. With --chat, each JSONL line is an SFT
-// example rendered in the agent format, with the loss mask on the answer.
+// example rendered in the agent format, with the loss mask on the answer. With
+// --pairs, each line is a preference pair (the generator's dpo.jsonl) and the
+// shard is a pairs shard for `edgelm train --mode dpo`.
 #include <cstdio>
 #include <fstream>
 #include <memory>
@@ -23,7 +25,7 @@ namespace {
 
 struct TokenizeOptions {
   std::string input, tokenizer, out, domain = kDefaultDomain, field = "text";
-  bool chat = false, no_eos = false;
+  bool chat = false, pairs = false, no_eos = false;
 };
 
 bool looks_like_jsonl(const std::string& path, std::ifstream& in) {
@@ -51,7 +53,23 @@ void run_tokenize(const TokenizeOptions& o) {
   };
   std::string line;
   int64_t line_no = 0;
-  if (o.chat) {
+  if (o.chat && o.pairs) fail("--chat and --pairs exclude each other");
+  if (o.pairs) {
+    const DomainSchema schema = load_device(resolve_domain_dir(o.domain)).schema;
+    while (std::getline(in, line)) {
+      ++line_no;
+      if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
+      nlohmann::json j = nlohmann::json::parse(line, nullptr, false);
+      if (j.is_discarded()) fail(o.input, " line ", line_no, ": not valid JSON");
+      RenderedPair pair;
+      try {
+        pair = render_preference_pair(schema, tok, j);
+      } catch (const Error& e) {
+        fail(o.input, " line ", line_no, ": ", e.what());
+      }
+      writer.add_pair(pair.chosen.tokens, pair.chosen.loss_mask, pair.rejected.tokens, pair.rejected.loss_mask);
+    }
+  } else if (o.chat) {
     const DomainSchema schema = load_device(resolve_domain_dir(o.domain)).schema;
     while (std::getline(in, line)) {
       ++line_no;
@@ -102,7 +120,8 @@ void setup(CLI::App& app) {
   cmd->add_option("--tokenizer", o->tokenizer, "tokenizer: a GGUF model/vocabulary or tokenizer.json")->required();
   cmd->add_option("--out", o->out, "output token shard")->required();
   cmd->add_flag("--chat", o->chat, "render SFT examples in the agent format (loss on the answer only)");
-  cmd->add_option("--domain", o->domain, "domain name or folder for --chat")->capture_default_str();
+  cmd->add_flag("--pairs", o->pairs, "render preference pairs (dpo.jsonl of `data generate`) into a pairs shard for DPO");
+  cmd->add_option("--domain", o->domain, "domain name or folder for --chat and --pairs")->capture_default_str();
   cmd->add_option("--field", o->field, "JSONL field holding the text")->capture_default_str();
   cmd->add_flag("--no-eos", o->no_eos, "do not end each text with the end-of-text token");
   cmd->callback([o] { run_tokenize(*o); });

@@ -24,6 +24,9 @@ void setup(CLI::App& app) {
   cmd->add_option("--focus-steps", o->focus_steps,
                   "steps of the focus round, which continues training on data weighted towards the first model's "
                   "failures on the hand-written cases (-1: the mode's default, 0: no focus round)");
+  cmd->add_option("--dpo-steps", o->dpo_steps,
+                  "steps of preference training (DPO) after SFT, on the generator's near-miss pairs against the SFT "
+                  "model (-1: the mode's default, 0: no DPO stage)");
   cmd->add_option("--dim", o->dim, "model dimension (0: the mode's default)");
   cmd->add_option("--layers", o->layers, "model layers (0: the mode's default)");
   cmd->add_option("--ffn-dim", o->ffn_dim, "feed-forward dimension (0: twice --dim when given, else the mode's default)");

@@ -75,16 +75,16 @@ void run_train(const TrainCliOptions& o) {
 
 void setup(CLI::App& app) {
   auto o = std::make_shared<TrainCliOptions>();
-  CLI::App* cmd = app.add_subcommand("train", "Pretrain or fine-tune (SFT) a model from a TOML config");
+  CLI::App* cmd = app.add_subcommand("train", "Pretrain, fine-tune (SFT) or preference-train (DPO) a model from a TOML config (docs/TRAINING.md)");
   cmd->add_option("--config", o->config, "TOML config (keys: see src/training/train_config.h)");
   cmd->add_option("--set", o->sets, "override a config key: section.key=value (repeatable), e.g. optim.lr=3e-4");
   cmd->add_flag("--resume", o->resume, "continue bit-identically from <out>/checkpoint.gguf");
-  cmd->add_option("--mode", o->mode, "pretrain or sft (= mode)");
+  cmd->add_option("--mode", o->mode, "pretrain, sft or dpo (= mode)");
   cmd->add_option("--out", o->out, "run folder (= out)");
   cmd->add_option("--train", o->train, "training token shard (= data.train)");
   cmd->add_option("--valid", o->valid, "validation token shard (= data.valid)");
   cmd->add_option("--tokenizer", o->tokenizer, "tokenizer GGUF (= data.tokenizer)");
-  cmd->add_option("--init", o->init, "model GGUF to start from (= model.init)");
+  cmd->add_option("--init", o->init, "model GGUF to start from (= model.init; for dpo also the frozen reference unless model.reference is set)");
   cmd->add_option("--steps", o->steps, "optimiser steps (= train.steps)");
   cmd->add_option("--batch", o->batch, "sequences per micro-batch (= train.batch)");
   cmd->add_option("--seq", o->seq, "sequence length (= train.seq)");

@@ -30,6 +30,9 @@ DemoPlan demo_plan(const DemoOptions& o) {
     // Small enough to run every stage in seconds, also under the sanitizers;
     // with a focus round, so that CI covers it.
     p = DemoPlan{400, 400, 64, 2, 4, 2, 128, 256, 30, 8, 96, 15, 3e-3, 12, 10, 200, 1e-3};
+    // And a few DPO steps, so that CI covers that stage too.
+    p.dpo_steps = 5;
+    p.dpo_learning_rate = 1e-3;
   } else {
     // About 1.5M parameters (dim 192, 4 layers, ffn 384): enough for one
     // device's commands. 2,000 steps of 16 x 192 tokens (about 6M tokens) over
@@ -44,6 +47,8 @@ DemoPlan demo_plan(const DemoOptions& o) {
     // and -2, for 1.5 more minutes. `--focus-steps 400` runs it (20,000 fresh
     // examples weighted towards the first model's failures, half the peak rate).
     p = DemoPlan{60000, 1024, 192, 4, 4, 2, 384, 256, 2000, 16, 192, 666, 2e-3, 300, 0, 20000, 1e-3};
+    // No DPO stage by default (see BENCHMARKS.md for what it measured); `--dpo-steps N` runs it.
+    p.dpo_learning_rate = 1e-4;
   }
   if (o.n_examples) p.n_examples = o.n_examples;
   if (o.vocab_size) p.vocab_size = o.vocab_size;
@@ -52,6 +57,7 @@ DemoPlan demo_plan(const DemoOptions& o) {
   if (o.ffn_dim) p.ffn_dim = o.ffn_dim;
   if (o.layers) p.layers = o.layers;
   if (o.focus_steps >= 0) p.focus_steps = o.focus_steps;
+  if (o.dpo_steps >= 0) p.dpo_steps = o.dpo_steps;
   return p;
 }
 
@@ -95,8 +101,9 @@ nlohmann::json run_demo(const DemoOptions& o) {
   std::string domain_dir = resolve_domain_dir(o.domain);
   auto device = std::make_shared<const DeviceSpec>(load_device(domain_dir));
   const DomainSchema& schema = device->schema;
-  // data x2, tokenizer, training x2, quantisation x2, 6 evaluations per case set; the focus round adds 3.
-  const int n_stages = 7 + 2 * 6 + (plan.focus_steps > 0 ? 3 : 0);
+  // data x2, tokenizer, training x2, quantisation x2, 6 evaluations per case set; the focus round adds 3;
+  // DPO adds its training and the SFT model's evaluation per case set.
+  const int n_stages = 7 + 2 * 6 + (plan.focus_steps > 0 ? 3 : 0) + (plan.dpo_steps > 0 ? 3 : 0);
   StageRunner st(o.out_dir, n_stages, o.force, o.quiet);
   auto rel = [&](const std::string& p) { return st.path(p); };
 
@@ -145,9 +152,12 @@ nlohmann::json run_demo(const DemoOptions& o) {
     return s;
   };
   // With a focus round, the first training writes model-round1.gguf and the
-  // round writes model.gguf; without one, the first training is the model.
-  const bool focus_round = plan.focus_steps > 0;
-  const std::string first_model = focus_round ? "model-round1.gguf" : "model.gguf";
+  // round writes the SFT model; without one, the first training is the SFT model.
+  // With a DPO stage, the SFT model is model-sft.gguf and DPO writes model.gguf;
+  // without one, the SFT model is the model.
+  const bool focus_round = plan.focus_steps > 0, dpo_stage = plan.dpo_steps > 0;
+  const std::string sft_model = dpo_stage ? "model-sft.gguf" : "model.gguf";
+  const std::string first_model = focus_round ? "model-round1.gguf" : sft_model;
   nlohmann::json model_cfg = {{"tokenizer", tok_cfg}, {"dim", plan.dim}, {"layers", plan.layers}, {"heads", plan.heads},
                               {"kv_heads", plan.kv_heads}, {"ffn", plan.ffn_dim}, {"context", plan.context},
                               {"batch", plan.batch}, {"seq", plan.seq_len}, {"lr", plan.learning_rate}, {"seed", o.seed}};
@@ -191,11 +201,30 @@ nlohmann::json run_demo(const DemoOptions& o) {
     focus_cfg["data"] = focus_data_cfg;
     focus_cfg["steps"] = plan.focus_steps;
     focus_cfg["lr"] = plan.focus_learning_rate;
-    focus["train"] = st.run("train_focus", "continue training on the focused data", focus_cfg, {"model.gguf"}, [&] {
-      AgentTrainSpec s = train_spec("data-focus", "model.gguf", "train-focus", plan.focus_steps);
+    focus["train"] = st.run("train_focus", "continue training on the focused data", focus_cfg, {sft_model}, [&] {
+      AgentTrainSpec s = train_spec("data-focus", sft_model, "train-focus", plan.focus_steps);
       s.learning_rate = plan.focus_learning_rate;
       s.init_model = rel(first_model);
       return train_demo_model(schema, s);
+    });
+  }
+  // 4c. Preference training: DPO from the SFT model (also its frozen reference) on the
+  // generator's near-miss pairs: the right answer against a close wrong one (another
+  // function, value or argument, a dropped call, a call where none belongs).
+  nlohmann::json dpo = nlohmann::json::object();
+  if (dpo_stage) {
+    nlohmann::json dpo_cfg = model_cfg;
+    dpo_cfg["init"] = file_stamp(rel(sft_model));
+    dpo_cfg["pairs"] = file_stamp(rel("data/dpo.jsonl"));
+    dpo_cfg["steps"] = plan.dpo_steps;
+    dpo_cfg["lr"] = plan.dpo_learning_rate;
+    dpo_cfg["beta"] = plan.dpo_beta;
+    dpo = st.run("train_dpo", "preference training (DPO) on near-miss pairs", dpo_cfg, {"model.gguf"}, [&] {
+      AgentTrainSpec s = train_spec("data", "model.gguf", "train-dpo", plan.dpo_steps);
+      s.train_jsonl = rel("data/dpo.jsonl");
+      s.learning_rate = plan.dpo_learning_rate;
+      s.init_model = rel(sft_model);
+      return train_demo_dpo(schema, s, plan.dpo_beta);
     });
   }
   nlohmann::json ablation_cfg = model_cfg;
@@ -227,6 +256,7 @@ nlohmann::json run_demo(const DemoOptions& o) {
       {"model-unbalanced", "same shape, unbalanced data", "model-unbalanced.gguf", true},
       {"keyword-baseline", "keyword baseline", "", true},
   };
+  if (dpo_stage) evals.insert(evals.begin() + 3, EvalSpec{"model-sft", "model-sft.gguf (before DPO)", "model-sft.gguf", true});
   nlohmann::json results = nlohmann::json::object();
   for (const auto& cs : case_sets) {
     // The hand-written cases are few and are the yardstick: always all of them.
@@ -275,7 +305,7 @@ nlohmann::json run_demo(const DemoOptions& o) {
           out_of_scope_calls.push_back(call.name);
   }
   DemoReportInput in{o,     plan,    st.manifest(), data,      data_raw,  tok,
-                     train, train_raw, quant,       results,   focus,     languages,
+                     train, train_raw, quant,       results,   focus,     dpo,       languages,
                      domain_pb.config.report_targets, out_of_scope_calls};
   nlohmann::json card = write_demo_report(st, in);
   if (!o.quiet) print_demo_summary(card);

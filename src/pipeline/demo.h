@@ -26,6 +26,7 @@ struct DemoOptions {
   int64_t n_examples = 0, vocab_size = 0, steps = 0, dim = 0, layers = 0;
   int64_t ffn_dim = 0;      // 0: twice dim when dim is given, else the mode's default
   int64_t focus_steps = -1;  // the focus round's steps (-1: the mode's default, 0: no focus round)
+  int64_t dpo_steps = -1;    // DPO steps after SFT (-1: the mode's default, 0: no DPO stage)
 };
 
 // The sizes a mode uses; `describe` in the report card.
@@ -39,6 +40,10 @@ struct DemoPlan {
   // cases drives `generate --focus`, and training continues from that model.
   int64_t focus_steps = 0, focus_examples = 0;
   double focus_learning_rate = 0;
+  // Preference training after SFT (0 steps: none) on the generator's near-miss pairs
+  // (data/dpo.jsonl), against the SFT model as the frozen reference.
+  int64_t dpo_steps = 0;
+  double dpo_learning_rate = 0, dpo_beta = 0.1;
 };
 DemoPlan demo_plan(const DemoOptions& options);
 

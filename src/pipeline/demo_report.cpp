@@ -49,7 +49,8 @@ std::string mib(int64_t bytes) { return fixed(double(bytes) / (1 << 20), 2) + " 
 std::string check(bool ok) { return ok ? "met" : "NOT met"; }
 
 // The rows of every results table, in the order the demo makes them.
-const char* const kSlugOrder[] = {"model", "model-q8_0", "model-q4_0", "model-unconstrained", "model-unbalanced", "keyword-baseline"};
+const char* const kSlugOrder[] = {"model",     "model-q8_0",       "model-q4_0",      "model-sft",
+                                  "model-unconstrained", "model-unbalanced", "keyword-baseline"};
 
 }  // namespace
 
@@ -100,10 +101,11 @@ nlohmann::json write_demo_report(const StageRunner& st, const DemoReportInput& i
   card["train"] = in.train;
   card["train_unbalanced"] = in.train_unbalanced;
   card["focus"] = in.focus;
+  card["dpo"] = in.dpo;
   const nlohmann::json no_run = nlohmann::json::object();
   const nlohmann::json& focus_train = in.focus.contains("train") ? in.focus["train"] : no_run;
   nlohmann::json models = nlohmann::json::object();
-  for (const char* f : {"model.gguf", "model-q8_0.gguf", "model-q4_0.gguf", "model-unbalanced.gguf"}) {
+  for (const char* f : {"model.gguf", "model-q8_0.gguf", "model-q4_0.gguf", "model-sft.gguf", "model-unbalanced.gguf"}) {
     std::error_code ec;
     auto bytes = fs::file_size(st.path(f), ec);
     if (!ec) models[f] = {{"bytes", bytes}};
@@ -212,6 +214,14 @@ nlohmann::json write_demo_report(const StageRunner& st, const DemoReportInput& i
               fixed(t->value("seconds", 0.0), 1), " |\n");
   }
   md += "\n![loss curve](loss_curve.svg)\n\n";
+  if (!in.dpo.empty()) {
+    md += cat("## Preference training (DPO)\n\nmodel.gguf is model-sft.gguf trained ", in.dpo.value("steps", int64_t(0)),
+              " DPO steps (learning rate ", p.dpo_learning_rate, ", beta ", in.dpo.value("beta", 0.0), ") on ",
+              in.dpo.value("pairs", int64_t(0)), " near-miss preference pairs (data/dpo.jsonl), with model-sft.gguf as the ",
+              "frozen reference: final DPO loss ", fixed(in.dpo.value("final_loss", 0.0), 4), " (log 2 = 0.6931 at the start), ",
+              "the last step preferred the right answer in ", percent(in.dpo.value("final_accuracy", 0.0)), " of its pairs; ",
+              fixed(in.dpo.value("seconds", 0.0), 1), " s. The results' model-sft.gguf row is the model before it.\n\n");
+  }
   if (in.focus.contains("eval")) {
     const nlohmann::json& e = in.focus["eval"];
     md += cat("## Focus round\n\nThe first model (model-round1.gguf) scored ", percent(e["overall"]["rate"]),

@@ -21,6 +21,7 @@ struct DemoReportInput {
   const nlohmann::json &data, &data_unbalanced, &tokenizer, &train, &train_unbalanced, &quant;
   const nlohmann::json& results;    // case set -> eval slug -> eval summary (without failures)
   const nlohmann::json& focus;      // the focus round: {eval, data, train}, or empty without one
+  const nlohmann::json& dpo;        // the DPO stage's training figures, or empty without one
   const std::vector<std::string>& languages;  // the results' language columns: the domain's, then code-switched
   const data::ReportTargets& targets;         // the domain's (generate.toml [report_targets])
   // The functions the hand-written out-of-scope cases expect (intent_unclear);

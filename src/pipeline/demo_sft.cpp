@@ -1,6 +1,7 @@
-// The demo's SFT driver: renders the generated examples in the agent format,
-// packs them into token shards, and trains a model from random weights with
-// the training library (Transformer forward/backward, AdamW, warm-up + cosine).
+// The demo's training drivers: render the generated examples (or preference
+// pairs) in the agent format, pack them into token shards, and train with the
+// one trainer behind `edgelm train` (training/trainer.h): SFT from random
+// weights or a model, DPO from the SFT model.
 #include <algorithm>
 #include <chrono>
 #include <filesystem>
@@ -10,27 +11,26 @@
 #include "agent/format.h"
 #include "model/weights.h"
 #include "pipeline/demo_train.h"
-#include "platform/atomic_file.h"
 #include "platform/error.h"
 #include "platform/json.h"
 #include "platform/gguf.h"
-#include "platform/progress.h"
 #include "tokenizer/tokenizer.h"
-#include "training/loader.h"
-#include "training/optimizer.h"
-#include "training/params.h"
 #include "training/shard.h"
-#include "training/transformer.h"
+#include "training/trainer.h"
 
 namespace edgelm {
 
 namespace {
 
-// Renders every line of an SFT JSONL file into one shard document (tokens + loss mask).
-// Dialogues keep the history the agent keeps at run time (AgentOptions), cut
-// further from the oldest turn to fit a training row of `max_tokens`.
-int64_t render_shard(const DomainSchema& schema, const Tokenizer& tok, const std::string& jsonl, const std::string& shard_path,
-                     int64_t max_tokens) {
+struct RenderedShard {
+  int64_t n_tokens = 0, n_docs = 0;
+};
+
+// Renders every line of a JSONL file into a shard: SFT examples (one document each, tokens + loss
+// mask) or, with `pairs`, preference pairs. Dialogues keep the history the agent keeps at run
+// time (AgentOptions), cut further from the oldest turn to fit a training row of `max_tokens`.
+RenderedShard render_shard(const DomainSchema& schema, const Tokenizer& tok, const std::string& jsonl,
+                           const std::string& shard_path, int64_t max_tokens, bool pairs = false) {
   std::ifstream in(jsonl, std::ios::binary);
   if (!in) fail("cannot open '", jsonl, "'");
   training::ShardWriter writer(tok.n_vocab());
@@ -40,31 +40,80 @@ int64_t render_shard(const DomainSchema& schema, const Tokenizer& tok, const std
     ++line_no;
     if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
     nlohmann::json j = parse_json(line, cat(jsonl, " line ", line_no));
-    RenderedExample ex;
     try {
-      ex = render_training_example(schema, tok, j, AgentOptions{}.max_history_tokens, max_tokens);
+      if (pairs) {
+        RenderedPair p = render_preference_pair(schema, tok, j, AgentOptions{}.max_history_tokens, max_tokens);
+        writer.add_pair(p.chosen.tokens, p.chosen.loss_mask, p.rejected.tokens, p.rejected.loss_mask);
+      } else {
+        RenderedExample ex = render_training_example(schema, tok, j, AgentOptions{}.max_history_tokens, max_tokens);
+        writer.add_document(ex.tokens, ex.loss_mask);
+      }
     } catch (const Error& e) {
       fail(jsonl, " line ", line_no, ": ", e.what());
     }
-    writer.add_document(ex.tokens, ex.loss_mask);
   }
   if (writer.n_docs() == 0) fail("'", jsonl, "' holds no examples");
   writer.write(shard_path);
-  return writer.n_tokens();
+  return {writer.n_tokens(), writer.n_docs()};
 }
 
-}  // namespace
+// The run's settings the demo shares between SFT and DPO: the plan's shape and batch, AdamW with
+// warm-up (a tenth of the steps, at most 100) and cosine decay to a tenth of the peak rate.
+training::TrainConfig demo_train_config(const AgentTrainSpec& spec, const std::string& mode) {
+  training::TrainConfig tc;
+  tc.mode = mode;
+  tc.out_dir = spec.run_dir;
+  tc.tokenizer = spec.tokenizer_gguf;
+  tc.init_model = spec.init_model;
+  tc.model_seed = spec.seed;
+  tc.batch = spec.batch;
+  tc.seq = spec.seq_len;
+  tc.steps = spec.steps;
+  tc.seed = spec.seed;
+  tc.eval_every = 0;  // validation once, at the end
+  tc.optim.lr = float(spec.learning_rate);
+  tc.optim.min_lr = tc.optim.lr / 10;
+  tc.optim.warmup_steps = std::min<int64_t>(100, std::max<int64_t>(1, spec.steps / 10));
+  return tc;
+}
 
-nlohmann::json train_demo_model(const DomainSchema& schema, const AgentTrainSpec& spec) {
-  auto start = std::chrono::steady_clock::now();
-  std::filesystem::create_directories(spec.run_dir);
-  Tokenizer tok = load_tokenizer(spec.tokenizer_gguf);
-  std::string train_shard = spec.run_dir + "/train.tokens", valid_shard = spec.run_dir + "/valid.tokens";
-  int64_t train_tokens = render_shard(schema, tok, spec.train_jsonl, train_shard, spec.seq_len + 1);
-  render_shard(schema, tok, spec.valid_jsonl, valid_shard, spec.seq_len + 1);
+// Trains, names the device in the model (chat, predict and serve find it by that) and
+// summarises the run: the loss curve at about 200 points, whatever the step count.
+using Clock = std::chrono::steady_clock;
 
+nlohmann::json run_training(const DomainSchema& schema, const training::TrainConfig& tc, const AgentTrainSpec& spec,
+                            Clock::time_point start) {
+  training::TrainOptions options;
+  options.progress_bar = !spec.quiet;
+  options.model_path = spec.out_model;
+  options.model_metadata.set(kModelDomainKey, GgufValue::string(schema.name));
+  const training::TrainResult r = training::train_model(tc, options);
+  const int64_t every = std::max<int64_t>(1, spec.steps / 200);
+  nlohmann::json losses = nlohmann::json::array();
+  double smoothed = 0;
+  for (const auto& [step, loss] : r.losses) {
+    smoothed = step == 1 ? loss : 0.95 * smoothed + 0.05 * loss;
+    if ((step - 1) % every == 0 || step == spec.steps) losses.push_back({step, loss});
+  }
+  // The seconds count rendering the shards too.
+  const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
+  return {{"n_params", r.n_params}, {"steps", r.steps_done}, {"tokens", r.tokens_seen}, {"final_loss", r.final_loss},
+          {"smoothed_loss", smoothed}, {"valid_loss", std::max(0.0, r.valid_loss)}, {"losses", losses},
+          {"seconds", seconds}, {"tokens_per_s", seconds > 0 ? double(r.tokens_seen) / seconds : 0.0}};
+}
+
+// A model to start from must have the plan's shape: a model left over from another plan is an error.
+void check_init_shape(const std::string& path, const ModelConfig& plan) {
+  const ModelConfig m = read_model_config(GgufFile::open(path));
+  if (m.n_vocab != plan.n_vocab || m.dim != plan.dim || m.n_layers != plan.n_layers || m.n_heads != plan.n_heads ||
+      m.n_kv_heads != plan.n_kv_heads || m.ffn_dim != plan.ffn_dim)
+    fail("'", path, "' has another shape than the plan (", m.summary(), " vs ", plan.summary(),
+         "): delete it or run the demo with --force");
+}
+
+ModelConfig plan_model_config(const AgentTrainSpec& spec, int64_t n_vocab) {
   ModelConfig c;
-  c.n_vocab = tok.n_vocab();
+  c.n_vocab = n_vocab;
   c.dim = spec.dim;
   c.n_layers = spec.layers;
   c.n_heads = spec.heads;
@@ -74,78 +123,56 @@ nlohmann::json train_demo_model(const DomainSchema& schema, const AgentTrainSpec
   c.context_length = spec.context;
   c.tied_embeddings = true;
   c.validate();
+  return c;
+}
 
-  ThreadPool& pool = default_thread_pool();
-  WeightsF32 init;
-  if (spec.init_model.empty()) {
-    init = init_random_weights(c, spec.seed);
-  } else {
-    GgufFile f = GgufFile::open(spec.init_model);
-    init = load_weights_f32(f);
-    const ModelConfig& m = init.config;
-    if (m.n_vocab != c.n_vocab || m.dim != c.dim || m.n_layers != c.n_layers || m.n_heads != c.n_heads ||
-        m.n_kv_heads != c.n_kv_heads || m.ffn_dim != c.ffn_dim)
-      fail("'", spec.init_model, "' has another shape than the plan (", m.summary(), " vs ", c.summary(),
-           "): delete it or run the demo with --force");
+}  // namespace
+
+nlohmann::json train_demo_model(const DomainSchema& schema, const AgentTrainSpec& spec) {
+  const auto start = Clock::now();
+  std::filesystem::create_directories(spec.run_dir);
+  Tokenizer tok = load_tokenizer(spec.tokenizer_gguf);
+  std::string train_shard = spec.run_dir + "/train.tokens", valid_shard = spec.run_dir + "/valid.tokens";
+  const RenderedShard train = render_shard(schema, tok, spec.train_jsonl, train_shard, spec.seq_len + 1);
+  const RenderedShard valid = render_shard(schema, tok, spec.valid_jsonl, valid_shard, spec.seq_len + 1);
+  const ModelConfig c = plan_model_config(spec, tok.n_vocab());
+  if (!spec.init_model.empty()) check_init_shape(spec.init_model, c);
+
+  training::TrainConfig tc = demo_train_config(spec, "sft");
+  tc.model = c;
+  tc.train_data = train_shard;
+  tc.valid_data = valid_shard;
+  // Validation: one pass over (at most 20 batches of) the held-out examples in file order.
+  tc.eval_batches = std::max<int64_t>(1, std::min<int64_t>(20, valid.n_docs / std::max<int64_t>(1, spec.batch)));
+  nlohmann::json out = run_training(schema, tc, spec, start);
+  out["config"] = c.summary();
+  out["train_shard_tokens"] = train.n_tokens;
+  return out;
+}
+
+nlohmann::json train_demo_dpo(const DomainSchema& schema, const AgentTrainSpec& spec, double beta) {
+  const auto start = Clock::now();
+  std::filesystem::create_directories(spec.run_dir);
+  Tokenizer tok = load_tokenizer(spec.tokenizer_gguf);
+  const std::string pairs_shard = spec.run_dir + "/pairs.tokens";
+  const RenderedShard pairs = render_shard(schema, tok, spec.train_jsonl, pairs_shard, spec.seq_len + 1, true);
+  check_init_shape(spec.init_model, plan_model_config(spec, tok.n_vocab()));
+
+  training::TrainConfig tc = demo_train_config(spec, "dpo");
+  tc.train_data = pairs_shard;
+  tc.eval_batches = 0;  // the generator writes pairs for the train split only
+  tc.dpo_beta = beta;
+  nlohmann::json out = run_training(schema, tc, spec, start);
+  out["pairs"] = pairs.n_docs / 2;
+  out["beta"] = beta;
+  // The last step's share of pairs the model prefers the right way, from the run's metrics.
+  std::ifstream metrics(spec.run_dir + "/metrics.jsonl");
+  std::string line;
+  while (std::getline(metrics, line)) {
+    auto j = nlohmann::json::parse(line, nullptr, false);
+    if (j.is_object() && j.contains("accuracy")) out["final_accuracy"] = j["accuracy"], out["final_margin"] = j["margin"];
   }
-  training::ParamSet params(std::move(init));
-  training::Transformer model(params, spec.batch, spec.seq_len, pool);
-  training::Shard train = training::Shard::open(train_shard), valid = training::Shard::open(valid_shard);
-  training::BatchLoader loader(train, spec.batch, spec.seq_len, training::PackMode::Examples, spec.seed);
-  training::OptimConfig oc;
-  oc.lr = float(spec.learning_rate);
-  oc.min_lr = oc.lr / 10;
-  oc.warmup_steps = std::min<int64_t>(100, std::max<int64_t>(1, spec.steps / 10));
-
-  AtomicFile metrics(spec.run_dir + "/metrics.jsonl");
-  nlohmann::json losses = nlohmann::json::array();
-  std::unique_ptr<ProgressBar> bar;
-  if (!spec.quiet) bar = std::make_unique<ProgressBar>("train", spec.steps, "steps");
-  training::Batch batch;
-  double smoothed = 0, last_loss = 0;
-  int64_t tokens_seen = 0;
-  // Loss points kept for the curve: about 200, whatever the step count.
-  int64_t every = std::max<int64_t>(1, spec.steps / 200);
-  for (int64_t step = 0; step < spec.steps; ++step) {
-    loader.next(batch);
-    double n = batch.n_weighted();
-    if (n <= 0) continue;
-    model.forward(batch);
-    double nll = model.backward(batch, float(1.0 / n));
-    float lr = training::learning_rate(oc, step, spec.steps);
-    double grad_norm = training::optimizer_step(params, oc, lr, step + 1, pool);
-    last_loss = nll / n;
-    smoothed = step == 0 ? last_loss : 0.95 * smoothed + 0.05 * last_loss;
-    tokens_seen += batch.B * batch.T;
-    if (step % every == 0 || step + 1 == spec.steps) losses.push_back({step + 1, last_loss});
-    metrics.write(nlohmann::json{{"step", step + 1}, {"loss", last_loss}, {"lr", lr}, {"grad_norm", grad_norm}}.dump() + "\n");
-    if (bar) bar->update(step + 1, cat("loss ", smoothed));
-  }
-  if (bar) bar->finish(cat("loss ", smoothed));
-
-  // Validation: one pass over the held-out examples in file order.
-  training::BatchLoader vloader(valid, spec.batch, spec.seq_len, training::PackMode::Examples, spec.seed, false);
-  int64_t n_batches = std::max<int64_t>(1, std::min<int64_t>(20, valid.n_docs() / std::max<int64_t>(1, spec.batch)));
-  double vsum = 0, vn = 0;
-  for (int64_t i = 0; i < n_batches; ++i) {
-    vloader.next(batch);
-    if (batch.n_weighted() <= 0) continue;
-    vsum += model.loss(batch);
-    vn += batch.n_weighted();
-  }
-  double valid_loss = vn > 0 ? vsum / vn : 0;
-  metrics.write(nlohmann::json{{"step", spec.steps}, {"valid_loss", valid_loss}}.dump() + "\n");
-  metrics.commit();
-
-  GgufMetadata extra;
-  tok.write_to(extra);
-  extra.set(kModelDomainKey, GgufValue::string(schema.name));  // chat, predict and serve find the device by it
-  save_weights_gguf(spec.out_model, params.weights(), TensorType::F32, &extra, "edgelm-agent");
-  double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  return {{"n_params", c.n_params()}, {"config", c.summary()}, {"steps", spec.steps}, {"tokens", tokens_seen},
-          {"train_shard_tokens", train_tokens}, {"final_loss", last_loss}, {"smoothed_loss", smoothed},
-          {"valid_loss", valid_loss}, {"losses", losses}, {"seconds", seconds},
-          {"tokens_per_s", seconds > 0 ? double(tokens_seen) / seconds : 0.0}};
+  return out;
 }
 
 }  // namespace edgelm

@@ -14,6 +14,19 @@ BatchLoader::BatchLoader(const Shard& shard, int64_t B, int64_t T, PackMode mode
     if (shard.n_tokens() < T + 1)
       fail(shard.path(), ": ", shard.n_tokens(), " tokens is too few for one sequence of ", T, " (need ", T + 1, ")");
     for (int64_t start = 0; start + T + 1 <= shard.n_tokens(); start += T) units_.push_back(start);
+  } else if (mode == PackMode::Pairs) {
+    if (!shard.is_pairs())
+      fail(shard.path(), ": not a shard of preference pairs (make one with `edgelm data tokenize --pairs`)");
+    for (int64_t p = 0; p < shard.n_pairs(); ++p) {
+      if (shard.doc_end(2 * p) - shard.doc_start(2 * p) < 2 || shard.doc_end(2 * p + 1) - shard.doc_start(2 * p + 1) < 2)
+        continue;
+      // With one row per batch both sides share it; with more, each side fits a row of its own.
+      if (B == 1 && example_positions(2 * p) + example_positions(2 * p + 1) > T)
+        fail(shard.path(), ": pair ", p, " needs ", example_positions(2 * p) + example_positions(2 * p + 1),
+             " positions, more than one row of ", T, " (use train.batch >= 2 or a longer train.seq)");
+      units_.push_back(p);
+    }
+    if (units_.empty()) fail(shard.path(), ": no pair has two or more tokens on both sides, nothing to train on");
   } else {
     for (int64_t d = 0; d < shard.n_docs(); ++d)
       if (shard.doc_end(d) - shard.doc_start(d) >= 2) units_.push_back(d);
@@ -38,12 +51,15 @@ void BatchLoader::set_position(LoaderPosition pos) {
   start_epoch(pos.epoch);
 }
 
+void BatchLoader::roll_epoch() {
+  if (pos_.index < order_.size()) return;
+  pos_.epoch += 1;
+  pos_.index = 0;
+  start_epoch(pos_.epoch);
+}
+
 uint64_t BatchLoader::advance() {
-  if (pos_.index >= order_.size()) {
-    pos_.epoch += 1;
-    pos_.index = 0;
-    start_epoch(pos_.epoch);
-  }
+  roll_epoch();
   return uint64_t(order_[pos_.index++]);
 }
 
@@ -96,6 +112,7 @@ int64_t BatchLoader::place_example(Batch& out, int64_t row, int64_t t0, int64_t 
 
 void BatchLoader::next(Batch& out) {
   out.resize(B_, T_);
+  if (mode_ == PackMode::Pairs) return next_pairs(out);
   for (int64_t row = 0; row < B_; ++row) {
     if (mode_ == PackMode::Stream) {
       fill_window(out, row, int64_t(advance()));
@@ -105,11 +122,7 @@ void BatchLoader::next(Batch& out) {
     for (;;) {
       // Peek at the next example: it starts the next row when it does not fit, so the
       // position stays exact and nothing is skipped.
-      if (pos_.index >= order_.size()) {
-        pos_.epoch += 1;
-        pos_.index = 0;
-        start_epoch(pos_.epoch);
-      }
+      roll_epoch();
       const int64_t doc = order_[pos_.index];
       const int64_t need = example_positions(doc);
       if (t > 0 && t + need > T_) break;
@@ -125,6 +138,37 @@ void BatchLoader::next(Batch& out) {
       out.weights[i] = 0.0f;
     }
   }
+}
+
+void BatchLoader::next_pairs(Batch& out) {
+  // Padding everywhere first (attends only to itself, never trained); the pairs overwrite it.
+  for (int64_t i = 0; i < B_ * T_; ++i) out.first[i] = int32_t(i % T_);
+  out.pair_slot.assign(size_t(B_ * T_), -1);
+  int64_t row = 0, t = 0, q = 0;
+  while (row < B_) {
+    // Peek at the next pair: where would its two sides go? A pair that does not fit
+    // waits for the next batch, so the position stays exact and nothing is skipped.
+    roll_epoch();
+    const int64_t pair = order_[pos_.index];
+    int64_t at_row[2], at_t[2], r = row, u = t;
+    for (int side = 0; side < 2; ++side) {
+      const int64_t need = example_positions(2 * pair + side);
+      if (u > 0 && u + need > T_) r += 1, u = 0;
+      at_row[side] = r;
+      at_t[side] = u;
+      u += need;
+    }
+    if (r >= B_) break;
+    pos_.index += 1;
+    for (int side = 0; side < 2; ++side) {
+      const int64_t n = place_example(out, at_row[side], at_t[side], 2 * pair + side);
+      for (int64_t j = 0; j < n; ++j) out.pair_slot[size_t(at_row[side] * T_ + at_t[side] + j)] = int32_t(2 * q + side);
+    }
+    q += 1;
+    row = r, t = u;
+    if (t >= T_) row += 1, t = 0;
+  }
+  out.n_pairs = q;
 }
 
 }  // namespace edgelm::training

@@ -10,6 +10,9 @@
 //   Examples (SFT): each document is one example; rows are packed greedily with
 //     whole examples in permutation order (an example longer than T+1 tokens is
 //     cut), the rest of a row is padding with weight 0.
+//   Pairs (DPO): a unit is a preference pair of a pairs shard; a batch holds whole
+//     pairs (each side whole in a row, the rejected after the chosen), and
+//     Batch::pair_slot says which side of which pair each position belongs to.
 // Targets carry the shard's loss mask as their weight.
 #include <cstdint>
 #include <vector>
@@ -19,7 +22,7 @@
 
 namespace edgelm::training {
 
-enum class PackMode { Stream, Examples };
+enum class PackMode { Stream, Examples, Pairs };
 
 struct LoaderPosition {
   uint64_t epoch = 0;
@@ -34,7 +37,7 @@ class BatchLoader {
   void next(Batch& out);
   LoaderPosition position() const { return pos_; }
   void set_position(LoaderPosition pos);
-  int64_t n_units() const { return int64_t(units_.size()); }  // windows or examples per epoch
+  int64_t n_units() const { return int64_t(units_.size()); }  // windows, examples or pairs per epoch
 
  private:
   void start_epoch(uint64_t epoch);
@@ -42,6 +45,8 @@ class BatchLoader {
   // Copies example `doc` into row from position t0; returns the positions used.
   int64_t place_example(Batch& out, int64_t row, int64_t t0, int64_t doc) const;
   int64_t example_positions(int64_t doc) const;  // positions a document needs (tokens - 1, at most T)
+  void next_pairs(Batch& out);
+  void roll_epoch();                              // starts the next epoch when this one is used up
   uint64_t advance();                             // the next unit id, rolling over epochs
 
   const Shard& shard_;
@@ -49,7 +54,7 @@ class BatchLoader {
   PackMode mode_;
   uint64_t seed_;
   bool shuffle_;
-  std::vector<int64_t> units_;  // stream: window starts; examples: usable document ids
+  std::vector<int64_t> units_;  // stream: window starts; examples: usable document ids; pairs: pair ids
   std::vector<int64_t> order_;  // this epoch's permutation of units_
   uint64_t order_epoch_ = UINT64_MAX;
   LoaderPosition pos_;

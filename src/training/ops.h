@@ -302,4 +302,26 @@ double cross_entropy_forward_backward(T* logits, const int32_t* target, const T*
   return total;
 }
 
+// ---------------------------------------------------------------- Target log-probability
+// logp[n] = log softmax(logits[n])[target[n]] where w[n] != 0, else 0; the logits are left
+// as they are (DPO reads them between forward and backward).
+template <class T>
+void target_logprob(const T* logits, const int32_t* target, const T* w, T* logp, int64_t N, int64_t V,
+                    ThreadPool* pool = nullptr) {
+  for_range(pool, N, [&](int64_t n0, int64_t n1) {
+    for (int64_t n = n0; n < n1; ++n) {
+      if (w[n] == T(0)) {
+        logp[n] = 0;
+        continue;
+      }
+      const T* row = logits + n * V;
+      T mx = row[0];
+      for (int64_t i = 1; i < V; ++i) mx = std::max(mx, row[i]);
+      T sum = 0;
+      for (int64_t i = 0; i < V; ++i) sum += std::exp(row[i] - mx);
+      logp[n] = (row[target[n]] - mx) - std::log(sum);
+    }
+  }, 4 * V);
+}
+
 }  // namespace edgelm::training

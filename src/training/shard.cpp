@@ -34,6 +34,22 @@ ShardWriter::ShardWriter(int64_t n_vocab) : n_vocab_(n_vocab) {
 }
 
 void ShardWriter::add_document(std::span<const int32_t> tokens, std::span<const uint8_t> mask) {
+  if (pairs_) fail("token shard: a shard of preference pairs takes pairs only (add_pair)");
+  add(tokens, mask);
+}
+
+void ShardWriter::add_pair(std::span<const int32_t> chosen, std::span<const uint8_t> chosen_mask,
+                           std::span<const int32_t> rejected, std::span<const uint8_t> rejected_mask) {
+  if (!pairs_ && n_docs() > 0) fail("token shard: a shard of documents cannot take preference pairs");
+  // An empty side would leave the pair without its partner; a missing mask would train the prompt.
+  if (chosen.empty() || rejected.empty()) fail("token shard: pair ", n_docs() / 2, " has an empty side");
+  if (chosen_mask.empty() || rejected_mask.empty()) fail("token shard: pair ", n_docs() / 2, " needs a loss mask on both sides");
+  pairs_ = true;
+  add(chosen, chosen_mask);
+  add(rejected, rejected_mask);
+}
+
+void ShardWriter::add(std::span<const int32_t> tokens, std::span<const uint8_t> mask) {
   if (!mask.empty() && mask.size() != tokens.size())
     fail("token shard: document ", n_docs(), " has ", tokens.size(), " tokens but ", mask.size(), " mask bytes");
   if (tokens.empty()) return;
@@ -61,7 +77,7 @@ void ShardWriter::write(const std::string& path) const {
   put<uint32_t>(out, token_bytes);
   put<uint64_t>(out, tokens_.size());
   put<uint64_t>(out, doc_starts_.size());
-  put<uint32_t>(out, has_mask_ ? 1u : 0u);
+  put<uint32_t>(out, (has_mask_ ? 1u : 0u) | (pairs_ ? 2u : 0u));
   put<uint32_t>(out, uint32_t(n_vocab_));
   out.resize(kHeaderBytes, 0);
   for (int32_t t : tokens_) {
@@ -106,6 +122,10 @@ Shard Shard::open(const std::string& path) {
   s.tokens_ = p + kHeaderBytes;
   s.doc_starts_ = reinterpret_cast<const uint64_t*>(p + tokens_end);
   if (flags & 1u) s.mask_ = p + docs_end;
+  s.pairs_ = (flags & 2u) != 0;
+  if (s.pairs_ && (s.n_docs_ % 2 || !s.mask_))
+    fail(path, ": a shard of preference pairs needs an even number of documents and a loss mask (has ", s.n_docs_,
+         " documents", s.mask_ ? "" : ", no mask", ")");
   for (uint64_t d = 0; d < s.n_docs_; ++d) {
     const uint64_t start = s.doc_starts_[d];
     const bool ok = d == 0 ? start == 0 : start > s.doc_starts_[d - 1] && start < n_tokens;

@@ -56,6 +56,7 @@ const std::map<std::string, Setter>& setters() {
       {"out", set<std::string>([](TrainConfig& c) -> auto& { return c.out_dir; })},
       {"model.shape", set<std::string>([](TrainConfig& c) -> auto& { return c.model_shape; })},
       {"model.init", set<std::string>([](TrainConfig& c) -> auto& { return c.init_model; })},
+      {"model.reference", set<std::string>([](TrainConfig& c) -> auto& { return c.reference_model; })},
       {"model.seed", set<uint64_t>([](TrainConfig& c) -> auto& { return c.model_seed; })},
       {"model.dim", set<int64_t>([](TrainConfig& c) -> auto& { return c.model.dim; })},
       {"model.layers", set<int64_t>([](TrainConfig& c) -> auto& { return c.model.n_layers; })},
@@ -85,6 +86,7 @@ const std::map<std::string, Setter>& setters() {
       {"train.save_type", set<std::string>([](TrainConfig& c) -> auto& { return c.save_type; })},
       {"train.bf16", set<bool>([](TrainConfig& c) -> auto& { return c.bf16; })},
       {"train.recompute", set<bool>([](TrainConfig& c) -> auto& { return c.recompute; })},
+      {"train.dpo_beta", set<double>([](TrainConfig& c) -> auto& { return c.dpo_beta; })},
       {"optim.lr", set<float>([](TrainConfig& c) -> auto& { return c.optim.lr; })},
       {"optim.min_lr", set<float>([](TrainConfig& c) -> auto& { return c.optim.min_lr; })},
       {"optim.warmup", set<int64_t>([](TrainConfig& c) -> auto& { return c.optim.warmup_steps; })},
@@ -197,8 +199,11 @@ TrainConfig load_train_config(const std::string& path, const std::vector<std::st
 }
 
 void TrainConfig::validate() const {
-  if (mode != "pretrain" && mode != "sft") fail("mode must be \"pretrain\" or \"sft\" (got \"", mode, "\")");
-  if (mode == "sft" && init_model.empty()) fail("mode \"sft\" needs model.init, the GGUF model to fine-tune");
+  if (mode != "pretrain" && mode != "sft" && mode != "dpo")
+    fail("mode must be \"pretrain\", \"sft\" or \"dpo\" (got \"", mode, "\")");
+  if (mode == "dpo" && init_model.empty()) fail("mode \"dpo\" needs model.init, the (SFT) model to train on preferences");
+  if (mode != "dpo" && !reference_model.empty()) fail("model.reference is for mode \"dpo\" only");
+  if (!(dpo_beta > 0) || !std::isfinite(dpo_beta)) fail("train.dpo_beta must be positive (got ", dpo_beta, ")");
   if (out_dir.empty()) fail("out (the run folder) must not be empty");
   if (train_data.empty()) fail("data.train (a token shard from `edgelm data tokenize`) is required");
   auto positive = [](int64_t v, const char* what) {
@@ -253,7 +258,7 @@ std::string train_config_to_toml(const TrainConfig& c) {
   };
   o.precision(9);
   o << "mode = " << q(c.mode) << "\nout = " << q(c.out_dir) << "\n\n[model]\nshape = " << q(c.model_shape)
-    << "\ninit = " << q(c.init_model) << "\nseed = " << c.model_seed << "\ndim = " << c.model.dim
+    << "\ninit = " << q(c.init_model) << "\nreference = " << q(c.reference_model) << "\nseed = " << c.model_seed << "\ndim = " << c.model.dim
     << "\nlayers = " << c.model.n_layers << "\nheads = " << c.model.n_heads << "\nkv_heads = " << c.model.n_kv_heads
     << "\nhead_dim = " << c.model.head_dim << "\nffn = " << c.model.ffn_dim << "\nvocab = " << c.model.n_vocab
     << "\ncontext = " << c.model.context_length << "\nsliding_window = " << c.model.sliding_window
@@ -264,7 +269,7 @@ std::string train_config_to_toml(const TrainConfig& c) {
     << "\neval_every = " << c.eval_every << "\neval_batches = " << c.eval_batches
     << "\ncheckpoint_every = " << c.checkpoint_every << "\nlog_every = " << c.log_every << "\nthreads = " << c.threads
     << "\nsave_type = " << q(c.save_type) << "\nbf16 = " << (c.bf16 ? "true" : "false")
-    << "\nrecompute = " << (c.recompute ? "true" : "false") << "\n\n[optim]\nlr = " << double(c.optim.lr)
+    << "\nrecompute = " << (c.recompute ? "true" : "false") << "\ndpo_beta = " << c.dpo_beta << "\n\n[optim]\nlr = " << double(c.optim.lr)
     << "\nmin_lr = " << double(c.optim.min_lr) << "\nwarmup = " << c.optim.warmup_steps
     << "\nweight_decay = " << double(c.optim.weight_decay)
     << "\ndecay_embeddings = " << (c.optim.decay_embeddings ? "true" : "false") << "\nbeta1 = " << double(c.optim.beta1)

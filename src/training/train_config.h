@@ -3,12 +3,17 @@
 // overridden on the command line ("optim.lr=3e-4"); an unknown key, a value of
 // the wrong type or an inconsistent shape is an Error before any work starts.
 //
-//   mode = "pretrain" | "sft"            out = "runs/name"
+//   mode = "pretrain" | "sft" | "dpo"    out = "runs/name"
+//     pretrain: next-token loss on a stream of text; sft: loss on the answers of
+//     examples (a shard with a loss mask), from random weights or model.init;
+//     dpo: preference pairs (a pairs shard) against a frozen reference model
 //   [model] shape ("tiny", "S1", ...), dim, layers, heads, kv_heads, head_dim, ffn, vocab
 //           (0: the tokenizer's), context, sliding_window, rope_theta, norm_eps, tied, seed,
-//           init (a GGUF model to start from; required for sft)
+//           init (a GGUF model to start from; required for dpo),
+//           reference (dpo: the frozen reference model; default: init)
 //   [data]  train, valid (token shards), tokenizer (GGUF whose tokenizer.* keys go into the model)
 //   [train] batch, seq, accum, steps, seed, eval_every, eval_batches, checkpoint_every,
+//           dpo_beta (dpo: how far the model may move from the reference; 0.1),
 //           log_every, threads, save_type ("f32", "f16", "bf16"),
 //           bf16 (true: matmuls in bf16 with f32 accumulation; master weights, optimiser and norms stay f32),
 //           recompute (true: keep only each layer's input, recompute the rest in backward: less memory, ~30% more time)
@@ -30,6 +35,7 @@ struct TrainConfig {
   ModelConfig model;  // model_shape's config with the [model] keys applied; n_vocab 0: from the tokenizer/data
   std::vector<std::string> model_keys_given;  // the [model] keys the config sets (checked against model.init)
   std::string init_model;
+  std::string reference_model;  // dpo; empty: init_model
   uint64_t model_seed = 0;
 
   std::string train_data, valid_data, tokenizer;
@@ -41,6 +47,7 @@ struct TrainConfig {
   std::string save_type = "f32";
   bool bf16 = false;
   bool recompute = false;
+  double dpo_beta = 0.1;
 
   OptimConfig optim;
 

@@ -17,6 +17,7 @@
 #include "platform/progress.h"
 #include "platform/svg_chart.h"
 #include "training/checkpoint.h"
+#include "training/dpo.h"
 #include "training/loader.h"
 #include "training/shard.h"
 #include "training/transformer.h"
@@ -33,6 +34,12 @@ GgufMetadata tokenizer_keys(const GgufFile& f) {
   for (const auto& [key, value] : f.metadata().entries())
     if (key.rfind("tokenizer.", 0) == 0) meta.set(key, value);
   return meta;
+}
+
+// The edgelm.* keys a model keeps when it is trained further (its domain), not a checkpoint's loop state.
+void copy_model_keys(const GgufFile& f, GgufMetadata& meta) {
+  for (const auto& [key, value] : f.metadata().entries())
+    if (key.rfind("edgelm.", 0) == 0 && key.rfind("edgelm.train.", 0) != 0) meta.set(key, value);
 }
 
 int64_t tokenizer_vocab(const GgufMetadata& meta) {
@@ -86,6 +93,23 @@ double mean_loss(Transformer& model, BatchLoader& loader, int64_t n_batches) {
   return n > 0 ? sum / n : -1;
 }
 
+double mean_dpo_loss(DpoObjective& dpo, BatchLoader& loader, int64_t n_batches) {
+  Batch batch;
+  DpoStats total;
+  for (int64_t i = 0; i < n_batches; ++i) {
+    loader.next(batch);
+    const DpoStats s = dpo.loss(batch);
+    total.loss_sum += s.loss_sum;
+    total.n_pairs += s.n_pairs;
+  }
+  return total.n_pairs > 0 ? total.mean_loss() : -1;
+}
+
+PackMode pack_mode(const std::string& mode) {
+  if (mode == "dpo") return PackMode::Pairs;
+  return mode == "sft" ? PackMode::Examples : PackMode::Stream;
+}
+
 std::string fmt(const char* f, double v) {
   char buf[64];
   std::snprintf(buf, sizeof buf, f, v);
@@ -115,7 +139,7 @@ TrainResult train_model(const TrainConfig& config, const TrainOptions& options) 
   c.validate();
 
   // ---- Everything is read and checked before the first step.
-  GgufMetadata tok_meta;
+  GgufMetadata tok_meta;  // the saved model's keys besides its config: the tokenizer's, the init model's edgelm.*
   if (!c.tokenizer.empty()) {
     GgufFile tf = GgufFile::open(c.tokenizer);
     tok_meta = tokenizer_keys(tf);
@@ -131,6 +155,7 @@ TrainResult train_model(const TrainConfig& config, const TrainOptions& options) 
     const ModelConfig file_config = read_model_config(mf);
     check_model_against_config(c, file_config, c.init_model);
     if (c.tokenizer.empty()) tok_meta = tokenizer_keys(mf);
+    copy_model_keys(mf, tok_meta);
     weights = load_weights_f32(mf);
   } else {
     ModelConfig m = c.model;
@@ -156,8 +181,22 @@ TrainResult train_model(const TrainConfig& config, const TrainOptions& options) 
   if (c.seq > mc.context_length) fail("train.seq ", c.seq, " exceeds the model's context length ", mc.context_length);
   if (c.mode == "sft" && !train_shard.has_mask())
     fail(c.train_data, ": an SFT run needs a shard with a loss mask (`edgelm data tokenize --chat`)");
+  for (const Shard* s : {&train_shard, valid_shard ? &*valid_shard : nullptr}) {
+    if (s && (c.mode == "dpo") != s->is_pairs())
+      fail(s->path(), c.mode == "dpo" ? ": a DPO run needs a shard of preference pairs (`edgelm data tokenize --pairs`)"
+                                      : cat(": a shard of preference pairs is for mode \"dpo\", not \"", c.mode, "\""));
+  }
+  // DPO's frozen reference: the model it starts from unless model.reference names another of the same shape.
+  std::optional<WeightsF32> reference_weights;
+  if (c.mode == "dpo") {
+    const std::string& path = c.reference_model.empty() ? c.init_model : c.reference_model;
+    reference_weights = load_weights_f32(GgufFile::open(path));
+    if (reference_weights->config.summary() != mc.summary())
+      fail("model.reference ", path, " (", reference_weights->config.summary(), ") has another shape than the model (",
+           mc.summary(), ")");
+  }
 
-  const PackMode pack = c.mode == "sft" ? PackMode::Examples : PackMode::Stream;
+  const PackMode pack = pack_mode(c.mode);
   BatchLoader loader(train_shard, c.batch, c.seq, pack, c.seed);
   std::optional<BatchLoader> valid_loader;
   if (valid_shard) valid_loader.emplace(*valid_shard, c.batch, c.seq, pack, c.seed, false);
@@ -171,6 +210,18 @@ TrainResult train_model(const TrainConfig& config, const TrainOptions& options) 
   model_options.bf16 = c.bf16;
   model_options.recompute = c.recompute;
   Transformer model(params, c.batch, c.seq, pool, model_options);
+  // The reference model only runs forward: recomputation keeps its activations to one
+  // layer's worth, and its forward values are the same bit for bit.
+  std::unique_ptr<ParamSet> reference_params;
+  std::unique_ptr<Transformer> reference;
+  std::unique_ptr<DpoObjective> dpo;
+  if (reference_weights) {
+    reference_params = std::make_unique<ParamSet>(std::move(*reference_weights));
+    TransformerOptions ref_options = model_options;
+    ref_options.recompute = true;
+    reference = std::make_unique<Transformer>(*reference_params, c.batch, c.seq, pool, ref_options);
+    dpo = std::make_unique<DpoObjective>(model, *reference, c.dpo_beta);
+  }
 
   namespace fs = std::filesystem;
   fs::create_directories(c.out_dir);
@@ -186,6 +237,7 @@ TrainResult train_model(const TrainConfig& config, const TrainOptions& options) 
     fs::remove(metrics_path, ec);
   }
   write_file_atomic(c.out_dir + "/config.toml", train_config_to_toml(c));
+  for (const auto& [key, value] : options.model_metadata.entries()) tok_meta.set(key, value);
 
   // Earlier metrics feed the loss curve of a resumed run.
   std::vector<std::pair<int64_t, double>> train_curve, valid_curve;
@@ -214,7 +266,7 @@ TrainResult train_model(const TrainConfig& config, const TrainOptions& options) 
   auto evaluate = [&](int64_t step) {
     if (!valid_loader || c.eval_batches == 0) return;
     valid_loader->set_position({});
-    const double vl = mean_loss(model, *valid_loader, c.eval_batches);
+    const double vl = dpo ? mean_dpo_loss(*dpo, *valid_loader, c.eval_batches) : mean_loss(model, *valid_loader, c.eval_batches);
     if (vl < 0) return;
     result.valid_loss = vl;
     valid_curve.push_back({step, vl});
@@ -236,26 +288,30 @@ TrainResult train_model(const TrainConfig& config, const TrainOptions& options) 
   const int64_t tokens_per_step = c.batch * c.seq * c.accum;
   double smoothed = -1;
   while (state.step < c.steps) {
-    // Every micro-batch first, so the loss is normalised by the whole step's trained tokens:
-    // accumulation then gives the same gradient as one big batch.
-    double n_weighted = 0;
-    for (auto& b : micro) {
-      loader.next(b);
-      n_weighted += b.n_weighted();
-    }
+    for (auto& b : micro) loader.next(b);
     const float lr = learning_rate(c.optim, state.step, c.steps);
-    double loss_sum = 0;
-    if (n_weighted > 0) {
-      for (auto& b : micro) {
-        model.forward(b);
-        loss_sum += model.backward(b, float(1.0 / n_weighted));
+    // The step's loss, its gradients accumulated into params: DPO's, or the next-token loss over the
+    // step's trained tokens (all micro-batches' count first, so accumulation gives one big batch's gradient).
+    double loss = 0;
+    DpoStats dpo_stats;
+    if (dpo) {
+      dpo_stats = dpo->accumulate(micro);
+      loss = dpo_stats.mean_loss();
+    } else {
+      double n_weighted = 0, loss_sum = 0;
+      for (const auto& b : micro) n_weighted += b.n_weighted();
+      if (n_weighted > 0) {
+        for (auto& b : micro) {
+          model.forward(b);
+          loss_sum += model.backward(b, float(1.0 / n_weighted));
+        }
+        loss = loss_sum / n_weighted;
       }
     }
     const double grad_norm = optimizer_step(params, c.optim, lr, state.step + 1, pool);
     state.step += 1;
     state.tokens_seen += tokens_per_step;
     state.data = loader.position();
-    const double loss = n_weighted > 0 ? loss_sum / n_weighted : 0;
     if (!std::isfinite(loss)) fail("the loss became ", loss, " at step ", state.step, " (try a lower optim.lr)");
     result.final_loss = loss;
     smoothed = smoothed < 0 ? loss : 0.9 * smoothed + 0.1 * loss;
@@ -264,11 +320,10 @@ TrainResult train_model(const TrainConfig& config, const TrainOptions& options) 
     result.losses.push_back({state.step, loss});
     if (state.step % c.log_every == 0 || state.step == c.steps) {
       train_curve.push_back({state.step, loss});
-      std::fprintf(metrics, "%s\n",
-                   nlohmann::json{{"step", state.step}, {"loss", loss}, {"lr", lr}, {"grad_norm", grad_norm},
-                                  {"tokens_per_s", tps}, {"elapsed_s", state.elapsed_seconds + session_s}}
-                       .dump()
-                       .c_str());
+      nlohmann::json line = {{"step", state.step}, {"loss", loss}, {"lr", lr}, {"grad_norm", grad_norm},
+                             {"tokens_per_s", tps}, {"elapsed_s", state.elapsed_seconds + session_s}};
+      if (dpo) line["accuracy"] = dpo_stats.accuracy(), line["margin"] = dpo_stats.mean_margin();
+      std::fprintf(metrics, "%s\n", line.dump().c_str());
       std::fflush(metrics);
     }
     if (bar) bar->update(state.step, cat("loss ", fmt("%.4f", smoothed), " | ", fmt("%.0f", tps), " tok/s | lr ", fmt("%.2e", lr)));
@@ -297,7 +352,7 @@ TrainResult train_model(const TrainConfig& config, const TrainOptions& options) 
     evaluate(state.step);
     state.elapsed_seconds += session_s;
     save_checkpoint(ckpt_path, params, state, &tok_meta);
-    result.model_path = c.out_dir + "/model.gguf";
+    result.model_path = options.model_path.empty() ? c.out_dir + "/model.gguf" : options.model_path;
     const auto type = tensor_type_from_name(c.save_type);
     save_weights_gguf(result.model_path, params.weights(), *type, &tok_meta, "edgelm-" + c.mode);
   }

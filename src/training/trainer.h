@@ -1,10 +1,13 @@
 #pragma once
-// The training loop behind `edgelm train` and the demo: pretraining or SFT
-// from a TrainConfig, with validation, metrics, checkpoints and resume.
+// The training loop behind `edgelm train` and the demo: pretraining, SFT (from
+// random weights or a model) and DPO from a TrainConfig, with validation,
+// metrics, checkpoints and resume. One loop serves every mode; what differs is
+// the packing of the data and the loss of a step (next-token or DPO).
 //
 // The run folder (config.out) receives:
 //   config.toml       the resolved config
 //   metrics.jsonl     one line per logged step {"step","loss","lr","grad_norm","tokens_per_s","elapsed_s"}
+//                     (dpo adds "accuracy", the share of pairs whose margin is positive, and "margin")
 //                     and per evaluation {"step","valid_loss"}
 //   loss.svg          the loss curve (train and validation)
 //   checkpoint.gguf   model + AdamW moments + loop state (every checkpoint_every steps, on stop, at the end)
@@ -16,6 +19,7 @@
 #include <utility>
 #include <vector>
 
+#include "platform/gguf.h"
 #include "training/train_config.h"
 
 namespace edgelm::training {
@@ -31,6 +35,10 @@ struct TrainOptions {
   bool progress_bar = true;   // on stderr
   const std::atomic<bool>* stop = nullptr;  // set (e.g. by SIGINT): checkpoint after this step and return
   std::function<void(const TrainProgress&)> on_step;  // after every step and evaluation
+  // Keys set in the saved model besides the tokenizer's (the demo names the device: edgelm.domain).
+  // A model trained from model.init keeps the init model's edgelm.* keys unless these replace them.
+  GgufMetadata model_metadata;
+  std::string model_path;  // where the final model goes; empty: <out>/model.gguf
 };
 
 struct TrainResult {

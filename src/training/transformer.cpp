@@ -19,6 +19,8 @@ void Batch::resize(int64_t b, int64_t t) {
   targets.assign(size_t(b * t), 0);
   weights.assign(size_t(b * t), 0.0f);
   first.assign(size_t(b * t), 0);
+  pair_slot.clear();
+  n_pairs = 0;
 }
 
 double Batch::n_weighted() const {
@@ -229,6 +231,10 @@ double Transformer::loss(const Batch& b) {
   forward(b);
   const int64_t N = N_, V = c_.n_vocab;
   return cross_entropy_forward_backward(logits_, b.targets.data(), b.weights.data(), nll_, N, V, 0.0f, &pool_);
+}
+
+void Transformer::target_logprobs(const Batch& b, float* out) {
+  target_logprob(logits_, b.targets.data(), b.weights.data(), out, N_, c_.n_vocab, &pool_);
 }
 
 double Transformer::flops_per_step() const {

@@ -26,6 +26,10 @@ struct Batch {
   std::vector<int32_t> targets;  // (B*T) next token
   std::vector<float> weights;    // (B*T) loss weight: 1 on trained targets, 0 elsewhere (padding, prompts)
   std::vector<int32_t> first;    // (B*T) example start within the row
+  // Preference pairs (DPO) only, else empty: 2*q + 0 where the position belongs to the
+  // chosen example of the batch's pair q, 2*q + 1 for its rejected one, -1 on padding.
+  std::vector<int32_t> pair_slot;  // (B*T)
+  int64_t n_pairs = 0;
   void resize(int64_t b, int64_t t);
   double n_weighted() const;     // sum of weights
 };
@@ -66,6 +70,9 @@ class Transformer {
   double backward(const Batch& batch, float grad_scale);
   // forward + the loss only (validation); returns the weighted nll sum.
   double loss(const Batch& batch);
+  // After forward(): each position's log-probability of its target, 0 where its weight
+  // is 0, into out (B*T); the logits stay for backward() (DPO reads them first).
+  void target_logprobs(const Batch& batch, float* out);
 
   std::span<const float> logits() const;  // (N,V), valid between forward() and backward()
   int64_t arena_bytes() const { return int64_t(arena_.size() + scratch_.size()) * 4; }

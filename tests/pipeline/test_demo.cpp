@@ -6,6 +6,7 @@
 
 #include "device/device.h"
 
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 
@@ -95,6 +96,20 @@ TEST(Demo, QuickRunProducesEveryArtefactFromItsOwnFigures) {
   ASSERT_GE(focus_metrics.size(), 2u);
   EXPECT_DOUBLE_EQ(card["focus"]["train"]["final_loss"].get<double>(), focus_metrics[focus_metrics.size() - 2]["loss"].get<double>());
   EXPECT_NE(read_file((out / "model.gguf").string()), read_file((out / "model-round1.gguf").string()));
+
+  // The DPO stage: model.gguf is model-sft.gguf trained on the near-miss pairs with the one trainer,
+  // starting at loss log 2 (the SFT model is its own reference), and both are evaluated.
+  ASSERT_GT(demo_plan(o).dpo_steps, 0);
+  for (const char* f : {"model-sft.gguf", "train-dpo/metrics.jsonl", "train-dpo/pairs.tokens"}) EXPECT_TRUE(fs::exists(out / f)) << f;
+  EXPECT_EQ(card["dpo"]["steps"].get<int64_t>(), demo_plan(o).dpo_steps);
+  EXPECT_GT(card["dpo"]["pairs"].get<int64_t>(), 0);
+  auto dpo_metrics = read_jsonl(out / "train-dpo/metrics.jsonl");
+  ASSERT_GE(dpo_metrics.size(), 1u);
+  EXPECT_NEAR(dpo_metrics.front()["loss"].get<double>(), std::log(2.0), 1e-9);
+  EXPECT_TRUE(dpo_metrics.front().contains("accuracy"));
+  EXPECT_NE(read_file((out / "model.gguf").string()), read_file((out / "model-sft.gguf").string()));
+  EXPECT_TRUE(card["results"]["handwritten"].contains("model-sft"));
+  EXPECT_NE(read_file((out / "report.md").string()).find("Preference training (DPO)"), std::string::npos);
 
   // Re-evaluating the model file on the cases the demo used gives the same
   // answers (greedy decoding is deterministic).

@@ -43,7 +43,7 @@ nlohmann::json card_for(const std::string& name, const data::ReportTargets& targ
   const nlohmann::json empty = nlohmann::json::object();
   nlohmann::json results = {{"handwritten", {{"model", model_summary}}}};
   const std::vector<std::string> languages = {"en", "ko", "mix"};
-  DemoReportInput in{o, plan, manifest, empty, empty, empty, empty, empty, empty, results, empty, languages, targets, oos_calls};
+  DemoReportInput in{o, plan, manifest, empty, empty, empty, empty, empty, empty, results, empty, empty, languages, targets, oos_calls};
   nlohmann::json card = write_demo_report(st, in);
   card["report_md"] = read_file((out / "report.md").string());
   fs::remove_all(out);

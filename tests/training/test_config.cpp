@@ -60,8 +60,12 @@ TEST(TrainConfig, ClearErrors) {
   EXPECT_NE(error_of(kBase, {"model.heads=6"}).find("not divisible by model.heads"), std::string::npos);  // 64 / 6 does not divide
   EXPECT_NE(error_of(kBase, {"train.seq=100000"}).find("exceeds model.context"), std::string::npos);
   EXPECT_NE(error_of(kBase, {"train.batch=\"big\""}).find("train.batch must be an integer"), std::string::npos);
-  EXPECT_NE(error_of(kBase, {"mode=sft"}).find("model.init"), std::string::npos);
-  EXPECT_NE(error_of(kBase, {"mode=dpo"}).find("mode must be"), std::string::npos);
+  EXPECT_EQ(error_of(kBase, {"mode=sft"}), "");  // SFT from random weights is one trainer's job too
+  EXPECT_NE(error_of(kBase, {"mode=dpo"}).find("mode \"dpo\" needs model.init"), std::string::npos);
+  EXPECT_NE(error_of(kBase, {"mode=dpo", "model.init=m.gguf", "train.dpo_beta=0"}).find("train.dpo_beta must be positive"),
+            std::string::npos);
+  EXPECT_NE(error_of(kBase, {"model.reference=r.gguf"}).find("for mode \"dpo\" only"), std::string::npos);
+  EXPECT_NE(error_of(kBase, {"mode=rlhf"}).find("mode must be"), std::string::npos);
   EXPECT_NE(error_of("mode = \n").find("cfg.toml line 1"), std::string::npos);
   EXPECT_NE(error_of(kBase, {"optim.min_lr=1"}).find("min_lr"), std::string::npos);
 }

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "platform/random.h"
+#include "training/dpo.h"
 #include "training/ops.h"
 
 namespace edgelm::training {
@@ -138,6 +139,39 @@ TEST(GradCheck, CrossEntropyWithMask) {
   EXPECT_EQ(nll[1], 0.0);
   for (int64_t i = 0; i < V; ++i) EXPECT_EQ(grad[V + i], 0.0);
   EXPECT_NEAR(total, nll[0] + nll[2] + nll[3], 1e-12);
+}
+
+// The DPO loss of one pair against the logits, through the same pieces the trainer uses: target
+// log-probabilities, per-side sums, the side weights, and the cross-entropy backward with them.
+TEST(GradCheck, DpoLossThroughCrossEntropy) {
+  Rng rng(6);
+  const int64_t N = 7, V = 5;
+  Batch b;
+  b.resize(1, N);
+  b.targets = {1, 4, 0, 2, 3, 1, 0};
+  b.weights = {0, 1, 1, 0, 1, 1, 0};  // prompts and padding untrained
+  b.pair_slot = {0, 0, 0, 1, 1, 1, -1};
+  b.n_pairs = 1;
+  const Vec w(b.weights.begin(), b.weights.end());
+  const std::vector<double> ref = {-2.5, -1.0};
+  const double beta = 0.7;
+  Vec logits = random_vec(rng, N * V, 2.0);
+  auto loss = [&] {
+    Vec logp(N);
+    target_logprob<double>(logits.data(), b.targets.data(), w.data(), logp.data(), N, V);
+    const std::vector<double> pi = pair_logprob_sums(b, logp.data());
+    return dpo_pair_loss(pi[0], ref[0], pi[1], ref[1], beta).loss;
+  };
+  Vec logp(N);
+  target_logprob<double>(logits.data(), b.targets.data(), w.data(), logp.data(), N, V);
+  DpoStats stats;
+  const std::vector<double> side = dpo_side_weights(pair_logprob_sums(b, logp.data()), ref, beta, 1.0, stats);
+  EXPECT_NEAR(stats.loss_sum, loss(), 1e-12);
+  Vec wd(N, 0.0), grad = logits, nll(N);
+  for (int64_t i = 0; i < N; ++i)
+    if (b.pair_slot[i] >= 0) wd[i] = w[i] * side[size_t(b.pair_slot[i])];
+  cross_entropy_forward_backward<double>(grad.data(), b.targets.data(), wd.data(), nll.data(), N, V, 1.0);
+  expect_gradient(logits, grad, loss, "dlogits");
 }
 
 }  // namespace
