@@ -18,6 +18,7 @@
 #include "platform/svg_chart.h"
 #include "training/checkpoint.h"
 #include "training/loader.h"
+#include "training/lora.h"
 #include "training/shard.h"
 #include "training/transformer.h"
 
@@ -170,6 +171,13 @@ TrainResult train_model(const TrainConfig& config, const TrainOptions& options) 
   TransformerOptions model_options;
   model_options.bf16 = c.bf16;
   model_options.recompute = c.recompute;
+  // A [lora] run trains only an adapter over the frozen model.init (training/lora.h).
+  std::unique_ptr<LoraTrainer> lora;
+  if (c.lora.enabled()) {
+    if (options.resume) fail("--resume: LoRA runs cannot resume yet (their checkpoint would be the adapter's)");
+    lora = std::make_unique<LoraTrainer>(mc, c.lora, c.batch * c.seq, c.seed);
+    model_options.lora = lora.get();
+  }
   Transformer model(params, c.batch, c.seq, pool, model_options);
 
   namespace fs = std::filesystem;
@@ -206,7 +214,7 @@ TrainResult train_model(const TrainConfig& config, const TrainOptions& options) 
   std::unique_ptr<std::FILE, int (*)(std::FILE*)> metrics_guard(metrics, std::fclose);
 
   TrainResult result;
-  result.n_params = mc.n_params();
+  result.n_params = lora ? lora->n_params() : mc.n_params();
   result.checkpoint_path = ckpt_path;
   std::unique_ptr<ProgressBar> bar;
   if (options.progress_bar) bar = std::make_unique<ProgressBar>(c.mode, c.steps, "steps");
@@ -214,7 +222,9 @@ TrainResult train_model(const TrainConfig& config, const TrainOptions& options) 
   auto evaluate = [&](int64_t step) {
     if (!valid_loader || c.eval_batches == 0) return;
     valid_loader->set_position({});
+    if (lora) lora->set_training(false);  // no dropout while evaluating
     const double vl = mean_loss(model, *valid_loader, c.eval_batches);
+    if (lora) lora->set_training(true);
     if (vl < 0) return;
     result.valid_loss = vl;
     valid_curve.push_back({step, vl});
@@ -251,7 +261,8 @@ TrainResult train_model(const TrainConfig& config, const TrainOptions& options) 
         loss_sum += model.backward(b, float(1.0 / n_weighted));
       }
     }
-    const double grad_norm = optimizer_step(params, c.optim, lr, state.step + 1, pool);
+    const double grad_norm = lora ? lora_optimizer_step(*lora, c.optim, lr, state.step + 1, pool)
+                                  : optimizer_step(params, c.optim, lr, state.step + 1, pool);
     state.step += 1;
     state.tokens_seen += tokens_per_step;
     state.data = loader.position();
@@ -281,7 +292,7 @@ TrainResult train_model(const TrainConfig& config, const TrainOptions& options) 
       write_loss_svg(c.out_dir + "/loss.svg", train_curve, valid_curve);
     }
     const bool stop = options.stop && options.stop->load();
-    if (stop || (c.checkpoint_every > 0 && state.step % c.checkpoint_every == 0 && state.step < c.steps)) {
+    if (!lora && (stop || (c.checkpoint_every > 0 && state.step % c.checkpoint_every == 0 && state.step < c.steps))) {
       TrainState s = state;
       s.elapsed_seconds += session_s;
       save_checkpoint(ckpt_path, params, s, &tok_meta);
@@ -293,7 +304,11 @@ TrainResult train_model(const TrainConfig& config, const TrainOptions& options) 
   }
   const double session_s = std::chrono::duration<double>(Clock::now() - loop_start).count();
   if (bar) bar->finish(cat("loss ", fmt("%.4f", smoothed)));
-  if (!result.interrupted) {
+  if (!result.interrupted && lora) {
+    evaluate(state.step);
+    result.model_path = c.out_dir + "/adapter.gguf";
+    save_lora_adapter(result.model_path, lora->to_adapter("edgelm-lora-" + c.mode));
+  } else if (!result.interrupted) {
     evaluate(state.step);
     state.elapsed_seconds += session_s;
     save_checkpoint(ckpt_path, params, state, &tok_meta);
