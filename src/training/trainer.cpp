@@ -215,7 +215,7 @@ TrainResult train_model(const TrainConfig& config, const TrainOptions& options) 
 
   TrainResult result;
   result.n_params = lora ? lora->n_params() : mc.n_params();
-  result.checkpoint_path = ckpt_path;
+  result.checkpoint_path = lora ? "" : ckpt_path;  // a LoRA run writes no checkpoint
   std::unique_ptr<ProgressBar> bar;
   if (options.progress_bar) bar = std::make_unique<ProgressBar>(c.mode, c.steps, "steps");
 
