@@ -12,6 +12,7 @@
 #include "device/device.h"
 #include "fuzz_models.h"
 #include "fuzz_util.h"
+#include "model/lora.h"
 #include "model/weights.h"
 #include "platform/gguf.h"
 #include "platform/thread_pool.h"
@@ -29,7 +30,7 @@ int main(int argc, char** argv) {
   }
   const fs::path root = argv[1];
   try {
-    for (const char* d : {"gguf_model", "checkpoint", "shard"}) fs::create_directories(root / d);
+    for (const char* d : {"gguf_model", "checkpoint", "shard", "lora_adapter"}) fs::create_directories(root / d);
     const fs::path models = root / "gguf_model";
     // Token ids only, in each float type.
     WeightsF32 w = init_random_weights(fuzz::seed_model_config(), 1);
@@ -59,6 +60,23 @@ int main(int argc, char** argv) {
     tok.write_to(vocab);
     save_weights_gguf((models / "tokenizer-f16.bin").string(),
                       init_random_weights(fuzz::seed_model_config(8, tok.n_vocab()), 3), TensorType::F16, &vocab);
+
+    // LoRA adapters for fuzz_lora_adapter's base: one on q and v, one on every matrix at rank 1.
+    for (auto [rank, name] : {std::pair{int64_t(2), "qv-rank2.bin"}, std::pair{int64_t(1), "all-rank1.bin"}}) {
+      const ModelConfig c = fuzz::seed_model_config();
+      LoraAdapter a;
+      a.alpha = 4;
+      a.layers.resize(size_t(c.n_layers));
+      for (int t = 0; t < kLoraTargets; ++t) {
+        if (rank == 2 && LoraTarget(t) != LoraTarget::Q && LoraTarget(t) != LoraTarget::V) continue;
+        LoraMatrix& m = a.at(0, LoraTarget(t));
+        std::tie(m.out, m.in) = lora_target_shape(c, LoraTarget(t));
+        m.rank = rank;
+        m.a.assign(size_t(m.rank * m.in), 0.25f);
+        m.b.assign(size_t(m.out * m.rank), -0.5f);
+      }
+      save_lora_adapter((root / "lora_adapter" / name).string(), a);
+    }
 
     // A checkpoint of the parameters fuzz_checkpoint restores into.
     training::ParamSet params(init_random_weights(fuzz::seed_model_config(), 1));

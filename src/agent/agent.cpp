@@ -77,6 +77,7 @@ Agent::Agent(std::shared_ptr<const Model> model, std::shared_ptr<const DeviceSpe
       [tok](std::string_view text) { return tok->encode(text); });
   constraint_->precompute();
   session_ = std::make_unique<InferenceSession>(model_, 0, options_.pool);
+  if (options_.adapter) session_->set_adapter(options_.adapter, options_.adapter_scale);
   sampler_ = std::make_unique<Sampler>(options_.sampler);
   // The prefix cache: the system part is evaluated once; every command truncates back to it.
   session_->eval(system);

@@ -16,6 +16,7 @@
 namespace edgelm {
 
 class InferenceSession;
+struct LoraAdapter;
 class ThreadPool;
 class Tokenizer;
 class AnswerConstraint;
@@ -41,6 +42,9 @@ struct AgentOptions {
   // Agents that decode at the same time need pools of their own. Read at
   // construction only.
   ThreadPool* pool = nullptr;
+  // A LoRA adapter applied on top of the model (null: none), times adapter_scale.
+  std::shared_ptr<const LoraAdapter> adapter;
+  float adapter_scale = 1.0f;
 };
 
 struct AgentAnswer {

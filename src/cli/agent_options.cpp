@@ -1,5 +1,6 @@
 #include "cli/agent_options.h"
 
+#include "model/lora.h"
 #include "platform/thread_pool.h"
 
 namespace edgelm::cli {
@@ -17,11 +18,15 @@ void AgentCommandOptions::add_to(CLI::App* cmd) {
   cmd->add_option("--threads", threads, "threads for the model (0: EDGELM_THREADS or all cores)");
   cmd->add_option("--temperature", temperature, "0: greedy")->capture_default_str();
   cmd->add_option("--seed", seed, "sampling seed")->capture_default_str();
+  cmd->add_option("--lora", lora, "a LoRA adapter (llama.cpp's GGUF form) applied on top of the model");
+  cmd->add_option("--lora-scale", lora_scale, "multiplies the adapter's alpha/rank scale")->capture_default_str();
 }
 
 std::shared_ptr<const Model> AgentCommandOptions::load_model() const {
   if (threads > 0) set_default_threads(threads);
-  return Model::load(model);
+  auto m = Model::load(model);
+  if (!lora.empty()) adapter_ = std::make_shared<const LoraAdapter>(load_lora_adapter(lora, m->config()));
+  return m;
 }
 
 std::shared_ptr<const DeviceSpec> AgentCommandOptions::load_domain() const {
@@ -37,6 +42,8 @@ AgentOptions AgentCommandOptions::agent_options() const {
   options.max_history_tokens = history_tokens;
   options.sampler.temperature = temperature;
   options.sampler.seed = seed;
+  options.adapter = adapter_;
+  options.adapter_scale = lora_scale;
   return options;
 }
 

@@ -22,14 +22,20 @@ struct AgentCommandOptions {
   int threads = 0;
   float temperature = 0;
   uint64_t seed = 0;
+  std::string lora;  // a LoRA adapter file applied on top of the model
+  float lora_scale = 1.0f;
 
   // Adds --model (required), --domain, --free, --no-fast-forward,
   // --max-reply-tokens, --threads, --temperature and --seed to cmd.
   void add_to(CLI::App* cmd);
-  // Sets the thread count, then loads the model and the domain's device.
+  // Sets the thread count, then loads the model (and the --lora adapter, which
+  // agent_options() then carries) and the domain's device.
   std::shared_ptr<const Model> load_model() const;
   std::shared_ptr<const DeviceSpec> load_domain() const;
   AgentOptions agent_options() const;
+
+ private:
+  mutable std::shared_ptr<const LoraAdapter> adapter_;
 };
 
 }  // namespace edgelm::cli

@@ -1,4 +1,4 @@
-// edgelm bench train --shape S1|S2|S3 --batch B --seq T [--bf16] [--recompute] [--threads N] [--steps N]
+// edgelm bench train --shape S1|S2|S3 --batch B --seq T [--bf16] [--recompute] [--lora-rank R] [--threads N] [--steps N]
 #include <cstdio>
 #include <memory>
 
@@ -19,6 +19,8 @@ void setup(CLI::App& app) {
   cmd->add_option("--threads", o->threads, "threads (0: EDGELM_THREADS or all cores)");
   cmd->add_flag("--bf16", o->bf16, "bf16 compute (fp32 master weights)");
   cmd->add_flag("--recompute", o->recompute, "recompute layer activations in the backward pass (less memory)");
+  cmd->add_option("--lora-rank", o->lora_rank, "train a LoRA adapter of this rank on q, k, v, o over the frozen base (0: full)")
+      ->capture_default_str();
   cmd->callback([o] {
     nlohmann::json r = training::bench_train(*o);
     std::printf("train %s, batch %lld x %lld, %d threads (%s): %.3f s/step, %.0f tokens/s, %.1f GFLOP/s, peak RSS %.1f MiB\n",

@@ -18,7 +18,8 @@ namespace edgelm::cli {
 namespace {
 
 struct EvalOptions {
-  std::string model, cases, report, domain;
+  std::string model, cases, report, domain, lora;
+  float lora_scale = 1.0f;
   bool no_constrain = false, keyword_baseline = false, quiet = false;
   int threads = 0, max_reply_tokens = 48;
 };
@@ -59,6 +60,8 @@ void run_eval(const EvalOptions& o) {
     mo.constrained = !o.no_constrain;
     mo.max_reply_tokens = o.max_reply_tokens;
     mo.label = label;
+    mo.lora = o.lora;
+    mo.lora_scale = o.lora_scale;
     run = evaluate_model(o.model, device, cases, mo);
   }
   run.cases_path = cases_path;
@@ -90,6 +93,8 @@ void setup(CLI::App& app) {
   cmd->add_option("--max-reply-tokens", o->max_reply_tokens, "reply length limit in tokens")->capture_default_str();
   cmd->add_option("--threads", o->threads, "threads (0: all cores)")->capture_default_str();
   cmd->add_flag("--quiet", o->quiet, "no progress bar");
+  cmd->add_option("--lora", o->lora, "a LoRA adapter (llama.cpp's GGUF form) applied on top of the model");
+  cmd->add_option("--lora-scale", o->lora_scale, "multiplies the adapter's alpha/rank scale")->capture_default_str();
   cmd->callback([o] { run_eval(*o); });
 }
 

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "cli/command.h"
+#include "model/lora.h"
 #include "model/model.h"
 #include "model/sampler.h"
 #include "model/session.h"
@@ -17,7 +18,8 @@ namespace edgelm::cli {
 namespace {
 
 struct GenerateOptions {
-  std::string model, prompt_tokens, prompt;
+  std::string model, prompt_tokens, prompt, lora;
+  float lora_scale = 1.0f;
   int n_predict = 32;
   int threads = 0;
   int64_t context = 0;
@@ -47,6 +49,8 @@ void run_generate(const GenerateOptions& o) {
   }
   int64_t context = o.context > 0 ? o.context : std::min<int64_t>(model->config().context_length, int64_t(prompt.size()) + o.n_predict);
   InferenceSession session(model, context);
+  if (!o.lora.empty())
+    session.set_adapter(std::make_shared<const LoraAdapter>(load_lora_adapter(o.lora, model->config())), o.lora_scale);
   Sampler sampler(o.sampler);
 
   using Clock = std::chrono::steady_clock;
@@ -59,7 +63,8 @@ void run_generate(const GenerateOptions& o) {
   for (int i = 0; i < o.n_predict; ++i) {
     int32_t id = sampler.sample(logits);
     generated.push_back(id);
-    if (stream) text += stream->push(id);
+    // A model may have more rows than its tokenizer has tokens (padded Hugging Face vocabularies).
+    if (stream) text += id < tok->n_vocab() ? stream->push(id) : cat("[token ", id, "]");
     if (tok && !o.ignore_eos && id == tok->eos_id()) break;
     if (i + 1 == o.n_predict || session.n_past() >= session.max_context()) break;
     logits = session.eval({&id, 1});
@@ -90,6 +95,8 @@ void setup(CLI::App& app) {
   cmd->add_option("--threads,-t", o->threads, "threads (0: all cores, or EDGELM_THREADS)")->capture_default_str();
   cmd->add_option("--context", o->context, "KV cache size (0: prompt + n, at most the model's context)");
   cmd->add_flag("--ignore-eos", o->ignore_eos, "keep generating after the end token");
+  cmd->add_option("--lora", o->lora, "a LoRA adapter (llama.cpp's GGUF form) applied on top of the model");
+  cmd->add_option("--lora-scale", o->lora_scale, "multiplies the adapter's alpha/rank scale")->capture_default_str();
   cmd->callback([o] { run_generate(*o); });
 }
 

@@ -2,6 +2,7 @@
 
 #include <filesystem>
 
+#include "model/lora.h"
 #include "model/model.h"
 
 namespace edgelm {
@@ -30,6 +31,10 @@ EvalRun evaluate_model(const std::string& model_path, const std::shared_ptr<cons
   AgentOptions agent_options;
   agent_options.constrained = options.constrained;
   agent_options.max_reply_tokens = options.max_reply_tokens;
+  if (!options.lora.empty()) {
+    agent_options.adapter = std::make_shared<const LoraAdapter>(load_lora_adapter(options.lora, model->config()));
+    agent_options.adapter_scale = options.lora_scale;
+  }
   Agent agent(model, device, agent_options);
   EvalRun run = evaluate_cases(device->schema, cases, agent_predictor(agent), options.label);
   run.model = model_path;

@@ -19,6 +19,8 @@ struct ModelEvalOptions {
   int max_reply_tokens = 48;
   std::string name;             // report title; default: the file name and the decoding mode
   std::string label;            // progress bar label; empty: none
+  std::string lora;             // a LoRA adapter applied on top of the model; empty: none
+  float lora_scale = 1.0f;
 };
 
 // Loads the model (GGUF with its tokenizer), answers every case and returns the run.

@@ -14,6 +14,7 @@
 
 #include "kernels/kernels.h"
 #include "model/linear.h"
+#include "model/lora.h"
 #include "platform/error.h"
 #include "quant/blocks.h"
 #include "quant/quant.h"
@@ -82,6 +83,26 @@ InferenceSession::InferenceSession(std::shared_ptr<const Model> model, int64_t m
 
 InferenceSession::~InferenceSession() = default;
 
+void InferenceSession::set_adapter(std::shared_ptr<const LoraAdapter> adapter, float scale) {
+  const ModelConfig& c = model_->config();
+  if (adapter) {
+    if (int64_t(adapter->layers.size()) != c.n_layers)
+      fail("adapter '", adapter->name, "' has ", adapter->layers.size(), " blocks, the model ", c.n_layers);
+    for (int64_t l = 0; l < c.n_layers; ++l)
+      for (int t = 0; t < kLoraTargets; ++t) {
+        const LoraMatrix& m = adapter->at(l, LoraTarget(t));
+        auto [out, in] = lora_target_shape(c, LoraTarget(t));
+        if (m.present() && (m.in != in || m.out != out))
+          fail("adapter '", adapter->name, "': block ", l, " ", lora_target_tensor(LoraTarget(t)), " is ", m.out, " x ", m.in,
+               ", the model's is ", out, " x ", in);
+      }
+    lora_tmp_.resize(size_t(scratch_->batch * adapter->max_rank()));
+  }
+  adapter_ = std::move(adapter);
+  adapter_scale_ = scale;
+  n_past_ = 0;
+}
+
 void InferenceSession::truncate(int64_t n) {
   if (n < 0 || n > n_past_) fail("truncate(", n, "): the session holds ", n_past_, " positions");
   n_past_ = n;
@@ -97,6 +118,9 @@ struct ChunkContext {
   ForwardScratch& s;
   int64_t p0;  // position of the chunk's first token
   int64_t T;   // tokens in the chunk
+  const LoraAdapter* lora = nullptr;  // applied on top of the weights, when set
+  float lora_scale = 1.0f;
+  float* lora_tmp = nullptr;          // (T, adapter rank)
 };
 
 // Causal grouped-query attention of the chunk's queries over the cache
@@ -159,13 +183,17 @@ void attention(const ChunkContext& ctx, const float* k_cache, const float* v_cac
 
 // gate = silu(Wgate xn) * (Wup xn): with float weights each thread computes its
 // rows of both products and applies SwiGLU to them in the same region.
-void feed_forward_hidden(const ChunkContext& ctx, const LayerWeights& l) {
+// An adapter on gate or up takes the unfused path, as its terms must be added
+// before SwiGLU.
+void feed_forward_hidden(const ChunkContext& ctx, const LayerWeights& l, const LoraMatrix* lora_gate,
+                         const LoraMatrix* lora_up) {
   const int64_t F = ctx.c.ffn_dim, T = ctx.T;
   float* gate = ctx.s.gate.data();
   float* up = ctx.s.up.data();
   const float* xn = ctx.s.xn.data();
   const Kernels& k = ctx.k;
-  if (!is_quantized(l.w_gate.type) && !is_quantized(l.w_up.type)) {
+  const bool adapted = (lora_gate && lora_gate->present()) || (lora_up && lora_up->present());
+  if (!adapted && !is_quantized(l.w_gate.type) && !is_quantized(l.w_up.type)) {
     ctx.pool.parallel_for(
         F,
         [&](int64_t begin, int64_t end) {
@@ -176,7 +204,7 @@ void feed_forward_hidden(const ChunkContext& ctx, const LayerWeights& l) {
         linear_row_grain(T));
     return;
   }
-  if (is_quantized(l.w_gate.type) && is_quantized(l.w_up.type)) {
+  if (!adapted && is_quantized(l.w_gate.type) && is_quantized(l.w_up.type)) {
     // The same fusion with quantised weights: xn is quantised once, and each
     // thread's gate and up rows go through SwiGLU while they are in cache.
     // The threads split the rows evenly (see parallel_for_even).
@@ -193,6 +221,10 @@ void feed_forward_hidden(const ChunkContext& ctx, const LayerWeights& l) {
   }
   LinearOutput outs[] = {{&l.w_gate, gate, F}, {&l.w_up, up, F}};
   linear_forward(outs, xn, T, false, ctx.pool, k, ctx.s.tmp.data());
+  if (ctx.lora) {
+    lora_forward(*lora_gate, ctx.lora_scale * ctx.lora->scale_of(*lora_gate), xn, T, gate, F, ctx.lora_tmp, ctx.pool, k);
+    lora_forward(*lora_up, ctx.lora_scale * ctx.lora->scale_of(*lora_up), xn, T, up, F, ctx.lora_tmp, ctx.pool, k);
+  }
   ctx.pool.parallel_for(T, [&](int64_t begin, int64_t end) {
     for (int64_t t = begin; t < end; ++t) k.swiglu(gate + t * F, up + t * F, gate + t * F, F);
   });
@@ -217,7 +249,13 @@ std::span<const float> InferenceSession::eval(std::span<const int32_t> tokens, b
 
   for (int64_t start = 0; start < n; start += s.batch) {
     const int64_t T = std::min(s.batch, n - start);
-    ChunkContext ctx{c, model, k, *pool_, s, n_past_, T};
+    ChunkContext ctx{c, model, k, *pool_, s, n_past_, T, adapter_.get(), adapter_scale_, lora_tmp_.data()};
+    // y += the adapter's term for one matrix of block li (nothing without an adapter).
+    auto lora = [&](int64_t li, LoraTarget t, const float* x, float* y, int64_t ldy) {
+      if (!adapter_) return;
+      const LoraMatrix& m = adapter_->at(li, t);
+      lora_forward(m, adapter_scale_ * adapter_->scale_of(m), x, T, y, ldy, lora_tmp_.data(), *pool_, k);
+    };
 
     // Token embeddings (dequantised rows when the table is quantised).
     const WeightMatrix& embd = model.token_embd();
@@ -241,6 +279,9 @@ std::span<const float> InferenceSession::eval(std::span<const int32_t> tokens, b
       float* v_new = v_cache + n_past_ * K;
       LinearOutput qkv[] = {{&l.wq, s.q.data(), Q}, {&l.wk, k_new, K}, {&l.wv, v_new, K}};
       linear_forward(qkv, s.xn.data(), T, false, *pool_, k, s.tmp.data());
+      lora(li, LoraTarget::Q, s.xn.data(), s.q.data(), Q);
+      lora(li, LoraTarget::K, s.xn.data(), k_new, K);
+      lora(li, LoraTarget::V, s.xn.data(), v_new, K);
       for (int64_t t = 0; t < T; ++t) {
         k.rope(s.q.data() + t * Q, c.n_heads, hd, s.cos2.data() + t * hd, s.sin2.data() + t * hd);
         k.rope(k_new + t * K, c.n_kv_heads, hd, s.cos2.data() + t * hd, s.sin2.data() + t * hd);
@@ -250,12 +291,15 @@ std::span<const float> InferenceSession::eval(std::span<const int32_t> tokens, b
       attention(ctx, k_cache, v_cache, key_stride_);
       LinearOutput wo[] = {{&l.wo, s.x.data(), C}};
       linear_forward(wo, s.att.data(), T, true, *pool_, k, s.tmp.data());
+      lora(li, LoraTarget::O, s.att.data(), s.x.data(), C);
 
       // Feed-forward block.
       for (int64_t t = 0; t < T; ++t) k.rmsnorm(s.x.data() + t * C, l.ffn_norm, s.xn.data() + t * C, C, c.norm_eps);
-      feed_forward_hidden(ctx, l);
+      feed_forward_hidden(ctx, l, adapter_ ? &adapter_->at(li, LoraTarget::Gate) : nullptr,
+                          adapter_ ? &adapter_->at(li, LoraTarget::Up) : nullptr);
       LinearOutput down[] = {{&l.w_down, s.x.data(), C}};
       linear_forward(down, s.gate.data(), T, true, *pool_, k, s.tmp.data());
+      lora(li, LoraTarget::Down, s.gate.data(), s.x.data(), C);
     }
 
     // Output head: every token of the chunk, or only the input's last token.

@@ -12,6 +12,7 @@
 namespace edgelm {
 
 struct ForwardScratch;  // per-session activation buffers (model/forward.h)
+struct LoraAdapter;
 
 class InferenceSession {
  public:
@@ -35,6 +36,15 @@ class InferenceSession {
   const Model& model() const { return *model_; }
   const std::shared_ptr<const Model>& model_ptr() const { return model_; }
 
+  // Applies a LoRA adapter made for this model's config on top of the
+  // unchanged base weights (null: none), its own scale times `scale`. One base
+  // in memory serves any number of adapters, switched here without reloading.
+  // The cached positions were computed under the previous adapter, so the
+  // session is emptied (n_past() becomes 0). Error if the adapter's blocks or
+  // shapes do not match the model.
+  void set_adapter(std::shared_ptr<const LoraAdapter> adapter, float scale = 1.0f);
+  const LoraAdapter* adapter() const { return adapter_.get(); }
+
  private:
   std::shared_ptr<const Model> model_;
   ThreadPool* pool_;
@@ -47,6 +57,9 @@ class InferenceSession {
   std::vector<std::unique_ptr<float[]>> k_cache_, v_cache_;
   std::unique_ptr<ForwardScratch> scratch_;
   std::vector<float> logits_;
+  std::shared_ptr<const LoraAdapter> adapter_;
+  float adapter_scale_ = 1.0f;
+  std::vector<float> lora_tmp_;  // (chunk tokens, adapter rank)
 };
 
 }  // namespace edgelm

@@ -49,6 +49,10 @@ class Tokenizer {
 
   // tokenizer.ggml.model="gpt2", pre, tokens, token_type, merges, bos/eos ids.
   void write_to(GgufMetadata& meta) const;
+  // A Hugging Face tokenizer.json that from_hf_json reads back to the same
+  // tokenizer. Byte-level BPE with the gpt-2, Llama 3, Qwen2 or StarCoder/SmolLM
+  // pre-tokenizers; Error for a SentencePiece vocabulary or another pre-tokenizer.
+  std::string to_hf_json() const;
   // A vocabulary-only GGUF file (as llama.cpp's ggml-vocab-*.gguf).
   void save_gguf(const std::string& path) const;
 

@@ -12,6 +12,7 @@
 #include "platform/error.h"
 #include "platform/process_stats.h"
 #include "platform/random.h"
+#include "training/lora.h"
 #include "training/optimizer.h"
 #include "training/transformer.h"
 
@@ -29,6 +30,14 @@ nlohmann::json bench_train(const TrainBenchOptions& o) {
   TransformerOptions mo;
   mo.bf16 = o.bf16;
   mo.recompute = o.recompute;
+  std::unique_ptr<LoraTrainer> lora;
+  if (o.lora_rank > 0) {
+    LoraConfig lc;
+    lc.rank = o.lora_rank;
+    lc.targets = {LoraTarget::Q, LoraTarget::K, LoraTarget::V, LoraTarget::O};
+    lora = std::make_unique<LoraTrainer>(c, lc, o.batch * o.seq, o.seed);
+    mo.lora = lora.get();
+  }
   Transformer model(params, o.batch, o.seq, pool, mo);
   Batch batch;
   batch.resize(o.batch, o.seq);
@@ -46,7 +55,8 @@ nlohmann::json bench_train(const TrainBenchOptions& o) {
     const auto t0 = std::chrono::steady_clock::now();
     model.forward(batch);
     loss = model.backward(batch, float(1.0 / n)) / n;
-    optimizer_step(params, oc, oc.lr, step + 1, pool);
+    if (lora) lora_optimizer_step(*lora, oc, oc.lr, step + 1, pool);
+    else optimizer_step(params, oc, oc.lr, step + 1, pool);
     const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     if (step > 0) seconds.push_back(s);
   }
@@ -62,6 +72,8 @@ nlohmann::json bench_train(const TrainBenchOptions& o) {
           {"recompute", o.recompute},
           {"steps", o.steps},
           {"n_params", c.n_params()},
+          {"lora_rank", o.lora_rank},
+          {"trainable_params", lora ? lora->n_params() : c.n_params()},
           {"loss", loss},
           {"step_seconds", median},
           {"step_seconds_min", seconds.front()},

@@ -14,11 +14,12 @@ struct TrainBenchOptions {
   int threads = 0;           // 0: the default pool
   bool bf16 = false;
   bool recompute = false;
+  int64_t lora_rank = 0;     // > 0: train a LoRA adapter of this rank on q, k, v, o (frozen base) instead
   uint64_t seed = 1;
 };
 
 // Returns {"shape","batch","seq","threads","isa","steps","step_seconds","tokens_per_s","gflops",
-// "peak_rss_bytes","n_params","loss"}; step_seconds is the median of the timed steps.
+// "peak_rss_bytes","n_params","trainable_params","loss"}; step_seconds is the median of the timed steps.
 nlohmann::json bench_train(const TrainBenchOptions& options);
 
 }  // namespace edgelm::training

@@ -1,5 +1,6 @@
 #include "training/train_config.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <functional>
@@ -49,6 +50,26 @@ Setter set(Field field, const char* kind = "an integer") {
   };
 }
 
+// "q,v" -> the targets; "all" -> every block matrix.
+std::vector<LoraTarget> parse_lora_targets(const std::string& text, const std::string& where) {
+  std::vector<LoraTarget> out;
+  if (text == "all") {
+    for (int t = 0; t < kLoraTargets; ++t) out.push_back(LoraTarget(t));
+    return out;
+  }
+  size_t start = 0;
+  while (start <= text.size()) {
+    size_t comma = text.find(',', start);
+    std::string item = text.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+    auto t = lora_target_from_name(item);
+    if (!t) fail(where, ": '", item, "' is not a matrix LoRA can target (q, k, v, o, gate, up, down, or \"all\")");
+    if (std::find(out.begin(), out.end(), *t) == out.end()) out.push_back(*t);
+    if (comma == std::string::npos) break;
+    start = comma + 1;
+  }
+  return out;
+}
+
 // Every key the config understands, as "section.key" (or "key" at the top).
 const std::map<std::string, Setter>& setters() {
   static const std::map<std::string, Setter> table = {
@@ -96,6 +117,12 @@ const std::map<std::string, Setter>& setters() {
       {"optim.beta2", set<float>([](TrainConfig& c) -> auto& { return c.optim.beta2; })},
       {"optim.eps", set<float>([](TrainConfig& c) -> auto& { return c.optim.eps; })},
       {"optim.grad_clip", set<float>([](TrainConfig& c) -> auto& { return c.optim.grad_clip; })},
+      {"lora.rank", set<int64_t>([](TrainConfig& c) -> auto& { return c.lora.rank; })},
+      {"lora.alpha", set<float>([](TrainConfig& c) -> auto& { return c.lora.alpha; })},
+      {"lora.dropout", set<float>([](TrainConfig& c) -> auto& { return c.lora.dropout; })},
+      {"lora.targets", [](TrainConfig& c, const toml::node& n, const std::string& where) {
+         c.lora.targets = parse_lora_targets(get_value<std::string>(n, where, ""), where);
+       }},
   };
   return table;
 }
@@ -110,7 +137,9 @@ std::string known_keys(const std::string& section) {
   return out;
 }
 
-bool is_section(const std::string& name) { return name == "model" || name == "data" || name == "train" || name == "optim"; }
+bool is_section(const std::string& name) {
+  return name == "model" || name == "data" || name == "train" || name == "optim" || name == "lora";
+}
 
 // Puts "a.b=value" into the table; value is parsed as TOML, or taken as a bare string.
 void apply_override(toml::table& root, const std::string& item) {
@@ -166,7 +195,7 @@ TrainConfig parse_train_config(const std::string& toml_text, const std::vector<s
   for (auto&& [k, v] : root) {
     const std::string key(k.str());
     if (v.is_table()) {
-      if (!is_section(key)) fail(name, ": unknown section [", key, "] (known: [model], [data], [train], [optim])");
+      if (!is_section(key)) fail(name, ": unknown section [", key, "] (known: [model], [data], [train], [optim], [lora])");
       for (auto&& [k2, v2] : *v.as_table()) {
         const std::string full = key + "." + std::string(k2.str());
         auto it = setters().find(full);
@@ -223,6 +252,14 @@ void TrainConfig::validate() const {
   if (!(optim.beta1 >= 0 && optim.beta1 < 1 && optim.beta2 >= 0 && optim.beta2 < 1)) fail("optim.beta1 and beta2 must be in [0, 1)");
   if (!(optim.eps > 0)) fail("optim.eps must be positive");
   if (optim.weight_decay < 0 || optim.grad_clip < 0) fail("optim.weight_decay and grad_clip must not be negative");
+  if (lora.enabled()) {
+    if (init_model.empty()) fail("[lora] trains an adapter on a base model: set model.init");
+    if (!(lora.alpha > 0)) fail("lora.alpha must be positive (got ", lora.alpha, ")");
+    if (!(lora.dropout >= 0 && lora.dropout < 1)) fail("lora.dropout must be in [0, 1) (got ", lora.dropout, ")");
+    if (lora.targets.empty()) fail("lora.targets names no matrix");
+  } else if (lora.rank < 0) {
+    fail("lora.rank must not be negative (0: no LoRA)");
+  }
   if (init_model.empty()) {
     // Shape checks that can be made before reading any file (the vocabulary may come from the tokenizer).
     const ModelConfig& m = model;
@@ -275,6 +312,12 @@ std::string train_config_to_toml(const TrainConfig& c) {
     << "\ndecay_embeddings = " << (c.optim.decay_embeddings ? "true" : "false") << "\nbeta1 = " << double(c.optim.beta1)
     << "\nbeta2 = " << double(c.optim.beta2) << "\neps = " << double(c.optim.eps)
     << "\ngrad_clip = " << double(c.optim.grad_clip) << "\n";
+  if (c.lora.enabled()) {
+    std::string targets;
+    for (LoraTarget t : c.lora.targets) targets += (targets.empty() ? "" : ",") + std::string(lora_target_tensor(t));
+    o << "\n[lora]\nrank = " << c.lora.rank << "\nalpha = " << double(c.lora.alpha) << "\ndropout = " << double(c.lora.dropout)
+      << "\ntargets = " << q(targets) << "\n";
+  }
   return o.str();
 }
 

@@ -18,11 +18,15 @@
 //           bf16 (true: matmuls in bf16 with f32 accumulation; master weights, optimiser and norms stay f32),
 //           recompute (true: keep only each layer's input, recompute the rest in backward: less memory, ~30% more time)
 //   [optim] lr, min_lr, warmup, weight_decay, decay_embeddings, beta1, beta2, eps, grad_clip
+//   [lora]  rank (0: off), alpha, dropout, targets ("q,v"; any of q, k, v, o, gate, up, down or "all"):
+//           trains a LoRA adapter on the frozen model.init (f32/f16/bf16/q8_0 base, used as f32 values),
+//           written as <out>/adapter.gguf in llama.cpp's form
 #include <cstdint>
 #include <string>
 #include <vector>
 
 #include "model/config.h"
+#include "training/lora.h"
 #include "training/optimizer.h"
 
 namespace edgelm::training {
@@ -50,6 +54,7 @@ struct TrainConfig {
   double dpo_beta = 0.1;
 
   OptimConfig optim;
+  LoraConfig lora;  // rank 0: full training
 
   // Throws Error naming the first problem (before any file is read).
   void validate() const;

@@ -19,6 +19,7 @@
 #include "training/checkpoint.h"
 #include "training/dpo.h"
 #include "training/loader.h"
+#include "training/lora.h"
 #include "training/shard.h"
 #include "training/transformer.h"
 
@@ -209,6 +210,13 @@ TrainResult train_model(const TrainConfig& config, const TrainOptions& options) 
   TransformerOptions model_options;
   model_options.bf16 = c.bf16;
   model_options.recompute = c.recompute;
+  // A [lora] run trains only an adapter over the frozen model.init (training/lora.h).
+  std::unique_ptr<LoraTrainer> lora;
+  if (c.lora.enabled()) {
+    if (options.resume) fail("--resume: LoRA runs cannot resume yet (their checkpoint would be the adapter's)");
+    lora = std::make_unique<LoraTrainer>(mc, c.lora, c.batch * c.seq, c.seed);
+    model_options.lora = lora.get();
+  }
   Transformer model(params, c.batch, c.seq, pool, model_options);
   // The reference model only runs forward: recomputation keeps its activations to one
   // layer's worth, and its forward values are the same bit for bit.
@@ -219,6 +227,7 @@ TrainResult train_model(const TrainConfig& config, const TrainOptions& options) 
     reference_params = std::make_unique<ParamSet>(std::move(*reference_weights));
     TransformerOptions ref_options = model_options;
     ref_options.recompute = true;
+    ref_options.lora = nullptr;  // the reference is the frozen model as it was, without the adapter being trained
     reference = std::make_unique<Transformer>(*reference_params, c.batch, c.seq, pool, ref_options);
     dpo = std::make_unique<DpoObjective>(model, *reference, c.dpo_beta);
   }
@@ -258,15 +267,17 @@ TrainResult train_model(const TrainConfig& config, const TrainOptions& options) 
   std::unique_ptr<std::FILE, int (*)(std::FILE*)> metrics_guard(metrics, std::fclose);
 
   TrainResult result;
-  result.n_params = mc.n_params();
-  result.checkpoint_path = ckpt_path;
+  result.n_params = lora ? lora->n_params() : mc.n_params();
+  result.checkpoint_path = lora ? "" : ckpt_path;  // a LoRA run writes no checkpoint
   std::unique_ptr<ProgressBar> bar;
   if (options.progress_bar) bar = std::make_unique<ProgressBar>(c.mode, c.steps, "steps");
 
   auto evaluate = [&](int64_t step) {
     if (!valid_loader || c.eval_batches == 0) return;
     valid_loader->set_position({});
+    if (lora) lora->set_training(false);  // no dropout while evaluating
     const double vl = dpo ? mean_dpo_loss(*dpo, *valid_loader, c.eval_batches) : mean_loss(model, *valid_loader, c.eval_batches);
+    if (lora) lora->set_training(true);
     if (vl < 0) return;
     result.valid_loss = vl;
     valid_curve.push_back({step, vl});
@@ -308,7 +319,8 @@ TrainResult train_model(const TrainConfig& config, const TrainOptions& options) 
         loss = loss_sum / n_weighted;
       }
     }
-    const double grad_norm = optimizer_step(params, c.optim, lr, state.step + 1, pool);
+    const double grad_norm = lora ? lora_optimizer_step(*lora, c.optim, lr, state.step + 1, pool)
+                                  : optimizer_step(params, c.optim, lr, state.step + 1, pool);
     state.step += 1;
     state.tokens_seen += tokens_per_step;
     state.data = loader.position();
@@ -336,7 +348,7 @@ TrainResult train_model(const TrainConfig& config, const TrainOptions& options) 
       write_loss_svg(c.out_dir + "/loss.svg", train_curve, valid_curve);
     }
     const bool stop = options.stop && options.stop->load();
-    if (stop || (c.checkpoint_every > 0 && state.step % c.checkpoint_every == 0 && state.step < c.steps)) {
+    if (!lora && (stop || (c.checkpoint_every > 0 && state.step % c.checkpoint_every == 0 && state.step < c.steps))) {
       TrainState s = state;
       s.elapsed_seconds += session_s;
       save_checkpoint(ckpt_path, params, s, &tok_meta);
@@ -348,7 +360,11 @@ TrainResult train_model(const TrainConfig& config, const TrainOptions& options) 
   }
   const double session_s = std::chrono::duration<double>(Clock::now() - loop_start).count();
   if (bar) bar->finish(cat("loss ", fmt("%.4f", smoothed)));
-  if (!result.interrupted) {
+  if (!result.interrupted && lora) {
+    evaluate(state.step);
+    result.model_path = c.out_dir + "/adapter.gguf";
+    save_lora_adapter(result.model_path, lora->to_adapter("edgelm-lora-" + c.mode));
+  } else if (!result.interrupted) {
     evaluate(state.step);
     state.elapsed_seconds += session_s;
     save_checkpoint(ckpt_path, params, state, &tok_meta);

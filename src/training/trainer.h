@@ -12,6 +12,7 @@
 //   loss.svg          the loss curve (train and validation)
 //   checkpoint.gguf   model + AdamW moments + loop state (every checkpoint_every steps, on stop, at the end)
 //   model.gguf        the final model with the tokenizer's tokenizer.* keys (save_type)
+//   adapter.gguf      instead of model.gguf and checkpoints, for a [lora] run: the adapter (llama.cpp's form)
 #include <atomic>
 #include <cstdint>
 #include <functional>
@@ -45,7 +46,7 @@ struct TrainResult {
   int64_t steps_done = 0, tokens_seen = 0, n_params = 0;
   double final_loss = 0, valid_loss = -1, seconds = 0, tokens_per_s = 0;
   bool interrupted = false;
-  std::string model_path, checkpoint_path;
+  std::string model_path, checkpoint_path;  // model_path: adapter.gguf for a [lora] run
   std::vector<std::pair<int64_t, double>> losses;  // (step, train loss) of this session
 };
 

@@ -8,6 +8,7 @@
 #include "model/tensors.h"
 #include "platform/error.h"
 #include "training/attention.h"
+#include "training/lora.h"
 #include "training/ops.h"
 
 namespace edgelm::training {
@@ -137,7 +138,7 @@ void Transformer::matmul_forward(const float* x, const ParamTensor& w, float* y,
 // dW (n_out, n_in) += dy^T x;  dx (N, n_in) = dy W + dx_beta * dx.
 void Transformer::matmul_backward(const float* dy, const float* x, const ParamTensor& w, float* dx, int64_t n_in,
                                   int64_t n_out, float dx_beta) {
-  gemm(true, false, n_out, n_in, N_, 1.0f, dy, n_out, x, n_in, 1.0f, w.grad, n_in);
+  if (!options_.lora) gemm(true, false, n_out, n_in, N_, 1.0f, dy, n_out, x, n_in, 1.0f, w.grad, n_in);
   gemm(false, false, N_, n_in, n_out, 1.0f, dy, n_out, w.value, n_in, dx_beta, dx, n_in);
 }
 
@@ -148,25 +149,37 @@ void Transformer::layer_forward(int l, const Batch& b, bool write_output) {
   const LayerActs& a = acts_[l];
   const LayerParams& w = layer_params_[l];
   // Attention block: x_mid = x + Wo attn(rope(Wq xn1), rope(Wk xn1), Wv xn1).
+  // The LoRA terms, when training an adapter; recomputation keeps the forward's dropout mask.
+  LoraTrainer* lora = options_.lora;
+  auto adapt = [&](LoraTarget t, const float* x, float* y) {
+    if (lora) lora->forward(l, t, x, y, !write_output, pool_);
+  };
   rmsnorm_forward(a.x, w.attn_norm->value, a.xn1, a.rstd1, N, C, eps, &pool_);
   matmul_forward(a.xn1, *w.wq, a.q, C, Q);
+  adapt(LoraTarget::Q, a.xn1, a.q);
   matmul_forward(a.xn1, *w.wk, a.k, C, K);
+  adapt(LoraTarget::K, a.xn1, a.k);
   matmul_forward(a.xn1, *w.wv, a.v, C, K);
+  adapt(LoraTarget::V, a.xn1, a.v);
   rope_apply(a.q, pos_.data(), N, c_.n_heads, c_.head_dim, rope_.data(), 1.0f, &pool_);
   rope_apply(a.k, pos_.data(), N, c_.n_kv_heads, c_.head_dim, rope_.data(), 1.0f, &pool_);
   attention_forward_fast(shape, a.q, a.k, a.v, b.first.data(), a.P, a.att, pool_, options_.bf16);
   std::memcpy(a.x_mid, a.x, size_t(N * C) * 4);
   matmul_forward(a.att, *w.wo, a.x_mid, Q, C, 1.0f);
+  adapt(LoraTarget::O, a.att, a.x_mid);
   // Feed-forward block: x_next = x_mid + Wd (silu(Wg xn2) * Wu xn2).
   rmsnorm_forward(a.x_mid, w.ffn_norm->value, a.xn2, a.rstd2, N, C, eps, &pool_);
   matmul_forward(a.xn2, *w.wg, a.gate, C, F);
+  adapt(LoraTarget::Gate, a.xn2, a.gate);
   matmul_forward(a.xn2, *w.wu, a.up, C, F);
+  adapt(LoraTarget::Up, a.xn2, a.up);
   swiglu_forward(a.gate, a.up, a.h, N * F, &pool_);
   shared_layer_ = l;
   if (!write_output) return;
   float* x_next = l + 1 < int(c_.n_layers) ? acts_[l + 1].x : x_out_;
   std::memcpy(x_next, a.x_mid, size_t(N * C) * 4);
   matmul_forward(a.h, *w.wd, x_next, F, C, 1.0f);
+  adapt(LoraTarget::Down, a.h, x_next);
 }
 
 void Transformer::forward(const Batch& b) {
@@ -200,26 +213,36 @@ double Transformer::backward(const Batch& b, float grad_scale) {
     if (options_.recompute && shared_layer_ != l) layer_forward(l, b, false);
     const LayerActs& a = acts_[l];
     const LayerParams& w = layer_params_[l];
+    auto adapt = [&](LoraTarget t, const float* dy, const float* x, float* dx) {
+      if (options_.lora) options_.lora->backward(l, t, dy, x, dx, pool_);
+    };
     // Feed-forward block, reversed. The residual passes dx_ through unchanged.
     matmul_backward(dx_, a.h, *w.wd, dh_, F, C, 0.0f);
+    adapt(LoraTarget::Down, dx_, a.h, dh_);
     swiglu_backward(dh_, a.gate, a.up, dgate_, dup_, N * F, &pool_);
     matmul_backward(dgate_, a.xn2, *w.wg, dxn_, C, F, 0.0f);
+    adapt(LoraTarget::Gate, dgate_, a.xn2, dxn_);
     matmul_backward(dup_, a.xn2, *w.wu, dxn_, C, F, 1.0f);
+    adapt(LoraTarget::Up, dup_, a.xn2, dxn_);
     rmsnorm_backward(dxn_, a.x_mid, w.ffn_norm->value, a.rstd2, dx_, w.ffn_norm->grad, N, C, &pool_);
     // Attention block, reversed.
     matmul_backward(dx_, a.att, *w.wo, datt_, Q, C, 0.0f);
+    adapt(LoraTarget::O, dx_, a.att, datt_);
     attention_backward_fast(shape, a.q, a.k, a.v, b.first.data(), a.P, datt_, dq_, dk_, dv_, attn_scratch_, pool_,
                             options_.bf16);
     rope_apply(dq_, pos_.data(), N, c_.n_heads, c_.head_dim, rope_.data(), -1.0f, &pool_);
     rope_apply(dk_, pos_.data(), N, c_.n_kv_heads, c_.head_dim, rope_.data(), -1.0f, &pool_);
     matmul_backward(dq_, a.xn1, *w.wq, dxn_, C, Q, 0.0f);
+    adapt(LoraTarget::Q, dq_, a.xn1, dxn_);
     matmul_backward(dk_, a.xn1, *w.wk, dxn_, C, K, 1.0f);
+    adapt(LoraTarget::K, dk_, a.xn1, dxn_);
     matmul_backward(dv_, a.xn1, *w.wv, dxn_, C, K, 1.0f);
+    adapt(LoraTarget::V, dv_, a.xn1, dxn_);
     rmsnorm_backward(dxn_, a.x, w.attn_norm->value, a.rstd1, dx_, w.attn_norm->grad, N, C, &pool_);
   }
 
   // Embedding: scatter-add each token's gradient into its row (serial: rows repeat).
-  for (int64_t i = 0; i < N; ++i) {
+  for (int64_t i = 0; i < N && !options_.lora; ++i) {
     float* row = embd_->grad + int64_t(b.tokens[i]) * C;
     const float* d = dx_ + i * C;
     for (int64_t c = 0; c < C; ++c) row[c] += d[c];

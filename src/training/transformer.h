@@ -16,6 +16,8 @@
 
 namespace edgelm::training {
 
+class LoraTrainer;
+
 // One batch of B rows of T positions. Row r, position t predicts targets[r*T+t]
 // from tokens[r*T .. r*T+t] of its own example: `first[r*T+t]` is the position
 // (0..T-1, within the row) where that example starts, so packed examples never
@@ -56,6 +58,10 @@ struct TransformerOptions {
   // Recompute layer activations in the backward pass instead of keeping them
   // (memory: about 1 layer's activations instead of L; time: about +30%).
   bool recompute = false;
+  // LoRA training (training/lora.h): the adapter's terms join the products it
+  // targets and only it learns; the base's own gradients are not computed.
+  // Null: every parameter trains.
+  LoraTrainer* lora = nullptr;
 };
 
 class Transformer {
