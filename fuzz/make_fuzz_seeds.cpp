@@ -60,6 +60,10 @@ int main(int argc, char** argv) {
     save_weights_gguf((models / "tokenizer-f16.bin").string(),
                       init_random_weights(fuzz::seed_model_config(8, tok.n_vocab()), 3), TensorType::F16, &vocab);
 
+    // The C API reads the same model files, as buffers (fuzz_capi_model).
+    fs::create_directories(root / "capi_model");
+    fs::copy(models, root / "capi_model", fs::copy_options::overwrite_existing);
+
     // A checkpoint of the parameters fuzz_checkpoint restores into.
     training::ParamSet params(init_random_weights(fuzz::seed_model_config(), 1));
     training::TrainState state;
