@@ -77,6 +77,9 @@ int main(int argc, char** argv) {
       }
       save_lora_adapter((root / "lora_adapter" / name).string(), a);
     }
+    // The C API reads the same model files, as buffers (fuzz_capi_model).
+    fs::create_directories(root / "capi_model");
+    fs::copy(models, root / "capi_model", fs::copy_options::overwrite_existing);
 
     // A checkpoint of the parameters fuzz_checkpoint restores into.
     training::ParamSet params(init_random_weights(fuzz::seed_model_config(), 1));

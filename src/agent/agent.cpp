@@ -76,7 +76,7 @@ Agent::Agent(std::shared_ptr<const Model> model, std::shared_ptr<const DeviceSpe
       schema, vocab_for_model(*tokenizer_, model_->config().n_vocab), options_.max_reply_tokens,
       [tok](std::string_view text) { return tok->encode(text); });
   constraint_->precompute();
-  session_ = std::make_unique<InferenceSession>(model_, 0, options_.pool);
+  session_ = std::make_unique<InferenceSession>(model_, options_.max_context, options_.pool);
   if (options_.adapter) session_->set_adapter(options_.adapter, options_.adapter_scale);
   sampler_ = std::make_unique<Sampler>(options_.sampler);
   // The prefix cache: the system part is evaluated once; every command truncates back to it.
@@ -194,11 +194,13 @@ AgentAnswer Agent::decode_at(int64_t start, const std::vector<int32_t>& prompt) 
   const int64_t passes_before = session_->n_forward_passes();
   std::span<const float> logits = session_->eval(prompt);
   std::vector<int32_t> generated;
+  generated.reserve(size_t(max_answer) + 1);  // no growth while decoding
 
   if (options_.constrained) {
     AnswerConstraint& c = *constraint_;
     c.reset();
     std::vector<int32_t> batch;
+    batch.reserve(generated.capacity());  // fast-forward runs grow it inside the loop otherwise
     while (!c.done()) {
       // Sample one token, then append whatever the grammar forces after it, and
       // evaluate them together: forced tokens cost no sampling and no pass of their own.
@@ -222,6 +224,7 @@ AgentAnswer Agent::decode_at(int64_t start, const std::vector<int32_t>& prompt) 
         batch.push_back(f);
         ++answer.tokens_forced;
       }
+      if (options_.on_step) options_.on_step(generated, c.reply_tokens());
       if (c.done()) break;
       logits = session_->eval(batch);
     }

@@ -3,7 +3,9 @@
 // reply, decoded under the grammar compiled from the domain's schema, with
 // forced tokens fast-forwarded and the system prefix's KV state cached.
 #include <cstdint>
+#include <functional>
 #include <memory>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -34,6 +36,8 @@ struct AgentOptions {
   // A conversation's history (converse) is kept within this many tokens: past
   // it, the oldest turns go first and the kept ones are evaluated again once.
   int max_history_tokens = 256;
+  // Positions the KV cache holds (0: the model's context length); what bounds a session's memory.
+  int64_t max_context = 0;
   SamplerConfig sampler;
   CallChoice call_choice = CallChoice::Auto;
   // With CallChoice::Required: the first call must be this function (empty: any).
@@ -45,6 +49,11 @@ struct AgentOptions {
   // A LoRA adapter applied on top of the model (null: none), times adapter_scale.
   std::shared_ptr<const LoraAdapter> adapter;
   float adapter_scale = 1.0f;
+  // Called after every decoding step under the grammar with the answer's
+  // tokens so far, of which the last `reply_tokens` are the reply's (0 while
+  // the calls are still being decoded): what streaming is built on. Must not
+  // throw; not called under free decoding.
+  std::function<void(std::span<const int32_t> generated, int reply_tokens)> on_step;
 };
 
 struct AgentAnswer {

@@ -118,9 +118,10 @@ void run_kernels(const BenchQuantArgs& a, TensorType type, const ModelConfig& c)
     // The ggml layout through every ISA, then the row-interleaved x8 layout
     // where an ISA has a kernel for it (what the model uses when it can).
     for (bool x8 : {false, true}) {
-      for (quant::Isa isa : {quant::Isa::Scalar, quant::Isa::Avx2, quant::Isa::Avx512Vnni}) {
-        if (!quant::isa_supported(isa)) continue;
-        quant::GemmFn gemm = x8 ? quant::isa_kernels(isa).gemm_x8(type) : quant::isa_kernels(isa).gemm(type);
+      for (Isa isa : isa_available()) {
+        const quant::IsaKernels* kernels = quant::kernels_for(isa);
+        if (!kernels) continue;
+        quant::GemmFn gemm = x8 ? kernels->gemm_x8(type) : kernels->gemm(type);
         if (!gemm || (x8 && !quant::packable_x8(type, rows))) continue;
         const uint8_t* wp = x8 ? packed.data() : w.data();
         gemm(wp, row_bytes, 0, rows, act, 0, n_tokens, y.data(), rows, false);
@@ -135,8 +136,8 @@ void run_kernels(const BenchQuantArgs& a, TensorType type, const ModelConfig& c)
         double ns_per_block = per_call * 1e9 / double(rows * n_blocks * n_tokens);
         double gmacs = double(rows * cols * n_tokens) / per_call / 1e9;
         std::printf("%-5s %-11s %-4s tokens %3lld: %7.2f ns per block x token, %6.1f GMAC/s per thread\n", a.type.c_str(),
-                    std::string(quant::isa_name(isa)).c_str(), x8 ? "x8" : "ggml", (long long)n_tokens, ns_per_block, gmacs);
-        results.push_back({{"isa", quant::isa_name(isa)}, {"layout", x8 ? "x8" : "ggml"}, {"n_tokens", n_tokens},
+                    kernels->name, x8 ? "x8" : "ggml", (long long)n_tokens, ns_per_block, gmacs);
+        results.push_back({{"isa", kernels->name}, {"layout", x8 ? "x8" : "ggml"}, {"n_tokens", n_tokens},
                            {"ns_per_block_token", ns_per_block}, {"gmac_per_s", gmacs}});
       }
     }
@@ -162,13 +163,13 @@ void run(const BenchQuantArgs& a) {
   double decode = run_steps(ms, *type, 1, a.seconds, pool);
   double prompt = run_steps(ms, *type, a.prompt, a.seconds, pool);
   std::printf("shape %s, %s, isa %s, %d threads: weights %.2f MiB\n", a.shape.c_str(), a.type.c_str(),
-              std::string(quant::isa_name(quant::best_isa())).c_str(), pool.size(), double(bytes) / (1 << 20));
+              quant::active_kernels().name, pool.size(), double(bytes) / (1 << 20));
   std::printf("decode matmuls: %.0f tok/s (%.1f GB/s of weights)\n", decode, decode * double(bytes) / 1e9);
   std::printf("prompt %lld matmuls: %.0f tok/s\n", (long long)a.prompt, prompt);
   nlohmann::json j = {{"bench", "quant"},
                       {"shape", a.shape},
                       {"type", a.type},
-                      {"isa", quant::isa_name(quant::best_isa())},
+                      {"isa", quant::active_kernels().name},
                       {"threads", pool.size()},
                       {"weight_bytes", bytes},
                       {"decode_matmul_tok_s", decode},

@@ -3,7 +3,6 @@
 #include "kernels/gemm_bands.h"
 
 #include <algorithm>
-#include <atomic>
 #include <cstring>
 #include <vector>
 
@@ -37,10 +36,14 @@ namespace {
 using Microkernel = void (*)(int64_t K, const float* a, const float* b, float* c, int64_t ldc, float alpha, float beta,
                              int m, int n);
 
+// Packs `rows` rows of kc values (row stride ld) k-major into strips `width` wide.
+using Transpose = void (*)(const float* src, int64_t ld, int rows, int64_t kc, float* dst, int width);
+
 struct KernelInfo {
-  const char* name;
+  Isa isa;
   int mr, nr;
   Microkernel fn;
+  Transpose transpose;
 };
 
 // Writes an MR x NR tile held in `tile` (row stride NR) into C's valid corner.
@@ -131,24 +134,6 @@ __attribute__((target("avx2,fma"))) void kernel_avx2(int64_t K, const float* a, 
 }
 #endif
 
-const KernelInfo kGeneric{"generic", 4, 16, kernel_generic<4, 16>};
-
-const KernelInfo& best_kernel() {
-  static const KernelInfo info = [] {
-#if defined(__x86_64__)
-    __builtin_cpu_init();
-    if (__builtin_cpu_supports("avx512f")) return KernelInfo{"avx512", 8, 32, kernel_avx512};
-    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return KernelInfo{"avx2", 6, 16, kernel_avx2};
-#endif
-    return kGeneric;
-  }();
-  return info;
-}
-
-std::atomic<bool> g_force_generic{false};
-
-const KernelInfo& active_kernel() { return g_force_generic.load(std::memory_order_relaxed) ? kGeneric : best_kernel(); }
-
 // Cache blocking: an A block (MC x KC) stays in L2 while B strips (KC x NR) stream through L1;
 // a B panel (KC x NC) is shared by all threads.
 constexpr int64_t kKC = 256;
@@ -201,23 +186,30 @@ __attribute__((target("avx2"))) void transpose_rows_avx2(const float* src, int64
 }
 #endif
 
-void transpose_rows(const float* src, int64_t ld, int rows, int64_t kc, float* dst, int width) {
-#if defined(__x86_64__)
-  static const bool avx2 = [] {
-    __builtin_cpu_init();
-    return bool(__builtin_cpu_supports("avx2"));
-  }();
-  if (avx2 && !g_force_generic.load(std::memory_order_relaxed)) {
-    transpose_rows_avx2(src, ld, rows, kc, dst, width);
-    return;
-  }
-#endif
+void transpose_rows_generic(const float* src, int64_t ld, int rows, int64_t kc, float* dst, int width) {
   transpose_rows_scalar(src, ld, rows, 0, kc, dst, width);
 }
 
+// The microkernel and the packing transpose of each column; null where a column has none.
+const KernelInfo* kernel_for(Isa isa) {
+  if (!isa_supported(isa)) return nullptr;
+  static const KernelInfo scalar{Isa::Scalar, 4, 16, kernel_generic<4, 16>, transpose_rows_generic};
+#if defined(__x86_64__)
+  static const KernelInfo avx2{Isa::Avx2, 6, 16, kernel_avx2, transpose_rows_avx2};
+  static const KernelInfo avx512{Isa::Avx512, 8, 32, kernel_avx512, transpose_rows_avx2};
+  switch (isa) {
+    case Isa::Avx2: return &avx2;
+    case Isa::Avx512: return &avx512;
+    default: break;
+  }
+#endif
+  return isa == Isa::Scalar ? &scalar : nullptr;
+}
+
 // packed[k*MR + r] = op(A)(i0 + r, p0 + k), zero beyond the matrix.
-void pack_a(bool trans_a, const float* A, int64_t lda, int64_t i0, int64_t m, int64_t p0, int64_t kc, int mr,
-            float* packed) {
+void pack_a(const KernelInfo& kern, bool trans_a, const float* A, int64_t lda, int64_t i0, int64_t m, int64_t p0,
+            int64_t kc, float* packed) {
+  const int mr = kern.mr;
   for (int64_t s = 0; s < m; s += mr) {
     int rows = int(std::min<int64_t>(mr, m - s));
     float* dst = packed + s * kc;
@@ -229,16 +221,17 @@ void pack_a(bool trans_a, const float* A, int64_t lda, int64_t i0, int64_t m, in
         for (; r < mr; ++r) dst[k * mr + r] = 0.0f;
       }
     } else {
-      transpose_rows(A + (i0 + s) * lda + p0, lda, rows, kc, dst, mr);
+      kern.transpose(A + (i0 + s) * lda + p0, lda, rows, kc, dst, mr);
     }
   }
 }
 
 // One NR-wide strip: packed[k*NR + c] = op(B)(p0 + k, j0 + c), zero beyond the matrix.
-void pack_b_strip(bool trans_b, const float* B, int64_t ldb, int64_t p0, int64_t kc, int64_t j0, int cols, int nr,
-                  float* packed) {
+void pack_b_strip(const KernelInfo& kern, bool trans_b, const float* B, int64_t ldb, int64_t p0, int64_t kc,
+                  int64_t j0, int cols, float* packed) {
+  const int nr = kern.nr;
   if (trans_b) {
-    transpose_rows(B + j0 * ldb + p0, ldb, cols, kc, packed, nr);
+    kern.transpose(B + j0 * ldb + p0, ldb, cols, kc, packed, nr);
   } else {
     for (int64_t k = 0; k < kc; ++k) {
       const float* src = B + (p0 + k) * ldb + j0;
@@ -249,13 +242,10 @@ void pack_b_strip(bool trans_b, const float* B, int64_t ldb, int64_t p0, int64_t
   }
 }
 
-}  // namespace
-
-const char* gemm_f32_isa() { return active_kernel().name; }
-
-bool gemm_f32_force_generic(bool force) { return g_force_generic.exchange(force); }
-
-namespace {
+const KernelInfo& active_kernel() {
+  static const KernelInfo& kern = *isa_pick(isa_active(), kernel_for);
+  return kern;
+}
 
 // The whole blocked product for the rows [i_begin, i_end) and columns [j_begin, j_end) of C,
 // with this thread's own packing buffers.
@@ -275,11 +265,11 @@ void gemm_region(const KernelInfo& kern, bool trans_a, bool trans_b, int64_t i_b
       const float beta_block = pc == 0 ? beta : 1.0f;
       for (int64_t s = 0; s < n_strips; ++s) {
         const int cols = int(std::min<int64_t>(nr, nc - s * nr));
-        pack_b_strip(trans_b, B, ldb, pc, kc, jc + s * nr, cols, nr, b_buffer.data() + s * kc * nr);
+        pack_b_strip(kern, trans_b, B, ldb, pc, kc, jc + s * nr, cols, b_buffer.data() + s * kc * nr);
       }
       for (int64_t i0 = i_begin; i0 < i_end; i0 += mc) {
         const int64_t m = std::min(mc, i_end - i0);
-        pack_a(trans_a, A, lda, i0, m, pc, kc, mr, a_buffer.data());
+        pack_a(kern, trans_a, A, lda, i0, m, pc, kc, a_buffer.data());
         for (int64_t s = 0; s < n_strips; ++s) {
           const int64_t j0 = jc + s * nr;
           const int n_valid = int(std::min<int64_t>(nr, j_end - j0));
@@ -295,19 +285,31 @@ void gemm_region(const KernelInfo& kern, bool trans_a, bool trans_b, int64_t i_b
   }
 }
 
-}  // namespace
-
-void gemm_f32(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha, const float* A, int64_t lda,
-              const float* B, int64_t ldb, float beta, float* C, int64_t ldc, ThreadPool& pool) {
+void gemm_with(const KernelInfo& kern, bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha,
+               const float* A, int64_t lda, const float* B, int64_t ldb, float beta, float* C, int64_t ldc,
+               ThreadPool& pool) {
   if (M <= 0 || N <= 0) return;
   if (K <= 0 || alpha == 0.0f) {
     gemm_detail::scale_c(M, N, beta, C, ldc);
     return;
   }
-  const KernelInfo& kern = active_kernel();
   gemm_detail::for_each_band(M, N, K, kern.mr, kern.nr, pool, [&](int64_t i0, int64_t i1, int64_t j0, int64_t j1) {
     gemm_region(kern, trans_a, trans_b, i0, i1, j0, j1, K, alpha, A, lda, B, ldb, beta, C, ldc);
   });
+}
+
+}  // namespace
+
+Isa gemm_f32_isa() { return active_kernel().isa; }
+
+void gemm_f32(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha, const float* A, int64_t lda,
+              const float* B, int64_t ldb, float beta, float* C, int64_t ldc, ThreadPool& pool) {
+  gemm_with(active_kernel(), trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, pool);
+}
+
+void gemm_f32_on(Isa isa, bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha, const float* A,
+                 int64_t lda, const float* B, int64_t ldb, float beta, float* C, int64_t ldc, ThreadPool& pool) {
+  gemm_with(*isa_pick(isa, kernel_for), trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, pool);
 }
 
 }  // namespace edgelm

@@ -9,12 +9,13 @@
 //   C is M x N with row stride ldc >= N. With beta == 0, C is not read (NaNs in it are ignored).
 //
 // The fast path packs op(A) and op(B) into cache-sized panels and runs an
-// AVX-512 (or AVX2+FMA) microkernel picked once at run time from the CPU's
-// features; a portable path builds and runs everywhere. The split of the work
+// AVX-512 (or AVX2+FMA) microkernel of the column in use (isa_active(),
+// platform/cpu_features.h); a portable path builds and runs everywhere. The split of the work
 // across threads depends only on the shapes and the pool size, so results are
 // bit-identical from run to run (training's resume test relies on it).
 #include <cstdint>
 
+#include "platform/cpu_features.h"
 #include "platform/thread_pool.h"
 
 namespace edgelm {
@@ -26,10 +27,12 @@ void gemm_f32(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float
 void gemm_f32_ref(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha, const float* A, int64_t lda,
                   const float* B, int64_t ldb, float beta, float* C, int64_t ldc);
 
-// The microkernel in use: "avx512", "avx2" or "generic" (for benchmarks and reports).
-const char* gemm_f32_isa();
+// The same product on the microkernel of column `isa` (or the column below it
+// that has one): tests compare every column with the reference.
+void gemm_f32_on(Isa isa, bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha, const float* A,
+                 int64_t lda, const float* B, int64_t ldb, float beta, float* C, int64_t ldc, ThreadPool& pool);
 
-// Forces the portable path (tests compare it with the SIMD one); returns the previous setting.
-bool gemm_f32_force_generic(bool force);
+// The column whose microkernel gemm_f32 uses (for benchmarks and reports).
+Isa gemm_f32_isa();
 
 }  // namespace edgelm

@@ -1,7 +1,6 @@
 #include "kernels/gemm_bf16.h"
 
 #include <algorithm>
-#include <atomic>
 #include <cstring>
 #include <vector>
 
@@ -39,9 +38,16 @@ using Microkernel = void (*)(int64_t K2, const uint32_t* a, const uint32_t* b, f
 
 constexpr int kMR = 8, kNR = 32;  // both kernels use the same tile, so they share the packing
 
+// The packing conversions: out[c] = {row0[c], row1[c]} (a null row1 is zeros), and
+// out[kp] = {src[2kp], src[2kp+1]} (an odd n ends with a zero).
+using PairsAcrossRows = void (*)(const float* row0, const float* row1, int64_t n, uint32_t* out);
+using PairsAlongRow = void (*)(const float* src, int64_t n, uint32_t* out);
+
 struct KernelInfo {
-  const char* name;
+  Isa isa;
   Microkernel fn;
+  PairsAcrossRows across_rows;
+  PairsAlongRow along_row;
 };
 
 inline void store_tile(const float* tile, float* c, int64_t ldc, float alpha, float beta, int m, int n) {
@@ -114,24 +120,6 @@ __attribute__((target("avx512f,avx512bf16"))) void kernel_avx512_bf16(int64_t K2
 }
 #endif
 
-const KernelInfo kGeneric{"generic", kernel_generic};
-
-const KernelInfo& best_kernel() {
-  static const KernelInfo info = [] {
-#if defined(__x86_64__)
-    __builtin_cpu_init();
-    if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bf16"))
-      return KernelInfo{"avx512_bf16", kernel_avx512_bf16};
-#endif
-    return kGeneric;
-  }();
-  return info;
-}
-
-std::atomic<bool> g_force_generic{false};
-
-const KernelInfo& active_kernel() { return g_force_generic.load(std::memory_order_relaxed) ? kGeneric : best_kernel(); }
-
 // bf16 halves the bytes per element, so a KC twice gemm_f32's keeps the same cache footprint.
 constexpr int64_t kKC = 512;
 constexpr int64_t kNC = 2048;
@@ -186,28 +174,26 @@ __attribute__((target("avx512f,avx512bf16"))) void pairs_along_row_avx512(const 
 }
 #endif
 
-struct Converters {
-  void (*across_rows)(const float*, const float*, int64_t, uint32_t*);
-  void (*along_row)(const float*, int64_t, uint32_t*);
-};
-
-const Converters& converters() {
-  static const Converters scalar{pairs_across_rows_scalar, pairs_along_row_scalar};
-  if (g_force_generic.load(std::memory_order_relaxed)) return scalar;
-  static const Converters conv = [] {
+// The kernels of each column; only Avx512 with AVX512-BF16 has its own, the
+// others take the portable one below it.
+const KernelInfo* kernel_for(Isa isa) {
+  if (!isa_supported(isa)) return nullptr;
+  static const KernelInfo scalar{Isa::Scalar, kernel_generic, pairs_across_rows_scalar, pairs_along_row_scalar};
 #if defined(__x86_64__)
-    if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bf16"))
-      return Converters{pairs_across_rows_avx512, pairs_along_row_avx512};
+  static const KernelInfo avx512{Isa::Avx512, kernel_avx512_bf16, pairs_across_rows_avx512, pairs_along_row_avx512};
+  if (isa == Isa::Avx512 && cpu_features().avx512bf16) return &avx512;
 #endif
-    return Converters{pairs_across_rows_scalar, pairs_along_row_scalar};
-  }();
-  return conv;
+  return isa == Isa::Scalar ? &scalar : nullptr;
+}
+
+const KernelInfo& active_kernel() {
+  static const KernelInfo& kern = *isa_pick(isa_active(), kernel_for);
+  return kern;
 }
 
 // op(A) rows [i0, i0+m), k in [p0, p0+kc) into strips of kMR rows; zeros beyond the matrix.
-void pack_a(bool trans_a, const float* A, int64_t lda, int64_t i0, int64_t m, int64_t p0, int64_t kc,
-            uint32_t* packed) {
-  const Converters& cv = converters();
+void pack_a(const KernelInfo& cv, bool trans_a, const float* A, int64_t lda, int64_t i0, int64_t m, int64_t p0,
+            int64_t kc, uint32_t* packed) {
   const int64_t k2 = (kc + 1) / 2;
   alignas(64) uint32_t tmp[kKC / 2];
   for (int64_t s = 0; s < m; s += kMR) {
@@ -233,9 +219,8 @@ void pack_a(bool trans_a, const float* A, int64_t lda, int64_t i0, int64_t m, in
 }
 
 // One kNR-wide strip of op(B) for k in [p0, p0+kc), columns [j0, j0+cols).
-void pack_b_strip(bool trans_b, const float* B, int64_t ldb, int64_t p0, int64_t kc, int64_t j0, int cols,
-                  uint32_t* packed) {
-  const Converters& cv = converters();
+void pack_b_strip(const KernelInfo& cv, bool trans_b, const float* B, int64_t ldb, int64_t p0, int64_t kc,
+                  int64_t j0, int cols, uint32_t* packed) {
   const int64_t k2 = (kc + 1) / 2;
   if (trans_b) {  // column j of op(B) is row j of B, contiguous along k
     alignas(64) uint32_t tmp[kKC / 2];
@@ -272,11 +257,11 @@ void gemm_region(const KernelInfo& kern, bool trans_a, bool trans_b, int64_t i_b
       const float beta_block = pc == 0 ? beta : 1.0f;
       for (int64_t s = 0; s < n_strips; ++s) {
         const int cols = int(std::min<int64_t>(kNR, nc - s * kNR));
-        pack_b_strip(trans_b, B, ldb, pc, kc, jc + s * kNR, cols, b_buffer.data() + s * k2 * kNR);
+        pack_b_strip(kern, trans_b, B, ldb, pc, kc, jc + s * kNR, cols, b_buffer.data() + s * k2 * kNR);
       }
       for (int64_t i0 = i_begin; i0 < i_end; i0 += kMC) {
         const int64_t m = std::min(kMC, i_end - i0);
-        pack_a(trans_a, A, lda, i0, m, pc, kc, a_buffer.data());
+        pack_a(kern, trans_a, A, lda, i0, m, pc, kc, a_buffer.data());
         for (int64_t s = 0; s < n_strips; ++s) {
           const int64_t j0 = jc + s * kNR;
           const int n_valid = int(std::min<int64_t>(kNR, j_end - j0));
@@ -292,23 +277,31 @@ void gemm_region(const KernelInfo& kern, bool trans_a, bool trans_b, int64_t i_b
   }
 }
 
-}  // namespace
-
-const char* gemm_bf16_isa() { return active_kernel().name; }
-
-bool gemm_bf16_force_generic(bool force) { return g_force_generic.exchange(force); }
-
-void gemm_bf16(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha, const float* A, int64_t lda,
-               const float* B, int64_t ldb, float beta, float* C, int64_t ldc, ThreadPool& pool) {
+void gemm_with(const KernelInfo& kern, bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha,
+               const float* A, int64_t lda, const float* B, int64_t ldb, float beta, float* C, int64_t ldc,
+               ThreadPool& pool) {
   if (M <= 0 || N <= 0) return;
   if (K <= 0 || alpha == 0.0f) {
     gemm_detail::scale_c(M, N, beta, C, ldc);
     return;
   }
-  const KernelInfo& kern = active_kernel();
   gemm_detail::for_each_band(M, N, K, kMR, kNR, pool, [&](int64_t i0, int64_t i1, int64_t j0, int64_t j1) {
     gemm_region(kern, trans_a, trans_b, i0, i1, j0, j1, K, alpha, A, lda, B, ldb, beta, C, ldc);
   });
+}
+
+}  // namespace
+
+Isa gemm_bf16_isa() { return active_kernel().isa; }
+
+void gemm_bf16(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha, const float* A, int64_t lda,
+               const float* B, int64_t ldb, float beta, float* C, int64_t ldc, ThreadPool& pool) {
+  gemm_with(active_kernel(), trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, pool);
+}
+
+void gemm_bf16_on(Isa isa, bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha, const float* A,
+                  int64_t lda, const float* B, int64_t ldb, float beta, float* C, int64_t ldc, ThreadPool& pool) {
+  gemm_with(*isa_pick(isa, kernel_for), trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, pool);
 }
 
 }  // namespace edgelm

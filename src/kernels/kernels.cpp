@@ -1,7 +1,5 @@
-// Instruction-set detection and the choice of kernel table, made once.
+// The choice of kernel table, made once, and the helpers every table shares.
 #include <cmath>
-#include <cstdlib>
-#include <cstring>
 
 #include "kernels/kernels.h"
 #include "platform/cpu_features.h"
@@ -9,53 +7,8 @@
 
 namespace edgelm {
 
-const char* isa_name(Isa isa) {
-  switch (isa) {
-    case Isa::Scalar: return "scalar";
-    case Isa::Avx2: return "avx2";
-    case Isa::Avx512: return "avx512";
-  }
-  return "?";
-}
-
-namespace {
-
-bool cpu_has(Isa isa) {
-#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
-  __builtin_cpu_init();
-  switch (isa) {
-    case Isa::Scalar: return true;
-    case Isa::Avx2: return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && cpu_has_f16c();
-    case Isa::Avx512:
-      // The AVX-512 table also uses BF16 dot products' neighbours (F16C conversions
-      // widened to 512 bits), so it asks for F, BW, VL and DQ as Zen 4 and Ice Lake have them.
-      return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
-             __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq") &&
-             __builtin_cpu_supports("fma") && cpu_has_f16c();
-  }
-  return false;
-#else
-  return isa == Isa::Scalar;
-#endif
-}
-
-const Kernels& choose() {
-  Isa limit = Isa::Avx512;
-  if (const char* env = std::getenv("EDGELM_ISA")) {
-    if (std::strcmp(env, "scalar") == 0) limit = Isa::Scalar;
-    else if (std::strcmp(env, "avx2") == 0) limit = Isa::Avx2;
-  }
-  for (Isa isa : {Isa::Avx512, Isa::Avx2}) {
-    if (int(isa) > int(limit)) continue;
-    if (const Kernels* k = kernels_for(isa)) return *k;
-  }
-  return kernels_ref();
-}
-
-}  // namespace
-
 const Kernels* kernels_for(Isa isa) {
-  if (!cpu_has(isa)) return nullptr;
+  if (!isa_supported(isa)) return nullptr;
   switch (isa) {
     case Isa::Scalar: return detail::scalar_kernels();
     case Isa::Avx2: return detail::avx2_kernels();
@@ -65,7 +18,7 @@ const Kernels* kernels_for(Isa isa) {
 }
 
 const Kernels& kernels() {
-  static const Kernels& chosen = choose();
+  static const Kernels& chosen = *isa_pick(isa_active(), kernels_for);
   return chosen;
 }
 

@@ -10,12 +10,10 @@
 // one indirect call per kernel, not a feature test.
 #include <cstdint>
 
+#include "platform/cpu_features.h"
 #include "platform/tensor_type.h"
 
 namespace edgelm {
-
-enum class Isa { Scalar, Avx2, Avx512 };
-const char* isa_name(Isa isa);
 
 struct Kernels {
   Isa isa;
@@ -57,10 +55,9 @@ struct Kernels {
                       int64_t dim, float* out);
 };
 
-// The fastest table this CPU runs, chosen on first use. EDGELM_ISA=scalar|avx2|avx512
-// lowers the choice (for tests and comparisons); asking for more than the CPU has is ignored.
+// The table of the column in use (isa_active(), platform/cpu_features.h), chosen on first use.
 const Kernels& kernels();
-// The table of one instruction set, or null when this build or CPU lacks it.
+// The table of one column, or null when this build or CPU lacks it.
 const Kernels* kernels_for(Isa isa);
 // The scalar reference table.
 const Kernels& kernels_ref();

@@ -1,6 +1,5 @@
 #include "kernels/train_math.h"
 
-#include <atomic>
 #include <cmath>
 
 #include "kernels/exp_avx512.h"
@@ -8,20 +7,6 @@
 namespace edgelm {
 
 namespace {
-
-std::atomic<bool> g_force_generic{false};
-
-bool use_avx512() {
-#if defined(__x86_64__)
-  static const bool has = [] {
-    __builtin_cpu_init();
-    return bool(__builtin_cpu_supports("avx512f"));
-  }();
-  return has && !g_force_generic.load(std::memory_order_relaxed);
-#else
-  return false;
-#endif
-}
 
 float exp_shift_sum_generic(float* x, int64_t n, float shift) {
   float sum = 0;
@@ -99,27 +84,29 @@ __attribute__((target("avx512f"))) void swiglu_backward_avx512(const float* dh, 
 
 }  // namespace
 
-bool train_math_force_generic(bool force) { return g_force_generic.exchange(force); }
-
-float train_exp_shift_sum(float* x, int64_t n, float shift) {
+const TrainMath* train_math_for(Isa isa) {
+  if (!isa_supported(isa)) return nullptr;
+  static const TrainMath scalar{Isa::Scalar, exp_shift_sum_generic, swiglu_forward_generic, swiglu_backward_generic};
 #if defined(__x86_64__)
-  if (use_avx512()) return exp_shift_sum_avx512(x, n, shift);
+  static const TrainMath avx512{Isa::Avx512, exp_shift_sum_avx512, swiglu_forward_avx512, swiglu_backward_avx512};
+  if (isa == Isa::Avx512) return &avx512;
 #endif
-  return exp_shift_sum_generic(x, n, shift);
+  return isa == Isa::Scalar ? &scalar : nullptr;
 }
 
+const TrainMath& train_math() {
+  static const TrainMath& math = *isa_pick(isa_active(), train_math_for);
+  return math;
+}
+
+float train_exp_shift_sum(float* x, int64_t n, float shift) { return train_math().exp_shift_sum(x, n, shift); }
+
 void train_swiglu_forward(const float* gate, const float* up, float* h, int64_t n) {
-#if defined(__x86_64__)
-  if (use_avx512()) return swiglu_forward_avx512(gate, up, h, n);
-#endif
-  swiglu_forward_generic(gate, up, h, n);
+  train_math().swiglu_forward(gate, up, h, n);
 }
 
 void train_swiglu_backward(const float* dh, const float* gate, const float* up, float* dgate, float* dup, int64_t n) {
-#if defined(__x86_64__)
-  if (use_avx512()) return swiglu_backward_avx512(dh, gate, up, dgate, dup, n);
-#endif
-  swiglu_backward_generic(dh, gate, up, dgate, dup, n);
+  train_math().swiglu_backward(dh, gate, up, dgate, dup, n);
 }
 
 }  // namespace edgelm

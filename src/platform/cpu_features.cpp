@@ -1,18 +1,113 @@
 #include "platform/cpu_features.h"
 
+#include <cstdlib>
+#include <string_view>
+
+#include "platform/error.h"
+
 #if defined(__x86_64__) || defined(__i386__)
 #include <cpuid.h>
 #endif
 
 namespace edgelm {
 
-bool cpu_has_f16c() {
+namespace {
+
 #if defined(__x86_64__) || defined(__i386__)
-  unsigned eax, ebx, ecx, edx;
-  return __get_cpuid(1, &eax, &ebx, &ecx, &edx) && (ecx & bit_F16C);
+// Read through cpuid rather than __builtin_cpu_supports: clang 14's builtin
+// knows neither "f16c" nor every AVX-512 extension, and one probe keeps every
+// family agreeing on what a column means.
+CpuFeatures probe() {
+  CpuFeatures f;
+  unsigned eax = 0, ebx = 0, ecx = 0, edx = 0;
+  if (!__get_cpuid(1, &eax, &ebx, &ecx, &edx)) return f;
+  const bool osxsave = ecx & bit_OSXSAVE, avx = ecx & bit_AVX;
+  const bool fma = ecx & bit_FMA, f16c = ecx & bit_F16C;
+  if (!osxsave || !avx) return f;
+  // The operating system must save the YMM (bits 1, 2) and ZMM (bits 5-7) state.
+  unsigned xcr0_lo = 0, xcr0_hi = 0;
+  __asm__ volatile("xgetbv" : "=a"(xcr0_lo), "=d"(xcr0_hi) : "c"(0));
+  const bool os_ymm = (xcr0_lo & 0x6) == 0x6, os_zmm = (xcr0_lo & 0xe6) == 0xe6;
+  if (!os_ymm) return f;
+  f.fma = fma;
+  f.f16c = f16c;
+  if (!__get_cpuid_count(7, 0, &eax, &ebx, &ecx, &edx)) return f;
+  f.avx2 = ebx & bit_AVX2;
+  if (os_zmm) {
+    f.avx512f = ebx & bit_AVX512F;
+    f.avx512dq = ebx & bit_AVX512DQ;
+    f.avx512bw = ebx & bit_AVX512BW;
+    f.avx512vl = ebx & bit_AVX512VL;
+    f.avx512vnni = ecx & (1u << 11);
+    unsigned eax1 = 0, ebx1 = 0, ecx1 = 0, edx1 = 0;
+    if (eax >= 1 && __get_cpuid_count(7, 1, &eax1, &ebx1, &ecx1, &edx1)) f.avx512bf16 = eax1 & (1u << 5);
+  }
+  return f;
+}
 #else
-  return false;
+CpuFeatures probe() { return {}; }
 #endif
+
+Isa isa_from_env() {
+  Isa best = Isa::Scalar;
+  for (Isa isa : kIsaColumns)
+    if (isa_supported(isa)) best = isa;
+  const char* env = std::getenv("EDGELM_ISA");
+  if (!env || !*env) return best;
+  for (Isa isa : kIsaColumns)
+    if (std::string_view(env) == isa_name(isa)) {
+      while (!isa_supported(isa)) isa = isa_below(isa);
+      return int(isa) < int(best) ? isa : best;
+    }
+  fail("EDGELM_ISA=", env, " names no instruction set (known: scalar, avx2, avx512)");
+}
+
+}  // namespace
+
+const CpuFeatures& cpu_features() {
+  // Probed once: cpuid traps to the hypervisor in a VM and costs microseconds.
+  static const CpuFeatures features = probe();
+  return features;
+}
+
+const char* isa_name(Isa isa) {
+  switch (isa) {
+    case Isa::Scalar: return "scalar";
+    case Isa::Avx2: return "avx2";
+    case Isa::Avx512: return "avx512";
+  }
+  return "?";
+}
+
+bool isa_supported(Isa isa) {
+  const CpuFeatures& f = cpu_features();
+  switch (isa) {
+    case Isa::Scalar: return true;
+    case Isa::Avx2: return f.avx2 && f.fma && f.f16c;
+    case Isa::Avx512: return isa_supported(Isa::Avx2) && f.avx512f && f.avx512bw && f.avx512vl && f.avx512dq;
+  }
+  return false;
+}
+
+Isa isa_below(Isa isa) {
+  switch (isa) {
+    case Isa::Avx512: return Isa::Avx2;
+    default: return Isa::Scalar;
+  }
+}
+
+Isa isa_active() {
+  static const Isa active = isa_from_env();
+  return active;
+}
+
+std::vector<Isa> isa_available() {
+  std::vector<Isa> out;
+  for (Isa isa = isa_active();; isa = isa_below(isa)) {
+    if (isa_supported(isa)) out.insert(out.begin(), isa);
+    if (isa == Isa::Scalar) break;
+  }
+  return out;
 }
 
 }  // namespace edgelm

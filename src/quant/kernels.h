@@ -1,20 +1,13 @@
 #pragma once
-// The quantised matmul kernels, one table per instruction set. The dispatch
-// picks a table once per process (quant.cpp); tests call every table the CPU
-// supports and compare it with the scalar one.
+// The quantised matmul kernels, one table per instruction-set column
+// (platform/cpu_features.h). The product picks a table once per process
+// (quant.cpp); tests call every column's table and compare it with the scalar one.
 #include <cstdint>
-#include <string_view>
 
+#include "platform/cpu_features.h"
 #include "quant/blocks.h"
 
 namespace edgelm::quant {
-
-enum class Isa { Scalar, Avx2, Avx512Vnni };
-std::string_view isa_name(Isa isa);
-bool isa_supported(Isa isa);
-// The fastest supported instruction set, or the one EDGELM_QUANT_ISA names
-// (scalar, avx2, avx512vnni) if the CPU supports it.
-Isa best_isa();
 
 // y[t * ldy + r] = W[r, :] . x[t, :] (or += with accumulate) for r in [r_begin, r_end),
 // t in [t_begin, t_end). W: rows of n_blocks blocks, row_bytes apart, starting at w (row 0).
@@ -43,6 +36,7 @@ constexpr int64_t x8_quants_at(TensorType type) { return type == TensorType::Q5_
 void pack_rows_x8(TensorType type, const void* w, int64_t rows, int64_t cols, void* out);
 
 struct IsaKernels {
+  const char* name = "";  // "scalar", "avx2", "avx512vnni"
   GemmFn gemm_q8_0 = nullptr, gemm_q5_0 = nullptr, gemm_q4_0 = nullptr;
   // Over the x8 layout (w: the packed matrix, row_bytes: the ggml row's bytes);
   // r_begin and r_end multiples of 8. Null when this instruction set has none.
@@ -52,10 +46,13 @@ struct IsaKernels {
   GemmFn gemm_x8(TensorType type) const;  // null when none
 };
 
-// The table for an instruction set; Error if this build or CPU lacks it.
-const IsaKernels& isa_kernels(Isa isa);
+// The table of a column, or null when this build or CPU lacks it. The Avx512
+// column's table needs AVX512-VNNI as well.
+const IsaKernels* kernels_for(Isa isa);
+// The table in use: isa_pick(isa_active(), kernels_for).
+const IsaKernels& active_kernels();
 
-// Per-ISA tables (defined in kernels_*.cpp; null on a non-x86 build).
+// Per-column tables (defined in kernels_*.cpp; null on a non-x86 build).
 const IsaKernels* scalar_kernels();
 const IsaKernels* avx2_kernels();
 const IsaKernels* avx512vnni_kernels();

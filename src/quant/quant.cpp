@@ -1,7 +1,6 @@
 #include "quant/quant.h"
 
 #include <algorithm>
-#include <cstdlib>
 #include <cstring>
 #include <memory>
 #include <string>
@@ -39,46 +38,6 @@ void quantize_row(TensorType type, const float* src, void* dst, int64_t n) {
 
 namespace quant {
 
-std::string_view isa_name(Isa isa) {
-  switch (isa) {
-    case Isa::Scalar: return "scalar";
-    case Isa::Avx2: return "avx2";
-    case Isa::Avx512Vnni: return "avx512vnni";
-  }
-  return "?";
-}
-
-bool isa_supported(Isa isa) {
-  switch (isa) {
-    case Isa::Scalar: return true;
-#if defined(__x86_64__) || defined(__i386__)
-    case Isa::Avx2:
-      return avx2_kernels() && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
-             cpu_has_f16c();
-    case Isa::Avx512Vnni:
-      return avx512vnni_kernels() && isa_supported(Isa::Avx2) && __builtin_cpu_supports("avx512f") &&
-             __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl") &&
-             __builtin_cpu_supports("avx512vnni");
-#else
-    default: return false;
-#endif
-  }
-  return false;
-}
-
-Isa best_isa() {
-  static const Isa chosen = [] {
-    if (const char* env = std::getenv("EDGELM_QUANT_ISA")) {
-      for (Isa isa : {Isa::Scalar, Isa::Avx2, Isa::Avx512Vnni})
-        if (isa_name(isa) == env && isa_supported(isa)) return isa;
-    }
-    for (Isa isa : {Isa::Avx512Vnni, Isa::Avx2})
-      if (isa_supported(isa)) return isa;
-    return Isa::Scalar;
-  }();
-  return chosen;
-}
-
 GemmFn IsaKernels::gemm_x8(TensorType type) const {
   switch (type) {
     case TensorType::Q8_0: return gemm_q8_0_x8;
@@ -97,13 +56,19 @@ GemmFn IsaKernels::gemm(TensorType type) const {
   }
 }
 
-const IsaKernels& isa_kernels(Isa isa) {
-  if (!isa_supported(isa)) fail("instruction set ", isa_name(isa), " is not supported by this CPU or build");
+const IsaKernels* kernels_for(Isa isa) {
+  if (!isa_supported(isa)) return nullptr;
   switch (isa) {
-    case Isa::Avx2: return *avx2_kernels();
-    case Isa::Avx512Vnni: return *avx512vnni_kernels();
-    default: return *scalar_kernels();
+    case Isa::Scalar: return scalar_kernels();
+    case Isa::Avx2: return avx2_kernels();
+    case Isa::Avx512: return cpu_features().avx512vnni ? avx512vnni_kernels() : nullptr;
   }
+  return nullptr;
+}
+
+const IsaKernels& active_kernels() {
+  static const IsaKernels& kernels = *isa_pick(isa_active(), kernels_for);
+  return kernels;
 }
 
 bool packable_x8(TensorType type, int64_t rows) {
@@ -205,17 +170,9 @@ void quant_matmul(TensorType type, const void* w, int64_t rows, int64_t cols, co
   quant_matmul_multi({&out, 1}, x, cols, n_tokens, pool);
 }
 
-namespace {
-const quant::IsaKernels& active_kernels() {
-  // Chosen once: cpuid traps to the hypervisor in a VM and costs microseconds.
-  static const quant::IsaKernels& kernels = quant::isa_kernels(quant::best_isa());
-  return kernels;
-}
-}  // namespace
-
 const ActivationsQ8& quantize_input(const float* x, int64_t cols, int64_t n_tokens, ThreadPool& pool) {
   if (cols % kBlock != 0) fail("quantize_input: ", cols, " columns is not a multiple of the block of 32");
-  const quant::IsaKernels& kernels = active_kernels();
+  const quant::IsaKernels& kernels = quant::active_kernels();
   // Separate from quant_matmul_multi's scratch, so that the two can be mixed.
   thread_local ActivationScratch scratch;
   thread_local ActivationsQ8 view;
@@ -231,7 +188,7 @@ const ActivationsQ8& quantize_input(const float* x, int64_t cols, int64_t n_toke
 }
 
 bool quant_packing_helps(TensorType type, int64_t rows) {
-  return quant::packable_x8(type, rows) && active_kernels().gemm_x8(type) != nullptr;
+  return quant::packable_x8(type, rows) && quant::active_kernels().gemm_x8(type) != nullptr;
 }
 
 void quant_pack(TensorType type, const void* w, int64_t rows, int64_t cols, void* out) {
@@ -241,7 +198,7 @@ void quant_pack(TensorType type, const void* w, int64_t rows, int64_t cols, void
 void quant_gemm_rows(TensorType type, const void* w, int64_t r_begin, int64_t r_end, const ActivationsQ8& act, float* y,
                      int64_t ldy, bool accumulate, bool packed) {
   if (r_begin >= r_end || act.n_tokens <= 0) return;
-  const quant::GemmFn gemm = packed ? active_kernels().gemm_x8(type) : active_kernels().gemm(type);
+  const quant::GemmFn gemm = packed ? quant::active_kernels().gemm_x8(type) : quant::active_kernels().gemm(type);
   if (!gemm) fail("quant_gemm_rows: no kernel for packed ", tensor_type_name(type));
   const int64_t row_bytes = tensor_row_bytes(type, act.n_blocks * kBlock);
   for (int64_t t0 = 0; t0 < act.n_tokens; t0 += kTokenChunk)
@@ -252,7 +209,7 @@ void quant_gemm_rows(TensorType type, const void* w, int64_t r_begin, int64_t r_
 void quant_matmul_multi(std::span<const QuantMatmulOutput> outputs, const float* x, int64_t cols, int64_t n_tokens,
                         ThreadPool& pool) {
   if (cols % kBlock != 0) fail("quant_matmul: ", cols, " columns is not a multiple of the block of 32");
-  const quant::IsaKernels& kernels = active_kernels();
+  const quant::IsaKernels& kernels = quant::active_kernels();
   // Each output's rows, concatenated, are the rows the threads split.
   constexpr size_t kMaxOutputs = 8;
   if (outputs.size() > kMaxOutputs) fail("quant_matmul_multi: at most ", kMaxOutputs, " outputs per call");

@@ -170,6 +170,7 @@ void quantize_activations_ref(const float* x, int64_t ldx, ActivationsQ8& act, i
 const IsaKernels* scalar_kernels() {
   static const IsaKernels k = [] {
     IsaKernels k;
+    k.name = "scalar";
     k.gemm_q8_0 = gemm_ref<TensorType::Q8_0>;
     k.gemm_q5_0 = gemm_ref<TensorType::Q5_0>;
     k.gemm_q4_0 = gemm_ref<TensorType::Q4_0>;

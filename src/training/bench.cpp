@@ -67,7 +67,7 @@ nlohmann::json bench_train(const TrainBenchOptions& o) {
           {"batch", o.batch},
           {"seq", o.seq},
           {"threads", pool.size()},
-          {"isa", o.bf16 ? gemm_bf16_isa() : gemm_f32_isa()},
+          {"isa", isa_name(o.bf16 ? gemm_bf16_isa() : gemm_f32_isa())},
           {"bf16", o.bf16},
           {"recompute", o.recompute},
           {"steps", o.steps},

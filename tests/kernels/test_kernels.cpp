@@ -52,8 +52,8 @@ std::string cat_trace(const Kernels* k, TensorType type, int64_t rows, int64_t c
 
 std::vector<const Kernels*> simd_tables() {
   std::vector<const Kernels*> out;
-  for (Isa isa : {Isa::Avx2, Isa::Avx512})
-    if (const Kernels* k = kernels_for(isa)) out.push_back(k);
+  for (Isa isa : isa_available())  // EDGELM_ISA lowers what is available
+    if (const Kernels* k = kernels_for(isa); k && isa != Isa::Scalar) out.push_back(k);
   return out;
 }
 

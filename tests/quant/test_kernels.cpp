@@ -21,15 +21,15 @@ namespace edgelm {
 namespace {
 
 using quant::ActivationsQ8;
-using quant::Isa;
 using quant::kBlock;
 
 constexpr TensorType kTypes[] = {TensorType::Q8_0, TensorType::Q5_0, TensorType::Q4_0};
 
-std::vector<Isa> simd_isas() {
-  std::vector<Isa> out;
-  for (Isa isa : {Isa::Avx2, Isa::Avx512Vnni})
-    if (quant::isa_supported(isa)) out.push_back(isa);
+// Every column's own table past the scalar one (isa_available(): EDGELM_ISA lowers it).
+std::vector<const quant::IsaKernels*> simd_tables() {
+  std::vector<const quant::IsaKernels*> out;
+  for (Isa isa : isa_available())
+    if (const quant::IsaKernels* k = quant::kernels_for(isa); k && isa != Isa::Scalar) out.push_back(k);
   return out;
 }
 
@@ -92,7 +92,7 @@ TEST(Kernels, NonFiniteActivationsQuantiseInRange) {
   for (int i = 0; i < kBlock; ++i) x[2 * kBlock + i] = nan;    // block 2: all NaN
   x[3 * kBlock] = -inf, x[3 * kBlock + 1] = nan;               // block 3: both
   std::vector<quant::QuantizeActFn> quantisers = {quant::quantize_activations_ref};
-  for (Isa isa : simd_isas()) quantisers.push_back(quant::isa_kernels(isa).quantize_activations);
+  for (const quant::IsaKernels* k : simd_tables()) quantisers.push_back(k->quantize_activations);
   for (auto quantise : quantisers) {
     OwnedActivations a(1, 4);
     quantise(x.data(), 4 * kBlock, a.act, 0, 1);
@@ -134,12 +134,12 @@ TEST(QuantKernels, SimdActivationQuantisationMatchesScalar) {
   x[40] = 0.5f * 127.0f / 127.0f;  // a tie candidate
   OwnedActivations ref(n_tokens, cols / kBlock);
   quant::quantize_activations_ref(x.data(), cols, ref.act, 0, n_tokens);
-  for (Isa isa : simd_isas()) {
+  for (const quant::IsaKernels* k : simd_tables()) {
     OwnedActivations got(n_tokens, cols / kBlock);
-    quant::isa_kernels(isa).quantize_activations(x.data(), cols, got.act, 0, n_tokens);
-    EXPECT_EQ(got.qs, ref.qs) << quant::isa_name(isa);
-    EXPECT_EQ(got.d, ref.d) << quant::isa_name(isa);
-    EXPECT_EQ(got.sum, ref.sum) << quant::isa_name(isa);
+    k->quantize_activations(x.data(), cols, got.act, 0, n_tokens);
+    EXPECT_EQ(got.qs, ref.qs) << k->name;
+    EXPECT_EQ(got.d, ref.d) << k->name;
+    EXPECT_EQ(got.sum, ref.sum) << k->name;
   }
 }
 
@@ -150,21 +150,21 @@ TEST(QuantKernels, EveryIsaMatchesExactDotProducts) {
   std::vector<float> x = random_activations(n_tokens, cols, rng);
   OwnedActivations act(n_tokens, cols / kBlock);
   quant::quantize_activations_ref(x.data(), cols, act.act, 0, n_tokens);
-  std::vector<Isa> isas = simd_isas();
-  isas.insert(isas.begin(), Isa::Scalar);
+  std::vector<const quant::IsaKernels*> tables = simd_tables();
+  tables.insert(tables.begin(), quant::kernels_for(Isa::Scalar));
   for (TensorType type : kTypes) {
     std::vector<uint8_t> w = random_weights(type, rows, cols, rng);
     int64_t row_bytes = tensor_row_bytes(type, cols);
-    for (Isa isa : isas) {
+    for (const quant::IsaKernels* k : tables) {
       std::vector<float> y(n_tokens * rows, NAN);
-      quant::isa_kernels(isa).gemm(type)(w.data(), row_bytes, 0, rows, act.act, 0, n_tokens, y.data(), rows, false);
+      k->gemm(type)(w.data(), row_bytes, 0, rows, act.act, 0, n_tokens, y.data(), rows, false);
       for (int64_t t = 0; t < n_tokens; ++t) {
         for (int64_t r = 0; r < rows; ++r) {
           double exact, magnitude;
           exact_dot(type, w.data() + r * row_bytes, act.act, t, &exact, &magnitude);
           double tol = 2.0 * double(act.act.n_blocks + 2) * FLT_EPSILON * magnitude + 1e-30;
           ASSERT_NEAR(y[t * rows + r], exact, tol)
-              << quant::isa_name(isa) << " " << tensor_type_name(type) << " t=" << t << " r=" << r;
+              << k->name << " " << tensor_type_name(type) << " t=" << t << " r=" << r;
         }
       }
     }
@@ -181,9 +181,9 @@ TEST(QuantKernels, PackedX8KernelsMatchExactDotProducts) {
   OwnedActivations act(n_tokens, cols / kBlock);
   quant::quantize_activations_ref(x.data(), cols, act.act, 0, n_tokens);
   int n_checked = 0;
-  for (Isa isa : simd_isas()) {
+  for (const quant::IsaKernels* k : simd_tables()) {
     for (TensorType type : {TensorType::Q8_0, TensorType::Q5_0, TensorType::Q4_0}) {
-      quant::GemmFn gemm = quant::isa_kernels(isa).gemm_x8(type);
+      quant::GemmFn gemm = k->gemm_x8(type);
       if (!gemm) continue;
       ++n_checked;
       std::vector<uint8_t> w = random_weights(type, rows, cols, rng);
@@ -203,7 +203,7 @@ TEST(QuantKernels, PackedX8KernelsMatchExactDotProducts) {
           exact_dot(type, w.data() + r * row_bytes, act.act, t, &exact, &magnitude);
           double tol = 2.0 * double(act.act.n_blocks + 2) * FLT_EPSILON * (magnitude + 1.0) + 1e-30;
           ASSERT_NEAR(y[t * rows + r], exact + 1.0, tol)
-              << quant::isa_name(isa) << " " << tensor_type_name(type) << " t=" << t << " r=" << r;
+              << k->name << " " << tensor_type_name(type) << " t=" << t << " r=" << r;
         }
       }
     }
@@ -265,11 +265,11 @@ TEST(QuantKernels, SubrangesWriteOnlyTheirOwnOutputs) {
   std::vector<float> x = random_activations(n_tokens, cols, rng);
   OwnedActivations act(n_tokens, cols / kBlock);
   quant::quantize_activations_ref(x.data(), cols, act.act, 0, n_tokens);
-  for (Isa isa : simd_isas()) {
+  for (const quant::IsaKernels* k : simd_tables()) {
     for (TensorType type : kTypes) {
       std::vector<uint8_t> w = random_weights(type, rows, cols, rng);
       std::vector<float> y(n_tokens * rows, -7.0f);
-      quant::isa_kernels(isa).gemm(type)(w.data(), tensor_row_bytes(type, cols), 2, 7, act.act, 1, 4, y.data(), rows, false);
+      k->gemm(type)(w.data(), tensor_row_bytes(type, cols), 2, 7, act.act, 1, 4, y.data(), rows, false);
       for (int64_t t = 0; t < n_tokens; ++t)
         for (int64_t r = 0; r < rows; ++r) {
           bool inside = r >= 2 && r < 7 && t >= 1 && t < 4;

@@ -16,7 +16,7 @@ struct Case {
   float alpha, beta;
 };
 
-void check_case(const Case& c, ThreadPool& pool) {
+void check_case(Isa isa, const Case& c, ThreadPool& pool) {
   Rng rng(uint64_t(c.M * 131 + c.N * 7 + c.K));
   const int64_t lda = (c.ta ? c.M : c.K) + 3, ldb = (c.tb ? c.K : c.N) + 1, ldc = c.N + 5;
   std::vector<float> A(size_t((c.ta ? c.K : c.M) * lda)), B(size_t((c.tb ? c.N : c.K) * ldb)), C(size_t(c.M * ldc));
@@ -27,7 +27,7 @@ void check_case(const Case& c, ThreadPool& pool) {
   if (c.beta == 0.0f)  // beta 0 must ignore whatever C holds, NaN included
     for (auto& x : C_fast) x = NAN;
   gemm_f32_ref(c.ta, c.tb, c.M, c.N, c.K, c.alpha, A.data(), lda, B.data(), ldb, c.beta, C_ref.data(), ldc);
-  gemm_f32(c.ta, c.tb, c.M, c.N, c.K, c.alpha, A.data(), lda, B.data(), ldb, c.beta, C_fast.data(), ldc, pool);
+  gemm_f32_on(isa, c.ta, c.tb, c.M, c.N, c.K, c.alpha, A.data(), lda, B.data(), ldb, c.beta, C_fast.data(), ldc, pool);
   const double eps = 1.19e-7;
   for (int64_t i = 0; i < c.M; ++i)
     for (int64_t j = 0; j < c.N; ++j) {
@@ -46,14 +46,13 @@ void check_case(const Case& c, ThreadPool& pool) {
 
 TEST(Gemm, MatchesReferenceAllTransposes) {
   ThreadPool pool(2);
-  for (bool generic : {false, true}) {
-    bool old = gemm_f32_force_generic(generic);
+  for (Isa isa : isa_available()) {
+    SCOPED_TRACE(isa_name(isa));
     for (bool ta : {false, true})
       for (bool tb : {false, true})
         for (auto [M, N, K] : {std::tuple{1, 1, 1}, {7, 33, 5}, {17, 65, 300}, {100, 37, 513}, {9, 2100, 20}, {130, 31, 64}})
           for (auto [alpha, beta] : {std::pair{1.0f, 0.0f}, {0.5f, 1.0f}, {-2.0f, 0.25f}})
-            check_case({ta, tb, M, N, K, alpha, beta}, pool);
-    gemm_f32_force_generic(old);
+            check_case(isa, {ta, tb, M, N, K, alpha, beta}, pool);
   }
 }
 

@@ -22,7 +22,7 @@ struct Case {
 
 float to_bf16(float x) { return bf16_to_f32(f32_to_bf16(x)); }
 
-void check_case(const Case& c, ThreadPool& pool) {
+void check_case(Isa isa, const Case& c, ThreadPool& pool) {
   Rng rng(uint64_t(c.M * 131 + c.N * 7 + c.K));
   const int64_t lda = (c.ta ? c.M : c.K) + 3, ldb = (c.tb ? c.K : c.N) + 1, ldc = c.N + 5;
   std::vector<float> A(size_t((c.ta ? c.K : c.M) * lda)), B(size_t((c.tb ? c.N : c.K) * ldb)), C(size_t(c.M * ldc));
@@ -33,7 +33,7 @@ void check_case(const Case& c, ThreadPool& pool) {
   if (c.beta == 0.0f)
     for (auto& x : C_fast) x = NAN;
   gemm_bf16_ref(c.ta, c.tb, c.M, c.N, c.K, c.alpha, A.data(), lda, B.data(), ldb, c.beta, C_ref.data(), ldc);
-  gemm_bf16(c.ta, c.tb, c.M, c.N, c.K, c.alpha, A.data(), lda, B.data(), ldb, c.beta, C_fast.data(), ldc, pool);
+  gemm_bf16_on(isa, c.ta, c.tb, c.M, c.N, c.K, c.alpha, A.data(), lda, B.data(), ldb, c.beta, C_fast.data(), ldc, pool);
   const double u = std::ldexp(1.0, -24);
   for (int64_t i = 0; i < c.M; ++i)
     for (int64_t j = 0; j < c.N; ++j) {
@@ -53,14 +53,13 @@ void check_case(const Case& c, ThreadPool& pool) {
 
 TEST(GemmBf16, MatchesRoundedReferenceAllTransposes) {
   ThreadPool pool(2);
-  for (bool generic : {false, true}) {
-    bool old = gemm_bf16_force_generic(generic);
+  for (Isa isa : isa_available()) {
+    SCOPED_TRACE(isa_name(isa));
     for (bool ta : {false, true})
       for (bool tb : {false, true})
         for (auto [M, N, K] : {std::tuple{1, 1, 1}, {7, 33, 5}, {17, 65, 300}, {100, 37, 1031}, {9, 2100, 20}, {130, 31, 64}})
           for (auto [alpha, beta] : {std::pair{1.0f, 0.0f}, {0.5f, 1.0f}, {-2.0f, 0.25f}})
-            check_case({ta, tb, M, N, K, alpha, beta}, pool);
-    gemm_bf16_force_generic(old);
+            check_case(isa, {ta, tb, M, N, K, alpha, beta}, pool);
   }
 }
 
@@ -84,9 +83,7 @@ TEST(GemmBf16, SimdAndPortableAgreeAndThreadCountsAreDeterministic) {
   gemm_bf16(false, false, M, N, K, 1.0f, A.data(), K, B.data(), N, 0.0f, C1.data(), N, one);
   gemm_bf16(false, false, M, N, K, 1.0f, A.data(), K, B.data(), N, 0.0f, C2.data(), N, two);
   EXPECT_EQ(C1, C2);
-  bool old = gemm_bf16_force_generic(true);
-  gemm_bf16(false, false, M, N, K, 1.0f, A.data(), K, B.data(), N, 0.0f, C3.data(), N, one);
-  gemm_bf16_force_generic(old);
+  gemm_bf16_on(Isa::Scalar, false, false, M, N, K, 1.0f, A.data(), K, B.data(), N, 0.0f, C3.data(), N, one);
   // Same products, same order of pair sums: only the hardware's rounding inside a pair may differ.
   for (int64_t i = 0; i < M * N; ++i) ASSERT_NEAR(C1[i], C3[i], 1e-4 * (1 + std::fabs(C3[i]))) << i;
 }
