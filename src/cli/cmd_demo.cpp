@@ -24,6 +24,8 @@ void setup(CLI::App& app) {
   cmd->add_option("--focus-steps", o->focus_steps,
                   "steps of the focus round, which continues training on data weighted towards the first model's "
                   "failures on the hand-written cases (-1: the mode's default, 0: no focus round)");
+  cmd->add_option("--base", o->base_model, "fine-tune from this base model (edgelm base): its tokenizer and shape, its weights");
+  cmd->add_flag("--no-scratch-ablation", o->no_scratch_ablation, "with --base: skip the from-scratch model at equal compute");
   cmd->add_option("--dim", o->dim, "model dimension (0: the mode's default)");
   cmd->add_option("--layers", o->layers, "model layers (0: the mode's default)");
   cmd->callback([o] { run_demo(*o); });

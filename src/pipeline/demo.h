@@ -25,6 +25,13 @@ struct DemoOptions {
   // Overrides of the sizes the mode chooses (0: keep).
   int64_t n_examples = 0, vocab_size = 0, steps = 0, dim = 0, layers = 0;
   int64_t focus_steps = -1;  // the focus round's steps (-1: the mode's default, 0: no focus round)
+  // A shared base model (`edgelm base`): the tokenizer is the base's with the
+  // device's special tokens bound to reserved ones, the shape is the base's,
+  // and every training starts from its weights. Adds the ablation "same
+  // tokenizer, from scratch" trained for the fine-tuning steps plus the
+  // base's pretraining steps (equal total compute) unless no_scratch_ablation.
+  std::string base_model;
+  bool no_scratch_ablation = false;
 };
 
 // The sizes a mode uses; `describe` in the report card.
@@ -38,6 +45,9 @@ struct DemoPlan {
   // cases drives `generate --focus`, and training continues from that model.
   int64_t focus_steps = 0, focus_examples = 0;
   double focus_learning_rate = 0;
+  // With a base model: its pretraining steps (of batch x seq_len tokens), which
+  // the from-scratch ablation adds to `steps` (0: no such ablation).
+  int64_t base_steps = 0;
 };
 DemoPlan demo_plan(const DemoOptions& options);
 
