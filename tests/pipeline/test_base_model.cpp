@@ -12,6 +12,7 @@
 #include "pipeline/base_model.h"
 #include "pipeline/demo.h"
 #include "platform/atomic_file.h"
+#include "platform/error.h"
 #include "platform/gguf.h"
 #include "tokenizer/reserved.h"
 #include "tokenizer/tokenizer.h"
@@ -26,7 +27,7 @@ TEST(BaseModel, PretrainsOnceAndTheDemoFineTunesFromIt) {
   fs::remove_all(root);
   fs::create_directories(root);
   std::string corpus;
-  for (int i = 0; i < 60; ++i) {
+  for (int i = 0; i < 200; ++i) {
     corpus += nlohmann::json{{"text", "The purifier cleans the air of room number " + std::to_string(i) + "."}, {"lang", "en"}}.dump() + "\n";
     corpus += nlohmann::json{{"text", "공기청정기가 " + std::to_string(i) + "번 방의 공기를 깨끗하게 합니다."}, {"lang", "ko"}}.dump() + "\n";
   }
