@@ -14,11 +14,11 @@
 #include "eval/cases.h"
 #include "eval/keyword_baseline.h"
 #include "eval/report.h"
+#include "model/weights.h"
+#include "pipeline/base_model.h"
 #include "pipeline/demo_report.h"
 #include "pipeline/demo_train.h"
 #include "pipeline/stages.h"
-#include "model/weights.h"
-#include "pipeline/base_model.h"
 #include "platform/atomic_file.h"
 #include "platform/error.h"
 #include "platform/gguf.h"
@@ -60,6 +60,9 @@ DemoPlan demo_plan(const DemoOptions& o) {
     // The base decides the shape; its pretraining tokens count towards the
     // from-scratch ablation's equal compute (base.json, written beside it).
     ModelConfig c = read_model_config(GgufFile::open(o.base_model));
+    if ((o.dim && o.dim != c.dim) || (o.layers && o.layers != c.n_layers) || (o.vocab_size && o.vocab_size != c.n_vocab))
+      fail("--dim, --layers and --vocab-size cannot differ from the base model's shape (", c.summary(), ", ", o.base_model,
+           "): leave them out with --base, or pretrain a base of that shape (edgelm base --dim ... --layers ...)");
     p.dim = c.dim, p.layers = c.n_layers, p.heads = c.n_heads, p.kv_heads = c.n_kv_heads, p.ffn_dim = c.ffn_dim;
     p.context = c.context_length, p.vocab_size = c.n_vocab;
     if (!o.no_scratch_ablation) {

@@ -72,6 +72,9 @@ TEST(BaseModel, PretrainsOnceAndTheDemoFineTunesFromIt) {
   o.threads = 1;
   o.focus_steps = 0;
   o.base_model = base_model;
+  DemoOptions other_shape = o;
+  other_shape.dim = 48;  // the base is dim 32: an error, not a silent override
+  EXPECT_THROW(demo_plan(other_shape), Error);
   DemoPlan plan = demo_plan(o);
   EXPECT_EQ(plan.dim, 32);  // the base's shape
   EXPECT_EQ(plan.vocab_size, 420);
