@@ -14,10 +14,15 @@
 #include "eval/cases.h"
 #include "eval/keyword_baseline.h"
 #include "eval/report.h"
+#include "model/weights.h"
+#include "pipeline/base_model.h"
 #include "pipeline/demo_report.h"
 #include "pipeline/demo_train.h"
 #include "pipeline/stages.h"
+#include "platform/atomic_file.h"
 #include "platform/error.h"
+#include "platform/gguf.h"
+#include "platform/json.h"
 #include "platform/thread_pool.h"
 
 namespace edgelm {
@@ -58,6 +63,23 @@ DemoPlan demo_plan(const DemoOptions& o) {
   if (o.layers) p.layers = o.layers;
   if (o.focus_steps >= 0) p.focus_steps = o.focus_steps;
   if (o.dpo_steps >= 0) p.dpo_steps = o.dpo_steps;
+  if (!o.base_model.empty()) {
+    // The base decides the shape; its pretraining tokens count towards the
+    // from-scratch ablation's equal compute (base.json, written beside it).
+    ModelConfig c = read_model_config(GgufFile::open(o.base_model));
+    if ((o.dim && o.dim != c.dim) || (o.layers && o.layers != c.n_layers) || (o.vocab_size && o.vocab_size != c.n_vocab))
+      fail("--dim, --layers and --vocab-size cannot differ from the base model's shape (", c.summary(), ", ", o.base_model,
+           "): leave them out with --base, or pretrain a base of that shape (edgelm base --dim ... --layers ...)");
+    p.dim = c.dim, p.layers = c.n_layers, p.heads = c.n_heads, p.kv_heads = c.n_kv_heads, p.ffn_dim = c.ffn_dim;
+    p.context = c.context_length, p.vocab_size = c.n_vocab;
+    if (!o.no_scratch_ablation) {
+      std::string info = (std::filesystem::path(o.base_model).parent_path() / "base.json").string();
+      nlohmann::json base = parse_json(read_file(info), info);
+      const nlohmann::json& pre = base.at("pretrain");
+      int64_t tokens = pre.at("steps").get<int64_t>() * pre.at("batch").get<int64_t>() * pre.at("seq").get<int64_t>();
+      p.base_steps = (tokens + p.batch * p.seq_len - 1) / (p.batch * p.seq_len);
+    }
+  }
   return p;
 }
 
@@ -102,8 +124,9 @@ nlohmann::json run_demo(const DemoOptions& o) {
   auto device = std::make_shared<const DeviceSpec>(load_device(domain_dir));
   const DomainSchema& schema = device->schema;
   // data x2, tokenizer, training x2, quantisation x2, 6 evaluations per case set; the focus round adds 3;
-  // DPO adds its training and the SFT model's evaluation per case set.
-  const int n_stages = 7 + 2 * 6 + (plan.focus_steps > 0 ? 3 : 0) + (plan.dpo_steps > 0 ? 3 : 0);
+  // DPO adds its training and the SFT model's evaluation per case set; a base's from-scratch ablation adds 3.
+  const bool scratch = plan.base_steps > 0;
+  const int n_stages = 7 + 2 * 6 + (plan.focus_steps > 0 ? 3 : 0) + (plan.dpo_steps > 0 ? 3 : 0) + (scratch ? 3 : 0);
   StageRunner st(o.out_dir, n_stages, o.force, o.quiet);
   auto rel = [&](const std::string& p) { return st.path(p); };
 
@@ -138,9 +161,14 @@ nlohmann::json run_demo(const DemoOptions& o) {
                                    {"data-unbalanced/train.jsonl", "data-unbalanced/valid.jsonl"},
                                    generate("data-unbalanced", false, plan.n_examples, o.seed, ""));
 
-  // 3. Tokenizer with the agent's special tokens reserved.
+  // 3. Tokenizer with the agent's special tokens reserved, or the base's with
+  // them bound to its reserved tokens.
+  const bool from_base = !o.base_model.empty();
   nlohmann::json tok_cfg = {{"data", data_cfg}, {"vocab", plan.vocab_size}};
-  nlohmann::json tok = st.run("tokenizer", "train the tokenizer", tok_cfg, {"tokenizer.gguf"}, [&] {
+  if (from_base) tok_cfg = {{"base", file_stamp(o.base_model)}, {"domain_hash", domain_pb.content_hash}};
+  nlohmann::json tok = st.run("tokenizer", from_base ? "bind the device's tokens in the base tokenizer" : "train the tokenizer",
+                              tok_cfg, {"tokenizer.gguf"}, [&] {
+    if (from_base) return bind_demo_tokenizer(schema, o.base_model, rel("tokenizer.gguf"));
     return train_demo_tokenizer(schema, rel("data/train.jsonl"), plan.vocab_size, rel("tokenizer.gguf"), o.quiet);
   });
 
@@ -148,7 +176,7 @@ nlohmann::json run_demo(const DemoOptions& o) {
   auto train_spec = [&](const std::string& data_dir, const std::string& model, const std::string& run_dir, int64_t steps) {
     AgentTrainSpec s{rel(data_dir + "/train.jsonl"), rel(data_dir + "/valid.jsonl"), rel("tokenizer.gguf"), rel(model),
                      rel(run_dir), plan.dim, plan.layers, plan.heads, plan.kv_heads, plan.ffn_dim, plan.context,
-                     steps, plan.batch, plan.seq_len, plan.learning_rate, o.seed, o.quiet, ""};
+                     steps, plan.batch, plan.seq_len, plan.learning_rate, o.seed, o.quiet, o.base_model};
     return s;
   };
   // With a focus round, the first training writes model-round1.gguf and the
@@ -161,6 +189,7 @@ nlohmann::json run_demo(const DemoOptions& o) {
   nlohmann::json model_cfg = {{"tokenizer", tok_cfg}, {"dim", plan.dim}, {"layers", plan.layers}, {"heads", plan.heads},
                               {"kv_heads", plan.kv_heads}, {"ffn", plan.ffn_dim}, {"context", plan.context},
                               {"batch", plan.batch}, {"seq", plan.seq_len}, {"lr", plan.learning_rate}, {"seed", o.seed}};
+  if (from_base) model_cfg["init"] = file_stamp(o.base_model);
   nlohmann::json train_cfg = model_cfg;
   train_cfg["steps"] = plan.steps;
   train_cfg["out"] = first_model;
@@ -234,6 +263,24 @@ nlohmann::json run_demo(const DemoOptions& o) {
     return train_demo_model(schema, train_spec("data-unbalanced", "model-unbalanced.gguf", "train-unbalanced", plan.ablation_steps));
   });
 
+  // 5b. With a base model: the same shape and tokenizer from random weights,
+  // trained for the fine-tuning steps plus the base's pretraining steps (equal
+  // total compute): what pretraining is worth.
+  nlohmann::json train_scratch = nlohmann::json::object();
+  if (scratch) {
+    nlohmann::json scratch_cfg = model_cfg;
+    scratch_cfg.erase("init");
+    // The model's own steps, the focus round's, and the base's pretraining.
+    const int64_t scratch_steps = plan.steps + std::max<int64_t>(0, plan.focus_steps) + plan.base_steps;
+    scratch_cfg["steps"] = scratch_steps;
+    train_scratch = st.run("train_scratch", "train the same shape from scratch at equal compute (ablation)", scratch_cfg,
+                           {"model-scratch.gguf"}, [&] {
+      AgentTrainSpec s = train_spec("data", "model-scratch.gguf", "train-scratch", scratch_steps);
+      s.init_model.clear();
+      return train_demo_model(schema, s);
+    });
+  }
+
   // 6-7. Quantised copies.
   nlohmann::json quant;
   for (const char* type : {"q8_0", "q4_0"}) {
@@ -257,6 +304,9 @@ nlohmann::json run_demo(const DemoOptions& o) {
       {"keyword-baseline", "keyword baseline", "", true},
   };
   if (dpo_stage) evals.insert(evals.begin() + 3, EvalSpec{"model-sft", "model-sft.gguf (before DPO)", "model-sft.gguf", true});
+  if (scratch)
+    evals.insert(evals.end() - 1, {"model-scratch", cat("same tokenizer, from scratch, ", plan.steps + std::max<int64_t>(0, plan.focus_steps) + plan.base_steps, " steps (equal compute)"),
+                                   "model-scratch.gguf", true});
   nlohmann::json results = nlohmann::json::object();
   for (const auto& cs : case_sets) {
     // The hand-written cases are few and are the yardstick: always all of them.
@@ -306,7 +356,7 @@ nlohmann::json run_demo(const DemoOptions& o) {
   }
   DemoReportInput in{o,     plan,    st.manifest(), data,      data_raw,  tok,
                      train, train_raw, quant,       results,   focus,     dpo,       languages,
-                     domain_pb.config.report_targets, out_of_scope_calls};
+                     domain_pb.config.report_targets, out_of_scope_calls, train_scratch};
   nlohmann::json card = write_demo_report(st, in);
   if (!o.quiet) print_demo_summary(card);
   return card;

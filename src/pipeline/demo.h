@@ -27,6 +27,13 @@ struct DemoOptions {
   int64_t ffn_dim = 0;      // 0: twice dim when dim is given, else the mode's default
   int64_t focus_steps = -1;  // the focus round's steps (-1: the mode's default, 0: no focus round)
   int64_t dpo_steps = -1;    // DPO steps after SFT (-1: the mode's default, 0: no DPO stage)
+  // A shared base model (`edgelm base`): the tokenizer is the base's with the
+  // device's special tokens bound to reserved ones, the shape is the base's,
+  // and every training starts from its weights. Adds the ablation "same
+  // tokenizer, from scratch" trained for the fine-tuning steps plus the
+  // base's pretraining steps (equal total compute) unless no_scratch_ablation.
+  std::string base_model;
+  bool no_scratch_ablation = false;
 };
 
 // The sizes a mode uses; `describe` in the report card.
@@ -44,6 +51,9 @@ struct DemoPlan {
   // (data/dpo.jsonl), against the SFT model as the frozen reference.
   int64_t dpo_steps = 0;
   double dpo_learning_rate = 0, dpo_beta = 0.1;
+  // With a base model: its pretraining steps (of batch x seq_len tokens), which
+  // the from-scratch ablation adds to `steps` (0: no such ablation).
+  int64_t base_steps = 0;
 };
 DemoPlan demo_plan(const DemoOptions& options);
 

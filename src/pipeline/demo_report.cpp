@@ -49,8 +49,8 @@ std::string mib(int64_t bytes) { return fixed(double(bytes) / (1 << 20), 2) + " 
 std::string check(bool ok) { return ok ? "met" : "NOT met"; }
 
 // The rows of every results table, in the order the demo makes them.
-const char* const kSlugOrder[] = {"model",     "model-q8_0",       "model-q4_0",      "model-sft",
-                                  "model-unconstrained", "model-unbalanced", "keyword-baseline"};
+const char* const kSlugOrder[] = {"model",     "model-q8_0",       "model-q4_0",       "model-sft",     "model-unconstrained",
+                                  "model-unbalanced", "model-scratch", "keyword-baseline"};
 
 }  // namespace
 
@@ -102,10 +102,12 @@ nlohmann::json write_demo_report(const StageRunner& st, const DemoReportInput& i
   card["train_unbalanced"] = in.train_unbalanced;
   card["focus"] = in.focus;
   card["dpo"] = in.dpo;
+  if (!in.options.base_model.empty()) card["base_model"] = in.options.base_model;
+  if (!in.train_scratch.empty()) card["train_scratch"] = in.train_scratch;
   const nlohmann::json no_run = nlohmann::json::object();
   const nlohmann::json& focus_train = in.focus.contains("train") ? in.focus["train"] : no_run;
   nlohmann::json models = nlohmann::json::object();
-  for (const char* f : {"model.gguf", "model-q8_0.gguf", "model-q4_0.gguf", "model-sft.gguf", "model-unbalanced.gguf"}) {
+  for (const char* f : {"model.gguf", "model-q8_0.gguf", "model-q4_0.gguf", "model-sft.gguf", "model-unbalanced.gguf", "model-scratch.gguf"}) {
     std::error_code ec;
     auto bytes = fs::file_size(st.path(f), ec);
     if (!ec) models[f] = {{"bytes", bytes}};
@@ -201,13 +203,20 @@ nlohmann::json write_demo_report(const StageRunner& st, const DemoReportInput& i
                                       p.focus_learning_rate, ")"),
             ". The unbalanced-data ablation has the same shape and ",
             in.train_unbalanced.value("steps", p.ablation_steps), " steps",
-            p.ablation_steps < p.steps ? " (shorter, to fit the time budget: compare with that in mind)" : "", ".\n\n");
+            p.ablation_steps < p.steps ? " (shorter, to fit the time budget: compare with that in mind)" : "", ".",
+            in.options.base_model.empty()
+                ? std::string()
+                : cat(" Every model starts from the base model ", in.options.base_model, " (its pretraining is worth ", p.base_steps,
+                      " steps of this batch; its time is the base stage's, not counted here)",
+                      in.train_scratch.empty() ? std::string() : "; the from-scratch ablation trains those steps more instead"),
+            "\n\n");
 
   md += "## Training\n\n| run | steps | tokens | final train loss | valid loss | seconds |\n| --- | --- | --- | --- | --- | --- |\n";
   for (const auto& [name, t] : {std::pair<const char*, const nlohmann::json*>{
                                     focus_train.empty() ? "model.gguf" : "model-round1.gguf", &in.train},
                                 {"model.gguf (focus round)", &focus_train},
-                                {"model-unbalanced.gguf", &in.train_unbalanced}}) {
+                                {"model-unbalanced.gguf", &in.train_unbalanced},
+                                {"model-scratch.gguf", &in.train_scratch}}) {
     if (t->empty()) continue;
     md += cat("| ", name, " | ", t->value("steps", int64_t(0)), " | ", t->value("tokens", int64_t(0)), " | ",
               fixed(t->value("final_loss", 0.0), 4), " | ", fixed(t->value("valid_loss", 0.0), 4), " | ",

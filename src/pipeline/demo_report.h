@@ -27,6 +27,12 @@ struct DemoReportInput {
   // The functions the hand-written out-of-scope cases expect (intent_unclear);
   // empty where out-of-scope requests get no call.
   const std::vector<std::string>& out_of_scope_calls;
+  // With a base model (demo --base): the from-scratch ablation's training, else empty.
+  const nlohmann::json& train_scratch = empty_json();
+  static const nlohmann::json& empty_json() {
+    static const nlohmann::json e = nlohmann::json::object();
+    return e;
+  }
 };
 
 // Writes report.md, report.json, comparison.svg, loss_curve.svg into the run folder; returns report.json's content.
