@@ -175,6 +175,10 @@ TrainResult train_model(const TrainConfig& config, const TrainOptions& options) 
   namespace fs = std::filesystem;
   fs::create_directories(c.out_dir);
   const std::string ckpt_path = c.out_dir + "/checkpoint.gguf", metrics_path = c.out_dir + "/metrics.jsonl";
+  // A run killed while writing (SIGKILL, the OOM killer) leaves only temporaries behind: the files it
+  // had finished are whole, since every write is a rename. Clear the temporaries of dead processes.
+  for (const char* name : {"checkpoint.gguf", "model.gguf", "metrics.jsonl", "config.toml", "loss.svg"})
+    remove_stale_temporaries(c.out_dir + "/" + name);
   TrainState state;
   if (options.resume) {
     if (!fs::exists(ckpt_path)) fail("--resume: no checkpoint at ", ckpt_path);
