@@ -11,7 +11,9 @@
 //   [train] batch, seq, accum, steps, seed, eval_every, eval_batches, checkpoint_every,
 //           log_every, threads, save_type ("f32", "f16", "bf16"),
 //           bf16 (true: matmuls in bf16 with f32 accumulation; master weights, optimiser and norms stay f32),
-//           recompute (true: keep only each layer's input, recompute the rest in backward: less memory, ~30% more time)
+//           recompute (true: keep only each layer's input, recompute the rest in backward: less memory, ~30% more time),
+//           overlap_comm (under mpirun: all-reduce each block's gradients while backward runs on; false: one
+//           blocking all-reduce after backward)
 //   [optim] lr, min_lr, warmup, weight_decay, decay_embeddings, beta1, beta2, eps, grad_clip
 #include <cstdint>
 #include <string>
@@ -41,6 +43,7 @@ struct TrainConfig {
   std::string save_type = "f32";
   bool bf16 = false;
   bool recompute = false;
+  bool overlap_comm = true;
 
   OptimConfig optim;
 

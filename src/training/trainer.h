@@ -1,11 +1,13 @@
 #pragma once
 // The training loop behind `edgelm train` and the demo: pretraining or SFT
-// from a TrainConfig, with validation, metrics, checkpoints and resume.
+// from a TrainConfig, with validation, metrics, checkpoints and resume, on one
+// process or data-parallel over the ranks of `mpirun -np N` (data_parallel.h;
+// rank 0 alone writes the run folder).
 //
 // The run folder (config.out) receives:
 //   config.toml       the resolved config
 //   metrics.jsonl     one line per logged step {"step","loss","lr","grad_norm","tokens_per_s","elapsed_s"}
-//                     and per evaluation {"step","valid_loss"}
+//                     (+ "comm_wait_s" under mpirun) and per evaluation {"step","valid_loss"}
 //   loss.svg          the loss curve (train and validation)
 //   checkpoint.gguf   model + AdamW moments + loop state (every checkpoint_every steps, on stop, at the end)
 //   model.gguf        the final model with the tokenizer's tokenizer.* keys (save_type)
@@ -37,6 +39,9 @@ struct TrainResult {
   int64_t steps_done = 0, tokens_seen = 0, n_params = 0;
   double final_loss = 0, valid_loss = -1, seconds = 0, tokens_per_s = 0;
   bool interrupted = false;
+  int n_ranks = 1;                 // processes of a data-parallel run (mpirun -np N)
+  double loop_seconds = 0;         // this session's training loop
+  double comm_wait_seconds = 0;    // of which blocked waiting for the gradient all-reduce
   std::string model_path, checkpoint_path;
   std::vector<std::pair<int64_t, double>> losses;  // (step, train loss) of this session
 };
