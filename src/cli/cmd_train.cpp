@@ -81,15 +81,16 @@ void run_train_here(const TrainCliOptions& o) {
 
 // Under mpirun every rank runs this; an error on one rank ends them all (the others
 // would wait for it forever in the next collective).
+// Under `mpirun -np 1` MPI is started too, and must be finalised on every way out.
 void run_train(const TrainCliOptions& o) {
   dist::init();
-  if (dist::size() == 1) {
-    run_train_here(o);
-    return;
-  }
   try {
     run_train_here(o);
   } catch (const std::exception& e) {
+    if (dist::size() == 1) {
+      dist::finalize();
+      throw;
+    }
     std::fprintf(stderr, "edgelm: error (rank %d of %d): %s\n", dist::rank(), dist::size(), e.what());
     dist::abort_all(1);
   }

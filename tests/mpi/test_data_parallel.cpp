@@ -124,6 +124,20 @@ TEST(DataParallel, TwoRanksTrainAsOneProcessWithIdenticalReplicas) {
   fs::remove_all(dir);
 }
 
+// mpirun -np 1 is the single process, bit for bit, and ends cleanly (MPI finalised).
+TEST(DataParallel, OneRankUnderMpirunIsTheSingleProcess) {
+  const std::string dir = temp_dir("one_rank");
+  const std::string text = config_text(write_shard(dir));
+  write_file_atomic(dir + "/train.toml", text);
+  TrainOptions quiet;
+  quiet.progress_bar = false;
+  const TrainResult one = train_model(parse_train_config(text, {"out=\"" + dir + "/one\""}), quiet);
+  ASSERT_EQ(mpirun(1, cat("train --config ", dir, "/train.toml --out ", dir, "/mpi --quiet"), dir + "/log"), 0)
+      << read_file(dir + "/log");
+  EXPECT_EQ(read_file(dir + "/mpi/model.gguf"), read_file(one.model_path));
+  fs::remove_all(dir);
+}
+
 // A batch that does not split over the ranks is an error on every rank, and the job
 // ends (no rank waits for the others forever).
 TEST(DataParallel, AnErrorEndsTheWholeJob) {
