@@ -1,11 +1,13 @@
 // edgelm train --config FILE.toml [--set section.key=value ...] [--resume]
 #include <atomic>
 #include <csignal>
+#include <algorithm>
 #include <cstdio>
 #include <memory>
 
 #include "cli/command.h"
 #include "platform/atomic_file.h"
+#include "platform/dist.h"
 #include "platform/error.h"
 #include "training/trainer.h"
 
@@ -28,7 +30,7 @@ struct TrainCliOptions {
   bool resume = false, quiet = false;
 };
 
-void run_train(const TrainCliOptions& o) {
+void run_train_here(const TrainCliOptions& o) {
   // Explicit flags are shorthands for --set and win over it.
   std::vector<std::string> overrides = o.sets;
   auto add = [&](const char* key, const std::string& value) {
@@ -62,6 +64,7 @@ void run_train(const TrainCliOptions& o) {
     throw;
   }
   std::signal(SIGINT, previous);
+  if (!dist::is_root()) return;
   if (r.interrupted) {
     std::printf("interrupted at step %lld: checkpoint %s (continue with --resume)\n", (long long)r.steps_done,
                 r.checkpoint_path.c_str());
@@ -71,6 +74,27 @@ void run_train(const TrainCliOptions& o) {
               (long long)r.tokens_seen, r.seconds, r.tokens_per_s, r.final_loss);
   if (r.valid_loss >= 0) std::printf(", validation loss %.4f", r.valid_loss);
   std::printf("\nmodel: %s\n", r.model_path.c_str());
+  if (r.n_ranks > 1)
+    std::printf("data parallel over %d processes: %.1f s of %.1f s (%.1f%%) blocked on the gradient all-reduce\n",
+                r.n_ranks, r.comm_wait_seconds, r.loop_seconds, 100.0 * r.comm_wait_seconds / std::max(1e-9, r.loop_seconds));
+}
+
+// Under mpirun every rank runs this; an error on one rank ends them all (the others
+// would wait for it forever in the next collective).
+// Under `mpirun -np 1` MPI is started too, and must be finalised on every way out.
+void run_train(const TrainCliOptions& o) {
+  dist::init();
+  try {
+    run_train_here(o);
+  } catch (const std::exception& e) {
+    if (dist::size() == 1) {
+      dist::finalize();
+      throw;
+    }
+    std::fprintf(stderr, "edgelm: error (rank %d of %d): %s\n", dist::rank(), dist::size(), e.what());
+    dist::abort_all(1);
+  }
+  dist::finalize();
 }
 
 void setup(CLI::App& app) {

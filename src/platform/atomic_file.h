@@ -29,6 +29,11 @@ class AtomicFile {
   bool committed_ = false;
 };
 
+// Removes the temporaries "<path>.tmp.<pid>" that a killed writer left behind
+// (its process no longer exists); a live writer's temporary is kept. Returns how
+// many it removed. The final file itself is never touched: it is always whole.
+int remove_stale_temporaries(const std::string& path);
+
 // Convenience: the whole content at once.
 void write_file_atomic(const std::string& path, std::string_view content);
 std::string read_file(const std::string& path);  // throws Error naming the path

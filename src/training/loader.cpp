@@ -8,7 +8,7 @@
 namespace edgelm::training {
 
 BatchLoader::BatchLoader(const Shard& shard, int64_t B, int64_t T, PackMode mode, uint64_t seed, bool shuffle)
-    : shard_(shard), B_(B), T_(T), mode_(mode), seed_(seed), shuffle_(shuffle) {
+    : shard_(shard), B_(B), T_(T), row_end_(B), mode_(mode), seed_(seed), shuffle_(shuffle) {
   if (B <= 0 || T <= 0) fail("batch size and sequence length must be positive (got ", B, " x ", T, ")");
   if (mode == PackMode::Stream) {
     if (shard.n_tokens() < T + 1)
@@ -110,12 +110,26 @@ int64_t BatchLoader::place_example(Batch& out, int64_t row, int64_t t0, int64_t 
   return n;
 }
 
+void BatchLoader::set_rows(int64_t row_begin, int64_t row_end) {
+  if (row_begin < 0 || row_end > B_ || row_begin >= row_end)
+    fail("rows ", row_begin, "..", row_end, " are not a part of a batch of ", B_);
+  row_begin_ = row_begin;
+  row_end_ = row_end;
+}
+
 void BatchLoader::next(Batch& out) {
-  out.resize(B_, T_);
-  if (mode_ == PackMode::Pairs) return next_pairs(out);
+  if (mode_ == PackMode::Pairs) {  // single-process only (the trainer refuses DPO under mpirun)
+    out.resize(B_, T_);
+    return next_pairs(out);
+  }
+  out.resize(row_end_ - row_begin_, T_);
   for (int64_t row = 0; row < B_; ++row) {
+    // Rows of other ranks advance the position without reading their tokens.
+    const bool mine = row >= row_begin_ && row < row_end_;
+    const int64_t r = row - row_begin_;
     if (mode_ == PackMode::Stream) {
-      fill_window(out, row, int64_t(advance()));
+      const int64_t start = int64_t(advance());
+      if (mine) fill_window(out, r, start);
       continue;
     }
     int64_t t = 0;
@@ -127,11 +141,12 @@ void BatchLoader::next(Batch& out) {
       const int64_t need = example_positions(doc);
       if (t > 0 && t + need > T_) break;
       pos_.index += 1;
-      t += place_example(out, row, t, doc);
+      t += mine ? place_example(out, r, t, doc) : need;
       if (t >= T_) break;
     }
+    if (!mine) continue;
     for (; t < T_; ++t) {  // padding: attends only to itself, never trained
-      const int64_t i = row * T_ + t;
+      const int64_t i = r * T_ + t;
       out.tokens[i] = 0;
       out.targets[i] = 0;
       out.first[i] = int32_t(t);

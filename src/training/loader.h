@@ -34,7 +34,14 @@ class BatchLoader {
   // shuffle = false keeps file order (validation).
   BatchLoader(const Shard& shard, int64_t B, int64_t T, PackMode mode, uint64_t seed, bool shuffle = true);
 
+  // Fills the next batch: B rows of T, or only rows [row_begin, row_end) of it
+  // after set_rows (out then has row_end - row_begin rows).
   void next(Batch& out);
+  // Data-parallel sharding: this process fills only rows [row_begin, row_end) of
+  // every batch, yet walks the whole batch's units, so the position (and so a
+  // checkpoint) is the same on every rank, and the ranks' rows together are
+  // exactly the batch one process would draw.
+  void set_rows(int64_t row_begin, int64_t row_end);
   LoaderPosition position() const { return pos_; }
   void set_position(LoaderPosition pos);
   int64_t n_units() const { return int64_t(units_.size()); }  // windows, examples or pairs per epoch
@@ -51,6 +58,7 @@ class BatchLoader {
 
   const Shard& shard_;
   int64_t B_, T_;
+  int64_t row_begin_ = 0, row_end_ = 0;  // the rows of each batch this process fills
   PackMode mode_;
   uint64_t seed_;
   bool shuffle_;

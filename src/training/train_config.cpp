@@ -108,6 +108,7 @@ const std::map<std::string, Setter>& setters() {
       {"train.bf16", set<bool>([](TrainConfig& c) -> auto& { return c.bf16; })},
       {"train.recompute", set<bool>([](TrainConfig& c) -> auto& { return c.recompute; })},
       {"train.dpo_beta", set<double>([](TrainConfig& c) -> auto& { return c.dpo_beta; })},
+      {"train.overlap_comm", set<bool>([](TrainConfig& c) -> auto& { return c.overlap_comm; })},
       {"optim.lr", set<float>([](TrainConfig& c) -> auto& { return c.optim.lr; })},
       {"optim.min_lr", set<float>([](TrainConfig& c) -> auto& { return c.optim.min_lr; })},
       {"optim.warmup", set<int64_t>([](TrainConfig& c) -> auto& { return c.optim.warmup_steps; })},
@@ -306,7 +307,8 @@ std::string train_config_to_toml(const TrainConfig& c) {
     << "\neval_every = " << c.eval_every << "\neval_batches = " << c.eval_batches
     << "\ncheckpoint_every = " << c.checkpoint_every << "\nlog_every = " << c.log_every << "\nthreads = " << c.threads
     << "\nsave_type = " << q(c.save_type) << "\nbf16 = " << (c.bf16 ? "true" : "false")
-    << "\nrecompute = " << (c.recompute ? "true" : "false") << "\ndpo_beta = " << c.dpo_beta << "\n\n[optim]\nlr = " << double(c.optim.lr)
+    << "\nrecompute = " << (c.recompute ? "true" : "false") << "\ndpo_beta = " << c.dpo_beta
+    << "\noverlap_comm = " << (c.overlap_comm ? "true" : "false") << "\n\n[optim]\nlr = " << double(c.optim.lr)
     << "\nmin_lr = " << double(c.optim.min_lr) << "\nwarmup = " << c.optim.warmup_steps
     << "\nweight_decay = " << double(c.optim.weight_decay)
     << "\ndecay_embeddings = " << (c.optim.decay_embeddings ? "true" : "false") << "\nbeta1 = " << double(c.optim.beta1)

@@ -16,7 +16,9 @@
 //           dpo_beta (dpo: how far the model may move from the reference; 0.1),
 //           log_every, threads, save_type ("f32", "f16", "bf16"),
 //           bf16 (true: matmuls in bf16 with f32 accumulation; master weights, optimiser and norms stay f32),
-//           recompute (true: keep only each layer's input, recompute the rest in backward: less memory, ~30% more time)
+//           recompute (true: keep only each layer's input, recompute the rest in backward: less memory, ~30% more time),
+//           overlap_comm (under mpirun: all-reduce each block's gradients while backward runs on; false: one
+//           blocking all-reduce after backward)
 //   [optim] lr, min_lr, warmup, weight_decay, decay_embeddings, beta1, beta2, eps, grad_clip
 //   [lora]  rank (0: off), alpha, dropout, targets ("q,v"; any of q, k, v, o, gate, up, down or "all"):
 //           trains a LoRA adapter on the frozen model.init (f32/f16/bf16/q8_0 base, used as f32 values),
@@ -52,6 +54,7 @@ struct TrainConfig {
   bool bf16 = false;
   bool recompute = false;
   double dpo_beta = 0.1;
+  bool overlap_comm = true;
 
   OptimConfig optim;
   LoraConfig lora;  // rank 0: full training

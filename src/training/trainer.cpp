@@ -12,11 +12,13 @@
 
 #include "model/weights.h"
 #include "platform/atomic_file.h"
+#include "platform/dist.h"
 #include "platform/error.h"
 #include "platform/gguf.h"
 #include "platform/progress.h"
 #include "platform/svg_chart.h"
 #include "training/checkpoint.h"
+#include "training/data_parallel.h"
 #include "training/dpo.h"
 #include "training/loader.h"
 #include "training/lora.h"
@@ -91,7 +93,9 @@ double mean_loss(Transformer& model, BatchLoader& loader, int64_t n_batches) {
     sum += model.loss(batch);
     n += batch.n_weighted();
   }
-  return n > 0 ? sum / n : -1;
+  double sums[2] = {sum, n};  // over every rank's rows
+  dist::allreduce_sum(sums, 2);
+  return sums[1] > 0 ? sums[0] / sums[1] : -1;
 }
 
 double mean_dpo_loss(DpoObjective& dpo, BatchLoader& loader, int64_t n_batches) {
@@ -138,6 +142,14 @@ TrainResult train_model(const TrainConfig& config, const TrainOptions& options) 
   const auto t_start = Clock::now();
   TrainConfig c = config;
   c.validate();
+  // Data parallel (mpirun -np N): rank r trains on rows [r*B/N, (r+1)*B/N) of every micro-batch;
+  // rank 0 alone writes files. See data_parallel.h.
+  const int n_ranks = dist::size(), rank = dist::rank();
+  const bool root = rank == 0;
+  if (c.batch % n_ranks != 0)
+    fail("train.batch = ", c.batch, " does not split evenly over ", n_ranks, " processes: make it a multiple of ", n_ranks,
+         " (each process trains on train.batch / ", n_ranks, " rows of every micro-batch)");
+  const int64_t rank_batch = c.batch / n_ranks;
 
   // ---- Everything is read and checked before the first step.
   GgufMetadata tok_meta;  // the saved model's keys besides its config: the tokenizer's, the init model's edgelm.*
@@ -187,6 +199,8 @@ TrainResult train_model(const TrainConfig& config, const TrainOptions& options) 
       fail(s->path(), c.mode == "dpo" ? ": a DPO run needs a shard of preference pairs (`edgelm data tokenize --pairs`)"
                                       : cat(": a shard of preference pairs is for mode \"dpo\", not \"", c.mode, "\""));
   }
+  if (n_ranks > 1 && (c.mode == "dpo" || c.lora.enabled()))
+    fail(c.mode == "dpo" ? "DPO" : "a [lora] run", " does not run data-parallel yet: start it as one process (without mpirun -np ", n_ranks, ")");
   // DPO's frozen reference: the model it starts from unless model.reference names another of the same shape.
   std::optional<WeightsF32> reference_weights;
   if (c.mode == "dpo") {
@@ -199,8 +213,12 @@ TrainResult train_model(const TrainConfig& config, const TrainOptions& options) 
 
   const PackMode pack = pack_mode(c.mode);
   BatchLoader loader(train_shard, c.batch, c.seq, pack, c.seed);
+  loader.set_rows(rank * rank_batch, (rank + 1) * rank_batch);
   std::optional<BatchLoader> valid_loader;
-  if (valid_shard) valid_loader.emplace(*valid_shard, c.batch, c.seq, pack, c.seed, false);
+  if (valid_shard) {
+    valid_loader.emplace(*valid_shard, c.batch, c.seq, pack, c.seed, false);
+    valid_loader->set_rows(rank * rank_batch, (rank + 1) * rank_batch);
+  }
 
   std::unique_ptr<ThreadPool> own_pool;
   if (c.threads > 0) own_pool = std::make_unique<ThreadPool>(c.threads);
@@ -217,7 +235,8 @@ TrainResult train_model(const TrainConfig& config, const TrainOptions& options) 
     lora = std::make_unique<LoraTrainer>(mc, c.lora, c.batch * c.seq, c.seed);
     model_options.lora = lora.get();
   }
-  Transformer model(params, c.batch, c.seq, pool, model_options);
+  Transformer model(params, rank_batch, c.seq, pool, model_options);
+  GradientAllReduce grad_sync(params, c.overlap_comm);
   // The reference model only runs forward: recomputation keeps its activations to one
   // layer's worth, and its forward values are the same bit for bit.
   std::unique_ptr<ParamSet> reference_params;
@@ -233,24 +252,31 @@ TrainResult train_model(const TrainConfig& config, const TrainOptions& options) 
   }
 
   namespace fs = std::filesystem;
-  fs::create_directories(c.out_dir);
+  if (root) fs::create_directories(c.out_dir);
   const std::string ckpt_path = c.out_dir + "/checkpoint.gguf", metrics_path = c.out_dir + "/metrics.jsonl";
+  // A run killed while writing (SIGKILL, the OOM killer) leaves only temporaries behind: the files it
+  // had finished are whole, since every write is a rename. Clear the temporaries of dead processes.
+  if (root)
+    for (const char* name : {"checkpoint.gguf", "model.gguf", "metrics.jsonl", "config.toml", "loss.svg"})
+      remove_stale_temporaries(c.out_dir + "/" + name);
   TrainState state;
-  if (options.resume) {
+  if (options.resume && root) {
     if (!fs::exists(ckpt_path)) fail("--resume: no checkpoint at ", ckpt_path);
     state = load_checkpoint(ckpt_path, params);
-    loader.set_position(state.data);
     truncate_metrics(metrics_path, state.step);
-  } else {
+  } else if (root) {
     std::error_code ec;
     fs::remove(metrics_path, ec);
   }
-  write_file_atomic(c.out_dir + "/config.toml", train_config_to_toml(c));
+  // Every rank starts from rank 0's weights, moments and position (no shared file system needed).
+  broadcast_train_state(params, state);
+  loader.set_position(state.data);
+  if (root) write_file_atomic(c.out_dir + "/config.toml", train_config_to_toml(c));
   for (const auto& [key, value] : options.model_metadata.entries()) tok_meta.set(key, value);
 
   // Earlier metrics feed the loss curve of a resumed run.
   std::vector<std::pair<int64_t, double>> train_curve, valid_curve;
-  if (options.resume) {
+  if (options.resume && root) {
     std::ifstream in(metrics_path);
     std::string line;
     while (std::getline(in, line)) {
@@ -262,15 +288,20 @@ TrainResult train_model(const TrainConfig& config, const TrainOptions& options) 
       if (j.contains("valid_loss") && j["valid_loss"].is_number()) valid_curve.push_back({step, j["valid_loss"].get<double>()});
     }
   }
-  std::FILE* metrics = std::fopen(metrics_path.c_str(), "a");
-  if (!metrics) fail("cannot write ", metrics_path);
+  std::FILE* metrics = root ? std::fopen(metrics_path.c_str(), "a") : nullptr;
+  if (root && !metrics) fail("cannot write ", metrics_path);
   std::unique_ptr<std::FILE, int (*)(std::FILE*)> metrics_guard(metrics, std::fclose);
+  auto write_metrics = [&](const nlohmann::json& record) {
+    if (!metrics) return;
+    std::fprintf(metrics, "%s\n", record.dump().c_str());
+    std::fflush(metrics);
+  };
 
   TrainResult result;
   result.n_params = lora ? lora->n_params() : mc.n_params();
   result.checkpoint_path = lora ? "" : ckpt_path;  // a LoRA run writes no checkpoint
   std::unique_ptr<ProgressBar> bar;
-  if (options.progress_bar) bar = std::make_unique<ProgressBar>(c.mode, c.steps, "steps");
+  if (options.progress_bar && root) bar = std::make_unique<ProgressBar>(c.mode, c.steps, "steps");
 
   auto evaluate = [&](int64_t step) {
     if (!valid_loader || c.eval_batches == 0) return;
@@ -281,8 +312,7 @@ TrainResult train_model(const TrainConfig& config, const TrainOptions& options) 
     if (vl < 0) return;
     result.valid_loss = vl;
     valid_curve.push_back({step, vl});
-    std::fprintf(metrics, "%s\n", nlohmann::json{{"step", step}, {"valid_loss", vl}}.dump().c_str());
-    std::fflush(metrics);
+    write_metrics({{"step", step}, {"valid_loss", vl}});
     if (options.on_step) {
       TrainProgress p;
       p.step = step;
@@ -302,7 +332,8 @@ TrainResult train_model(const TrainConfig& config, const TrainOptions& options) 
     for (auto& b : micro) loader.next(b);
     const float lr = learning_rate(c.optim, state.step, c.steps);
     // The step's loss, its gradients accumulated into params: DPO's, or the next-token loss over the
-    // step's trained tokens (all micro-batches' count first, so accumulation gives one big batch's gradient).
+    // step's trained tokens (all micro-batches' count first, summed over the ranks, so accumulation
+    // and data parallelism give one big batch's gradient).
     double loss = 0;
     DpoStats dpo_stats;
     if (dpo) {
@@ -311,13 +342,18 @@ TrainResult train_model(const TrainConfig& config, const TrainOptions& options) 
     } else {
       double n_weighted = 0, loss_sum = 0;
       for (const auto& b : micro) n_weighted += b.n_weighted();
+      dist::allreduce_sum(&n_weighted, 1);  // the whole global batch's trained tokens
       if (n_weighted > 0) {
         for (auto& b : micro) {
           model.forward(b);
+          if (&b == &micro.back()) grad_sync.attach(model);  // only the last backward completes a block's gradients
           loss_sum += model.backward(b, float(1.0 / n_weighted));
         }
-        loss = loss_sum / n_weighted;
+        grad_sync.detach(model);
       }
+      grad_sync.finish();
+      dist::allreduce_sum(&loss_sum, 1);
+      loss = n_weighted > 0 ? loss_sum / n_weighted : 0;
     }
     const double grad_norm = lora ? lora_optimizer_step(*lora, c.optim, lr, state.step + 1, pool)
                                   : optimizer_step(params, c.optim, lr, state.step + 1, pool);
@@ -332,11 +368,11 @@ TrainResult train_model(const TrainConfig& config, const TrainOptions& options) 
     result.losses.push_back({state.step, loss});
     if (state.step % c.log_every == 0 || state.step == c.steps) {
       train_curve.push_back({state.step, loss});
-      nlohmann::json line = {{"step", state.step}, {"loss", loss}, {"lr", lr}, {"grad_norm", grad_norm},
-                             {"tokens_per_s", tps}, {"elapsed_s", state.elapsed_seconds + session_s}};
-      if (dpo) line["accuracy"] = dpo_stats.accuracy(), line["margin"] = dpo_stats.mean_margin();
-      std::fprintf(metrics, "%s\n", line.dump().c_str());
-      std::fflush(metrics);
+      nlohmann::json record{{"step", state.step}, {"loss", loss}, {"lr", lr}, {"grad_norm", grad_norm},
+                            {"tokens_per_s", tps}, {"elapsed_s", state.elapsed_seconds + session_s}};
+      if (dpo) record["accuracy"] = dpo_stats.accuracy(), record["margin"] = dpo_stats.mean_margin();
+      if (n_ranks > 1) record["comm_wait_s"] = grad_sync.wait_seconds();  // this session, blocked on gradients
+      write_metrics(record);
     }
     if (bar) bar->update(state.step, cat("loss ", fmt("%.4f", smoothed), " | ", fmt("%.0f", tps), " tok/s | lr ", fmt("%.2e", lr)));
     if (options.on_step) {
@@ -345,13 +381,17 @@ TrainResult train_model(const TrainConfig& config, const TrainOptions& options) 
     }
     if (c.eval_every > 0 && state.step % c.eval_every == 0 && state.step < c.steps) {
       evaluate(state.step);
-      write_loss_svg(c.out_dir + "/loss.svg", train_curve, valid_curve);
+      if (root) write_loss_svg(c.out_dir + "/loss.svg", train_curve, valid_curve);
     }
-    const bool stop = options.stop && options.stop->load();
+    // Every rank stops at the same step when any was asked to (mpirun passes SIGINT to all, not at once).
+    double stop_votes = options.stop && options.stop->load() ? 1 : 0;
+    if (n_ranks > 1) dist::allreduce_sum(&stop_votes, 1);
+    const bool stop = stop_votes > 0;
     if (!lora && (stop || (c.checkpoint_every > 0 && state.step % c.checkpoint_every == 0 && state.step < c.steps))) {
+      check_replicas_identical(params, state.step);
       TrainState s = state;
       s.elapsed_seconds += session_s;
-      save_checkpoint(ckpt_path, params, s, &tok_meta);
+      if (root) save_checkpoint(ckpt_path, params, s, &tok_meta);
     }
     if (stop) {
       result.interrupted = true;
@@ -366,17 +406,23 @@ TrainResult train_model(const TrainConfig& config, const TrainOptions& options) 
     save_lora_adapter(result.model_path, lora->to_adapter("edgelm-lora-" + c.mode));
   } else if (!result.interrupted) {
     evaluate(state.step);
+    check_replicas_identical(params, state.step);
     state.elapsed_seconds += session_s;
-    save_checkpoint(ckpt_path, params, state, &tok_meta);
     result.model_path = options.model_path.empty() ? c.out_dir + "/model.gguf" : options.model_path;
-    const auto type = tensor_type_from_name(c.save_type);
-    save_weights_gguf(result.model_path, params.weights(), *type, &tok_meta, "edgelm-" + c.mode);
+    if (root) {
+      save_checkpoint(ckpt_path, params, state, &tok_meta);
+      const auto type = tensor_type_from_name(c.save_type);
+      save_weights_gguf(result.model_path, params.weights(), *type, &tok_meta, "edgelm-" + c.mode);
+    }
   }
-  write_loss_svg(c.out_dir + "/loss.svg", train_curve, valid_curve);
+  if (root) write_loss_svg(c.out_dir + "/loss.svg", train_curve, valid_curve);
   result.steps_done = state.step;
   result.tokens_seen = state.tokens_seen;
   result.seconds = std::chrono::duration<double>(Clock::now() - t_start).count();
   result.tokens_per_s = double((state.step - first_step) * tokens_per_step) / std::max(1e-9, session_s);
+  result.n_ranks = n_ranks;
+  result.comm_wait_seconds = grad_sync.wait_seconds();
+  result.loop_seconds = session_s;
   return result;
 }
 

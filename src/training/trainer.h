@@ -2,13 +2,15 @@
 // The training loop behind `edgelm train` and the demo: pretraining, SFT (from
 // random weights or a model) and DPO from a TrainConfig, with validation,
 // metrics, checkpoints and resume. One loop serves every mode; what differs is
-// the packing of the data and the loss of a step (next-token or DPO).
+// the packing of the data and the loss of a step (next-token or DPO). Pretraining
+// and SFT also run data-parallel over the ranks of `mpirun -np N`
+// (data_parallel.h; rank 0 alone writes the run folder).
 //
 // The run folder (config.out) receives:
 //   config.toml       the resolved config
 //   metrics.jsonl     one line per logged step {"step","loss","lr","grad_norm","tokens_per_s","elapsed_s"}
-//                     (dpo adds "accuracy", the share of pairs whose margin is positive, and "margin")
-//                     and per evaluation {"step","valid_loss"}
+//                     (dpo adds "accuracy", the share of pairs whose margin is positive, and "margin";
+//                     "comm_wait_s" under mpirun) and per evaluation {"step","valid_loss"}
 //   loss.svg          the loss curve (train and validation)
 //   checkpoint.gguf   model + AdamW moments + loop state (every checkpoint_every steps, on stop, at the end)
 //   model.gguf        the final model with the tokenizer's tokenizer.* keys (save_type)
@@ -46,6 +48,9 @@ struct TrainResult {
   int64_t steps_done = 0, tokens_seen = 0, n_params = 0;
   double final_loss = 0, valid_loss = -1, seconds = 0, tokens_per_s = 0;
   bool interrupted = false;
+  int n_ranks = 1;                 // processes of a data-parallel run (mpirun -np N)
+  double loop_seconds = 0;         // this session's training loop
+  double comm_wait_seconds = 0;    // of which blocked waiting for the gradient all-reduce
   std::string model_path, checkpoint_path;  // model_path: adapter.gguf for a [lora] run
   std::vector<std::pair<int64_t, double>> losses;  // (step, train loss) of this session
 };

@@ -239,6 +239,7 @@ double Transformer::backward(const Batch& b, float grad_scale) {
     matmul_backward(dv_, a.xn1, *w.wv, dxn_, C, K, 1.0f);
     adapt(LoraTarget::V, dv_, a.xn1, dxn_);
     rmsnorm_backward(dxn_, a.x, w.attn_norm->value, a.rstd1, dx_, w.attn_norm->grad, N, C, &pool_);
+    if (on_layer_grads) on_layer_grads(l);
   }
 
   // Embedding: scatter-add each token's gradient into its row (serial: rows repeat).

@@ -8,6 +8,7 @@
 // C = dim, Q = n_heads*head_dim, K = n_kv_heads*head_dim, F = ffn_dim,
 // V = vocab, H = heads, L = layers.
 #include <cstdint>
+#include <functional>
 #include <span>
 #include <vector>
 
@@ -79,6 +80,11 @@ class Transformer {
   // After forward(): each position's log-probability of its target, 0 where its weight
   // is 0, into out (B*T); the logits stay for backward() (DPO reads them first).
   void target_logprobs(const Batch& batch, float* out);
+
+  // Called by backward() as soon as layer l's parameter gradients are complete (from the
+  // last layer to the first), while the layers below are still to run: data-parallel
+  // training starts that layer's gradient all-reduce here. Empty: not called.
+  std::function<void(int layer)> on_layer_grads;
 
   std::span<const float> logits() const;  // (N,V), valid between forward() and backward()
   int64_t arena_bytes() const { return int64_t(arena_.size() + scratch_.size()) * 4; }

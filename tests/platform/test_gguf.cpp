@@ -1,4 +1,6 @@
 #include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <cstdio>
 #include <cstring>
@@ -182,6 +184,31 @@ TEST(AtomicFile, UncommittedLeavesNothing) {
   write_file_atomic(path, "done");
   EXPECT_EQ(read_file(path), "done");
   std::filesystem::remove(path);
+}
+
+// A writer killed by SIGKILL leaves "<path>.tmp.<pid>": the next run removes it once
+// that process is gone, and keeps a live writer's temporary and every other file.
+TEST(AtomicFile, StaleTemporariesOfDeadWritersAreRemoved) {
+  namespace fs = std::filesystem;
+  const fs::path dir = temp_path("stale");
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  const pid_t child = ::fork();
+  if (child == 0) ::_exit(0);
+  ASSERT_GT(child, 0);
+  ::waitpid(child, nullptr, 0);  // reaped: its pid names no process now
+  const std::string path = (dir / "checkpoint.gguf").string();
+  for (const std::string& name : {cat("checkpoint.gguf.tmp.", child), cat("checkpoint.gguf.tmp.", ::getpid()),
+                                  std::string("checkpoint.gguf.tmp.1"), std::string("checkpoint.gguf.tmp.x"),
+                                  std::string("other.gguf.tmp.") + std::to_string(child), std::string("checkpoint.gguf")})
+    std::ofstream(dir / name) << "x";
+  EXPECT_EQ(remove_stale_temporaries(path), 1);
+  EXPECT_FALSE(fs::exists(dir / cat("checkpoint.gguf.tmp.", child)));
+  for (const std::string& name : {cat("checkpoint.gguf.tmp.", ::getpid()), std::string("checkpoint.gguf.tmp.1"),
+                                  std::string("checkpoint.gguf.tmp.x"), std::string("other.gguf.tmp.") + std::to_string(child),
+                                  std::string("checkpoint.gguf")})
+    EXPECT_TRUE(fs::exists(dir / name)) << name;
+  fs::remove_all(dir);
 }
 
 }  // namespace

@@ -153,6 +153,39 @@ TEST(Loader, DeterministicShuffleAndResumablePosition) {
   EXPECT_GE(a.position().epoch, 1u);
 }
 
+// Data-parallel sharding: the rows each rank fills, laid side by side, are exactly the
+// batch one process draws, and every rank's position stays the single process's.
+TEST(Loader, RowShardsTogetherAreTheWholeBatch) {
+  Shard s = make_examples("rows.tokens");
+  for (PackMode mode : {PackMode::Examples, PackMode::Stream}) {
+    const int64_t B = 4, T = 3;
+    BatchLoader whole(s, B, T, mode, 5);
+    std::vector<BatchLoader> parts;
+    for (int r = 0; r < 2; ++r) {
+      parts.emplace_back(s, B, T, mode, 5);
+      parts.back().set_rows(r * 2, r * 2 + 2);
+    }
+    Batch w, p;
+    for (int step = 0; step < 7; ++step) {  // past several epochs
+      whole.next(w);
+      for (int r = 0; r < 2; ++r) {
+        parts[size_t(r)].next(p);
+        ASSERT_EQ(p.B, 2);
+        const size_t n = size_t(2 * T), at = size_t(r) * n;
+        EXPECT_EQ(p.tokens, std::vector<int32_t>(w.tokens.begin() + at, w.tokens.begin() + at + n));
+        EXPECT_EQ(p.targets, std::vector<int32_t>(w.targets.begin() + at, w.targets.begin() + at + n));
+        EXPECT_EQ(p.first, std::vector<int32_t>(w.first.begin() + at, w.first.begin() + at + n));
+        EXPECT_EQ(p.weights, std::vector<float>(w.weights.begin() + at, w.weights.begin() + at + n));
+        EXPECT_EQ(parts[size_t(r)].position().index, whole.position().index);
+        EXPECT_EQ(parts[size_t(r)].position().epoch, whole.position().epoch);
+      }
+    }
+  }
+  BatchLoader loader(s, 4, 3, PackMode::Examples, 5);
+  EXPECT_THROW(loader.set_rows(2, 2), Error);
+  EXPECT_THROW(loader.set_rows(3, 5), Error);
+}
+
 TEST(Loader, StreamWindowsStopAtDocumentBoundaries) {
   ShardWriter w(50);
   w.add_document(std::vector<int32_t>{1, 2, 3});
