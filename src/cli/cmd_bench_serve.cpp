@@ -63,10 +63,10 @@ struct Child {
 };
 
 // Starts `edgelm serve` on a free port and reads the port from its first line.
-Child start_server(const Options& o) {
+Child start_server(const Options& o, const std::string& domain_dir) {
   int out[2];
   if (pipe(out) != 0) fail("bench serve: pipe failed");
-  std::vector<std::string> args = {"/proc/self/exe", "serve", "--model", o.agent.model, "--domain", o.agent.domain,
+  std::vector<std::string> args = {"/proc/self/exe", "serve", "--model", o.agent.model, "--domain", domain_dir,
                                    "--port", "0", "--parallel", std::to_string(o.parallel)};
   if (o.agent.threads > 0) args.insert(args.end(), {"--threads", std::to_string(o.agent.threads)});
   pid_t pid = fork();
@@ -127,7 +127,9 @@ void run(const Options& o) {
   if (o.requests < 1 || o.concurrency < 1 || o.bad < 0 || o.bad > 1) fail("bench serve: bad --requests, --concurrency or --bad");
   signal(SIGPIPE, SIG_IGN);
   auto device = o.agent.load_domain();
-  std::vector<EvalCase> cases = load_cases(resolve_domain_dir(o.agent.domain) + "/eval/handwritten.jsonl", device->schema);
+  // The model's own domain unless --domain names one.
+  const std::string domain_dir = domain_dir_for_model(o.agent.domain, o.agent.model);
+  std::vector<EvalCase> cases = load_cases(domain_dir + "/eval/handwritten.jsonl", device->schema);
   if (cases.empty()) fail("bench serve: no commands in the domain's eval/handwritten.jsonl");
 
   // The request plan, fixed by a seed: kinds and commands.
@@ -139,7 +141,7 @@ void run(const Options& o) {
     p = {kind, size_t(rng.uniform() * double(cases.size())) % cases.size()};
   }
 
-  Child server = start_server(o);
+  Child server = start_server(o, domain_dir);
   std::fprintf(stderr, "bench serve: server pid %d on port %d\n", int(server.pid), server.port);
   std::atomic<size_t> next{0};
   std::atomic<int> current_round{0};
