@@ -330,15 +330,6 @@ Reply Server::device_command(std::string_view body) {
   return json_reply(200, j);
 }
 
-std::vector<std::string> Reply::collect_events() const {
-  std::vector<std::string> events;
-  if (stream) stream([&](const std::string& e) {
-    events.push_back(e);
-    return true;
-  });
-  return events;
-}
-
 Reply Server::models() const { return json_reply(200, models_json(impl_->options.model_name, impl_->created)); }
 
 Reply Server::device() const { return json_reply(200, device_json(*impl_->device)); }

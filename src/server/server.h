@@ -49,8 +49,6 @@ struct Reply {
   std::string content_type = "application/json";
   std::string body;
   std::function<void(const EventWriter& write)> stream;  // set: text/event-stream
-  // The events of a streamed reply, produced here (tests, and callers without sockets).
-  std::vector<std::string> collect_events() const;
 };
 
 class Server {
