@@ -351,6 +351,10 @@ void Server::Impl::route() {
   http.set_payload_max_length(options.limits.max_body_bytes);
   http.set_read_timeout(options.io_timeout_s, 0);
   http.set_write_timeout(options.io_timeout_s, 0);
+  // Streamed events are small writes; with Nagle's algorithm the kernel holds
+  // each one until the client acknowledges the last (tens of ms with delayed
+  // ACKs), so the pieces would arrive in bursts rather than as decoded.
+  http.set_tcp_nodelay(true);
   http.set_keep_alive_timeout(5);
   // Keep-alive connections stay open for many requests (httplib's default closes after 5).
   http.set_keep_alive_max_count(1000);
