@@ -4,6 +4,7 @@
 #include <optional>
 
 #include "agent/answer_grammar.h"
+#include "agent/answer_stream.h"
 #include "agent/format.h"
 #include "model/session.h"
 #include "platform/error.h"
@@ -164,25 +165,29 @@ AgentAnswer Agent::converse(const std::string& text, Device& device) {
   return answer;
 }
 
-AgentAnswer Agent::respond(const std::string& text, Device* device, const std::vector<Turn>& history) {
+AgentAnswer Agent::respond(const std::string& text, Device* device, const std::vector<Turn>& history,
+                           const AnswerObserver* observer) {
   auto start = std::chrono::steady_clock::now();
-  AgentAnswer answer = decode(text, history);
   std::optional<Device> local;
   if (!device) device = &local.emplace(device_);
-  execute_and_fill(answer, *device);
+  std::optional<AnswerStream> stream;
+  if (observer) stream.emplace(schema(), *device, *observer, options_.constrained);
+  AgentAnswer answer = decode(text, history, stream ? &*stream : nullptr);
+  if (stream) stream->finish(answer);
+  else execute_and_fill(answer, *device);
   history_end_ = 0;  // the cache no longer holds converse's history
   answer.latency_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
   return answer;
 }
 
-AgentAnswer Agent::decode(const std::string& text, const std::vector<Turn>& history) {
+AgentAnswer Agent::decode(const std::string& text, const std::vector<Turn>& history, AnswerStream* stream) {
   std::vector<int32_t> prompt = render_history_tokens(schema(), *tokenizer_, history);
   std::vector<int32_t> user = render_user_tokens(*tokenizer_, text);
   prompt.insert(prompt.end(), user.begin(), user.end());
-  return decode_at(prefix_len_, prompt);
+  return decode_at(prefix_len_, prompt, stream);
 }
 
-AgentAnswer Agent::decode_at(int64_t start, const std::vector<int32_t>& prompt) {
+AgentAnswer Agent::decode_at(int64_t start, const std::vector<int32_t>& prompt, AnswerStream* stream) {
   AgentAnswer answer;
   last_generated_.clear();
   const int max_answer = options_.max_call_tokens + options_.max_reply_tokens + 1;
@@ -226,16 +231,23 @@ AgentAnswer Agent::decode_at(int64_t start, const std::vector<int32_t>& prompt) 
       }
       if (options_.on_step) options_.on_step(generated, c.reply_tokens());
       if (c.done()) break;
+      // The stream sees each step before the next pass, so its pieces go out while decoding goes on.
+      if (stream) stream->update(tokenizer_->decode(generated));
       logits = session_->eval(batch);
     }
+    answer.truncated = c.reply_tokens() >= c.max_reply_tokens();
   } else {
     int32_t end_id = *tokenizer_->special_id(kEndToken);
+    answer.truncated = true;  // until an end token comes
     for (int i = 0; i < max_answer; ++i) {
       int32_t id = i == 0 && options_.call_choice != CallChoice::Auto
                        ? sampler_->sample(logits, first_token_mask(nullptr).data())
                        : sampler_->sample(logits);
       generated.push_back(id);
-      if (id == end_id || id == tokenizer_->eos_id()) break;
+      if (id == end_id || id == tokenizer_->eos_id()) {
+        answer.truncated = false;
+        break;
+      }
       logits = session_->eval(std::span<const int32_t>(&id, 1));
     }
   }

@@ -7,6 +7,7 @@
 #include <memory>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "device/device.h"
@@ -22,6 +23,7 @@ struct LoraAdapter;
 class ThreadPool;
 class Tokenizer;
 class AnswerConstraint;
+class AnswerStream;
 
 // Whether an answer may, must or must not call functions (OpenAI's
 // tool_choice "auto", "required", "none"); the first answer token is masked
@@ -66,6 +68,18 @@ struct AgentAnswer {
   int forward_passes = 0;
   double latency_ms = 0;
   std::string error;  // empty on success; else why no valid calls came out
+  // The reply used its whole budget (max_reply_tokens), so its end was forced
+  // (free decoding: no end token within the answer's budget).
+  bool truncated = false;
+};
+
+// Watches an answer while it is decoded (respond's `observer`): the calls as
+// soon as the calls part is complete (already executed on the device), then
+// the reply in pieces as its tokens come, placeholders filled, which add up to
+// AgentAnswer::reply. Under free decoding both come once the answer is parsed.
+struct AnswerObserver {
+  std::function<void(const std::vector<Call>& calls)> on_calls;
+  std::function<void(std::string_view reply_piece)> on_reply;
 };
 
 class Agent {
@@ -88,7 +102,8 @@ class Agent {
   // Answers the last turn of a conversation whose earlier turns are `history`
   // (rendered after the system prefix; their calls are not executed here: the
   // caller's device is expected to hold the state they left).
-  AgentAnswer respond(const std::string& text, Device* device, const std::vector<Turn>& history);
+  AgentAnswer respond(const std::string& text, Device* device, const std::vector<Turn>& history,
+                      const AnswerObserver* observer = nullptr);
 
   // One turn of the agent's own conversation: the history (earlier user turns
   // and the calls the device executed) stays in the KV cache, so a turn costs
@@ -108,9 +123,10 @@ class Agent {
   InferenceSession& session() { return *session_; }
 
  private:
-  AgentAnswer decode(const std::string& text, const std::vector<Turn>& history);
-  // Decodes an answer after `prompt`, evaluated from cache position `start`.
-  AgentAnswer decode_at(int64_t start, const std::vector<int32_t>& prompt);
+  AgentAnswer decode(const std::string& text, const std::vector<Turn>& history, AnswerStream* stream = nullptr);
+  // Decodes an answer after `prompt`, evaluated from cache position `start`;
+  // `stream` (if any) sees the answer's text after every step.
+  AgentAnswer decode_at(int64_t start, const std::vector<int32_t>& prompt, AnswerStream* stream = nullptr);
   void execute_and_fill(AgentAnswer& answer, Device& device);
   std::vector<uint32_t> first_token_mask(const uint32_t* base) const;
   std::vector<Turn> history_;  // converse's conversation

@@ -1,4 +1,4 @@
-// edgelm bench serve --model M [--domain D] [--requests 10000] [--concurrency 64] [--bad 0.1] [--parallel 2]
+// edgelm bench serve --model M [--domain D] [--requests 10000] [--concurrency 64] [--bad 0.1] [--parallel 2] [--rounds 1]
 //
 // `edgelm serve` under load: starts the server as a child process on a free
 // loopback port (this same program), then --concurrency client threads, each
@@ -9,7 +9,10 @@
 // requests/s, p50/p99 latency, answers by status per request kind, requests
 // that got no answer, and the server's resident memory after a warm-up, at
 // the end and at its peak; then stops the server with SIGTERM and reports how
-// it exited. The last line is JSON.
+// it exited. The last line is JSON. --rounds N sends the whole plan N times to
+// the same server and prints, after each round, its resident memory and the
+// heap bytes in use (GET /health): a leak grows both round after round;
+// memory the allocator keeps for reuse grows the first only, and levels off.
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -42,6 +45,7 @@ struct Options {
   int concurrency = 64;
   double bad = 0.1;
   int parallel = 2;
+  int rounds = 1;
 };
 
 // A field of /proc/PID/status in bytes ("VmRSS", "VmHWM"); -1 if unreadable.
@@ -59,10 +63,10 @@ struct Child {
 };
 
 // Starts `edgelm serve` on a free port and reads the port from its first line.
-Child start_server(const Options& o) {
+Child start_server(const Options& o, const std::string& domain_dir) {
   int out[2];
   if (pipe(out) != 0) fail("bench serve: pipe failed");
-  std::vector<std::string> args = {"/proc/self/exe", "serve", "--model", o.agent.model, "--domain", o.agent.domain,
+  std::vector<std::string> args = {"/proc/self/exe", "serve", "--model", o.agent.model, "--domain", domain_dir,
                                    "--port", "0", "--parallel", std::to_string(o.parallel)};
   if (o.agent.threads > 0) args.insert(args.end(), {"--threads", std::to_string(o.agent.threads)});
   pid_t pid = fork();
@@ -123,7 +127,9 @@ void run(const Options& o) {
   if (o.requests < 1 || o.concurrency < 1 || o.bad < 0 || o.bad > 1) fail("bench serve: bad --requests, --concurrency or --bad");
   signal(SIGPIPE, SIG_IGN);
   auto device = o.agent.load_domain();
-  std::vector<EvalCase> cases = load_cases(resolve_domain_dir(o.agent.domain) + "/eval/handwritten.jsonl", device->schema);
+  // The model's own domain unless --domain names one.
+  const std::string domain_dir = domain_dir_for_model(o.agent.domain, o.agent.model);
+  std::vector<EvalCase> cases = load_cases(domain_dir + "/eval/handwritten.jsonl", device->schema);
   if (cases.empty()) fail("bench serve: no commands in the domain's eval/handwritten.jsonl");
 
   // The request plan, fixed by a seed: kinds and commands.
@@ -135,54 +141,69 @@ void run(const Options& o) {
     p = {kind, size_t(rng.uniform() * double(cases.size())) % cases.size()};
   }
 
-  Child server = start_server(o);
+  Child server = start_server(o, domain_dir);
   std::fprintf(stderr, "bench serve: server pid %d on port %d\n", int(server.pid), server.port);
   std::atomic<size_t> next{0};
+  std::atomic<int> current_round{0};
   std::mutex mutex;
   std::vector<double> latencies;
   std::map<std::string, int64_t> outcomes;  // "kind status" -> count
   int64_t no_answer = 0, unexpected = 0;
   int64_t rss_warm = -1;
   const size_t warm_at = plan.size() / 10;
+  // After each round: the server's resident memory and heap bytes in use.
+  std::vector<std::pair<int64_t, int64_t>> after_round;
   auto start = std::chrono::steady_clock::now();
-  std::vector<std::thread> threads;
-  for (int t = 0; t < o.concurrency; ++t)
-    threads.emplace_back([&] {
-      auto client = std::make_unique<httplib::Client>("127.0.0.1", server.port);
-      client->set_keep_alive(true);
-      client->set_read_timeout(60, 0);
-      std::vector<double> mine;
-      std::map<std::string, int64_t> counts;
-      int64_t lost = 0, wrong = 0;
-      for (size_t i; (i = next.fetch_add(1)) < plan.size();) {
-        if (i == warm_at) rss_warm = proc_status_bytes(server.pid, "VmRSS");
-        auto [kind, c] = plan[i];
-        std::string body = request_body(kind, cases[c].text, cases[(c + 1) % cases.size()].text);
-        auto t0 = std::chrono::steady_clock::now();
-        auto r = client->Post("/v1/chat/completions", body, "application/json");
-        double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
-        if (!r) {
-          // The server answers an oversized body with 413 and closes at once; a
-          // client still sending may see the close before the answer.
-          ++counts[std::string(kind_name(kind)) + " closed:" + httplib::to_string(r.error())];
-          if (kind != kOversized) ++lost;
-          client = std::make_unique<httplib::Client>("127.0.0.1", server.port);
-          client->set_keep_alive(true);
-          client->set_read_timeout(60, 0);
-          continue;
+  for (; current_round < o.rounds; ++current_round) {
+    next = 0;
+    std::vector<std::thread> threads;
+    for (int t = 0; t < o.concurrency; ++t)
+      threads.emplace_back([&] {
+        auto client = std::make_unique<httplib::Client>("127.0.0.1", server.port);
+        client->set_keep_alive(true);
+        client->set_read_timeout(60, 0);
+        std::vector<double> mine;
+        std::map<std::string, int64_t> counts;
+        int64_t lost = 0, wrong = 0;
+        for (size_t i; (i = next.fetch_add(1)) < plan.size();) {
+          if (i == warm_at && current_round == 0) rss_warm = proc_status_bytes(server.pid, "VmRSS");
+          auto [kind, c] = plan[i];
+          std::string body = request_body(kind, cases[c].text, cases[(c + 1) % cases.size()].text);
+          auto t0 = std::chrono::steady_clock::now();
+          auto r = client->Post("/v1/chat/completions", body, "application/json");
+          double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+          if (!r) {
+            // The server answers an oversized body with 413 and closes at once; a
+            // client still sending may see the close before the answer.
+            ++counts[std::string(kind_name(kind)) + " closed:" + httplib::to_string(r.error())];
+            if (kind != kOversized) ++lost;
+            client = std::make_unique<httplib::Client>("127.0.0.1", server.port);
+            client->set_keep_alive(true);
+            client->set_read_timeout(60, 0);
+            continue;
+          }
+          mine.push_back(ms);
+          ++counts[std::string(kind_name(kind)) + " " + std::to_string(r->status)];
+          bool good = kind <= kStream;
+          if (good != (r->status == 200)) ++wrong;
         }
-        mine.push_back(ms);
-        ++counts[std::string(kind_name(kind)) + " " + std::to_string(r->status)];
-        bool good = kind <= kStream;
-        if (good != (r->status == 200)) ++wrong;
-      }
-      std::lock_guard lock(mutex);
-      latencies.insert(latencies.end(), mine.begin(), mine.end());
-      for (auto& [k, n] : counts) outcomes[k] += n;
-      no_answer += lost;
-      unexpected += wrong;
-    });
-  for (auto& t : threads) t.join();
+        std::lock_guard lock(mutex);
+        latencies.insert(latencies.end(), mine.begin(), mine.end());
+        for (auto& [k, n] : counts) outcomes[k] += n;
+        no_answer += lost;
+        unexpected += wrong;
+      });
+    for (auto& t : threads) t.join();
+    int64_t heap = -1;
+    httplib::Client c("127.0.0.1", server.port);
+    if (auto h = c.Get("/health"); h && h->status == 200) {
+      nlohmann::json j = nlohmann::json::parse(h->body, nullptr, false);
+      if (j.is_object() && j.contains("heap_in_use_bytes")) heap = j["heap_in_use_bytes"].get<int64_t>();
+    }
+    after_round.emplace_back(proc_status_bytes(server.pid, "VmRSS"), heap);
+    std::fprintf(stderr, "bench serve: round %d of %d done\n", current_round + 1, o.rounds);
+  }
+  const int64_t sent = int64_t(o.requests) * o.rounds;
   double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   int64_t rss_end = proc_status_bytes(server.pid, "VmRSS"), rss_peak = proc_status_bytes(server.pid, "VmHWM");
 
@@ -192,18 +213,25 @@ void run(const Options& o) {
   bool clean_exit = WIFEXITED(status) && WEXITSTATUS(status) == 0;
 
   double p50 = percentile(latencies, 0.5), p99 = percentile(latencies, 0.99);
-  std::printf("%d requests (%.0f%% malformed or oversized) at concurrency %d, server --parallel %d\n", o.requests, o.bad * 100,
-              o.concurrency, o.parallel);
-  std::printf("  %.1f requests/s, latency p50 %.2f ms, p99 %.2f ms (answered requests)\n", double(o.requests) / seconds, p50, p99);
+  std::printf("%lld requests (%d round(s) of %d, %.0f%% malformed or oversized) at concurrency %d, server --parallel %d\n",
+              (long long)sent, o.rounds, o.requests, o.bad * 100, o.concurrency, o.parallel);
+  std::printf("  %.1f requests/s, latency p50 %.2f ms, p99 %.2f ms (answered requests)\n", double(sent) / seconds, p50, p99);
   for (auto& [k, n] : outcomes) std::printf("  %-34s %lld\n", k.c_str(), (long long)n);
   std::printf("  no answer (not oversized): %lld; status not as expected: %lld\n", (long long)no_answer, (long long)unexpected);
   std::printf("  server RSS: %.1f MiB after %zu requests, %.1f MiB at the end, peak %.1f MiB; exit on SIGTERM: %s\n",
               double(rss_warm) / (1 << 20), warm_at, double(rss_end) / (1 << 20), double(rss_peak) / (1 << 20),
               clean_exit ? "clean (0)" : "NOT clean");
+  nlohmann::json rounds = nlohmann::json::array();
+  for (size_t r = 0; r < after_round.size(); ++r) {
+    auto [rss, heap] = after_round[r];
+    std::printf("  after round %zu: server RSS %.2f MiB, heap in use %.2f MiB\n", r + 1, double(rss) / (1 << 20),
+                double(heap) / (1 << 20));
+    rounds.push_back({{"rss_bytes", rss}, {"heap_in_use_bytes", heap}});
+  }
   nlohmann::json errors = nlohmann::json::object();
   for (auto& [k, n] : outcomes) errors[k] = n;
-  nlohmann::json j = {{"bench", "serve"}, {"requests", o.requests}, {"concurrency", o.concurrency}, {"bad_fraction", o.bad},
-                      {"parallel", o.parallel}, {"requests_per_s", double(o.requests) / seconds}, {"p50_ms", p50},
+  nlohmann::json j = {{"bench", "serve"}, {"requests", sent}, {"rounds", rounds}, {"concurrency", o.concurrency}, {"bad_fraction", o.bad},
+                      {"parallel", o.parallel}, {"requests_per_s", double(sent) / seconds}, {"p50_ms", p50},
                       {"p99_ms", p99}, {"outcomes", errors}, {"no_answer", no_answer}, {"unexpected_status", unexpected},
                       {"rss_warm_bytes", rss_warm}, {"rss_end_bytes", rss_end}, {"rss_peak_bytes", rss_peak},
                       {"clean_exit", clean_exit}};
@@ -220,6 +248,8 @@ void setup(CLI::App& app) {
   cmd->add_option("--concurrency", o->concurrency, "client connections at once")->capture_default_str();
   cmd->add_option("--bad", o->bad, "fraction of malformed or oversized requests")->capture_default_str();
   cmd->add_option("--parallel", o->parallel, "the server's sessions")->capture_default_str();
+  cmd->add_option("--rounds", o->rounds, "send the whole plan this many times to the same server (memory after each)")
+      ->capture_default_str()->check(CLI::PositiveNumber);
   cmd->callback([o] { run(*o); });
 }
 

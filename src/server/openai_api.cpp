@@ -186,8 +186,9 @@ ParsedRequest parse_chat_request(std::string_view body, const DomainSchema& sche
   for (const char* key : {"max_tokens", "max_completion_tokens"}) {
     if (!j.contains(key) || j[key].is_null()) continue;
     const nlohmann::json& v = j[key];
-    if (!v.is_number_integer() || v.get<int64_t>() < 1 || v.get<int64_t>() > limits.max_tokens)
-      return error(bad(key, "invalid_value", cat("'", key, "' must be an integer in 1..", limits.max_tokens)));
+    // At least 2: the reply's grammar needs a token to end on a whole character.
+    if (!v.is_number_integer() || v.get<int64_t>() < 2 || v.get<int64_t>() > limits.max_tokens)
+      return error(bad(key, "invalid_value", cat("'", key, "' must be an integer in 2..", limits.max_tokens)));
     r.max_tokens = int(v.get<int64_t>());
   }
   if (j.contains("temperature") && !j["temperature"].is_null()) {
@@ -277,7 +278,10 @@ ojson tool_call_json(const Call& call, const std::string& id) {
 
 namespace {
 
-const char* finish_reason(const Completion& c) { return c.calls.empty() ? "stop" : "tool_calls"; }
+const char* finish_reason(const Completion& c) {
+  if (c.truncated) return "length";
+  return c.calls.empty() ? "stop" : "tool_calls";
+}
 
 ojson usage_json(const Completion& c) {
   return {{"prompt_tokens", c.prompt_tokens},
@@ -313,16 +317,21 @@ ojson completion_json(const Completion& c) {
           {"model", c.model}, {"choices", ojson::array({choice})}, {"usage", usage_json(c)}};
 }
 
-std::vector<std::string> completion_events(const Completion& c, bool include_usage) {
+std::string role_event(const Completion& c) { return event(chunk(c, {{"role", "assistant"}, {"content", ""}}, nullptr)); }
+
+std::string tool_call_event(const Completion& c, size_t index) {
+  ojson call = tool_call_json(c.calls.at(index), c.call_id_prefix + std::to_string(index));
+  ojson indexed = {{"index", index}};
+  for (auto it = call.begin(); it != call.end(); ++it) indexed[it.key()] = it.value();
+  return event(chunk(c, {{"tool_calls", ojson::array({indexed})}}, nullptr));
+}
+
+std::string content_event(const Completion& c, std::string_view piece) {
+  return event(chunk(c, {{"content", std::string(piece)}}, nullptr));
+}
+
+std::vector<std::string> finish_events(const Completion& c, bool include_usage) {
   std::vector<std::string> events;
-  events.push_back(event(chunk(c, {{"role", "assistant"}, {"content", ""}}, nullptr)));
-  for (size_t i = 0; i < c.calls.size(); ++i) {
-    ojson call = tool_call_json(c.calls[i], c.call_id_prefix + std::to_string(i));
-    ojson indexed = {{"index", i}};
-    for (auto it = call.begin(); it != call.end(); ++it) indexed[it.key()] = it.value();
-    events.push_back(event(chunk(c, {{"tool_calls", ojson::array({indexed})}}, nullptr)));
-  }
-  if (!c.reply.empty()) events.push_back(event(chunk(c, {{"content", c.reply}}, nullptr)));
   events.push_back(event(chunk(c, ojson::object(), finish_reason(c))));
   if (include_usage) {
     ojson u = {{"id", c.id}, {"object", "chat.completion.chunk"}, {"created", c.created}, {"model", c.model},
@@ -330,6 +339,16 @@ std::vector<std::string> completion_events(const Completion& c, bool include_usa
     events.push_back(event(u));
   }
   events.push_back("data: [DONE]\n\n");
+  return events;
+}
+
+std::vector<std::string> error_events(const ApiError& e) { return {event(e.to_json()), "data: [DONE]\n\n"}; }
+
+std::vector<std::string> completion_events(const Completion& c, bool include_usage) {
+  std::vector<std::string> events = {role_event(c)};
+  for (size_t i = 0; i < c.calls.size(); ++i) events.push_back(tool_call_event(c, i));
+  if (!c.reply.empty()) events.push_back(content_event(c, c.reply));
+  for (std::string& e : finish_events(c, include_usage)) events.push_back(std::move(e));
   return events;
 }
 

@@ -94,16 +94,28 @@ struct Completion {
   std::string call_id_prefix;  // tool call i gets id call_id_prefix + i
   int64_t prompt_tokens = 0;
   int64_t completion_tokens = 0;
+  bool truncated = false;  // the reply was cut at its token budget
 };
 
 // A tool call in OpenAI's form, arguments as a JSON string.
 nlohmann::ordered_json tool_call_json(const Call& call, const std::string& id);
 // {"id", "object": "chat.completion", "created", "model", "choices": [...], "usage"}.
-// finish_reason is "tool_calls" when there are calls, else "stop".
+// finish_reason is "length" when the reply was cut at its token budget
+// (max_tokens), else "tool_calls" when there are calls, else "stop".
 nlohmann::ordered_json completion_json(const Completion& c);
-// The same answer as server-sent events: each "data: {chunk}\n\n", the role
-// first, then one chunk per tool call, the reply, the finish reason, the usage
-// if asked, and "data: [DONE]\n\n".
+
+// The streamed form, as server-sent events ("data: {chunk}\n\n"): the role
+// first, one event per tool call, the reply in pieces as it is decoded, the
+// finish reason, the usage if asked, and "data: [DONE]\n\n".
+std::string role_event(const Completion& c);
+std::string tool_call_event(const Completion& c, size_t index);  // c.calls[index]
+std::string content_event(const Completion& c, std::string_view piece);
+// The finish reason's chunk, the usage chunk if asked, and [DONE].
+std::vector<std::string> finish_events(const Completion& c, bool include_usage);
+// An error after the events began (the status is sent already): OpenAI's
+// error object as one event, then [DONE].
+std::vector<std::string> error_events(const ApiError& e);
+// Every event of a finished answer, the reply in one piece.
 std::vector<std::string> completion_events(const Completion& c, bool include_usage);
 
 // GET /v1/models: the one model the server holds.

@@ -1,6 +1,7 @@
 #include "server/server.h"
 
 #include <httplib.h>
+#include <malloc.h>
 #include <sys/socket.h>
 
 #include <atomic>
@@ -52,14 +53,25 @@ struct Session {
   std::unique_ptr<Agent> agent;
 };
 
-// The outcome of answering one request, for either endpoint.
-struct Answered {
+}  // namespace
+
+// One request on its way: read and checked, the device as its earlier turns
+// left it, and the session it holds while the model runs (given back when
+// this is destroyed); then the answer.
+struct Server::Pending {
+  Impl* impl = nullptr;
+  Session* session = nullptr;
   std::optional<ApiError> error;
   ChatRequest request;
-  AgentAnswer answer;
+  std::optional<Device> state;
   nlohmann::json state_before, state_after;
   int64_t prompt_tokens = 0;
+  AgentOptions agent_options;
+  AgentAnswer answer;
+  ~Pending();
 };
+
+namespace {
 
 // httplib's server with its listening socket in reach: Debian's library is
 // built with a listen backlog of 5, which drops connections when dozens of
@@ -106,30 +118,34 @@ struct Server::Impl {
     return free_sessions.size();
   }
 
-  Answered answer(std::string_view body);
-  Completion completion(const Answered& a);
+  // Reads and checks a request and takes a session for it (unless it has an error or needs no model run).
+  std::shared_ptr<Pending> prepare(std::string_view body);
+  // Answers it (the observer sees the answer while it is decoded) and gives the session back.
+  void run(Pending& p, const AnswerObserver* observer);
+  Completion completion(const Pending& p);
   void route();
 };
 
-Answered Server::Impl::answer(std::string_view body) {
-  Answered out;
+std::shared_ptr<Server::Pending> Server::Impl::prepare(std::string_view body) {
+  auto out = std::make_shared<Pending>();
+  out->impl = this;
   ParsedRequest parsed = parse_chat_request(body, device->schema, options.limits);
   if (parsed.error) {
-    out.error = parsed.error;
+    out->error = parsed.error;
     return out;
   }
-  out.request = std::move(parsed.request);
-  const ChatRequest& req = out.request;
+  out->request = std::move(parsed.request);
+  const ChatRequest& req = out->request;
 
   // The device as the conversation left it: the calls of earlier turns replayed from the initial state.
-  Device state(device);
+  Device& state = out->state.emplace(device);
   auto replay = [&](const std::vector<Call>& calls, const std::string& where) -> bool {
     for (const Call& c : calls) {
       try {
         state.execute(c);
       } catch (const Error& e) {
-        out.error = api_error(400, "invalid_messages", cat("messages: ", where, ": ", call_to_string(c), ": ", e.what()));
-        out.error->param = "messages";
+        out->error = api_error(400, "invalid_messages", cat("messages: ", where, ": ", call_to_string(c), ": ", e.what()));
+        out->error->param = "messages";
         return false;
       }
     }
@@ -137,68 +153,82 @@ Answered Server::Impl::answer(std::string_view body) {
   };
   for (size_t i = 0; i < req.history.size(); ++i)
     if (!replay(req.history[i].calls, cat("turn ", i + 1))) return out;
-  out.state_before = state.state_json();
+  out->state_before = state.state_json();
 
   if (req.answered) {
     // The tool loop's last step: the calls were answered together with their
     // reply, which the client sends back; it closes the turn. No model run.
     if (!replay(*req.answered, "the last assistant turn")) return out;
-    out.answer.raw_reply = req.answered_reply;
-    out.answer.reply = req.answered_reply;
-    out.state_after = state.state_json();
+    out->answer.raw_reply = req.answered_reply;
+    out->answer.reply = req.answered_reply;
+    out->state_after = state.state_json();
     return out;
   }
 
-  Session* session = acquire();
-  if (!session) {
-    out.error = api_error(503, "server_busy",
-                          cat("no session became free within ", options.queue_timeout_s, " s; try again later"),
-                          "server_error");
+  out->session = acquire();
+  if (!out->session) {
+    out->error = api_error(503, "server_busy",
+                           cat("no session became free within ", options.queue_timeout_s, " s; try again later"),
+                           "server_error");
     return out;
   }
-  struct Release {
-    Impl* impl;
-    Session* s;
-    ~Release() { impl->release(s); }
-  } release{this, session};
-  Agent& agent = *session->agent;
   try {
-    AgentOptions o = request_agent_options(options.agent, req);
+    Agent& agent = *out->session->agent;
+    out->agent_options = request_agent_options(options.agent, req);
+    const AgentOptions& o = out->agent_options;
     const Tokenizer& tok = agent.tokenizer();
     const int64_t prompt = int64_t(render_history_tokens(agent.schema(), tok, req.history).size() +
                                    render_user_tokens(tok, req.text).size());
-    out.prompt_tokens = agent.prefix_tokens() + prompt;
+    out->prompt_tokens = agent.prefix_tokens() + prompt;
     const int64_t room = agent.session().max_context() - o.max_call_tokens - o.max_reply_tokens - 1;
-    if (out.prompt_tokens > room) {
-      out.error = api_error(400, "context_length_exceeded",
-                            cat("the conversation takes ", out.prompt_tokens, " tokens; with room for the answer the model holds ",
-                                room, " (send fewer or shorter messages)"));
-      out.error->param = "messages";
-      return out;
+    if (out->prompt_tokens > room) {
+      out->error = api_error(400, "context_length_exceeded",
+                             cat("the conversation takes ", out->prompt_tokens, " tokens; with room for the answer the model holds ",
+                                 room, " (send fewer or shorter messages)"));
+      out->error->param = "messages";
     }
-    agent.set_options(o);
-    out.answer = agent.respond(req.text, &state, req.history);
   } catch (const Error& e) {
-    out.error = api_error(500, "internal_error", e.what(), "server_error");
-    return out;
+    out->error = api_error(500, "internal_error", e.what(), "server_error");
   }
-  out.state_after = state.state_json();
   return out;
 }
 
-Completion Server::Impl::completion(const Answered& a) {
+void Server::Impl::run(Pending& p, const AnswerObserver* observer) {
+  if (p.error || !p.session) return;  // an error, or an answer without the model
+  try {
+    Agent& agent = *p.session->agent;
+    agent.set_options(p.agent_options);
+    p.answer = agent.respond(p.request.text, &*p.state, p.request.history, observer);
+  } catch (const Error& e) {
+    p.error = api_error(500, "internal_error", e.what(), "server_error");
+  }
+  p.state_after = p.state->state_json();
+  // The session is free for the next request as soon as the answer is out.
+  release(p.session);
+  p.session = nullptr;
+}
+
+Server::Pending::~Pending() {
+  if (session) impl->release(session);
+}
+
+Completion Server::Impl::completion(const Pending& p) {
   Completion c;
   char hex[32];
   std::snprintf(hex, sizeof hex, "%llx", (unsigned long long)next_id.fetch_add(1));
   c.id = "chatcmpl-" + id_prefix + hex;
   c.call_id_prefix = "call_" + id_prefix + hex + "_";
   c.created = int64_t(std::time(nullptr));
-  c.model = a.request.model.empty() ? options.model_name : a.request.model;
-  c.calls = a.answer.calls;
-  c.reply = a.answer.reply;
-  c.prompt_tokens = a.prompt_tokens;
-  c.completion_tokens = a.answer.tokens_generated;
+  c.model = p.request.model.empty() ? options.model_name : p.request.model;
+  c.prompt_tokens = p.prompt_tokens;
   return c;
+}
+
+static void fill_completion(Completion& c, const AgentAnswer& a) {
+  c.calls = a.calls;
+  c.reply = a.reply;
+  c.completion_tokens = a.tokens_generated;
+  c.truncated = a.truncated;
 }
 
 Server::Server(std::shared_ptr<const Model> model, std::shared_ptr<const DeviceSpec> device, ServerOptions options)
@@ -232,36 +262,71 @@ Server::~Server() { stop(); }
 const ServerOptions& Server::options() const { return impl_->options; }
 
 Reply Server::chat_completions(std::string_view body) {
-  Answered a = impl_->answer(body);
-  if (a.error) return error_reply(*a.error);
-  Completion c = impl_->completion(a);
-  if (a.request.stream) {
+  std::shared_ptr<Pending> p = impl_->prepare(body);
+  if (p->error) return error_reply(*p->error);
+  auto c = std::make_shared<Completion>(impl_->completion(*p));
+  if (p->request.stream) {
     Reply r;
     r.content_type = "text/event-stream";
-    r.events = completion_events(c, a.request.include_usage);
+    Impl* impl = impl_.get();
+    r.stream = [impl, p, c](const EventWriter& write) {
+      bool open = true;
+      auto send = [&](const std::string& e) { open = open && write(e); };
+      send(role_event(*c));
+      // The calls as soon as the calls part is decoded, the reply piece by piece.
+      bool calls_sent = false;
+      std::string sent;
+      AnswerObserver observer;
+      observer.on_calls = [&](const std::vector<Call>& calls) {
+        c->calls = calls;
+        for (size_t i = 0; i < calls.size(); ++i) send(tool_call_event(*c, i));
+        calls_sent = true;
+      };
+      observer.on_reply = [&](std::string_view piece) {
+        sent += piece;
+        send(content_event(*c, piece));
+      };
+      impl->run(*p, &observer);
+      if (p->error) {
+        for (const std::string& e : error_events(*p->error)) send(e);
+        return;
+      }
+      fill_completion(*c, p->answer);
+      // An answer without the model (the tool loop's last step) comes whole.
+      if (!calls_sent)
+        for (size_t i = 0; i < c->calls.size(); ++i) send(tool_call_event(*c, i));
+      if (c->reply.size() > sent.size() && c->reply.compare(0, sent.size(), sent) == 0)
+        send(content_event(*c, std::string_view(c->reply).substr(sent.size())));
+      for (const std::string& e : finish_events(*c, p->request.include_usage)) send(e);
+    };
     return r;
   }
-  ojson j = completion_json(c);
+  impl_->run(*p, nullptr);
+  if (p->error) return error_reply(*p->error);
+  fill_completion(*c, p->answer);
+  ojson j = completion_json(*c);
   // edgelm's own figures beside OpenAI's fields (clients ignore unknown keys).
-  ojson extra = {{"latency_ms", a.answer.latency_ms}, {"tokens_forced", a.answer.tokens_forced}};
-  if (!a.answer.error.empty()) extra["error"] = a.answer.error;
+  ojson extra = {{"latency_ms", p->answer.latency_ms}, {"tokens_forced", p->answer.tokens_forced}};
+  if (!p->answer.error.empty()) extra["error"] = p->answer.error;
   j["edgelm"] = std::move(extra);
   return json_reply(200, j);
 }
 
 Reply Server::device_command(std::string_view body) {
-  Answered a = impl_->answer(body);
-  if (a.error) return error_reply(*a.error);
+  std::shared_ptr<Pending> p = impl_->prepare(body);
+  impl_->run(*p, nullptr);
+  if (p->error) return error_reply(*p->error);
+  const AgentAnswer& a = p->answer;
   ojson calls = ojson::array();
-  for (const Call& c : a.answer.calls) calls.push_back(ojson(call_to_json(c)));
-  ojson j = {{"text", a.request.text},
+  for (const Call& c : a.calls) calls.push_back(ojson(call_to_json(c)));
+  ojson j = {{"text", p->request.text},
              {"calls", std::move(calls)},
-             {"reply", a.answer.reply},
-             {"state_before", ojson(a.state_before)},
-             {"state", ojson(a.state_after)},
-             {"tokens_generated", a.answer.tokens_generated},
-             {"latency_ms", a.answer.latency_ms}};
-  if (!a.answer.error.empty()) j["error"] = a.answer.error;
+             {"reply", a.reply},
+             {"state_before", ojson(p->state_before)},
+             {"state", ojson(p->state_after)},
+             {"tokens_generated", a.tokens_generated},
+             {"latency_ms", a.latency_ms}};
+  if (!a.error.empty()) j["error"] = a.error;
   return json_reply(200, j);
 }
 
@@ -270,9 +335,15 @@ Reply Server::models() const { return json_reply(200, models_json(impl_->options
 Reply Server::device() const { return json_reply(200, device_json(*impl_->device)); }
 
 Reply Server::health() const {
-  return json_reply(200, {{"status", "ok"},
-                          {"sessions", impl_->sessions.size()},
-                          {"sessions_free", impl_->n_free()}});
+  ojson j = {{"status", "ok"}, {"sessions", impl_->sessions.size()}, {"sessions_free", impl_->n_free()}};
+#if defined(__GLIBC__)
+  // The bytes the allocator has handed out and not had back, over all its
+  // arenas: unlike resident memory, this grows only with a leak (or a
+  // growing cache), not with memory the allocator keeps for reuse.
+  struct mallinfo2 m = ::mallinfo2();
+  j["heap_in_use_bytes"] = m.uordblks + m.hblkhd;
+#endif
+  return json_reply(200, j);
 }
 
 void Server::Impl::route() {
@@ -280,6 +351,10 @@ void Server::Impl::route() {
   http.set_payload_max_length(options.limits.max_body_bytes);
   http.set_read_timeout(options.io_timeout_s, 0);
   http.set_write_timeout(options.io_timeout_s, 0);
+  // Streamed events are small writes; with Nagle's algorithm the kernel holds
+  // each one until the client acknowledges the last (tens of ms with delayed
+  // ACKs), so the pieces would arrive in bursts rather than as decoded.
+  http.set_tcp_nodelay(true);
   http.set_keep_alive_timeout(5);
   // Keep-alive connections stay open for many requests (httplib's default closes after 5).
   http.set_keep_alive_max_count(1000);
@@ -315,17 +390,21 @@ namespace {
 
 void send(const Reply& r, httplib::Response& res) {
   res.status = r.status;
-  if (r.events.empty()) {
+  if (!r.stream) {
     res.set_content(r.body, r.content_type.c_str());
     return;
   }
-  auto events = std::make_shared<std::vector<std::string>>(r.events);
+  // httplib writes the headers, then calls this on the connection's thread:
+  // each event goes out as one chunk while the model decodes the next.
   res.set_header("Cache-Control", "no-cache");
-  res.set_chunked_content_provider("text/event-stream", [events](size_t, httplib::DataSink& sink) {
-    for (const std::string& e : *events)
-      if (!sink.write(e.data(), e.size())) return false;
-    sink.done();
-    return true;
+  res.set_chunked_content_provider("text/event-stream", [stream = r.stream](size_t, httplib::DataSink& sink) {
+    bool open = true;
+    stream([&](const std::string& e) {
+      open = open && sink.write(e.data(), e.size());
+      return open;
+    });
+    if (open) sink.done();
+    return open;
   });
 }
 

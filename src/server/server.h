@@ -10,6 +10,7 @@
 //   int port = server.bind();   // port 0: any free port
 //   server.run();               // until stop() (another thread, a signal)
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -36,13 +37,18 @@ struct ServerOptions {
   bool log_requests = false;       // one line per request on stderr
 };
 
-// What one request gets back, before HTTP: the status, the body, and for a
-// streamed answer the server-sent events.
+// Writes one server-sent event; false once the client is gone.
+using EventWriter = std::function<bool(const std::string& event)>;
+
+// What one request gets back, before HTTP: the status and the body, or for a
+// streamed answer (text/event-stream) the producer of its events, which runs
+// the model and writes each event as soon as it is decoded. A streamed reply
+// holds its session until the producer has run (or the reply is dropped).
 struct Reply {
   int status = 200;
   std::string content_type = "application/json";
   std::string body;
-  std::vector<std::string> events;  // non-empty: text/event-stream, written one by one
+  std::function<void(const EventWriter& write)> stream;  // set: text/event-stream
 };
 
 class Server {
@@ -71,6 +77,7 @@ class Server {
 
  private:
   struct Impl;
+  struct Pending;
   std::unique_ptr<Impl> impl_;
 };
 

@@ -192,7 +192,7 @@ TEST(ChatRequest, EveryBadRequestKindGetsItsError) {
   b = body_with("hi");
   b["stream"] = "yes";
   expect_error(parse(b), 400, "invalid_type", "'stream'");
-  for (nlohmann::json v : {nlohmann::json(0), nlohmann::json(100000), nlohmann::json("ten")}) {
+  for (nlohmann::json v : {nlohmann::json(0), nlohmann::json(1), nlohmann::json(100000), nlohmann::json("ten")}) {
     b = body_with("hi");
     b["max_tokens"] = v;
     expect_error(parse(b), 400, "invalid_value", "'max_tokens'");

@@ -118,7 +118,8 @@ TEST(Server, ToolCallsEqualTheAgentsAndPredicts) {
     for (const auto& c : predicted["calls"]) predicted_calls.push_back(call_from_json(c, test::air_purifier_schema()));
     EXPECT_EQ(calls, predicted_calls) << kCommands[i];
     EXPECT_EQ(content_of(completion), predicted["reply"]) << kCommands[i];
-    EXPECT_EQ(completion["choices"][0]["finish_reason"], calls.empty() ? "stop" : "tool_calls");
+    // The tiny model's replies run to their budget: "length", as OpenAI says of a cut reply.
+    EXPECT_EQ(completion["choices"][0]["finish_reason"], a.truncated ? "length" : calls.empty() ? "stop" : "tool_calls");
     EXPECT_EQ(completion["usage"]["completion_tokens"], a.tokens_generated);
     EXPECT_GT(completion["usage"]["prompt_tokens"].get<int>(), 0);
     n_with_calls += !calls.empty();
@@ -194,12 +195,64 @@ TEST(Server, StreamingGivesTheSameAnswerAsServerSentEvents) {
   }
 }
 
+// The events of a streamed completion: the calls, the reply, the finish reason.
+struct Streamed {
+  std::vector<Call> calls;
+  std::string content, finish;
+  int content_events = 0;
+};
+Streamed stream(const nlohmann::json& body) {
+  Streamed s;
+  nlohmann::json b = body;
+  b["stream"] = true;
+  auto r = client().Post("/v1/chat/completions", b.dump(), "application/json");
+  EXPECT_TRUE(r && r->status == 200);
+  if (!r) return s;
+  std::istringstream in(r->body);
+  for (std::string line; std::getline(in, line);) {
+    if (line.rfind("data: {", 0) != 0) continue;
+    nlohmann::json j = nlohmann::json::parse(line.substr(6));
+    if (j["choices"].empty()) continue;
+    const auto& d = j["choices"][0]["delta"];
+    if (d.contains("content") && d["content"] != "") s.content += d["content"].get<std::string>(), ++s.content_events;
+    if (d.contains("tool_calls"))
+      for (const auto& tc : d["tool_calls"]) s.calls.push_back(call_from_tool_call(tc, test::air_purifier_schema()));
+    if (!j["choices"][0]["finish_reason"].is_null()) s.finish = j["choices"][0]["finish_reason"];
+  }
+  return s;
+}
+
+TEST(Server, MaxTokensCutsTheReplyWithFinishReasonLength) {
+  const auto& m = test::tiny_agent_model();
+  AgentOptions o;
+  o.max_reply_tokens = 2;
+  Agent agent(m.model, m.device, o);
+  int cut = 0, pieces = 0;
+  for (const std::string& text : kCommands) {
+    nlohmann::json messages = {{{"role", "user"}, {"content", text}}};
+    AgentAnswer a = agent.respond(text);
+    nlohmann::json j = chat(messages, {{"max_tokens", 2}});
+    const std::string expected = a.truncated ? "length" : a.calls.empty() ? "stop" : "tool_calls";
+    EXPECT_EQ(j["choices"][0]["finish_reason"], expected) << text;
+    EXPECT_EQ(content_of(j), a.reply) << text;
+    Streamed s = stream({{"messages", messages}, {"max_tokens", 2}});
+    EXPECT_EQ(s.finish, expected) << text;
+    EXPECT_EQ(s.content, a.reply) << text;
+    cut += a.truncated;
+    // Unlimited, the reply streams in pieces as it is decoded.
+    Streamed full = stream({{"messages", messages}});
+    pieces = std::max(pieces, full.content_events);
+  }
+  EXPECT_GT(cut, 0);
+  EXPECT_GT(pieces, 1) << "no streamed reply came in more than one piece";
+}
+
 TEST(Server, ToolChoiceNoneAndRequired) {
   for (const std::string& text : kCommands) {
     nlohmann::json messages = {{{"role", "user"}, {"content", text}}};
     nlohmann::json none = chat(messages, {{"tool_choice", "none"}});
     EXPECT_TRUE(calls_of(none).empty()) << text;
-    EXPECT_EQ(none["choices"][0]["finish_reason"], "stop");
+    EXPECT_NE(none["choices"][0]["finish_reason"], "tool_calls");
     nlohmann::json required = chat(messages, {{"tool_choice", "required"}});
     EXPECT_FALSE(calls_of(required).empty()) << text;
     nlohmann::json named = chat(messages, {{"tool_choice", {{"type", "function"}, {"function", {{"name", "set_timer"}}}}}});
