@@ -17,7 +17,12 @@ target_include_directories(edgelm_shared
   PUBLIC $<BUILD_INTERFACE:${CMAKE_SOURCE_DIR}/include> $<INSTALL_INTERFACE:${CMAKE_INSTALL_INCLUDEDIR}>
   PRIVATE ${CMAKE_SOURCE_DIR}/src)
 target_link_libraries(edgelm_shared PRIVATE edgelm_agent)
-target_link_options(edgelm_shared PRIVATE -Wl,--exclude-libs,ALL -Wl,--no-undefined)
+target_link_options(edgelm_shared PRIVATE -Wl,--exclude-libs,ALL)
+# Every symbol resolved at link time, except under the sanitizers: clang leaves
+# their runtime out of shared libraries, for the executable to provide.
+if(NOT EDGELM_SANITIZE AND NOT EDGELM_FUZZ)
+  target_link_options(edgelm_shared PRIVATE -Wl,--no-undefined)
+endif()
 
 # The C example: reproduces `edgelm predict` through edgelm.h alone (C99).
 enable_language(C)
@@ -49,3 +54,9 @@ add_executable(edgelm_memory_c ${CMAKE_SOURCE_DIR}/examples/memory.c)
 set_target_properties(edgelm_memory_c PROPERTIES C_STANDARD 99 C_STANDARD_REQUIRED ON C_EXTENSIONS OFF)
 target_compile_definitions(edgelm_memory_c PRIVATE _POSIX_C_SOURCE=200809L)
 target_link_libraries(edgelm_memory_c PRIVATE edgelm_shared)
+
+# Under the sanitizers the library carries C++ UBSan checks (vptr) whose runtime
+# only the C++ driver links: the C programs are linked by it there.
+if(EDGELM_SANITIZE OR EDGELM_FUZZ)
+  set_target_properties(edgelm_predict_c edgelm_memory_c PROPERTIES LINKER_LANGUAGE CXX)
+endif()
