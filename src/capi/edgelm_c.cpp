@@ -280,7 +280,11 @@ void edgelm_session_free(edgelm_session* session) { delete session; }
 
 edgelm_status edgelm_session_set_mode(edgelm_session* session, edgelm_turn_mode mode) {
   if (!session) return null_argument("edgelm_session_set_mode", "session");
-  if (mode != EDGELM_TURN_COMMAND && mode != EDGELM_TURN_CONVERSATION)
+  // A C caller may pass any int: read its bits, as reading an enum outside its values is undefined in C++.
+  int raw = 0;
+  static_assert(sizeof raw == sizeof mode);
+  std::memcpy(&raw, &mode, sizeof raw);
+  if (raw != EDGELM_TURN_COMMAND && raw != EDGELM_TURN_CONVERSATION)
     return failed(EDGELM_ERR_INVALID_ARGUMENT, "edgelm_session_set_mode: unknown mode");
   return guarded(EDGELM_ERR_INTERNAL, [&] {
     if (mode != session->mode) session->agent->reset_conversation();

@@ -19,6 +19,19 @@ namespace {
 std::atomic<long> g_allocations{0};
 }
 
+// AddressSanitizer replaces operator new itself and reports malloc/free pairs
+// behind a replaced one as mismatches: under it the operators stay its own and
+// the two tests skip (the Release pass runs them).
+#if defined(__SANITIZE_ADDRESS__)
+#define EDGELM_TEST_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define EDGELM_TEST_ASAN 1
+#endif
+#endif
+
+#ifndef EDGELM_TEST_ASAN
+
 // These operators pair malloc with free on purpose; GCC cannot see that the
 // replaced operator new below is what those pointers came from.
 #if defined(__GNUC__) && !defined(__clang__)
@@ -46,6 +59,7 @@ void operator delete(void* p, std::align_val_t) noexcept { std::free(p); }
 void operator delete[](void* p, std::align_val_t) noexcept { std::free(p); }
 void operator delete(void* p, std::size_t, std::align_val_t) noexcept { std::free(p); }
 void operator delete[](void* p, std::size_t, std::align_val_t) noexcept { std::free(p); }
+#endif
 
 namespace edgelm {
 namespace {
@@ -63,6 +77,9 @@ const char* kCommands[] = {"turn it on in sleep mode and set a timer for 90 minu
                            "수면 모드로 바꾸고 6시간 뒤에 꺼줘", "turn it on in sleep mode and set a timer for 90 minutes please"};
 
 TEST(Allocations, NonePerDecodedTokenInTheAgent) {
+#ifdef EDGELM_TEST_ASAN
+  GTEST_SKIP() << "allocation counting needs the replaced operator new, which AddressSanitizer's excludes";
+#endif
   const test::TinyAgentModel& t = test::tiny_agent_model();
   ThreadPool pool(1);
   StepCounts steps;
@@ -93,6 +110,9 @@ TEST(Allocations, NonePerDecodedTokenInTheAgent) {
 }
 
 TEST(Allocations, NonePerStreamedPieceThroughTheCApi) {
+#ifdef EDGELM_TEST_ASAN
+  GTEST_SKIP() << "allocation counting needs the replaced operator new, which AddressSanitizer's excludes";
+#endif
   const test::TinyAgentModel& t = test::tiny_agent_model();
   edgelm_model* model = nullptr;
   edgelm_session* session = nullptr;

@@ -48,8 +48,16 @@ TEST(CPrograms, PredictExampleWritesWhatEdgelmPredictWrites) {
   std::filesystem::remove_all(dir);
 }
 
-TEST(CPrograms, ASeparateProjectBuildsAgainstTheInstalledPackage) {
 #if defined(__SANITIZE_ADDRESS__)
+#define EDGELM_TEST_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define EDGELM_TEST_ASAN 1
+#endif
+#endif
+
+TEST(CPrograms, ASeparateProjectBuildsAgainstTheInstalledPackage) {
+#ifdef EDGELM_TEST_ASAN
   GTEST_SKIP() << "the installed sanitizer build needs its runtime in the consumer";
 #else
   const test::TinyAgentModel& t = test::tiny_agent_model();
