@@ -6,6 +6,7 @@
 // example rendered in the agent format, with the loss mask on the answer. With
 // --pairs, each line is a preference pair (the generator's dpo.jsonl) and the
 // shard is a pairs shard for `edgelm train --mode dpo`.
+#include <functional>
 #include <cstdio>
 #include <fstream>
 #include <memory>
@@ -54,36 +55,32 @@ void run_tokenize(const TokenizeOptions& o) {
   std::string line;
   int64_t line_no = 0;
   if (o.chat && o.pairs) fail("--chat and --pairs exclude each other");
+  // Each non-blank line of a JSONL input, parsed, to `add`; an error names its line.
+  auto for_each_example = [&](const std::function<void(const nlohmann::json&)>& add) {
+    while (std::getline(in, line)) {
+      ++line_no;
+      if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
+      nlohmann::json j = nlohmann::json::parse(line, nullptr, false);
+      if (j.is_discarded()) fail(o.input, " line ", line_no, ": not valid JSON");
+      try {
+        add(j);
+      } catch (const Error& e) {
+        fail(o.input, " line ", line_no, ": ", e.what());
+      }
+    }
+  };
   if (o.pairs) {
     const DomainSchema schema = load_device(resolve_domain_dir(o.domain)).schema;
-    while (std::getline(in, line)) {
-      ++line_no;
-      if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
-      nlohmann::json j = nlohmann::json::parse(line, nullptr, false);
-      if (j.is_discarded()) fail(o.input, " line ", line_no, ": not valid JSON");
-      RenderedPair pair;
-      try {
-        pair = render_preference_pair(schema, tok, j);
-      } catch (const Error& e) {
-        fail(o.input, " line ", line_no, ": ", e.what());
-      }
+    for_each_example([&](const nlohmann::json& j) {
+      const RenderedPair pair = render_preference_pair(schema, tok, j);
       writer.add_pair(pair.chosen.tokens, pair.chosen.loss_mask, pair.rejected.tokens, pair.rejected.loss_mask);
-    }
+    });
   } else if (o.chat) {
     const DomainSchema schema = load_device(resolve_domain_dir(o.domain)).schema;
-    while (std::getline(in, line)) {
-      ++line_no;
-      if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
-      nlohmann::json j = nlohmann::json::parse(line, nullptr, false);
-      if (j.is_discarded()) fail(o.input, " line ", line_no, ": not valid JSON");
-      RenderedExample ex;
-      try {
-        ex = render_training_example(schema, tok, j);
-      } catch (const Error& e) {
-        fail(o.input, " line ", line_no, ": ", e.what());
-      }
+    for_each_example([&](const nlohmann::json& j) {
+      const RenderedExample ex = render_training_example(schema, tok, j);
       writer.add_document(ex.tokens, ex.loss_mask);
-    }
+    });
   } else if (looks_like_jsonl(o.input, in)) {
     while (std::getline(in, line)) {
       ++line_no;
