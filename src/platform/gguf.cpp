@@ -266,7 +266,10 @@ GgufFile GgufFile::parse(const uint8_t* data, size_t size, const std::string& na
 
   if (const GgufValue* a = f.metadata_.find("general.alignment")) {
     int64_t al = a->as_int(cat(name, ": general.alignment"));
-    if (al <= 0 || al > (1 << 16) || (al & (al - 1)) != 0) fail(name, ": general.alignment ", al, " is not a power of two");
+    // The GGUF spec asks for a multiple of 8; a smaller one would put F16 and
+    // block scales at addresses their loads cannot use.
+    if (al < 8 || al > (1 << 16) || (al & (al - 1)) != 0)
+      fail(name, ": general.alignment ", al, " is not a power of two from 8 to 65536");
     f.alignment_ = uint64_t(al);
   }
 
@@ -394,7 +397,12 @@ class ByteSink {
 
 void GgufWriter::write(const std::string& path) const {
   uint64_t alignment = kDefaultAlignment;
-  if (const GgufValue* a = metadata_.find("general.alignment")) alignment = uint64_t(a->as_int("general.alignment"));
+  if (const GgufValue* a = metadata_.find("general.alignment")) {
+    int64_t al = a->as_int("general.alignment");
+    if (al < 8 || al > (1 << 16) || (al & (al - 1)) != 0)
+      fail(path, ": general.alignment ", al, " is not a power of two from 8 to 65536");
+    alignment = uint64_t(al);
+  }
   AtomicFile file(path);
   ByteSink out(file);
   out.put<uint32_t>(kMagic);

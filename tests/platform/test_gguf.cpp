@@ -155,6 +155,30 @@ TEST(Gguf, DuplicateMetadataKey) {
   EXPECT_NE(parse_error(bytes).find("duplicate metadata key"), std::string::npos);
 }
 
+TEST(Gguf, AlignmentBelowEightIsAnError) {
+  // Alignment 1 let a fuzzer place an F16 tensor at an odd address.
+  std::vector<float> a;
+  std::vector<uint16_t> b;
+  GgufWriter w = sample_writer(a, b);
+  std::string path = temp_path("align.gguf");
+  w.metadata().set("general.alignment", GgufValue::u32(4));
+  EXPECT_THROW(w.write(path), Error);
+  EXPECT_FALSE(std::filesystem::exists(path));
+  std::string bytes = sample_bytes();
+  for (uint32_t bad : {0u, 1u, 2u, 4u, 24u}) {
+    std::string patched = bytes;
+    // The sample has no general.alignment; rename a u32 key to it and set the value.
+    size_t pos = patched.find("test.u32");
+    ASSERT_NE(pos, std::string::npos);
+    std::string key = "general.alignment";
+    uint64_t old_len = 8, new_len = key.size();
+    std::memcpy(&patched[pos - 8], &new_len, 8);
+    patched.replace(pos, old_len, key);
+    std::memcpy(&patched[pos + key.size() + 4], &bad, 4);
+    EXPECT_NE(parse_error(patched).find("is not a power of two from 8"), std::string::npos) << bad;
+  }
+}
+
 TEST(Gguf, WriterRejectsSizeMismatch) {
   GgufWriter w;
   float x[3] = {};
