@@ -10,8 +10,6 @@
 
 #include <cstring>
 
-#include "platform/numeric.h"
-
 #define EDGELM_QUANT_NS neon
 #define EDGELM_QUANT_SDOT 0
 #include "quant/kernels_neon.inc"

@@ -11,8 +11,6 @@
 
 #include <cstring>
 
-#include "platform/numeric.h"
-
 #pragma GCC push_options
 #pragma GCC target("arch=armv8.2-a+dotprod")
 
