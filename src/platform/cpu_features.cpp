@@ -98,7 +98,7 @@ const char* isa_name(Isa isa) {
 }
 
 bool isa_supported(Isa isa) {
-  const CpuFeatures& f = cpu_features();
+  [[maybe_unused]] const CpuFeatures& f = cpu_features();  // unused where no SIMD column is built
   // A column this build did not compile is unsupported whatever the CPU says
   // (the build defines which columns it has; see the root CMakeLists.txt).
   switch (isa) {
