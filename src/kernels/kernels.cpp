@@ -9,12 +9,18 @@ namespace edgelm {
 
 const Kernels* kernels_for(Isa isa) {
   if (!isa_supported(isa)) return nullptr;
+  // isa_supported() is false for the columns of another architecture, which this build did not compile.
   switch (isa) {
     case Isa::Scalar: return detail::scalar_kernels();
+#if EDGELM_COLUMNS_X86
     case Isa::Avx2: return detail::avx2_kernels();
     case Isa::Avx512: return detail::avx512_kernels();
+#endif
+#if EDGELM_COLUMNS_NEON
+    case Isa::Neon: return detail::neon_kernels();
+#endif
+    default: return nullptr;
   }
-  return nullptr;
 }
 
 const Kernels& kernels() {

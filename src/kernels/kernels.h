@@ -2,10 +2,10 @@
 // Model-agnostic numeric kernels: matrix products with f32/f16/bf16 weights,
 // RMSNorm, RoPE, softmax, SwiGLU, and the dot/axpy pair attention is built from.
 //
-// Every kernel exists as a plain scalar reference (builds anywhere, including
-// aarch64) and, on x86-64, as AVX2+FMA and AVX-512 versions compiled with
-// per-function target attributes (the build itself stays at the x86-64
-// baseline). The instruction set is chosen once per process; callers fetch the
+// Every kernel exists as a plain scalar reference (builds anywhere) and, on
+// x86-64, as AVX2+FMA and AVX-512 versions compiled with per-function target
+// attributes (the build itself stays at the x86-64 baseline), on aarch64 as a
+// NEON version (NEON is part of the ARMv8-A baseline). The instruction set is chosen once per process; callers fetch the
 // table with kernels() once per step and call through it, so dispatch costs
 // one indirect call per kernel, not a feature test.
 #include <cstdint>
@@ -69,11 +69,13 @@ void rope_tables(int64_t pos, int64_t dim, float theta, float* cos2, float* sin2
 // Bytes the kernels need per weight row of `cols` values (F32/F16/BF16).
 int64_t kernel_row_bytes(TensorType w_type, int64_t cols);
 
-// Internal: the per-ISA tables (null when not compiled for this target).
+// Internal: the per-column tables, each defined in its own file, which only a
+// build for that column's architecture compiles (kernels_<column>.cpp).
 namespace detail {
 const Kernels* scalar_kernels();
 const Kernels* avx2_kernels();
 const Kernels* avx512_kernels();
+const Kernels* neon_kernels();
 }  // namespace detail
 
 }  // namespace edgelm

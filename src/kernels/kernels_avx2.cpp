@@ -2,7 +2,10 @@
 // the AVX-512 file at 8 lanes; tails that do not fill a vector run scalar.
 #include "kernels/kernels.h"
 
-#if defined(__x86_64__)
+#if !defined(__x86_64__)
+#error "an x86-64 column: CMake compiles it only for x86-64 targets"
+#endif
+
 // GCC 12 warns about the deliberately undefined lanes inside its own
 // intrinsic headers (_mm512_undefined_ps and friends) once they are inlined.
 #if defined(__GNUC__) && !defined(__clang__)
@@ -426,11 +429,3 @@ const Kernels* avx2_kernels() { return &kAvx2; }
 }  // namespace detail
 
 }  // namespace edgelm
-
-#else  // not x86-64
-
-namespace edgelm::detail {
-const Kernels* avx2_kernels() { return nullptr; }
-}  // namespace edgelm::detail
-
-#endif

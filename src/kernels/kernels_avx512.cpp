@@ -3,7 +3,10 @@
 // this code only runs after kernels() has seen the CPU support it.
 #include "kernels/kernels.h"
 
-#if defined(__x86_64__)
+#if !defined(__x86_64__)
+#error "an x86-64 column: CMake compiles it only for x86-64 targets"
+#endif
+
 // GCC 12 warns about the deliberately undefined lanes inside its own
 // intrinsic headers (_mm512_undefined_ps and friends) once they are inlined.
 #if defined(__GNUC__) && !defined(__clang__)
@@ -420,11 +423,3 @@ const Kernels* avx512_kernels() { return &kAvx512; }
 }  // namespace detail
 
 }  // namespace edgelm
-
-#else  // not x86-64
-
-namespace edgelm::detail {
-const Kernels* avx512_kernels() { return nullptr; }
-}  // namespace edgelm::detail
-
-#endif

@@ -1,6 +1,6 @@
 // The scalar reference kernels: plain loops in the order a reader expects,
 // float accumulation, no reassociation. They define what the SIMD versions
-// must match (within rounding) and are the only path on non-x86 targets.
+// must match (within rounding) and are the only path on targets with no SIMD column.
 #include <algorithm>
 #include <cmath>
 

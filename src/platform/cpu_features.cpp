@@ -1,12 +1,16 @@
 #include "platform/cpu_features.h"
 
 #include <cstdlib>
+#include <string>
 #include <string_view>
 
 #include "platform/error.h"
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <cpuid.h>
+#elif defined(__aarch64__) && defined(__linux__)
+#include <asm/hwcap.h>
+#include <sys/auxv.h>
 #endif
 
 namespace edgelm {
@@ -44,6 +48,17 @@ CpuFeatures probe() {
   }
   return f;
 }
+#elif defined(__aarch64__) && defined(__linux__)
+// The kernel reports what every core supports (they may differ in
+// implementation, never in instruction set), so user space needs no privileged
+// register reads.
+CpuFeatures probe() {
+  CpuFeatures f;
+  const unsigned long hwcap = getauxval(AT_HWCAP);
+  f.neon = hwcap & HWCAP_ASIMD;
+  f.neon_dotprod = f.neon && (hwcap & HWCAP_ASIMDDP);
+  return f;
+}
 #else
 CpuFeatures probe() { return {}; }
 #endif
@@ -59,7 +74,9 @@ Isa isa_from_env() {
       while (!isa_supported(isa)) isa = isa_below(isa);
       return int(isa) < int(best) ? isa : best;
     }
-  fail("EDGELM_ISA=", env, " names no instruction set (known: scalar, avx2, avx512)");
+  std::string known;
+  for (Isa isa : kIsaColumns) known += std::string(known.empty() ? "" : ", ") + isa_name(isa);
+  fail("EDGELM_ISA=", env, " names no instruction set (known: ", known, ")");
 }
 
 }  // namespace
@@ -75,24 +92,32 @@ const char* isa_name(Isa isa) {
     case Isa::Scalar: return "scalar";
     case Isa::Avx2: return "avx2";
     case Isa::Avx512: return "avx512";
+    case Isa::Neon: return "neon";
   }
   return "?";
 }
 
 bool isa_supported(Isa isa) {
-  const CpuFeatures& f = cpu_features();
+  [[maybe_unused]] const CpuFeatures& f = cpu_features();  // unused where no SIMD column is built
+  // A column this build did not compile is unsupported whatever the CPU says
+  // (the build defines which columns it has; see the root CMakeLists.txt).
   switch (isa) {
     case Isa::Scalar: return true;
+#if EDGELM_COLUMNS_X86
     case Isa::Avx2: return f.avx2 && f.fma && f.f16c;
     case Isa::Avx512: return isa_supported(Isa::Avx2) && f.avx512f && f.avx512bw && f.avx512vl && f.avx512dq;
+#endif
+#if EDGELM_COLUMNS_NEON
+    case Isa::Neon: return f.neon;
+#endif
+    default: return false;
   }
-  return false;
 }
 
 Isa isa_below(Isa isa) {
   switch (isa) {
     case Isa::Avx512: return Isa::Avx2;
-    default: return Isa::Scalar;
+    default: return Isa::Scalar;  // Avx2 and Neon are their architectures' first SIMD column
   }
 }
 

@@ -3,6 +3,7 @@
 // (platform/cpu_features.h). The product picks a table once per process
 // (quant.cpp); tests call every column's table and compare it with the scalar one.
 #include <cstdint>
+#include <vector>
 
 #include "platform/cpu_features.h"
 #include "quant/blocks.h"
@@ -36,7 +37,7 @@ constexpr int64_t x8_quants_at(TensorType type) { return type == TensorType::Q5_
 void pack_rows_x8(TensorType type, const void* w, int64_t rows, int64_t cols, void* out);
 
 struct IsaKernels {
-  const char* name = "";  // "scalar", "avx2", "avx512vnni"
+  const char* name = "";  // "scalar", "avx2", "avx512vnni", "neon", "neon_dotprod"
   GemmFn gemm_q8_0 = nullptr, gemm_q5_0 = nullptr, gemm_q4_0 = nullptr;
   // Over the x8 layout (w: the packed matrix, row_bytes: the ggml row's bytes);
   // r_begin and r_end multiples of 8. Null when this instruction set has none.
@@ -47,14 +48,22 @@ struct IsaKernels {
 };
 
 // The table of a column, or null when this build or CPU lacks it. The Avx512
-// column's table needs AVX512-VNNI as well.
+// column's table needs AVX512-VNNI as well; the Neon column's is the SDOT
+// version where the CPU has the dot-product extension, else the plain one.
 const IsaKernels* kernels_for(Isa isa);
+// Every table of the column that this CPU runs, kernels_for(isa) first: where a
+// column chooses between versions inside itself (Neon with and without SDOT),
+// the ones below the chosen, so that tests check each on one CPU.
+std::vector<const IsaKernels*> kernel_versions_for(Isa isa);
 // The table in use: isa_pick(isa_active(), kernels_for).
 const IsaKernels& active_kernels();
 
-// Per-column tables (defined in kernels_*.cpp; null on a non-x86 build).
+// Per-column tables, each defined in its own file (kernels_<column>.cpp),
+// which only a build for that architecture compiles.
 const IsaKernels* scalar_kernels();
 const IsaKernels* avx2_kernels();
 const IsaKernels* avx512vnni_kernels();
+const IsaKernels* neon_kernels();
+const IsaKernels* neon_dotprod_kernels();
 
 }  // namespace edgelm::quant

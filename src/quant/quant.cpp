@@ -4,6 +4,7 @@
 #include <cstring>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "platform/aligned_buffer.h"
 #include "platform/cpu_features.h"
@@ -58,12 +59,28 @@ GemmFn IsaKernels::gemm(TensorType type) const {
 
 const IsaKernels* kernels_for(Isa isa) {
   if (!isa_supported(isa)) return nullptr;
+  // isa_supported() is false for the columns of another architecture, which this build did not compile.
   switch (isa) {
     case Isa::Scalar: return scalar_kernels();
+#if EDGELM_COLUMNS_X86
     case Isa::Avx2: return avx2_kernels();
     case Isa::Avx512: return cpu_features().avx512vnni ? avx512vnni_kernels() : nullptr;
+#endif
+#if EDGELM_COLUMNS_NEON
+    // One column, two versions: SDOT where the CPU has it, so that one binary runs on both kinds of core.
+    case Isa::Neon: return cpu_features().neon_dotprod ? neon_dotprod_kernels() : neon_kernels();
+#endif
+    default: return nullptr;
   }
-  return nullptr;
+}
+
+std::vector<const IsaKernels*> kernel_versions_for(Isa isa) {
+  std::vector<const IsaKernels*> out;
+  if (const IsaKernels* best = kernels_for(isa)) out.push_back(best);
+#if EDGELM_COLUMNS_NEON
+  if (isa == Isa::Neon && !out.empty() && out[0] != neon_kernels()) out.push_back(neon_kernels());
+#endif
+  return out;
 }
 
 const IsaKernels& active_kernels() {
@@ -113,10 +130,6 @@ void pack_rows_x8(TensorType type, const void* w, int64_t rows, int64_t cols, vo
   }
 }
 
-#if !(defined(__x86_64__) || defined(__i386__))
-const IsaKernels* avx2_kernels() { return nullptr; }
-const IsaKernels* avx512vnni_kernels() { return nullptr; }
-#endif
 
 }  // namespace quant
 

@@ -5,6 +5,7 @@
 
 #include <cstdlib>
 #include <string>
+#include <vector>
 
 #include "kernels/gemm.h"
 #include "kernels/gemm_bf16.h"
@@ -31,9 +32,25 @@ TEST(Dispatch, EveryFamilyRunsTheActiveColumnOrTheOneBelow) {
   EXPECT_EQ(train_math().isa, isa_pick(active, train_math_for)->isa);
   for (Isa isa : {kernels().isa, gemm_f32_isa(), gemm_bf16_isa(), train_math().isa})
     EXPECT_LE(int(isa), int(active)) << isa_name(isa) << " above the active " << isa_name(active);
-  // The float kernels and the f32 GEMM have a table in every column.
+  // The float kernels have a table in every column, the f32 GEMM in every x86 one
+  // (on aarch64 training's GEMM stays on the scalar column).
   EXPECT_EQ(kernels().isa, active);
-  EXPECT_EQ(gemm_f32_isa(), active);
+  if (active != Isa::Neon) {
+    EXPECT_EQ(gemm_f32_isa(), active);
+  }
+}
+
+// NEON's quantised products come in two versions inside the one column: SDOT
+// where the CPU has it, the widening multiplies elsewhere.
+TEST(Dispatch, NeonQuantisedProductsFollowTheDotProductFeature) {
+  if (!isa_supported(Isa::Neon)) GTEST_SKIP() << "no NEON column in this build or CPU";
+  const std::vector<const quant::IsaKernels*> versions = quant::kernel_versions_for(Isa::Neon);
+  ASSERT_FALSE(versions.empty());
+  EXPECT_STREQ(versions.front()->name, cpu_features().neon_dotprod ? "neon_dotprod" : "neon");
+  EXPECT_STREQ(versions.back()->name, "neon");
+  if (isa_active() == Isa::Neon) {
+    EXPECT_EQ(&quant::active_kernels(), versions.front());
+  }
 }
 
 // The override's promise, checked when the suite runs under it (ctest's isa_scalar_* tests).

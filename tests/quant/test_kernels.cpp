@@ -25,11 +25,13 @@ using quant::kBlock;
 
 constexpr TensorType kTypes[] = {TensorType::Q8_0, TensorType::Q5_0, TensorType::Q4_0};
 
-// Every column's own table past the scalar one (isa_available(): EDGELM_ISA lowers it).
+// Every column's own tables past the scalar one (isa_available(): EDGELM_ISA lowers it),
+// each version of a column that has several (NEON with and without SDOT).
 std::vector<const quant::IsaKernels*> simd_tables() {
   std::vector<const quant::IsaKernels*> out;
   for (Isa isa : isa_available())
-    if (const quant::IsaKernels* k = quant::kernels_for(isa); k && isa != Isa::Scalar) out.push_back(k);
+    if (isa != Isa::Scalar)
+      for (const quant::IsaKernels* k : quant::kernel_versions_for(isa)) out.push_back(k);
   return out;
 }
 
