@@ -240,6 +240,16 @@ GgufFile GgufFile::open(const std::string& path) {
   return file;
 }
 
+namespace {
+// The GGUF spec asks for a multiple of 8; a smaller alignment would put F16
+// values and block scales at addresses their loads cannot use.
+uint64_t checked_alignment(const std::string& file, int64_t al) {
+  if (al < 8 || al > (1 << 16) || (al & (al - 1)) != 0)
+    fail(file, ": general.alignment ", al, " is not a power of two from 8 to 65536");
+  return uint64_t(al);
+}
+}  // namespace
+
 GgufFile GgufFile::parse(const uint8_t* data, size_t size, const std::string& name) {
   GgufFile f;
   f.name_ = name;
@@ -266,11 +276,7 @@ GgufFile GgufFile::parse(const uint8_t* data, size_t size, const std::string& na
 
   if (const GgufValue* a = f.metadata_.find("general.alignment")) {
     int64_t al = a->as_int(cat(name, ": general.alignment"));
-    // The GGUF spec asks for a multiple of 8; a smaller one would put F16 and
-    // block scales at addresses their loads cannot use.
-    if (al < 8 || al > (1 << 16) || (al & (al - 1)) != 0)
-      fail(name, ": general.alignment ", al, " is not a power of two from 8 to 65536");
-    f.alignment_ = uint64_t(al);
+    f.alignment_ = checked_alignment(name, al);
   }
 
   f.tensors_.reserve(n_tensors);
@@ -398,10 +404,7 @@ class ByteSink {
 void GgufWriter::write(const std::string& path) const {
   uint64_t alignment = kDefaultAlignment;
   if (const GgufValue* a = metadata_.find("general.alignment")) {
-    int64_t al = a->as_int("general.alignment");
-    if (al < 8 || al > (1 << 16) || (al & (al - 1)) != 0)
-      fail(path, ": general.alignment ", al, " is not a power of two from 8 to 65536");
-    alignment = uint64_t(al);
+    alignment = checked_alignment(path, a->as_int("general.alignment"));
   }
   AtomicFile file(path);
   ByteSink out(file);
