@@ -22,13 +22,7 @@ std::atomic<long> g_allocations{0};
 // AddressSanitizer replaces operator new itself and reports malloc/free pairs
 // behind a replaced one as mismatches: under it the operators stay its own and
 // the two tests skip (the Release pass runs them).
-#if defined(__SANITIZE_ADDRESS__)
-#define EDGELM_TEST_ASAN 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define EDGELM_TEST_ASAN 1
-#endif
-#endif
+#include "asan.h"
 
 #ifndef EDGELM_TEST_ASAN
 

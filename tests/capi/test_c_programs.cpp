@@ -48,13 +48,7 @@ TEST(CPrograms, PredictExampleWritesWhatEdgelmPredictWrites) {
   std::filesystem::remove_all(dir);
 }
 
-#if defined(__SANITIZE_ADDRESS__)
-#define EDGELM_TEST_ASAN 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define EDGELM_TEST_ASAN 1
-#endif
-#endif
+#include "asan.h"
 
 TEST(CPrograms, ASeparateProjectBuildsAgainstTheInstalledPackage) {
 #ifdef EDGELM_TEST_ASAN
