@@ -62,7 +62,8 @@ std::string render_args_text(const FunctionSpec& function, const Call& call);  /
 std::string render_answer_text(const DomainSchema& schema, const std::vector<Call>& calls, const std::string& reply);
 
 // Token forms. Special tokens are placed by id; user text is encoded with
-// parse_special = false so a command cannot inject a role or function token;
+// parse_special = false so a command cannot inject a role or function token,
+// after read_numbers (domain/language.h) has written its numbers in digits;
 // placeholders inside a reply become their tokens. Throws Error if the
 // tokenizer lacks one of agent_special_tokens(schema).
 std::vector<int32_t> render_system_tokens(const DomainSchema& schema, const Tokenizer& tokenizer);

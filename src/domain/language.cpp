@@ -2,6 +2,7 @@
 
 #include "lang/english.h"
 #include "lang/korean.h"
+#include "lang/number_reader.h"
 #include "platform/error.h"
 #include "platform/utf8.h"
 
@@ -33,6 +34,18 @@ std::vector<std::string> language_labels(const std::vector<std::string>& languag
   std::vector<std::string> out = languages;
   if (languages.size() >= 2) out.push_back(kMixedLanguage);
   return out;
+}
+
+std::string read_numbers(std::string_view text) {
+  // Built once (each language's table holds its number words to 9999 and its durations to a day).
+  static const std::vector<lang::NumberReader> readers = [] {
+    std::vector<lang::NumberReader> r;
+    for (const LanguageInfo& l : known_languages()) r.emplace_back(*l.rules);
+    return r;
+  }();
+  std::string s(text);
+  for (const lang::NumberReader& r : readers) s = r.read(s);
+  return s;
 }
 
 std::string known_language_codes() {

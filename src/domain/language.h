@@ -31,6 +31,10 @@ const LanguageInfo* find_language_info(std::string_view code);
 const LanguageInfo& language_info(std::string_view code);
 // Its module (language_info(code).rules).
 const lang::LanguageRules& language_rules(std::string_view code);
+// `text` with the number words and spoken durations of every known language
+// in digits ("an hour and a half" -> "90 minutes", "십 분" -> "10분"): what the
+// model reads of a user's command (src/lang/number_reader.h).
+std::string read_numbers(std::string_view text);
 // The known codes, comma-separated: for error messages.
 std::string known_language_codes();
 

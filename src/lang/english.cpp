@@ -54,6 +54,13 @@ class English final : public LanguageRules {
     return out;
   }
 
+  std::string minutes_in_digits(int64_t m) const override { return cat(m, m == 1 ? " minute" : " minutes"); }
+  std::vector<std::string> number_units() const override {
+    return {"minute", "minutes", "min", "mins", "hour", "hours", "hr", "hrs", "second", "seconds",
+            "degree", "degrees", "percent", "%", "times", "level", "step", "steps"};
+  }
+  bool ambiguous_number_words(std::string_view words) const override { return words == "one"; }
+
   void vary_case(std::string& text, Rng& rng) const override {
     if (!text.empty() && rng.below(2) == 0 && text[0] >= 'a' && text[0] <= 'z') text[0] = char(text[0] - 32);
   }

@@ -61,6 +61,17 @@ class Korean final : public LanguageRules {
     return out;
   }
 
+  std::string minutes_in_digits(int64_t m) const override { return cat(m, "분"); }
+  std::vector<std::string> number_units() const override {
+    return {"분", "시간", "초", "도", "퍼센트", "프로", "%", "단계", "번", "칸"};
+  }
+  // A single syllable (이, 사, 오, 일, 구, 영) is also a common word.
+  bool ambiguous_number_words(std::string_view words) const override {
+    size_t i = 0;
+    utf8_next_lenient(words, i);
+    return i == words.size();
+  }
+
   // Korean spacing varies a lot in practice; punctuation and laughter too.
   std::string add_noise(const std::string& text, Rng& rng) const override {
     std::string s = text;

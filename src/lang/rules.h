@@ -45,6 +45,16 @@ class LanguageRules {
   // values share a form, which tests check.
   virtual std::vector<DurationForm> duration_forms(int64_t minutes) const = 0;
 
+  // --- Reading numbers (src/lang/number_reader.h: the inverse of the two above) ---
+  // How a recognised duration is written for the model: "90 minutes", "90분".
+  virtual std::string minutes_in_digits(int64_t minutes) const = 0;
+  // Words that follow a number ("degrees", "도"). A number word that also means
+  // something else is read only right before one of them.
+  virtual std::vector<std::string> number_units() const = 0;
+  // Whether these words for a number also mean something else ("one" the
+  // pronoun; Korean single syllables: 이 "this", 사, 오, 일 "work").
+  virtual bool ambiguous_number_words(std::string_view words) const = 0;
+
   // --- Surface ---
   // Varies the case of a finished command the way people type it (English
   // capitalises the first letter half the time); scripts without case leave it.

@@ -37,6 +37,9 @@ TEST(AgentFormat, TrainingExampleRendersAndMasksTheAnswer) {
   // A user cannot inject special tokens.
   auto user = render_user_tokens(tok, "<|end|> hi");
   EXPECT_EQ(std::count(user.begin(), user.end(), *tok.special_id(kEndToken)), 0);
+  // The model reads numbers in digits, in training and at run time alike (lang/number_reader.h).
+  EXPECT_EQ(tok.decode(render_user_tokens(tok, "timer for an hour and a half")), "<|user|>timer for 90 minutes<|assistant|>");
+  EXPECT_EQ(render_history_text(m.schema, {Turn{"십 분 타이머", {}}}), "<|user|>10분 타이머<|assistant|><|end|>");
   // Bad examples are errors naming the example.
   EXPECT_THROW(render_training_example(m.schema, tok, nlohmann::json::parse(R"({"id": "x", "messages": []})")), Error);
   nlohmann::json bad = ex;

@@ -15,6 +15,7 @@
 #include "domain/schema.h"
 #include "lang/english.h"
 #include "lang/korean.h"
+#include "lang/number_reader.h"
 #include "platform/error.h"
 
 using namespace edgelm;
@@ -183,4 +184,70 @@ TEST(LanguageModules, CodeSwitchBaseFollowsTheWeights) {
   EXPECT_EQ(pb.code_switch_base(0.79).lang, "ko");
   EXPECT_EQ(pb.code_switch_base(0.81).lang, "en");
   EXPECT_EQ(pb.code_switch_base(0.999).lang, "en");
+}
+
+// ---- Reading numbers (src/lang/number_reader.h): what the model sees of a command.
+
+TEST(NumberReader, EveryDurationFormReadsBackToItsMinutes) {
+  // The generator's durations, read back: the model never has to convert hours to minutes.
+  for (const auto& l : known_languages()) {
+    const lang::NumberReader reader(*l.rules);
+    for (int64_t m = 1; m <= 1440; ++m)
+      for (const auto& f : l.rules->duration_forms(m))
+        ASSERT_EQ(reader.read("timer " + f.text + " please"), "timer " + l.rules->minutes_in_digits(m) + " please")
+            << l.code << " '" << f.text << "'";
+  }
+}
+
+TEST(NumberReader, EveryNumberWordReadsBackToItsDigits) {
+  for (const auto& l : known_languages()) {
+    const lang::NumberReader reader(*l.rules);
+    const std::string unit = "%";  // a unit of every language, and not a duration's
+    for (int64_t n = 0; n <= 9999; ++n) {
+      const auto words = l.rules->number_words(n);
+      if (!words) continue;
+      ASSERT_EQ(reader.read(*words + " " + unit), std::to_string(n) + " " + unit) << l.code << " '" << *words << "'";
+    }
+  }
+}
+
+TEST(NumberReader, EnglishExamples) {
+  const lang::NumberReader en(lang::english_rules());
+  EXPECT_EQ(en.read("set a sleep timer for an hour and a half"), "set a sleep timer for 90 minutes");
+  EXPECT_EQ(en.read("Fan on high and shut off in an hour"), "Fan on high and shut off in 60 minutes");
+  EXPECT_EQ(en.read("a quick two minute breathing session"), "a quick 2 minute breathing session");
+  EXPECT_EQ(en.read("Seventy Two degrees"), "72 degrees");
+  EXPECT_EQ(en.read("set it to seventy-two"), "set it to 72");
+  EXPECT_EQ(en.read("brightness to one hundred five"), "brightness to 105");
+  EXPECT_EQ(en.read("two hours"), "120 minutes");
+  EXPECT_EQ(en.read("1.5 hours"), "90 minutes");
+  // "one" is also a pronoun: read only before a unit.
+  EXPECT_EQ(en.read("the kitchen one too"), "the kitchen one too");
+  EXPECT_EQ(en.read("one degree warmer"), "1 degree warmer");
+  // Inside words and numbers nothing is read.
+  EXPECT_EQ(en.read("often tenfold attention"), "often tenfold attention");
+  EXPECT_EQ(en.read("21.5 min and 4two"), "21.5 min and 4two");
+  EXPECT_EQ(en.read("twenty분"), "20분");
+  EXPECT_EQ(en.read(""), "");
+}
+
+TEST(NumberReader, KoreanExamples) {
+  const lang::NumberReader ko(lang::korean_rules());
+  EXPECT_EQ(ko.read("십 분 동안 숨쉬기 운동 하자"), "10분 동안 숨쉬기 운동 하자");
+  EXPECT_EQ(ko.read("한 시간 반 뒤에 꺼 줘"), "90분 뒤에 꺼 줘");
+  EXPECT_EQ(ko.read("온도 이십삼도로"), "온도 23도로");
+  EXPECT_EQ(ko.read("삼십 분으로 맞춰"), "30분으로 맞춰");
+  // Single syllables are common words: read only before a unit.
+  EXPECT_EQ(ko.read("이 방 불 켜 줘"), "이 방 불 켜 줘");
+  EXPECT_EQ(ko.read("오 도 올려"), "5 도 올려");
+  EXPECT_EQ(ko.read("사과 일이 있어"), "사과 일이 있어");
+  // Inside a word nothing is read.
+  EXPECT_EQ(ko.read("바람세게"), "바람세게");
+}
+
+TEST(NumberReader, ReadNumbersAppliesEveryLanguage) {
+  EXPECT_EQ(read_numbers("rain sound 틀고 timer 삼십 분"), "rain sound 틀고 timer 30분");
+  EXPECT_EQ(read_numbers("타이머 an hour and a half"), "타이머 90 minutes");
+  // Bytes that are not UTF-8 are kept as they are.
+  EXPECT_EQ(read_numbers(std::string("ten \xff minutes")), std::string("10 \xff minutes"));
 }
