@@ -3,11 +3,13 @@
  *
  *   edgelm_predict_c MODEL INPUT.jsonl OUTPUT.jsonl [DOMAIN_DIR]
  *
- * Reads lines {"id": ..., "text": "..."} and writes one line per input,
- * {"id", "calls", "reply", "tokens_generated", "latency_ms"} (plus "error"
- * when the answer was not valid), as `edgelm predict` does: each command is
- * answered on a device in its initial state. The reply streams to stderr
- * with -v. Lines with `messages` (conversations) are not handled here.
+ * Reads lines {"id": ..., "text": "..."} or {"id": ..., "messages": [...]}
+ * and writes one line per input, {"id", "calls", "reply", "tokens_generated",
+ * "latency_ms"} (plus "error" when the answer was not valid), as `edgelm
+ * predict` does: each command is answered on a device in its initial state;
+ * a conversation's earlier turns are replayed on it first and its last user
+ * message answered (edgelm_session_turn_messages). The reply streams to
+ * stderr with -v.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -133,8 +135,9 @@ static const char* skip_value(const char* p) {
   return p;
 }
 
-/* Finds "id" (its raw JSON text) and "text" (decoded) in one line's object. */
-static int parse_line(const char* line, Buf* id, Buf* text) {
+/* Finds "id" and "messages" (their raw JSON text) and "text" (decoded) in one
+ * line's object, which must hold "text" or "messages". */
+static int parse_line(const char* line, Buf* id, Buf* text, Buf* messages) {
   const char* p = skip_ws(line);
   if (*p != '{') return 0;
   p = skip_ws(p + 1);
@@ -151,12 +154,13 @@ static int parse_line(const char* line, Buf* id, Buf* text) {
     else p = skip_value(value);
     ok = p != NULL;
     if (ok && key.data && strcmp(key.data, "id") == 0) ok = buf_put(id, value, (size_t)(p - value));
+    if (ok && key.data && strcmp(key.data, "messages") == 0) ok = buf_put(messages, value, (size_t)(p - value));
     free(key.data);
     if (!ok) return 0;
     p = skip_ws(p);
     if (*p == ',') p = skip_ws(p + 1);
   }
-  return *p == '}' && text->data != NULL;
+  return *p == '}' && (text->data != NULL || messages->data != NULL);
 }
 
 static int put_json_string(Buf* b, const char* s) {
@@ -204,7 +208,7 @@ int main(int argc, char** argv) {
     return 1;
   }
   for (;;) {
-    Buf id = {NULL, 0, 0}, text = {NULL, 0, 0}, result = {NULL, 0, 0};
+    Buf id = {NULL, 0, 0}, text = {NULL, 0, 0}, messages = {NULL, 0, 0}, result = {NULL, 0, 0};
     size_t n = 0;
     int c, ok;
     edgelm_turn turn;
@@ -223,11 +227,15 @@ int main(int argc, char** argv) {
     line[n] = '\0';
     if (n > 0 && line[n - 1] == '\r') line[--n] = '\0';
     ++lines;
-    if (!parse_line(line, &id, &text)) {
-      fprintf(stderr, "%s line %d: not a {\"id\", \"text\"} object\n", argv[argi + 1], lines);
+    if (!parse_line(line, &id, &text, &messages)) {
+      fprintf(stderr, "%s line %d: not a {\"id\", \"text\"} or {\"id\", \"messages\"} object\n", argv[argi + 1], lines);
       ++failures;
-    } else if (edgelm_session_reset(session) != EDGELM_OK ||
-               edgelm_session_turn(session, text.data, verbose ? stream_to_stderr : NULL, NULL, &turn) != EDGELM_OK) {
+    } else if (messages.data ? edgelm_session_turn_messages(session, messages.data, verbose ? stream_to_stderr : NULL, NULL,
+                                                            &turn) != EDGELM_OK
+                             : edgelm_session_set_mode(session, EDGELM_TURN_COMMAND) != EDGELM_OK ||
+                                   edgelm_session_reset(session) != EDGELM_OK ||
+                                   edgelm_session_turn(session, text.data, verbose ? stream_to_stderr : NULL, NULL,
+                                                       &turn) != EDGELM_OK) {
       fprintf(stderr, "%s line %d: %s\n", argv[argi + 1], lines, edgelm_last_error());
       ++failures;
     } else {
@@ -241,7 +249,7 @@ int main(int argc, char** argv) {
       ok = ok && buf_put(&result, "}\n", 2);
       if (!ok || fwrite(result.data, 1, result.size, out) != result.size) return 1;
     }
-    free(id.data), free(text.data), free(result.data);
+    free(id.data), free(text.data), free(messages.data), free(result.data);
   }
   free(line);
   fclose(in);

@@ -2,11 +2,12 @@
 // cases, training data and the server carry them) on arbitrary bytes against a
 // schema with every argument type: an Error is fine; any other exception or a
 // crash is a bug. A conversation that reads must render back and read again
-// to the same turns.
+// to the same turns, and its calls replay on a device.
 #include <cstdint>
 #include <cstdlib>
 #include <string>
 
+#include "device/device.h"
 #include "domain/conversation.h"
 #include "platform/error.h"
 
@@ -59,6 +60,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     edgelm::Conversation again =
         edgelm::parse_conversation(edgelm::conversation_to_messages(c.history, c.last_user), schema());
     if (again.history != c.history || again.last_user != c.last_user) std::abort();
+    // Replayed on a device, as predict and edgelm_session_turn_messages do.
+    static const auto spec = std::make_shared<const edgelm::DeviceSpec>(edgelm::DeviceSpec::stateless(schema()));
+    edgelm::Device device(spec);
+    for (const edgelm::Turn& t : c.history)
+      for (const edgelm::Call& call : t.calls) device.execute(call);
   } catch (const edgelm::Error&) {
   }
   return 0;

@@ -190,6 +190,22 @@ typedef struct edgelm_turn {
 EDGELM_API edgelm_status edgelm_session_turn(edgelm_session* session, const char* text, edgelm_reply_callback on_reply,
                                              void* user_data, edgelm_turn* out_turn);
 
+/* Answers the last user message of a whole conversation: `messages_json` is an
+ * OpenAI-style messages array (UTF-8), as a chat-completions request carries it:
+ * user messages, assistant messages with their tool_calls (system and tool
+ * messages are skipped), the last one the user's. The device goes back to its
+ * initial state and runs the earlier turns' calls in order, those turns become
+ * the conversation, and the last message is answered as edgelm_session_turn
+ * answers it in EDGELM_TURN_CONVERSATION mode, which the session is left in:
+ * further turns continue the conversation. A conversation restored after a
+ * restart, or kept by the caller, is given back this way. Malformed messages
+ * (not JSON, an unknown role, a call outside the device's functions, a call the
+ * device refuses, an assistant message last) return EDGELM_ERR_INPUT and leave
+ * the session as it was. */
+EDGELM_API edgelm_status edgelm_session_turn_messages(edgelm_session* session, const char* messages_json,
+                                                      edgelm_reply_callback on_reply, void* user_data,
+                                                      edgelm_turn* out_turn);
+
 /* The device's state as a JSON object ({"power": "on", "fan_speed": "low", ...}),
  * valid until the session's next call. */
 EDGELM_API const char* edgelm_session_state_json(edgelm_session* session);

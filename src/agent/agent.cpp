@@ -114,6 +114,12 @@ void Agent::reset_conversation() {
   history_end_ = 0;
 }
 
+void Agent::set_conversation(std::vector<Turn> history) {
+  render_history_tokens(schema(), *tokenizer_, history);  // throws on a call outside the schema
+  history_ = std::move(history);
+  history_end_ = 0;
+}
+
 AgentAnswer Agent::converse(const std::string& text, Device& device) {
   auto start = std::chrono::steady_clock::now();
   std::vector<int32_t> user = render_user_tokens(*tokenizer_, text);

@@ -112,6 +112,11 @@ class Agent {
   AgentAnswer converse(const std::string& text, Device& device);
   // Forgets the conversation (the device's state is the caller's).
   void reset_conversation();
+  // Makes `history` the conversation, as if converse had answered its turns
+  // with their calls (which the caller's device is expected to have run): a
+  // conversation restored or replayed from its messages. Its tokens are
+  // evaluated by the next converse. Throws Error on a call outside the schema.
+  void set_conversation(std::vector<Turn> history);
   const std::vector<Turn>& conversation() const { return history_; }
 
   const DomainSchema& schema() const { return device_->schema; }

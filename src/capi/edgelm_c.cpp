@@ -12,6 +12,7 @@
 #include "agent/agent.h"
 #include "agent/format.h"
 #include "device/device.h"
+#include "domain/conversation.h"
 #include "domain/schema.h"
 #include "model/model.h"
 #include "platform/aligned_buffer.h"
@@ -293,41 +294,93 @@ edgelm_status edgelm_session_set_mode(edgelm_session* session, edgelm_turn_mode 
   });
 }
 
+}  // extern "C"
+
+namespace {
+
+// A turn of a session whose command was checked: answers it (converse in
+// conversation mode) and fills *out_turn.
+edgelm_status answer_turn(edgelm_session& s, const std::string& text, edgelm_reply_callback on_reply, void* user_data,
+                          edgelm_turn* out_turn) {
+  s.on_reply = on_reply;
+  s.user_data = user_data;
+  s.stream_text.clear();
+  s.stream_sent = 0;
+  s.stream_tokens = 0;
+  s.stream_held = false;
+  edgelm::AgentAnswer a;
+  try {
+    a = s.mode == EDGELM_TURN_CONVERSATION ? s.agent->converse(text, *s.device) : s.agent->respond(text, &*s.device);
+  } catch (...) {
+    s.on_reply = nullptr;
+    throw;
+  }
+  s.on_reply = nullptr;
+  nlohmann::json calls = nlohmann::json::array();
+  for (const auto& c : a.calls) calls.push_back(edgelm::call_to_json(c));
+  s.calls_json = calls.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  s.reply = a.reply;
+  s.answer_error = a.error;
+  // The rest of the reply: from a placeholder on, or all of it under free decoding.
+  if (on_reply && s.reply.size() > s.stream_sent && s.reply.compare(0, s.stream_sent, s.stream_text, 0, s.stream_sent) == 0)
+    on_reply(s.reply.data() + s.stream_sent, s.reply.size() - s.stream_sent, user_data);
+  *out_turn = edgelm_turn{s.calls_json.c_str(), s.reply.c_str(), s.answer_error.c_str(), a.tokens_generated,
+                          a.latency_ms};
+  return EDGELM_OK;
+}
+
+}  // namespace
+
+extern "C" {
+
 edgelm_status edgelm_session_turn(edgelm_session* session, const char* text, edgelm_reply_callback on_reply,
                                   void* user_data, edgelm_turn* out_turn) {
   if (out_turn) *out_turn = edgelm_turn{"[]", "", "", 0, 0.0};
   if (!session) return null_argument("edgelm_session_turn", "session");
   if (!text) return null_argument("edgelm_session_turn", "text");
   if (!out_turn) return null_argument("edgelm_session_turn", "out_turn");
-  edgelm_session& s = *session;
   if (std::string why = edgelm::check_user_text(text); !why.empty())
     return failed(EDGELM_ERR_INPUT, "command: " + why);
+  return guarded(EDGELM_ERR_INPUT, [&] { return answer_turn(*session, text, on_reply, user_data, out_turn); });
+}
+
+edgelm_status edgelm_session_turn_messages(edgelm_session* session, const char* messages_json,
+                                           edgelm_reply_callback on_reply, void* user_data, edgelm_turn* out_turn) {
+  if (out_turn) *out_turn = edgelm_turn{"[]", "", "", 0, 0.0};
+  if (!session) return null_argument("edgelm_session_turn_messages", "session");
+  if (!messages_json) return null_argument("edgelm_session_turn_messages", "messages_json");
+  if (!out_turn) return null_argument("edgelm_session_turn_messages", "out_turn");
+  edgelm_session& s = *session;
   return guarded(EDGELM_ERR_INPUT, [&] {
-    s.on_reply = on_reply;
-    s.user_data = user_data;
-    s.stream_text.clear();
-    s.stream_sent = 0;
-    s.stream_tokens = 0;
-    s.stream_held = false;
-    edgelm::AgentAnswer a;
+    nlohmann::json messages;
     try {
-      a = s.mode == EDGELM_TURN_CONVERSATION ? s.agent->converse(text, *s.device) : s.agent->respond(text, &*s.device);
-    } catch (...) {
-      s.on_reply = nullptr;
-      throw;
+      messages = nlohmann::json::parse(messages_json);
+    } catch (const nlohmann::json::exception& e) {
+      return failed(EDGELM_ERR_INPUT, std::string("messages: not JSON: ") + e.what());
     }
-    s.on_reply = nullptr;
-    nlohmann::json calls = nlohmann::json::array();
-    for (const auto& c : a.calls) calls.push_back(edgelm::call_to_json(c));
-    s.calls_json = calls.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-    s.reply = a.reply;
-    s.answer_error = a.error;
-    // The rest of the reply: from a placeholder on, or all of it under free decoding.
-    if (on_reply && s.reply.size() > s.stream_sent && s.reply.compare(0, s.stream_sent, s.stream_text, 0, s.stream_sent) == 0)
-      on_reply(s.reply.data() + s.stream_sent, s.reply.size() - s.stream_sent, user_data);
-    *out_turn = edgelm_turn{s.calls_json.c_str(), s.reply.c_str(), s.answer_error.c_str(), a.tokens_generated,
-                            a.latency_ms};
-    return EDGELM_OK;
+    edgelm::Conversation conv;
+    try {
+      conv = edgelm::parse_conversation(messages, s.spec->schema);
+    } catch (const edgelm::Error& e) {
+      return failed(EDGELM_ERR_INPUT, std::string("messages: ") + e.what());
+    }
+    if (conv.answer) return failed(EDGELM_ERR_INPUT, "messages: the last message is the assistant's; nothing to answer");
+    if (std::string why = edgelm::check_user_text(conv.last_user); !why.empty())
+      return failed(EDGELM_ERR_INPUT, "messages: the last user message: " + why);
+    // Replayed on a device in its initial state; only a whole replay replaces the session's.
+    edgelm::Device device(s.spec);
+    for (size_t t = 0; t < conv.history.size(); ++t)
+      for (const edgelm::Call& c : conv.history[t].calls) {
+        try {
+          device.execute(c);
+        } catch (const edgelm::Error& e) {
+          return failed(EDGELM_ERR_INPUT, edgelm::cat("messages: turn ", t + 1, ": ", e.what()));
+        }
+      }
+    s.agent->set_conversation(std::move(conv.history));
+    s.device.emplace(std::move(device));
+    s.mode = EDGELM_TURN_CONVERSATION;
+    return answer_turn(s, conv.last_user, on_reply, user_data, out_turn);
   });
 }
 

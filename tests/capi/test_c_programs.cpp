@@ -33,7 +33,12 @@ TEST(CPrograms, PredictExampleWritesWhatEdgelmPredictWrites) {
     f << R"({"id": "a", "text": "turn it on in sleep mode"})" << "\n"
       << R"({"id": 7, "text": "how is the air?"})" << "\n"
       << R"({"id": "ko", "text": "\uc218\uba74 \ubaa8\ub4dc\ub85c \ubc14\uafd4\uc918", "lang": "ko"})" << "\n"
-      << R"({"text": "set a timer for 90 minutes", "id": "quote\"d", "expected": [[{"name": "x"}]]})" << "\n";
+      << R"({"text": "set a timer for 90 minutes", "id": "quote\"d", "expected": [[{"name": "x"}]]})" << "\n"
+      // A conversation (its earlier call replayed on the device), then a command on a fresh device again.
+      << R"({"id": "conv", "messages": [{"role": "user", "content": "sleep mode"}, {"role": "assistant", "content": "",)"
+      << R"( "tool_calls": [{"type": "function", "function": {"name": "set_mode", "arguments": {"mode": "sleep"}}}]},)"
+      << R"( {"role": "user", "content": "and a timer for an hour"}]})" << "\n"
+      << R"({"id": "after", "text": "how is the air?"})" << "\n";
   }
   const std::string cli = (dir / "cli.jsonl").string(), c = (dir / "c.jsonl").string();
   const std::string threads = "EDGELM_THREADS=1 ";

@@ -13,6 +13,7 @@
 
 #include "../agent/agent_test_util.h"
 #include "agent/agent.h"
+#include "domain/conversation.h"
 #include "edgelm.h"
 #include "platform/aligned_buffer.h"
 
@@ -139,6 +140,62 @@ TEST(CApi, ResetRestoresTheInitialStateAndConversationsKeepContext) {
   ASSERT_EQ(edgelm_session_reset(o.session), EDGELM_OK);
   EXPECT_EQ(edgelm_session_state_json(o.session), initial);
   EXPECT_EQ(edgelm_session_set_mode(o.session, edgelm_turn_mode(7)), EDGELM_ERR_INVALID_ARGUMENT);
+}
+
+TEST(CApi, AConversationGivenWholeIsAnsweredAsIfItHadBeenLived) {
+  // One session lives a conversation turn by turn; another is handed it as messages.
+  Opened lived, given;
+  ASSERT_EQ(edgelm_session_set_mode(lived.session, EDGELM_TURN_CONVERSATION), EDGELM_OK);
+  std::vector<Turn> history;
+  edgelm_turn turn;
+  const std::shared_ptr<const DeviceSpec> device = test::air_purifier_device();
+  for (int i = 0; i < 2; ++i) {
+    ASSERT_EQ(edgelm_session_turn(lived.session, kCommands[i], nullptr, nullptr, &turn), EDGELM_OK) << edgelm_last_error();
+    ASSERT_STREQ(turn.answer_error, "") << "turn " << i;
+    Turn t{kCommands[i], {}};
+    for (const auto& c : nlohmann::json::parse(turn.calls_json)) t.calls.push_back(call_from_tool_call(c, device->schema));
+    history.push_back(std::move(t));
+  }
+  ASSERT_EQ(edgelm_session_turn(lived.session, kCommands[3], nullptr, nullptr, &turn), EDGELM_OK);
+  const std::string calls = turn.calls_json, reply = turn.reply;
+  const std::string state = edgelm_session_state_json(lived.session);
+
+  const std::string messages = conversation_to_messages(history, kCommands[3]).dump();
+  ASSERT_EQ(edgelm_session_turn_messages(given.session, messages.c_str(), nullptr, nullptr, &turn), EDGELM_OK)
+      << edgelm_last_error();
+  EXPECT_EQ(turn.calls_json, calls);
+  EXPECT_EQ(turn.reply, reply);
+  EXPECT_EQ(edgelm_session_state_json(given.session), state);
+  // The session goes on with that conversation: the next turn matches the lived one's.
+  ASSERT_EQ(edgelm_session_turn(lived.session, kCommands[2], nullptr, nullptr, &turn), EDGELM_OK);
+  const std::string next_calls = turn.calls_json;
+  ASSERT_EQ(edgelm_session_turn(given.session, kCommands[2], nullptr, nullptr, &turn), EDGELM_OK);
+  EXPECT_EQ(turn.calls_json, next_calls);
+}
+
+TEST(CApi, BadMessagesAreRefusedAndLeaveTheSessionAsItWas) {
+  Opened o;
+  edgelm_turn turn;
+  ASSERT_EQ(edgelm_session_turn(o.session, kCommands[0], nullptr, nullptr, &turn), EDGELM_OK);
+  const std::string state = edgelm_session_state_json(o.session);
+  const std::pair<const char*, const char*> cases[] = {
+      {"[{\"role\": \"user\"", "not JSON"},
+      {"{}", "messages"},
+      {"[]", "messages"},
+      {R"([{"role": "robot", "content": "hi"}])", "robot"},
+      {R"([{"role": "user", "content": "hi"}, {"role": "assistant", "content": "Hello."}])", "the assistant's"},
+      {R"([{"role": "user", "content": "x"}, {"role": "assistant", "content": "",
+           "tool_calls": [{"type": "function", "function": {"name": "launch_rocket", "arguments": {}}}]},
+          {"role": "user", "content": "y"}])", "launch_rocket"},
+      {"[{\"role\": \"user\", \"content\": \"bad \xff\"}]", "UTF-8"},
+  };
+  for (const auto& [messages, why] : cases) {
+    EXPECT_EQ(edgelm_session_turn_messages(o.session, messages, nullptr, nullptr, &turn), EDGELM_ERR_INPUT) << messages;
+    EXPECT_NE(std::string(edgelm_last_error()).find(why), std::string::npos) << messages << ": " << edgelm_last_error();
+    EXPECT_STREQ(turn.calls_json, "[]");
+    EXPECT_EQ(edgelm_session_state_json(o.session), state) << messages;
+  }
+  EXPECT_EQ(edgelm_session_turn_messages(o.session, nullptr, nullptr, nullptr, &turn), EDGELM_ERR_INVALID_ARGUMENT);
 }
 
 TEST(CApi, BadCommandsAndOptionsAreRefused) {
