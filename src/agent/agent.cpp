@@ -123,6 +123,7 @@ void Agent::set_conversation(std::vector<Turn> history) {
 AgentAnswer Agent::converse(const std::string& text, Device& device) {
   auto start = std::chrono::steady_clock::now();
   std::vector<int32_t> user = render_user_tokens(*tokenizer_, text);
+  constraint_->set_command(text);
   const int64_t max_answer = options_.max_call_tokens + options_.max_reply_tokens + 1;
   // Keep the history within its budget (and the context): the oldest turns go
   // first; the kept ones are evaluated again once, then reused turn after turn.
@@ -190,6 +191,7 @@ AgentAnswer Agent::decode(const std::string& text, const std::vector<Turn>& hist
   std::vector<int32_t> prompt = render_history_tokens(schema(), *tokenizer_, history);
   std::vector<int32_t> user = render_user_tokens(*tokenizer_, text);
   prompt.insert(prompt.end(), user.begin(), user.end());
+  constraint_->set_command(text);
   return decode_at(prefix_len_, prompt, stream);
 }
 

@@ -1,9 +1,11 @@
 #include "agent/answer_grammar.h"
 
+#include <algorithm>
 #include <bit>
 #include <cmath>
 
 #include "agent/format.h"
+#include "domain/language.h"
 #include "platform/error.h"
 
 namespace edgelm {
@@ -254,8 +256,12 @@ void AnswerConstraint::init_tables(const DomainSchema& schema) {
     for (const auto& a : f.arguments)
       bits |= 1ull << (std::find(arg_names.begin(), arg_names.end(), a.name) - arg_names.begin());
     function_args_.emplace_back(*id, bits);
+    auto& ranges = from_command_ranges_.emplace_back();
+    for (const auto& a : f.arguments)
+      ranges.push_back(a.type == ArgType::Integer && a.from_command ? std::pair{a.min, a.max} : std::pair<int64_t, int64_t>{1, 0});
   }
   scratch_.assign(size_t(vocab.mask_words()), 0);
+  limited_.assign(size_t(vocab.mask_words()), 0);
 }
 
 AnswerConstraint::AnswerConstraint(const AnswerConstraint& other, int max_reply_tokens)
@@ -267,6 +273,9 @@ AnswerConstraint::AnswerConstraint(const AnswerConstraint& other, int max_reply_
       end_id_(other.end_id_),
       arg_placeholders_(other.arg_placeholders_),
       function_args_(other.function_args_),
+      from_command_ranges_(other.from_command_ranges_),
+      command_numbers_(other.command_numbers_),
+      limited_(other.limited_.size()),
       scratch_(other.scratch_.size()) {
   if (max_reply_tokens_ < 2) fail("max_reply_tokens must be at least 2 (got ", max_reply_tokens_, ")");
 }
@@ -282,6 +291,76 @@ void AnswerConstraint::reset() {
   available_ = 0;
   calls_ = 0;
   done_ = false;
+  call_ = -1;
+  call_arg_ = 0;
+  value_.clear();
+  in_quotes_ = false;
+}
+
+void AnswerConstraint::set_command(std::string_view text) {
+  command_numbers_.clear();
+  const std::string read = read_numbers(text);
+  for (size_t i = 0; i < read.size();) {
+    if (read[i] < '0' || read[i] > '9') {
+      ++i;
+      continue;
+    }
+    size_t j = i;
+    while (j < read.size() && read[j] >= '0' && read[j] <= '9') ++j;
+    // Whole numbers only: not the decimals of "21.5", and at most 12 digits (the schema's range).
+    const bool decimals = i >= 2 && read[i - 1] == '.' && read[i - 2] >= '0' && read[i - 2] <= '9';
+    if (!decimals && j - i <= 12) {
+      const int64_t n = std::stoll(read.substr(i, j - i));
+      if (std::find(command_numbers_.begin(), command_numbers_.end(), n) == command_numbers_.end())
+        command_numbers_.push_back(n);
+    }
+    i = j;
+  }
+}
+
+const uint32_t* AnswerConstraint::limit_to_command_numbers(const uint32_t* m) {
+  if (call_ < 0 || command_numbers_.empty()) return m;
+  const auto& ranges = from_command_ranges_[size_t(call_)];
+  if (call_arg_ >= int(ranges.size())) return m;
+  const auto [lo, hi] = ranges[size_t(call_arg_)];
+  std::vector<std::string> numbers;  // the command's numbers this argument can take, in decimal
+  for (int64_t n : command_numbers_)
+    if (n >= lo && n <= hi) numbers.push_back(std::to_string(n));
+  if (numbers.empty()) return m;
+  auto is_number = [&](const std::string& v) { return std::find(numbers.begin(), numbers.end(), v) != numbers.end(); };
+  auto starts_number = [&](const std::string& v) {
+    for (const auto& n : numbers)
+      if (n.compare(0, v.size(), v) == 0) return true;
+    return false;
+  };
+  // A token may go on with the value only towards one of the numbers, and may end it
+  // (a ',', the next call, the reply's space) only when it is one, or still empty (an
+  // optional argument left out, which the grammar decides).
+  const TokenVocab& vocab = automaton_->vocab();
+  bool any = false;
+  for (size_t w = 0; w < limited_.size(); ++w) {
+    uint32_t bits = m[w], keep = 0;
+    while (bits) {
+      const int b = std::countr_zero(bits);
+      bits &= bits - 1;
+      const int32_t id = int32_t(w * 32 + size_t(b));
+      bool ok;
+      if (vocab.is_special(id)) {
+        ok = value_.empty() || is_number(value_);
+      } else {
+        const std::string& t = vocab.bytes(id);
+        size_t k = 0;
+        while (k < t.size() && t[k] >= '0' && t[k] <= '9') ++k;
+        const std::string v = value_ + t.substr(0, k);
+        ok = k == t.size() ? starts_number(v) : v.empty() || is_number(v);
+      }
+      if (ok) keep |= 1u << b;
+    }
+    limited_[w] = keep;
+    any |= keep != 0;
+  }
+  // No number fits what the grammar allows here (it cannot happen for a value in range): no limit.
+  return any ? limited_.data() : m;
 }
 
 namespace {
@@ -333,7 +412,7 @@ const uint32_t* AnswerConstraint::mask() {
       writable();
       scratch_[size_t(id) >> 5] &= ~(1u << (id & 31));
     }
-  return m;
+  return limit_to_command_numbers(m);
 }
 
 int32_t AnswerConstraint::canonical_forced(int32_t state) {
@@ -362,8 +441,33 @@ void AnswerConstraint::accept(int32_t id) {
   if (id < 0 || id >= automaton_->vocab().n_vocab() || !mask_test(mask(), id))
     fail("token ", id, " is not allowed by the answer grammar here");
   if (!matcher_.accept_token(id)) fail("token ", id, " is not allowed by the answer grammar here");
-  for (const auto& [fn, bits] : function_args_)
-    if (fn == id) available_ |= bits, ++calls_;
+  const TokenVocab& vocab = automaton_->vocab();
+  bool function = false;
+  for (size_t f = 0; f < function_args_.size(); ++f)
+    if (function_args_[f].first == id) {
+      available_ |= function_args_[f].second, ++calls_;
+      call_ = int(f), call_arg_ = 0, value_.clear(), in_quotes_ = false, function = true;
+    }
+  // Where the calls part is: values are separated by ',' (free text is quoted and may hold
+  // ',' and spaces); the reply begins after a space.
+  if (!function && call_ >= 0) {
+    if (vocab.is_special(id)) call_ = -1;
+    else
+      for (char c : vocab.bytes(id)) {
+        if (in_quotes_) {
+          if (c == '"') in_quotes_ = false;
+        } else if (c == '"') {
+          in_quotes_ = true;
+        } else if (c == ',') {
+          ++call_arg_, value_.clear();
+        } else if (c == ' ') {
+          call_ = -1;
+          break;
+        } else {
+          value_ += c;
+        }
+      }
+  }
   if (matcher_.finished()) done_ = true;
 }
 

@@ -53,6 +53,13 @@ class AnswerConstraint {
   int calls() const { return calls_; }
 
   void reset();
+  // The command being answered (as the user wrote it; its numbers are read as the
+  // model reads them, domain/language.h read_numbers). An integer argument marked
+  // from_command then takes one of the command's numbers that lie in its range,
+  // when there is one: the decoder copies a number instead of writing one (the
+  // grammar alone lets a small model turn "30분" into 300). Kept across reset();
+  // an empty command lifts the limit.
+  void set_command(std::string_view text);
   // Computes every reachable state's masks up front (once per model load) so
   // that no decoding step pays for a first visit.
   void precompute();
@@ -84,6 +91,18 @@ class AnswerConstraint {
   // bit set (over arg_placeholders_) of placeholders its call makes available.
   std::vector<int32_t> arg_placeholders_;
   std::vector<std::pair<int32_t, uint64_t>> function_args_;
+  // Numbers from the command (set_command): per function (function_args_'s order)
+  // its arguments' from_command ranges ({1, 0}: not from the command), the
+  // command's numbers, and where the answer is: the call being written (-1: none,
+  // or the reply has begun), its argument and that value's text so far.
+  std::vector<std::vector<std::pair<int64_t, int64_t>>> from_command_ranges_;
+  std::vector<int64_t> command_numbers_;
+  int call_ = -1, call_arg_ = 0;
+  std::string value_;
+  bool in_quotes_ = false;
+  // The mask with the argument's value held to the command's numbers, or `m` when no limit applies.
+  const uint32_t* limit_to_command_numbers(const uint32_t* m);
+  std::vector<uint32_t> limited_;
   uint64_t available_ = 0;
   bool done_ = false;
   std::vector<uint32_t> scratch_;

@@ -150,7 +150,7 @@ struct SchemaParser {
   }
 
   ArgumentSpec argument(const toml::table& t, const std::string& fn) const {
-    check_keys(t, {"name", "type", "values", "min", "max", "max_length", "optional", "default", "description"},
+    check_keys(t, {"name", "type", "values", "min", "max", "max_length", "optional", "default", "from_command", "description"},
                "an argument");
     ArgumentSpec a;
     a.name = string_field(t, "name", true);
@@ -209,6 +209,11 @@ struct SchemaParser {
       }
     } else {
       error(*t.get("type"), cat("unknown argument type '", type, "' (known: enum, integer, number, boolean, string)"));
+    }
+    if (const toml::node* n = t.get("from_command")) {
+      if (a.type != ArgType::Integer) error(*n, cat("'from_command' applies to integer arguments, not to '", a.name, "' (", type, ")"));
+      if (!n->is_boolean()) error(*n, "'from_command' must be true or false");
+      a.from_command = *n->value<bool>();
     }
     if (const toml::node* o = t.get("optional")) {
       if (!o->is_boolean()) error(*o, "'optional' must be true or false");

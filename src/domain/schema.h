@@ -34,6 +34,11 @@ struct ArgumentSpec {
   double min_number = 0, max_number = 0;  // Number: the inclusive range
   int64_t max_length = kDefaultStringMaxLength;  // String: at most this many characters (code points)
   bool optional = false;            // may be left out of a call (a partial call)
+  // Integer: the value is a number the command says ("set a timer for 30 minutes"), never one
+  // computed from the device's state: when the command holds numbers in the argument's range,
+  // decoding chooses among them (AnswerConstraint). Off for values a command implies
+  // ("two degrees warmer" from the current setting).
+  bool from_command = false;
   std::optional<ArgValue> default_value;  // an optional argument's value when left out (none: it stays out)
   std::string description;
   bool accepts(const ArgValue& v) const;

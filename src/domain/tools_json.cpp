@@ -13,6 +13,10 @@ namespace edgelm {
 
 namespace {
 
+// edgelm's own keyword on an integer property: ArgumentSpec::from_command (JSON Schema
+// ignores keywords it does not know, so other tools still read the file).
+constexpr const char* kFromCommandKey = "x-edgelm-from-command";
+
 using ojson = nlohmann::ordered_json;
 
 // A string as JSON writes it, for messages; the replacement handler keeps a
@@ -172,6 +176,10 @@ struct ToolsReader {
           error(path, "the range must lie within -999999999999..999999999999");
         a.type = ArgType::Integer;
         a.min = int64_t(*lo), a.max = int64_t(*hi);
+        if (const ojson* m = member(p, kFromCommandKey)) {
+          if (!m->is_boolean()) error(path, cat(kFromCommandKey, " must be true or false"));
+          a.from_command = m->get<bool>();
+        }
       } else {
         if (std::fabs(*lo) > 1e12 || std::fabs(*hi) > 1e12) error(path, "the range must lie within -1e12..1e12");
         a.type = ArgType::Number;
@@ -192,6 +200,8 @@ struct ToolsReader {
       error(path, cat("unknown type ", json_quoted(type), " (known: string, integer, number, boolean)"));
     }
 
+    if (member(p, kFromCommandKey) && a.type != ArgType::Integer)
+      error(path, cat(kFromCommandKey, " applies to integer properties only"));
     if (const ojson* d = member(p, "default")) {
       if (required)
         error(path, "a required argument with a default is not supported (the device format keeps defaults for optional arguments)");
@@ -370,6 +380,7 @@ nlohmann::ordered_json schema_to_tools_json(const DomainSchema& schema) {
           p["type"] = "integer";
           p["minimum"] = a.min;
           p["maximum"] = a.max;
+          if (a.from_command) p[kFromCommandKey] = true;
           break;
         case ArgType::Number:
           p["type"] = "number";
@@ -418,7 +429,10 @@ std::string schema_to_toml(const DomainSchema& schema) {
           out += cat("  values = [", values, "]\n");
           break;
         }
-        case ArgType::Integer: out += cat("  min = ", a.min, "\n  max = ", a.max, "\n"); break;
+        case ArgType::Integer:
+          out += cat("  min = ", a.min, "\n  max = ", a.max, "\n");
+          if (a.from_command) out += "  from_command = true\n";
+          break;
         case ArgType::Number:
           out += cat("  min = ", toml_float(a.min_number), "\n  max = ", toml_float(a.max_number), "\n");
           break;

@@ -4,6 +4,8 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <map>
+#include <set>
 
 #include "agent/agent.h"
 #include "agent/format.h"
@@ -145,6 +147,34 @@ TEST(Agent, RandomConstrainedAnswersAreAllValid) {
   }
   EXPECT_GT(n_calls, n_answers / 4);
   EXPECT_GE(functions_seen.size(), 10u);  // random sampling reaches most of the API
+}
+
+// Minutes are from_command in the air purifier's schema: whatever the sampler draws,
+// a timer or breathing call said with a number takes one of the command's numbers.
+TEST(Agent, SampledNumbersComeFromTheCommand) {
+  const auto& m = test::tiny_agent_model();
+  AgentOptions o;
+  o.max_reply_tokens = 4;
+  o.sampler.temperature = 1.5f;
+  o.sampler.seed = 7;
+  Agent agent(m.model, m.device, o);
+  const std::pair<const char*, std::set<int64_t>> commands[] = {
+      {"timer 90", {90}}, {"숨쉬기 10분 and off in an hour", {10, 60}}, {"set a timer for 45 minutes", {45}}};
+  int n_numbers = 0;
+  for (int i = 0; i < 900; ++i) {
+    const auto& [command, numbers] = commands[i % 3];
+    AgentAnswer a = agent.respond(command);
+    ASSERT_EQ(a.error, "") << a.raw_text;
+    for (const auto& c : a.calls)
+      if (c.name == "set_timer" || c.name == "start_breathing")
+        if (auto it = c.arguments.find("minutes"); it != c.arguments.end()) {
+          const int64_t v = std::get<int64_t>(it->second);
+          if (c.name == "start_breathing" && *numbers.begin() > 30) continue;  // no number in its range: free
+          EXPECT_TRUE(numbers.count(v)) << command << ": " << a.raw_text;
+          ++n_numbers;
+        }
+  }
+  EXPECT_GT(n_numbers, 20);  // the sampler did reach those calls
 }
 
 TEST(Agent, FastForwardGivesTheSameAnswerWithFewerPasses) {

@@ -113,6 +113,62 @@ TEST(AnswerGrammar, TokenSplittingHangulSyllable) {
   EXPECT_TRUE(c.done());
 }
 
+TEST(AnswerGrammar, FromCommandArgumentsTakeTheCommandsNumbers) {
+  Fixture f;  // the air purifier: set_timer minutes (1..720) and start_breathing minutes (1..30) are from_command
+  auto id_of = [&](const std::string& bytes) {
+    for (int32_t id = 0; id < f.vocab->n_vocab(); ++id)
+      if (f.vocab->bytes(id) == bytes) return id;
+    ADD_FAILURE() << "no token '" << bytes << "'";
+    return -1;
+  };
+  const int32_t timer = id_of("<|fn:set_timer|>"), breathing = id_of("<|fn:start_breathing|>"), power = id_of("<|fn:set_power|>");
+  auto allowed = [&](AnswerConstraint& c, const std::string& bytes) { return mask_test(c.mask(), id_of(bytes)); };
+
+  AnswerConstraint c(f.schema, f.vocab, 48);
+  c.set_command("rain sound 틀고 timer 30분");
+  c.accept(timer);
+  EXPECT_TRUE(allowed(c, "3"));
+  for (const char* t : {"1", "9", "12", "720", "00", "90", " "}) EXPECT_FALSE(allowed(c, t)) << t;
+  c.accept(id_of("3"));
+  EXPECT_TRUE(allowed(c, "0"));
+  EXPECT_FALSE(allowed(c, " "));  // 3 is not the command's number
+  EXPECT_FALSE(allowed(c, "<|fn:set_power|>"));
+  c.accept(id_of("0"));
+  EXPECT_FALSE(allowed(c, "0"));  // not 300
+  EXPECT_TRUE(allowed(c, " "));
+  EXPECT_TRUE(allowed(c, "<|fn:set_power|>"));
+  c.accept(power);  // another call's arguments are not limited
+  EXPECT_TRUE(allowed(c, "on"));
+  c.accept(id_of("on"));
+  c.accept(id_of(" "));  // the reply: numbers are free there
+  EXPECT_TRUE(allowed(c, "9"));
+
+  // reset() keeps the command; numbers said in words are read first; several numbers are all candidates,
+  // each argument keeping those in its range.
+  c.set_command("10분 숨쉬기 and off in an hour and a half");
+  c.reset();
+  c.accept(breathing);
+  EXPECT_TRUE(allowed(c, "1"));
+  EXPECT_FALSE(allowed(c, "9"));  // 90 is above start_breathing's 30
+  EXPECT_TRUE(allowed(c, " "));   // minutes is optional: it may be left out
+  c.accept(id_of("1"));
+  c.accept(id_of("0"));
+  c.accept(timer);
+  EXPECT_TRUE(allowed(c, "9"));
+  EXPECT_TRUE(allowed(c, "90"));
+  EXPECT_TRUE(allowed(c, "1"));
+  EXPECT_FALSE(allowed(c, "3"));
+
+  // No limit without numbers, or when none is in range.
+  for (const char* command : {"", "set a timer", "timer 1000 minutes"}) {
+    c.set_command(command);
+    c.reset();
+    c.accept(timer);
+    EXPECT_TRUE(allowed(c, "9")) << command;
+    EXPECT_TRUE(allowed(c, "720")) << command;
+  }
+}
+
 TEST(AnswerGrammar, ReplyAtTheLengthLimit) {
   Fixture f;
   const int limit = 6;

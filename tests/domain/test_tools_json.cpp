@@ -40,7 +40,7 @@ const char* kCanonical = R"([
     "parameters": {"type": "object", "properties": {
       "speed": {"type": "string", "enum": ["low", "medium", "high"], "description": "How fast."},
       "oscillate": {"type": "boolean", "default": false},
-      "minutes": {"type": "integer", "minimum": 1, "maximum": 720, "default": 30, "description": "Off after."},
+      "minutes": {"type": "integer", "minimum": 1, "maximum": 720, "x-edgelm-from-command": true, "default": 30, "description": "Off after."},
       "target": {"type": "number", "minimum": -10.5, "maximum": 40.25, "description": "Degrees.", "default": 21.5},
       "label": {"type": "string", "maxLength": 12, "description": "Tab\tquote\" backslash\\ new\nline ünï 한"}
     }, "required": ["speed", "label"]}}},
@@ -78,6 +78,7 @@ TEST(ToolsJson, CanonicalListRoundTripsExactly) {
   EXPECT_FALSE(f.arguments[0].optional);
   EXPECT_TRUE(f.arguments[1].optional);
   EXPECT_FALSE(f.arguments[4].optional);
+  EXPECT_TRUE(f.arguments[2].from_command);
   EXPECT_EQ(f.arguments[1].default_value, ArgValue(false));
   EXPECT_EQ(f.arguments[2].default_value, ArgValue(int64_t(30)));
   EXPECT_EQ(f.arguments[3].type, ArgType::Number);
