@@ -262,6 +262,11 @@ void AnswerConstraint::init_tables(const DomainSchema& schema) {
   }
   scratch_.assign(size_t(vocab.mask_words()), 0);
   limited_.assign(size_t(vocab.mask_words()), 0);
+  value_.reserve(64), number_scratch_.reserve(64 + vocab.max_token_bytes());
+  digit_tokens_.clear();
+  for (int32_t id = 0; id < vocab.n_vocab(); ++id)
+    if (!vocab.is_special(id) && !vocab.bytes(id).empty() && vocab.bytes(id)[0] >= '0' && vocab.bytes(id)[0] <= '9')
+      digit_tokens_.push_back(id);
 }
 
 AnswerConstraint::AnswerConstraint(const AnswerConstraint& other, int max_reply_tokens)
@@ -274,10 +279,13 @@ AnswerConstraint::AnswerConstraint(const AnswerConstraint& other, int max_reply_
       arg_placeholders_(other.arg_placeholders_),
       function_args_(other.function_args_),
       from_command_ranges_(other.from_command_ranges_),
+      digit_tokens_(other.digit_tokens_),
       command_numbers_(other.command_numbers_),
+      command_number_texts_(other.command_number_texts_),
       limited_(other.limited_.size()),
       scratch_(other.scratch_.size()) {
   if (max_reply_tokens_ < 2) fail("max_reply_tokens must be at least 2 (got ", max_reply_tokens_, ")");
+  value_.reserve(64), number_scratch_.reserve(64 + automaton_->vocab().max_token_bytes());
 }
 
 void AnswerConstraint::precompute() {
@@ -299,6 +307,7 @@ void AnswerConstraint::reset() {
 
 void AnswerConstraint::set_command(std::string_view text) {
   command_numbers_.clear();
+  command_number_texts_.clear();
   const std::string read = read_numbers(text);
   for (size_t i = 0; i < read.size();) {
     if (read[i] < '0' || read[i] > '9') {
@@ -312,7 +321,7 @@ void AnswerConstraint::set_command(std::string_view text) {
     if (!decimals && j - i <= 12) {
       const int64_t n = std::stoll(read.substr(i, j - i));
       if (std::find(command_numbers_.begin(), command_numbers_.end(), n) == command_numbers_.end())
-        command_numbers_.push_back(n);
+        command_numbers_.push_back(n), command_number_texts_.push_back(std::to_string(n));
     }
     i = j;
   }
@@ -323,42 +332,43 @@ const uint32_t* AnswerConstraint::limit_to_command_numbers(const uint32_t* m) {
   const auto& ranges = from_command_ranges_[size_t(call_)];
   if (call_arg_ >= int(ranges.size())) return m;
   const auto [lo, hi] = ranges[size_t(call_arg_)];
-  std::vector<std::string> numbers;  // the command's numbers this argument can take, in decimal
-  for (int64_t n : command_numbers_)
-    if (n >= lo && n <= hi) numbers.push_back(std::to_string(n));
-  if (numbers.empty()) return m;
-  auto is_number = [&](const std::string& v) { return std::find(numbers.begin(), numbers.end(), v) != numbers.end(); };
+  // The command's numbers this argument can take (no allocation: decoding steps allocate nothing).
+  auto in_range = [&](size_t i) { return command_numbers_[i] >= lo && command_numbers_[i] <= hi; };
+  bool some = false;
+  for (size_t i = 0; i < command_numbers_.size(); ++i) some |= in_range(i);
+  if (!some) return m;
+  auto is_number = [&](const std::string& v) {
+    for (size_t i = 0; i < command_numbers_.size(); ++i)
+      if (in_range(i) && command_number_texts_[i] == v) return true;
+    return false;
+  };
   auto starts_number = [&](const std::string& v) {
-    for (const auto& n : numbers)
-      if (n.compare(0, v.size(), v) == 0) return true;
+    for (size_t i = 0; i < command_numbers_.size(); ++i)
+      if (in_range(i) && command_number_texts_[i].compare(0, v.size(), v) == 0) return true;
     return false;
   };
   // A token may go on with the value only towards one of the numbers, and may end it
   // (a ',', the next call, the reply's space) only when it is one, or still empty (an
   // optional argument left out, which the grammar decides).
+  // Tokens that start without a digit keep their bit when the value may end here; the
+  // few that start with one are looked at alone.
   const TokenVocab& vocab = automaton_->vocab();
-  bool any = false;
-  for (size_t w = 0; w < limited_.size(); ++w) {
-    uint32_t bits = m[w], keep = 0;
-    while (bits) {
-      const int b = std::countr_zero(bits);
-      bits &= bits - 1;
-      const int32_t id = int32_t(w * 32 + size_t(b));
-      bool ok;
-      if (vocab.is_special(id)) {
-        ok = value_.empty() || is_number(value_);
-      } else {
-        const std::string& t = vocab.bytes(id);
-        size_t k = 0;
-        while (k < t.size() && t[k] >= '0' && t[k] <= '9') ++k;
-        const std::string v = value_ + t.substr(0, k);
-        ok = k == t.size() ? starts_number(v) : v.empty() || is_number(v);
-      }
-      if (ok) keep |= 1u << b;
-    }
-    limited_[w] = keep;
-    any |= keep != 0;
+  const bool may_end = value_.empty() || is_number(value_);
+  if (may_end) std::copy(m, m + limited_.size(), limited_.begin());
+  else std::fill(limited_.begin(), limited_.end(), 0u);
+  std::string& v = number_scratch_;
+  for (int32_t id : digit_tokens_) {
+    if (!mask_test(m, id)) continue;
+    const std::string& t = vocab.bytes(id);
+    size_t k = 0;
+    while (k < t.size() && t[k] >= '0' && t[k] <= '9') ++k;
+    v.assign(value_).append(t, 0, k);
+    const bool ok = k == t.size() ? starts_number(v) : is_number(v);
+    uint32_t& word = limited_[size_t(id) >> 5];
+    word = ok ? word | (1u << (id & 31)) : word & ~(1u << (id & 31));
   }
+  bool any = false;
+  for (uint32_t w : limited_) any |= w != 0;
   // No number fits what the grammar allows here (it cannot happen for a value in range): no limit.
   return any ? limited_.data() : m;
 }

@@ -96,7 +96,10 @@ class AnswerConstraint {
   // command's numbers, and where the answer is: the call being written (-1: none,
   // or the reply has begun), its argument and that value's text so far.
   std::vector<std::vector<std::pair<int64_t, int64_t>>> from_command_ranges_;
+  std::vector<int32_t> digit_tokens_;  // the tokens whose text starts with a digit
   std::vector<int64_t> command_numbers_;
+  std::vector<std::string> command_number_texts_;  // the same in decimal
+  std::string number_scratch_;
   int call_ = -1, call_arg_ = 0;
   std::string value_;
   bool in_quotes_ = false;

@@ -97,6 +97,7 @@ struct BenchOptions {
   int answers = 2000;
   int max_reply_tokens = 48;
   uint64_t seed = 1;
+  std::string command;  // set_command: from_command arguments held to its numbers
 };
 
 void run_bench(const BenchOptions& o) {
@@ -128,6 +129,7 @@ void run_bench(const BenchOptions& o) {
   auto t1 = clock::now();
   constraint.precompute();
   auto t2 = clock::now();
+  constraint.set_command(o.command);
 
   Rng rng(o.seed);
   std::vector<double> mask_us, accept_us;
@@ -205,6 +207,7 @@ void setup(CLI::App& app) {
   cmd->add_option("--answers", o->answers, "random answers to walk")->capture_default_str();
   cmd->add_option("--max-reply-tokens", o->max_reply_tokens, "reply budget")->capture_default_str();
   cmd->add_option("--seed", o->seed, "vocabulary and walk seed")->capture_default_str();
+  cmd->add_option("--command", o->command, "the command answered: from_command integer arguments take its numbers");
   cmd->callback([o] {
     if (o->vocab_size < 400 || o->vocab_size > 1000000) fail("--vocab-size must be in 400..1000000");
     if (o->answers < 1) fail("--answers must be at least 1");
