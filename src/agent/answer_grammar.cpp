@@ -331,7 +331,7 @@ const uint32_t* AnswerConstraint::limit_to_command_numbers(const uint32_t* m) {
   if (call_ < 0 || command_numbers_.empty()) return m;
   const auto& ranges = from_command_ranges_[size_t(call_)];
   if (call_arg_ >= int(ranges.size())) return m;
-  const auto [lo, hi] = ranges[size_t(call_arg_)];
+  const int64_t lo = ranges[size_t(call_arg_)].first, hi = ranges[size_t(call_arg_)].second;
   // The command's numbers this argument can take (no allocation: decoding steps allocate nothing).
   auto in_range = [&](size_t i) { return command_numbers_[i] >= lo && command_numbers_[i] <= hi; };
   bool some = false;
