@@ -12,7 +12,6 @@
 #include <unordered_set>
 
 #include "data/dialogue.h"
-#include "device/device.h"
 #include "data/generator.h"
 #include "data/phrasebook.h"
 #include "platform/atomic_file.h"
@@ -139,81 +138,21 @@ const Intent* pick_by_function(const std::vector<const Intent*>& intents, const 
 }
 
 // The clauses of a multi-command: 2 or 3 chainable intents with different
-// functions, except that 40 % of the time the first two call one
-// function that two requests can share ("bedroom lights off and hallway lights
-// on"; `repeatable`, see repeatable_functions; calls_commute then drops the
-// pairs that undo each other). An intent marked `last` (switching off) only as
-// the last request.
+// functions; an intent marked `last` (switching off) only as the last request.
 std::vector<Clause> multi_clauses(const std::vector<const Intent*>& chainable, const std::map<std::string, double>& fn_weight,
-                                  const std::set<std::string>& repeatable, Rng& rng) {
+                                  Rng& rng) {
   size_t n = rng.uniform() < 0.8 ? 2 : 3;
-  const bool repeat = !repeatable.empty() && rng.uniform() < 0.4;
   std::vector<Clause> out;
   std::set<std::string> used;
   for (int tries = 0; out.size() < n && tries < 50; ++tries) {
     const Intent* in = pick_by_function(chainable, fn_weight, rng);
-    if (repeat && out.empty() && !repeatable.count(in->primary_function())) continue;
-    if (repeat && out.size() == 1) {
-      std::vector<const Intent*> same;
-      for (const Intent* c : chainable)
-        if (c->primary_function() == out[0].intent->primary_function()) same.push_back(c);
-      in = pick(same, rng);
-    } else if (used.count(in->primary_function())) {
-      continue;
-    }
+    std::string fn = in->primary_function();
+    if (used.count(fn)) continue;
     if (in->last && out.size() + 1 < n) continue;
-    used.insert(in->primary_function());
+    used.insert(fn);
     out.push_back(clause_of(in, rng));
   }
   return out;
-}
-
-// Whether a multi-command's calls say one thing: no call twice, and no two calls
-// of one function that the device's state tells apart by their order (the
-// thermostat at 70 then 72, one room's lights off then on). Two rooms' lights,
-// or two status questions, leave the same state in either order.
-bool calls_commute(const std::shared_ptr<const DeviceSpec>& device, const std::vector<Call>& calls);
-
-// The functions whose calls two requests of one command can share: at least a
-// fifth of 40 random pairs of their chainable intents (first language) commute
-// (lights of two rooms, two doors, two status questions), where most devices'
-// single-setting functions (power, fan speed) never do.
-std::set<std::string> repeatable_functions(const Phrasebook& pb, const Generator& gen, const std::vector<const Intent*>& chainable,
-                                           const std::shared_ptr<const DeviceSpec>& device, uint64_t seed) {
-  std::set<std::string> out;
-  if (pb.languages.empty()) return out;
-  Rng rng(seed ^ 0x2e9ea7ull);
-  std::map<std::string, std::vector<const Intent*>> by_fn;
-  for (const Intent* in : chainable) by_fn[in->primary_function()].push_back(in);
-  for (const auto& [fn, intents] : by_fn) {
-    int ok = 0, tried = 0;
-    for (int i = 0; i < 40; ++i) {
-      auto ex = gen.render(pb.languages[0], {clause_of(pick(intents, rng), rng), clause_of(pick(intents, rng), rng)}, false,
-                           false, 0.0, rng);
-      if (!ex || ex->calls.size() != 2) continue;
-      ++tried;
-      ok += calls_commute(device, ex->calls);
-    }
-    if (tried > 0 && ok * 5 >= tried) out.insert(fn);
-  }
-  return out;
-}
-
-bool calls_commute(const std::shared_ptr<const DeviceSpec>& device, const std::vector<Call>& calls) {
-  for (size_t i = 0; i < calls.size(); ++i)
-    for (size_t j = i + 1; j < calls.size(); ++j) {
-      if (calls[i].name != calls[j].name) continue;
-      if (calls[i] == calls[j]) return false;
-      Device ab(device), ba(device);
-      try {
-        ab.execute(calls[i]), ab.execute(calls[j]);
-        ba.execute(calls[j]), ba.execute(calls[i]);
-      } catch (const Error&) {
-        return false;
-      }
-      if (ab.state_json() != ba.state_json()) return false;
-    }
-  return true;
 }
 
 struct Draw {
@@ -496,12 +435,8 @@ DataSummary generate_dataset(const GenerateOptions& o) {
   if (o.valid_fraction < 0 || o.test_fraction < 0 || o.valid_fraction + o.test_fraction >= 0.9)
     fail("valid and test fractions must be >= 0 and leave most templates for training");
   Phrasebook pb = data::load_phrasebook(o.domain_dir);
-  const auto device = std::make_shared<const DeviceSpec>(load_device(o.domain_dir));
   Generator gen(pb);
   Pools pools = build_pools(pb);
-  const std::set<std::string> repeatable =
-      pb.languages.empty() ? std::set<std::string>{}
-                           : repeatable_functions(pb, gen, pools.chainable[pb.languages[0].lang], device, o.seed);
   Split split = make_split(pb, o.valid_fraction, o.test_fraction);
   Focus focus = read_focus(o.focus_report);
   const KnownValues known_values = known_string_values(pb);
@@ -541,7 +476,7 @@ DataSummary generate_dataset(const GenerateOptions& o) {
       // Written compounds ("켜고 자동으로") say things chaining cannot (shared
       // objects, 켜서); at 0.2 the model dropped their first call.
       if (!explicit_multi.empty() && rng.uniform() < 0.3) d.clauses = {clause_of(pick(explicit_multi, rng), rng)};
-      else if (!pools.chainable[base].empty()) d.clauses = multi_clauses(pools.chainable[base], fn_w, repeatable, rng);
+      else if (!pools.chainable[base].empty()) d.clauses = multi_clauses(pools.chainable[base], fn_w, rng);
     } else if (d.kind == "numeric_conversion") {
       d.force_conversion = true;
       auto v = filtered(pools.with_duration[base]);
@@ -554,7 +489,6 @@ DataSummary generate_dataset(const GenerateOptions& o) {
   auto render_draw = [&](const Draw& d, Rng& rng) -> std::optional<Example> {
     if (d.clauses.empty()) return std::nullopt;
     auto ex = gen.render(*d.lang, d.clauses, d.mix, d.force_conversion, noise_rate_of(o, focus), rng);
-    if (ex && d.clauses.size() > 1 && !calls_commute(device, ex->calls)) return std::nullopt;
     if (ex) ex->kind = d.kind;
     return ex;
   };
@@ -648,7 +582,7 @@ DataSummary generate_dataset(const GenerateOptions& o) {
     if (rng.uniform() < 0.15 && !pools.chainable[lang->lang].empty()) {
       d.kind = "multi_call";
       std::map<std::string, double> none;
-      d.clauses = multi_clauses(pools.chainable[lang->lang], none, repeatable, rng);
+      d.clauses = multi_clauses(pools.chainable[lang->lang], none, rng);
     } else {
       d.clauses = {clause};
     }

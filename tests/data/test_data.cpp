@@ -10,7 +10,6 @@
 #include "data/dataset.h"
 #include "data/pattern.h"
 #include "data/phrasebook.h"
-#include "device/device.h"
 #include "domain/schema.h"
 #include "platform/atomic_file.h"
 #include "platform/error.h"
@@ -127,44 +126,6 @@ TEST(Generate, LargeSetValidatesAgainstSchema) {
   }
   EXPECT_EQ(kinds, (std::set<std::string>{"wrong_enum", "wrong_function", "dropped_call", "wrong_number", "call_where_none_belongs"}));
   fs::remove_all(out);
-}
-
-// Multi-commands may call one function twice where the device can do both
-// ("bedroom lights off and hallway lights on"), never where one call undoes the
-// other; the air purifier's functions each set one thing, so it gets none.
-TEST(Generate, MultiCommandsRepeatAFunctionOnlyWhereBothCallsHold) {
-  for (const char* name : {"smart-home", "air-purifier"}) {
-    std::string out = temp_dir(std::string("repeat_") + name);
-    GenerateOptions o = options(out, 6000, 3);
-    o.domain_dir = resolve_domain_dir(name);
-    generate_dataset(o);
-    const auto device = std::make_shared<const DeviceSpec>(load_device(o.domain_dir));
-    int64_t repeated = 0, mixed_lights = 0;
-    for (const auto& j : read_jsonl(out + "/train.jsonl")) {
-      std::vector<Call> calls;
-      for (const auto& tc : j["messages"].back()["tool_calls"]) calls.push_back(call_from_json(tc["function"]));
-      for (size_t a = 0; a < calls.size(); ++a)
-        for (size_t b = a + 1; b < calls.size(); ++b) {
-          if (calls[a].name != calls[b].name) continue;
-          ++repeated;
-          EXPECT_NE(calls[a], calls[b]) << j.dump();
-          Device ab(device), ba(device);
-          ab.execute(calls[a]), ab.execute(calls[b]);
-          ba.execute(calls[b]), ba.execute(calls[a]);
-          EXPECT_EQ(ab.state_json(), ba.state_json()) << "calls that undo each other: " << j.dump();
-          if (calls[a].name == "toggle_lights" && calls[a].arguments.count("state") && calls[b].arguments.count("state") &&
-              calls[a].arguments.at("state") != calls[b].arguments.at("state"))
-            ++mixed_lights;
-        }
-    }
-    if (std::string(name) == "smart-home") {
-      EXPECT_GT(repeated, 100);
-      EXPECT_GT(mixed_lights, 3);  // one room's lights on and another's off, in one command
-    } else {
-      EXPECT_EQ(repeated, 0);
-    }
-    fs::remove_all(out);
-  }
 }
 
 TEST(Generate, SameSeedSameBytesDifferentSeedsDiffer) {
