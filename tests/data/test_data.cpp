@@ -243,6 +243,15 @@ TEST(Domain, MalformedFilesNameFileLineAndProblem) {
     EXPECT_NE(msg.find("'low' repeated"), std::string::npos) << msg;
   }
   {
+    // from_command is for integers, and is true or false.
+    std::string msg = load_error("functions.toml", [](std::string s) {
+      return replace_once(s, "values = [\"low\", \"medium\", \"high\"]", "values = [\"low\", \"medium\", \"high\"]\n  from_command = true");
+    });
+    EXPECT_NE(msg.find("'from_command' applies to integer arguments, not to 'speed' (enum)"), std::string::npos) << msg;
+    msg = load_error("functions.toml", [](std::string s) { return replace_once(s, "from_command = true", "from_command = 1"); });
+    EXPECT_NE(msg.find("'from_command' must be true or false"), std::string::npos) << msg;
+  }
+  {
     int line = line_of(en, "\"cancel the {timer}\"");
     std::string msg = load_error("en.toml", [](std::string s) { return replace_once(s, "\"cancel the {timer}\"", "\"cancel the {clock}\""); });
     EXPECT_NE(msg.find("en.toml line " + std::to_string(line)), std::string::npos) << msg;
