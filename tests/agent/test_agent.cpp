@@ -122,13 +122,18 @@ TEST(AgentFormat, CheckUserText) {
 
 // Thousands of randomly sampled constrained answers: each parses, every call
 // is valid for the schema and runs on the simulator.
+// Hot random sampling (temperature 1.5): constrained decoding must hold whatever is drawn.
+AgentOptions hot_sampling(int max_reply_tokens, uint64_t seed) {
+  AgentOptions o;
+  o.max_reply_tokens = max_reply_tokens;
+  o.sampler.temperature = 1.5f;
+  o.sampler.seed = seed;
+  return o;
+}
+
 TEST(Agent, RandomConstrainedAnswersAreAllValid) {
   const auto& m = test::tiny_agent_model();
-  AgentOptions o;
-  o.max_reply_tokens = 6;
-  o.sampler.temperature = 1.5f;
-  o.sampler.seed = 99;
-  Agent agent(m.model, m.device, o);
+  Agent agent(m.model, m.device, hot_sampling(6, 99));
   const char* commands[] = {"turn it on", "수면 모드", "timer 90", "how is the air", "play rain", "stop"};
   int n_calls = 0, n_answers = 1200;
   std::map<std::string, int> functions_seen;
@@ -153,11 +158,7 @@ TEST(Agent, RandomConstrainedAnswersAreAllValid) {
 // a timer or breathing call said with a number takes one of the command's numbers.
 TEST(Agent, SampledNumbersComeFromTheCommand) {
   const auto& m = test::tiny_agent_model();
-  AgentOptions o;
-  o.max_reply_tokens = 4;
-  o.sampler.temperature = 1.5f;
-  o.sampler.seed = 7;
-  Agent agent(m.model, m.device, o);
+  Agent agent(m.model, m.device, hot_sampling(4, 7));
   const std::pair<const char*, std::set<int64_t>> commands[] = {
       {"timer 90", {90}}, {"숨쉬기 10분 and off in an hour", {10, 60}}, {"set a timer for 45 minutes", {45}}};
   int n_numbers = 0;
