@@ -14,19 +14,19 @@
 namespace edgelm {
 namespace {
 
-struct Fixture {
+struct GrammarFixture {
   DomainSchema schema = test::air_purifier_schema();
   std::shared_ptr<const TokenVocab> vocab = test::synthetic_vocab(schema);
 };
 
 // True if the whole text (tokenised byte by byte) is a complete answer under the
 // constraint with this reply budget.
-bool accepts_answer(const Fixture& f, const std::string& text, int max_reply_tokens = 48) {
+bool accepts_answer(const GrammarFixture& f, const std::string& text, int max_reply_tokens = 48) {
   return test::accepts_answer(f.schema, f.vocab, text, max_reply_tokens);
 }
 
 TEST(AnswerGrammar, AcceptsValidAnswers) {
-  Fixture f;
+  GrammarFixture f;
   for (const char* text : {
            " Sorry, I can only control the air purifier.<|end|>",
            "<|fn:set_power|>on Done.<|end|>",
@@ -46,7 +46,7 @@ TEST(AnswerGrammar, AcceptsValidAnswers) {
 }
 
 TEST(AnswerGrammar, RejectsInvalidAnswers) {
-  Fixture f;
+  GrammarFixture f;
   for (const char* text : {
            "",                                              // nothing
            "<|fn:set_power|>on Done.",                      // no end token
@@ -87,7 +87,7 @@ TEST(AnswerGrammar, IntegerRangesAreExact) {
 }
 
 TEST(AnswerGrammar, TokenSplittingHangulSyllable) {
-  Fixture f;
+  GrammarFixture f;
   // "안" is EC 95 88; the vocabulary has "\xEC\x95" (ends inside it) and "\x88\xEB\x85" (its last
   // byte and the first two of "녕"), and "\x95" (a lone continuation byte).
   auto id_of = [&](const std::string& bytes) {
@@ -114,7 +114,7 @@ TEST(AnswerGrammar, TokenSplittingHangulSyllable) {
 }
 
 TEST(AnswerGrammar, FromCommandArgumentsTakeTheCommandsNumbers) {
-  Fixture f;  // the air purifier: set_timer minutes (1..720) and start_breathing minutes (1..30) are from_command
+  GrammarFixture f;  // the air purifier: set_timer minutes (1..720) and start_breathing minutes (1..30) are from_command
   auto id_of = [&](const std::string& bytes) {
     for (int32_t id = 0; id < f.vocab->n_vocab(); ++id)
       if (f.vocab->bytes(id) == bytes) return id;
@@ -170,7 +170,7 @@ TEST(AnswerGrammar, FromCommandArgumentsTakeTheCommandsNumbers) {
 }
 
 TEST(AnswerGrammar, ReplyAtTheLengthLimit) {
-  Fixture f;
+  GrammarFixture f;
   const int limit = 6;
   // " abcde" is 6 byte tokens: exactly at the limit.
   EXPECT_TRUE(accepts_answer(f, "<|fn:set_power|>on abcde<|end|>", limit));
@@ -191,7 +191,7 @@ TEST(AnswerGrammar, ReplyAtTheLengthLimit) {
 
 // The cached trie-walk mask equals asking the automaton about each token alone.
 TEST(AnswerGrammar, MaskMatchesBruteForce) {
-  Fixture f;
+  GrammarFixture f;
   AnswerConstraint c(f.schema, f.vocab, 12);
   GrammarAutomaton& a = c.automaton();
   Rng rng(7);
@@ -238,7 +238,7 @@ ws     ::= [ \t\n]*
 
 TEST(Gbnf, SpecialTokensAndEscapes) {
   auto g = std::make_shared<Grammar>(parse_gbnf("root ::= \"\\x41\\u00e9\" [\\u3131-\\u318E]+ <|end|>\n"));
-  Fixture f;
+  GrammarFixture f;
   GrammarAutomaton a(g, f.vocab);
   int32_t s = a.next_bytes(a.start_state(), "Aé\xE3\x85\x8E");  // ㅎ U+314E
   ASSERT_GE(s, 0);

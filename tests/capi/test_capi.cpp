@@ -46,7 +46,7 @@ struct Opened {
   }
 };
 
-const char* kCommands[] = {"turn it on in sleep mode", "how is the air", "수면 모드로 바꿔줘", "set a timer for 90 minutes"};
+const char* kDemoCommands[] = {"turn it on in sleep mode", "how is the air", "수면 모드로 바꿔줘", "set a timer for 90 minutes"};
 
 TEST(CApi, NullArgumentsAndMissingFilesAreErrorsWithMessages) {
   edgelm_model* model = reinterpret_cast<edgelm_model*>(1);
@@ -90,7 +90,7 @@ TEST(CApi, TurnsMatchTheAgent) {
   AgentOptions options;
   Agent agent(t.model, t.device, options);
   Opened o;
-  for (const char* command : kCommands) {
+  for (const char* command : kDemoCommands) {
     SCOPED_TRACE(command);
     Device device(t.device);
     AgentAnswer want = agent.respond(command, &device);
@@ -109,7 +109,7 @@ TEST(CApi, TurnsMatchTheAgent) {
 
 TEST(CApi, StreamedPiecesMakeTheReply) {
   Opened o;
-  for (const char* command : kCommands) {
+  for (const char* command : kDemoCommands) {
     std::string streamed;
     int pieces = 0;
     struct Sink {
@@ -135,7 +135,7 @@ TEST(CApi, ResetRestoresTheInitialStateAndConversationsKeepContext) {
   const std::string initial = edgelm_session_state_json(o.session);
   ASSERT_EQ(edgelm_session_set_mode(o.session, EDGELM_TURN_CONVERSATION), EDGELM_OK);
   edgelm_turn turn;
-  for (const char* command : kCommands)
+  for (const char* command : kDemoCommands)
     ASSERT_EQ(edgelm_session_turn(o.session, command, nullptr, nullptr, &turn), EDGELM_OK) << edgelm_last_error();
   ASSERT_EQ(edgelm_session_reset(o.session), EDGELM_OK);
   EXPECT_EQ(edgelm_session_state_json(o.session), initial);
@@ -150,33 +150,33 @@ TEST(CApi, AConversationGivenWholeIsAnsweredAsIfItHadBeenLived) {
   edgelm_turn turn;
   const std::shared_ptr<const DeviceSpec> device = test::air_purifier_device();
   for (int i = 0; i < 2; ++i) {
-    ASSERT_EQ(edgelm_session_turn(lived.session, kCommands[i], nullptr, nullptr, &turn), EDGELM_OK) << edgelm_last_error();
+    ASSERT_EQ(edgelm_session_turn(lived.session, kDemoCommands[i], nullptr, nullptr, &turn), EDGELM_OK) << edgelm_last_error();
     ASSERT_STREQ(turn.answer_error, "") << "turn " << i;
-    Turn t{kCommands[i], {}};
+    Turn t{kDemoCommands[i], {}};
     for (const auto& c : nlohmann::json::parse(turn.calls_json)) t.calls.push_back(call_from_tool_call(c, device->schema));
     history.push_back(std::move(t));
   }
-  ASSERT_EQ(edgelm_session_turn(lived.session, kCommands[3], nullptr, nullptr, &turn), EDGELM_OK);
+  ASSERT_EQ(edgelm_session_turn(lived.session, kDemoCommands[3], nullptr, nullptr, &turn), EDGELM_OK);
   const std::string calls = turn.calls_json, reply = turn.reply;
   const std::string state = edgelm_session_state_json(lived.session);
 
-  const std::string messages = conversation_to_messages(history, kCommands[3]).dump();
+  const std::string messages = conversation_to_messages(history, kDemoCommands[3]).dump();
   ASSERT_EQ(edgelm_session_turn_messages(given.session, messages.c_str(), nullptr, nullptr, &turn), EDGELM_OK)
       << edgelm_last_error();
   EXPECT_EQ(turn.calls_json, calls);
   EXPECT_EQ(turn.reply, reply);
   EXPECT_EQ(edgelm_session_state_json(given.session), state);
   // The session goes on with that conversation: the next turn matches the lived one's.
-  ASSERT_EQ(edgelm_session_turn(lived.session, kCommands[2], nullptr, nullptr, &turn), EDGELM_OK);
+  ASSERT_EQ(edgelm_session_turn(lived.session, kDemoCommands[2], nullptr, nullptr, &turn), EDGELM_OK);
   const std::string next_calls = turn.calls_json;
-  ASSERT_EQ(edgelm_session_turn(given.session, kCommands[2], nullptr, nullptr, &turn), EDGELM_OK);
+  ASSERT_EQ(edgelm_session_turn(given.session, kDemoCommands[2], nullptr, nullptr, &turn), EDGELM_OK);
   EXPECT_EQ(turn.calls_json, next_calls);
 }
 
 TEST(CApi, BadMessagesAreRefusedAndLeaveTheSessionAsItWas) {
   Opened o;
   edgelm_turn turn;
-  ASSERT_EQ(edgelm_session_turn(o.session, kCommands[0], nullptr, nullptr, &turn), EDGELM_OK);
+  ASSERT_EQ(edgelm_session_turn(o.session, kDemoCommands[0], nullptr, nullptr, &turn), EDGELM_OK);
   const std::string state = edgelm_session_state_json(o.session);
   const std::pair<const char*, const char*> cases[] = {
       {"[{\"role\": \"user\"", "not JSON"},

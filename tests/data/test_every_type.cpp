@@ -25,16 +25,16 @@ namespace {
 
 std::string every_type_domain() { return std::string(EDGELM_TEST_DIR) + "/fixtures/domains/every-type"; }
 
-std::string temp_dir(const std::string& name) { return test::temp_dir("every_type_" + name); }
+std::string every_type_dir(const std::string& name) { return test::temp_dir("every_type_" + name); }
 
 using test::read_jsonl;
 
-std::string load_error(const std::string& file, const std::function<std::string(std::string)>& edit) {
+std::string every_type_load_error(const std::string& file, const std::function<std::string(std::string)>& edit) {
   return test::domain_load_error(every_type_domain(), file, edit);
 }
 
 // The first `from` replaced; an edit that finds nothing shows as an unchanged file.
-std::string replace_once(std::string s, const std::string& from, const std::string& to) {
+std::string replace_if_found(std::string s, const std::string& from, const std::string& to) {
   size_t at = s.find(from);
   if (at != std::string::npos) s.replace(at, from.size(), to);
   return s;
@@ -128,7 +128,7 @@ DeviceCheck check_on_device(const std::string& domain_dir, const std::string& ou
 }  // namespace
 
 TEST(EveryType, GeneratedCallsValidateAndExecuteOnTheDevice) {
-  std::string out = temp_dir("gen");
+  std::string out = every_type_dir("gen");
   DeviceCheck r = check_on_device(every_type_domain(), out, 3000);
   EXPECT_GT(r.n_examples, 500);
   EXPECT_EQ(r.types_seen, (std::set<std::string>{"enum", "integer", "number", "boolean", "string"}));
@@ -163,7 +163,7 @@ TEST(EveryType, GeneratedCallsValidateAndExecuteOnTheDevice) {
 // The built-in smart home: every generated call runs on its device, out-of-scope
 // requests are intent_unclear calls, and partial calls are asked about.
 TEST(SmartHome, GeneratedCallsExecuteOnTheDevice) {
-  std::string out = temp_dir("smart_home");
+  std::string out = every_type_dir("smart_home");
   DeviceCheck r = check_on_device(resolve_domain_dir("smart-home"), out, 4000);
   EXPECT_EQ(r.n_examples, 4000);
   EXPECT_EQ(r.n_no_call, 0);
@@ -177,27 +177,27 @@ TEST(SmartHome, GeneratedCallsExecuteOnTheDevice) {
 }
 
 TEST(EveryType, MalformedValuesNameTheProblem) {
-  EXPECT_NE(load_error("en.toml", [](std::string s) { return replace_once(s, "\"set_pump(running=true)\"", "\"set_pump(running=yes)\""); })
+  EXPECT_NE(every_type_load_error("en.toml", [](std::string s) { return replace_if_found(s, "\"set_pump(running=true)\"", "\"set_pump(running=yes)\""); })
                 .find("needs a boolean value, not 'yes'"),
             std::string::npos);
-  EXPECT_NE(load_error("en.toml", [](std::string s) { return replace_once(s, "true = [\"on\"]", "yes = [\"on\"]"); })
+  EXPECT_NE(every_type_load_error("en.toml", [](std::string s) { return replace_if_found(s, "true = [\"on\"]", "yes = [\"on\"]"); })
                 .find("[values.running] 'yes' is not a value of running"),
             std::string::npos);
-  EXPECT_NE(load_error("en.toml", [](std::string s) { return replace_once(s, "\"set_ph(level=7)\"", "\"set_ph(level=9.5)\""); })
+  EXPECT_NE(every_type_load_error("en.toml", [](std::string s) { return replace_if_found(s, "\"set_ph(level=7)\"", "\"set_ph(level=9.5)\""); })
                 .find("9.5 is outside 5.5..8"),
             std::string::npos);
-  EXPECT_NE(load_error("en.toml", [](std::string s) { return replace_once(s, "\"water.minutes?\"", "\"water.zone?\""); })
+  EXPECT_NE(every_type_load_error("en.toml", [](std::string s) { return replace_if_found(s, "\"water.minutes?\"", "\"water.zone?\""); })
                 .find("cannot leave out"),
             std::string::npos);
   // A partial call needs its question or the function's reply.
-  EXPECT_NE(load_error("en.toml",
+  EXPECT_NE(every_type_load_error("en.toml",
                        [](std::string s) {
-                         s = replace_once(s, "\"water\" = \"Watering.\"\n", "");
-                         return replace_once(s, "\"water.minutes?\" = \"For how long?\"\n", "");
+                         s = replace_if_found(s, "\"water\" = \"Watering.\"\n", "");
+                         return replace_if_found(s, "\"water.minutes?\" = \"For how long?\"\n", "");
                        })
                 .find("no reply for water(zone=\"beds\")"),
             std::string::npos);
-  EXPECT_NE(load_error("en.toml", [](std::string s) { return replace_once(s, "[values.plant]", "[values.other]"); })
+  EXPECT_NE(every_type_load_error("en.toml", [](std::string s) { return replace_if_found(s, "[values.plant]", "[values.other]"); })
                 .find("has no [values.plant] words"),
             std::string::npos);
 }

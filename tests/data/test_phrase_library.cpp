@@ -25,7 +25,7 @@ namespace {
 
 std::string lamp_domain() { return std::string(EDGELM_TEST_DIR) + "/fixtures/domains/library-lamp"; }
 
-std::string temp_dir(const std::string& name) { return test::temp_dir("library_" + name); }
+std::string library_dir(const std::string& name) { return test::temp_dir("library_" + name); }
 
 const Intent& find_intent(const Language& lang, const std::string& id) {
   for (const auto& i : lang.intents)
@@ -36,7 +36,7 @@ const Intent& find_intent(const Language& lang, const std::string& id) {
 using test::line_of;
 using test::replace_once;
 
-std::string load_error(const std::string& file, const std::function<std::string(std::string)>& edit) {
+std::string library_load_error(const std::string& file, const std::function<std::string(std::string)>& edit) {
   return test::domain_load_error(lamp_domain(), file, edit);
 }
 
@@ -85,7 +85,7 @@ TEST(PhraseLibrary, IntentsGetLibraryTemplatesWithTargetsAndValues) {
 }
 
 TEST(PhraseLibrary, GeneratedTextsComeFromLibraryTemplates) {
-  std::string out = temp_dir("generate");
+  std::string out = library_dir("generate");
   GenerateOptions o;
   o.domain_dir = lamp_domain();
   o.out_dir = out;
@@ -131,35 +131,35 @@ TEST(PhraseLibrary, ErrorsNameFileLineAndProblem) {
   std::string en = read_file(lamp_domain() + "/en.toml");
   {
     int line = line_of(en, "library = \"switch_on\"");
-    std::string msg = load_error("en.toml", [](std::string s) { return replace_once(s, "library = \"switch_on\"", "library = \"switch_onn\""); });
+    std::string msg = library_load_error("en.toml", [](std::string s) { return replace_once(s, "library = \"switch_on\"", "library = \"switch_onn\""); });
     EXPECT_NE(msg.find("en.toml line " + std::to_string(line)), std::string::npos) << msg;
     EXPECT_NE(msg.find("unknown library intent 'switch_onn'"), std::string::npos) << msg;
   }
   {
-    std::string msg = load_error("en.toml", [](std::string s) { return replace_once(s, "value = [\"{percent:number} percent\"]\n", ""); });
+    std::string msg = library_load_error("en.toml", [](std::string s) { return replace_once(s, "value = [\"{percent:number} percent\"]\n", ""); });
     EXPECT_NE(msg.find("library 'set_value' needs value"), std::string::npos) << msg;
   }
   {
-    std::string msg = load_error("en.toml", [](std::string s) {
+    std::string msg = library_load_error("en.toml", [](std::string s) {
       return replace_once(s, "target = [\"the lamp in {room}\", \"{room} lamp\"]", "target = [\"the lamp in {room}\", \"the lamp\"]");
     });
     EXPECT_NE(msg.find("target \"the lamp\" does not say {room}"), std::string::npos) << msg;
   }
   {
-    std::string msg = load_error("en.toml", [](std::string s) { return replace_once(s, "target = [\"the lamp in {room}\", \"{room} lamp\"]\n", ""); });
+    std::string msg = library_load_error("en.toml", [](std::string s) { return replace_once(s, "target = [\"the lamp in {room}\", \"{room} lamp\"]\n", ""); });
     EXPECT_NE(msg.find("needs target = [patterns]"), std::string::npos) << msg;
   }
   {
-    std::string msg = load_error("en.toml", [](std::string s) { return replace_once(s, "library = [\"switch_off\"]", "library = [\"switch_off\"]\nvalue = [\"x\"]"); });
+    std::string msg = library_load_error("en.toml", [](std::string s) { return replace_once(s, "library = [\"switch_off\"]", "library = [\"switch_off\"]\nvalue = [\"x\"]"); });
     EXPECT_NE(msg.find("library 'switch_off' has no template with {value}"), std::string::npos) << msg;
   }
   {
-    std::string msg = load_error("en.toml", [](std::string s) { return replace_once(s, "text = [\"lamp in {room} out\"]", "target2 = [\"x\"]"); });
+    std::string msg = library_load_error("en.toml", [](std::string s) { return replace_once(s, "text = [\"lamp in {room} out\"]", "target2 = [\"x\"]"); });
     EXPECT_NE(msg.find("unknown key 'target2'"), std::string::npos) << msg;
   }
   // A library template whose checks fail names the library file and line too.
   {
-    std::string msg = load_error("en.toml", [](std::string s) { return replace_once(s, "{percent:number} percent", "{percent:number} {pct}"); });
+    std::string msg = library_load_error("en.toml", [](std::string s) { return replace_once(s, "{percent:number} percent", "{percent:number} {pct}"); });
     EXPECT_NE(msg.find("{pct} has no lexicon"), std::string::npos) << msg;
     EXPECT_NE(msg.find("library template"), std::string::npos) << msg;
   }
@@ -167,7 +167,7 @@ TEST(PhraseLibrary, ErrorsNameFileLineAndProblem) {
 
 TEST(PhraseLibrary, LibraryFolderAndFileErrors) {
   // $EDGELM_HOME/phrases replaces the source tree's library; a language without a file is an error at the intent.
-  std::string home = temp_dir("home");
+  std::string home = library_dir("home");
   fs::create_directories(home + "/phrases");
   fs::copy_file(resolve_phrases_dir() + "/en.toml", home + "/phrases/en.toml");
   const char* old = std::getenv("EDGELM_HOME");

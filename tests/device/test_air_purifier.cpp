@@ -4,13 +4,14 @@
 #include <gtest/gtest.h>
 
 #include "device/device.h"
+#include "device_test_util.h"
 #include "platform/error.h"
 
 namespace edgelm {
 namespace {
 
-Call call(const std::string& name, std::map<std::string, ArgValue> args = {}) { return {name, std::move(args)}; }
-ArgValue s(const char* v) { return std::string(v); }
+using testing::call;
+using testing::s;
 ArgValue n(int64_t v) { return v; }
 
 std::shared_ptr<const DeviceSpec> air_purifier() {

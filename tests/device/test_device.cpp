@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include "device/device.h"
+#include "device_test_util.h"
 #include "platform/error.h"
 
 namespace edgelm {
@@ -114,8 +115,8 @@ std::shared_ptr<const DeviceSpec> spec() {
   return s;
 }
 
-Call call(const std::string& name, std::map<std::string, ArgValue> args = {}) { return {name, std::move(args)}; }
-ArgValue s(const char* v) { return std::string(v); }
+using testing::call;
+using testing::s;
 std::string str(const Device& d, const char* f, const char* key = "") { return std::get<std::string>(d.value(f, key)); }
 
 TEST(Device, SetsAKeyedFieldFromArguments) {

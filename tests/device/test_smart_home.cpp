@@ -4,13 +4,14 @@
 #include <gtest/gtest.h>
 
 #include "device/device.h"
+#include "device_test_util.h"
 #include "platform/error.h"
 
 namespace edgelm {
 namespace {
 
-Call call(const std::string& name, std::map<std::string, ArgValue> args = {}) { return {name, std::move(args)}; }
-ArgValue s(const char* v) { return std::string(v); }
+using testing::call;
+using testing::s;
 
 std::shared_ptr<const DeviceSpec> smart_home() {
   static auto spec = std::make_shared<const DeviceSpec>(load_device(resolve_domain_dir("smart-home")));

@@ -13,7 +13,7 @@
 namespace edgelm {
 namespace {
 
-const std::string kFixture = std::string(EDGELM_TEST_DIR) + "/fixtures/domain/smart-home.tools.json";
+const std::string kToolsFixture = std::string(EDGELM_TEST_DIR) + "/fixtures/domain/smart-home.tools.json";
 
 // Equal modulo key order: nlohmann::json keeps object keys sorted.
 nlohmann::json unordered(const nlohmann::ordered_json& j) { return nlohmann::json::parse(j.dump()); }
@@ -49,7 +49,7 @@ const char* kCanonical = R"([
 ])";
 
 TEST(ToolsJson, ReadsTheSmartHomeFixture) {
-  DomainSchema s = schema_from_tools_json(read_file(kFixture), kFixture);
+  DomainSchema s = schema_from_tools_json(read_file(kToolsFixture), kToolsFixture);
   ASSERT_EQ(s.functions.size(), 6u);
   EXPECT_EQ(s.functions[0].name, "toggle_lights");
   EXPECT_EQ(s.functions[0].description, "Switch the lights of one room on or off.");
@@ -89,8 +89,8 @@ TEST(ToolsJson, CanonicalListRoundTripsExactly) {
 }
 
 TEST(ToolsJson, SmartHomeRoundTripAddsOnlyTheDefaultMaxLength) {
-  std::string text = read_file(kFixture);
-  DomainSchema s = schema_from_tools_json(text, kFixture);
+  std::string text = read_file(kToolsFixture);
+  DomainSchema s = schema_from_tools_json(text, kToolsFixture);
   nlohmann::json expected = nlohmann::json::parse(text);
   // A string without maxLength holds at most 32 characters on the device; the export says so.
   expected[3]["function"]["parameters"]["properties"]["room"]["maxLength"] = kDefaultStringMaxLength;
@@ -109,7 +109,7 @@ TEST(ToolsJson, ArgumentOrderIsPropertyOrder) {
 }
 
 TEST(ToolsJson, SchemaToTomlReadsBackTheSameSchema) {
-  for (const std::string& text : {std::string(kCanonical), read_file(kFixture)}) {
+  for (const std::string& text : {std::string(kCanonical), read_file(kToolsFixture)}) {
     DomainSchema s = schema_from_tools_json(text, "t.json");
     s.name = "round-trip";
     s.description = "with \"quotes\", a \\ and a \x01 control";

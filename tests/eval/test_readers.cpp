@@ -15,7 +15,7 @@
 namespace edgelm {
 namespace {
 
-const DomainSchema& schema() {
+const DomainSchema& readers_schema() {
   static DomainSchema s = load_schema(resolve_domain_dir("air-purifier") + "/functions.toml");
   return s;
 }
@@ -29,7 +29,7 @@ std::string write_temp(const std::string& name, const std::string& text) {
 std::string load_cases_error(const std::string& text) {
   std::string path = write_temp("edgelm-test-readers-cases.jsonl", text);
   try {
-    load_cases(path, schema());
+    load_cases(path, readers_schema());
   } catch (const Error& e) {
     std::filesystem::remove(path);
     return e.what();
@@ -80,7 +80,7 @@ TEST(PredictInput, EveryBadLineIsAnErrorNotAnException) {
            {R"({"id": 1, "text": ""})", "text: "},
        }) {
     PredictInput in;
-    ASSERT_NO_THROW(in = parse_predict_line(r.line, schema())) << r.line;
+    ASSERT_NO_THROW(in = parse_predict_line(r.line, readers_schema())) << r.line;
     if (r.error.empty()) {
       EXPECT_EQ(in.error, "") << r.line;
       EXPECT_FALSE(in.id.is_null());
@@ -90,7 +90,7 @@ TEST(PredictInput, EveryBadLineIsAnErrorNotAnException) {
     }
   }
   // The id is kept for a line that fails later, so that its output line can be matched to it.
-  EXPECT_EQ(parse_predict_line(R"({"id": "k", "text": 5})", schema()).id, "k");
+  EXPECT_EQ(parse_predict_line(R"({"id": "k", "text": 5})", readers_schema()).id, "k");
 }
 
 }  // namespace

@@ -2,8 +2,12 @@
 // Shared helpers of the model tests: small random models whose weights are
 // large enough (std 0.3, norm gains around 1) that every part of the forward
 // pass moves the logits well above the test tolerances.
+#include <algorithm>
 #include <cmath>
+#include <span>
 #include <string>
+
+#include <gtest/gtest.h>
 
 #include "model/config.h"
 #include "model/weights.h"
@@ -19,6 +23,14 @@ inline WeightsF32 strong_random_weights(const ModelConfig& config, uint64_t seed
     for (float& x : w.data[i]) x = norm ? float(1.0 + 0.2 * rng.normal()) : x * 15.0f;
   }
   return w;
+}
+
+// The largest absolute difference of two equally long spans (a length mismatch fails the test).
+inline double max_abs_diff(std::span<const float> a, std::span<const float> b) {
+  EXPECT_EQ(a.size(), b.size());
+  double m = 0;
+  for (size_t i = 0; i < std::min(a.size(), b.size()); ++i) m = std::max(m, std::fabs(double(a[i]) - b[i]));
+  return m;
 }
 
 inline std::string fixture_dir() { return std::string(EDGELM_TEST_DIR) + "/fixtures/model"; }

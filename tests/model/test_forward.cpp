@@ -21,12 +21,7 @@ namespace {
 using testing::fixture_dir;
 using testing::strong_random_weights;
 
-double max_abs_diff(std::span<const float> a, std::span<const float> b) {
-  EXPECT_EQ(a.size(), b.size());
-  double m = 0;
-  for (size_t i = 0; i < std::min(a.size(), b.size()); ++i) m = std::max(m, std::fabs(double(a[i]) - b[i]));
-  return m;
-}
+using testing::max_abs_diff;
 
 std::vector<float> eval_copy(InferenceSession& s, std::span<const int32_t> tokens, bool all = false) {
   std::span<const float> logits = s.eval(tokens, all);

@@ -46,11 +46,7 @@ LoraAdapter random_adapter(const ModelConfig& c, int64_t rank, float alpha, uint
   return a;
 }
 
-double max_abs_diff(std::span<const float> a, std::span<const float> b) {
-  double m = 0;
-  for (size_t i = 0; i < a.size(); ++i) m = std::max(m, std::fabs(double(a[i]) - b[i]));
-  return m;
-}
+using testing::max_abs_diff;
 
 double max_abs(std::span<const float> a) {
   double m = 0;

@@ -90,7 +90,7 @@ TEST(Dpo, PairLossIsFiniteForAnyMargin) {
   }
 }
 
-std::string temp_dir(const std::string& name) {
+std::string dpo_dir(const std::string& name) {
   fs::path p = fs::temp_directory_path() / ("edgelm_test_dpo_" + name);
   fs::remove_all(p);
   fs::create_directories(p);
@@ -119,7 +119,7 @@ std::string write_pairs_shard(const std::string& dir, int n_pairs, int64_t vocab
 }
 
 TEST(Loader, PairsArePackedWholeSideBySide) {
-  const std::string dir = temp_dir("loader");
+  const std::string dir = dpo_dir("loader");
   Shard shard = Shard::open(write_pairs_shard(dir, 9, 40));
   ASSERT_TRUE(shard.is_pairs());
   EXPECT_EQ(shard.n_pairs(), 9);
@@ -182,7 +182,7 @@ TEST(Loader, PairsArePackedWholeSideBySide) {
   fs::remove_all(dir);
 }
 
-ModelConfig small_config() {
+ModelConfig dpo_config() {
   ModelConfig c = model_shape("tiny");
   c.n_vocab = 40;
   c.dim = 32;
@@ -199,7 +199,7 @@ TrainConfig base_run(const std::string& dir, const std::string& mode) {
   TrainConfig c;
   c.mode = mode;
   c.out_dir = dir + "/" + mode;
-  c.model = small_config();
+  c.model = dpo_config();
   c.batch = 4;
   c.seq = 16;
   c.eval_every = 0;
@@ -212,7 +212,7 @@ TrainConfig base_run(const std::string& dir, const std::string& mode) {
 // SFT from random weights, then DPO from that model on pairs whose chosen answers the SFT data taught:
 // the one trainer serves both; DPO raises the preference margin and keeps the model's keys.
 TEST(Train, SftFromScratchThenDpo) {
-  const std::string dir = temp_dir("train");
+  const std::string dir = dpo_dir("train");
   const std::string pairs = write_pairs_shard(dir, 24, 40);
   // The SFT data: every pair's chosen side as an example.
   {

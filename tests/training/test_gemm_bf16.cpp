@@ -14,7 +14,7 @@
 namespace edgelm {
 namespace {
 
-struct Case {
+struct Bf16Case {
   bool ta, tb;
   int64_t M, N, K;
   float alpha, beta;
@@ -22,7 +22,7 @@ struct Case {
 
 float to_bf16(float x) { return bf16_to_f32(f32_to_bf16(x)); }
 
-void check_case(Isa isa, const Case& c, ThreadPool& pool) {
+void check_bf16_case(Isa isa, const Bf16Case& c, ThreadPool& pool) {
   Rng rng(uint64_t(c.M * 131 + c.N * 7 + c.K));
   const int64_t lda = (c.ta ? c.M : c.K) + 3, ldb = (c.tb ? c.K : c.N) + 1, ldc = c.N + 5;
   std::vector<float> A(size_t((c.ta ? c.K : c.M) * lda)), B(size_t((c.tb ? c.N : c.K) * ldb)), C(size_t(c.M * ldc));
@@ -59,7 +59,7 @@ TEST(GemmBf16, MatchesRoundedReferenceAllTransposes) {
       for (bool tb : {false, true})
         for (auto [M, N, K] : {std::tuple{1, 1, 1}, {7, 33, 5}, {17, 65, 300}, {100, 37, 1031}, {9, 2100, 20}, {130, 31, 64}})
           for (auto [alpha, beta] : {std::pair{1.0f, 0.0f}, {0.5f, 1.0f}, {-2.0f, 0.25f}})
-            check_case(isa, {ta, tb, M, N, K, alpha, beta}, pool);
+            check_bf16_case(isa, {ta, tb, M, N, K, alpha, beta}, pool);
   }
 }
 
