@@ -21,6 +21,20 @@ class English final : public LanguageRules {
     return english_number(n);
   }
 
+  // "one hundred and five" (number_words says "one hundred five"); "a hundred [and] twenty".
+  std::vector<std::string> number_word_variants(int64_t n) const override {
+    if (n < 100 || n > 999) return {};
+    std::vector<std::string> out;
+    const std::string rest = n % 100 ? english_number(n % 100) : "";
+    const std::string lead = english_number(n / 100) + " hundred";
+    if (!rest.empty()) out.push_back(cat(lead, " and ", rest));
+    if (n / 100 == 1) {
+      out.push_back(rest.empty() ? "a hundred" : cat("a hundred ", rest));
+      if (!rest.empty()) out.push_back(cat("a hundred and ", rest));
+    }
+    return out;
+  }
+
   std::vector<DurationForm> duration_forms(int64_t m) const override {
     std::vector<DurationForm> out;
     const int64_t h = m / 60, r = m % 60;

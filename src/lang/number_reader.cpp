@@ -40,17 +40,22 @@ NumberReader::NumberReader(const LanguageRules& rules) : units_(rules.number_uni
     longest_ = std::max(longest_, key.size());
     phrases_.insert_or_assign(std::move(key), Reading{std::move(digits), ambiguous});
   };
-  for (int64_t n = 0; n <= 9999; ++n) {
-    const std::optional<std::string> words = rules.number_words(n);
-    if (!words) continue;
-    const bool ambiguous = rules.ambiguous_number_words(*words);
-    add(*words, std::to_string(n), ambiguous);
-    if (words->find('-') != std::string::npos) {  // "seventy-two" is also typed "seventy two"
-      std::string spaced = *words;
+  auto add_words = [&](const std::string& words, int64_t n) {
+    const bool ambiguous = rules.ambiguous_number_words(words);
+    add(words, std::to_string(n), ambiguous);
+    if (words.find('-') != std::string::npos) {  // "seventy-two" is also typed "seventy two"
+      std::string spaced = words;
       std::replace(spaced.begin(), spaced.end(), '-', ' ');
       add(spaced, std::to_string(n), ambiguous);
     }
+  };
+  for (int64_t n = 0; n <= 9999; ++n) {
+    if (const std::optional<std::string> words = rules.number_words(n)) add_words(*words, n);
   }
+  // Variants after the generator's own forms, which keep their readings.
+  for (int64_t n = 0; n <= 9999; ++n)
+    for (const std::string& words : rules.number_word_variants(n))
+      if (!phrases_.contains(ascii_lower(words))) add_words(words, n);
   // Durations last: a duration phrase that is also a number's words reads as the duration.
   for (int64_t m = 1; m <= 1440; ++m)
     for (const DurationForm& f : rules.duration_forms(m)) add(f.text, rules.minutes_in_digits(m), false);

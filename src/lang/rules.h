@@ -48,6 +48,9 @@ class LanguageRules {
   // --- Reading numbers (src/lang/number_reader.h: the inverse of the two above) ---
   // How a recognised duration is written for the model: "90 minutes", "90분".
   virtual std::string minutes_in_digits(int64_t minutes) const = 0;
+  // Other words people use for `n` that number_words does not give: read as
+  // `n` too, never generated ("one hundred and five", "a hundred").
+  virtual std::vector<std::string> number_word_variants(int64_t n) const { return {}; }
   // Words that follow a number ("degrees", "도"). A number word that also means
   // something else is read only right before one of them.
   virtual std::vector<std::string> number_units() const = 0;

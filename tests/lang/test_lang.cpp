@@ -207,6 +207,8 @@ TEST(NumberReader, EveryNumberWordReadsBackToItsDigits) {
       const auto words = l.rules->number_words(n);
       if (!words) continue;
       ASSERT_EQ(reader.read(*words + " " + unit), std::to_string(n) + " " + unit) << l.code << " '" << *words << "'";
+      for (const std::string& variant : l.rules->number_word_variants(n))
+        ASSERT_EQ(reader.read(variant + " " + unit), std::to_string(n) + " " + unit) << l.code << " '" << variant << "'";
     }
   }
 }
@@ -234,6 +236,12 @@ TEST(NumberReader, EnglishExamples) {
       {"Seventy Two degrees", "72 degrees"},
       {"set it to seventy-two", "set it to 72"},
       {"brightness to one hundred five", "brightness to 105"},
+      {"brightness to one hundred and five", "brightness to 105"},
+      {"a hundred and twenty minutes", "120 minutes"},
+      {"a hundred degrees", "100 degrees"},
+      {"two hundred and fifty-five", "255"},
+      // "and" between two numbers is not a hundred's.
+      {"sixty and seventy degrees", "60 and 70 degrees"},
       {"two hours", "120 minutes"},
       {"1.5 hours", "90 minutes"},
       // "one" is also a pronoun: read only before a unit.
