@@ -14,14 +14,20 @@
 
 namespace edgelm::data {
 
-std::string resolve_phrases_dir() {
+std::string resolve_phrases_dir(const char* home, const std::string& source_dir) {
   namespace fs = std::filesystem;
-  if (const char* home = std::getenv("EDGELM_HOME")) {
+  if (home) {
     fs::path p = fs::path(home) / "phrases";
     if (fs::is_directory(p)) return p.string();
   }
-  return (fs::path(EDGELM_SOURCE_DIR) / "phrases").string();
+  fs::path p = fs::path(source_dir) / "phrases";
+  if (fs::is_directory(p)) return p.string();
+  fail("the phrase library (a phrases/ folder) is in neither ",
+       home ? cat("EDGELM_HOME (", home, ")") : std::string("EDGELM_HOME (not set)"), " nor the source tree edgelm was built from (",
+       source_dir, "): set EDGELM_HOME to a folder holding phrases/ and domains/");
 }
+
+std::string resolve_phrases_dir() { return resolve_phrases_dir(std::getenv("EDGELM_HOME"), EDGELM_SOURCE_DIR); }
 
 namespace {
 

@@ -43,8 +43,12 @@ struct PhraseLibrary {
   std::vector<Pattern> pronouns;                               // [follow_up] pronouns: "it", "them", 그거
 };
 
-// $EDGELM_HOME/phrases when that folder exists, else the source tree's phrases/.
+// $EDGELM_HOME/phrases when that folder exists, else the source tree's phrases/;
+// throws Error when neither exists (a program moved away from its source tree
+// with no EDGELM_HOME would otherwise generate without the library's phrases).
 std::string resolve_phrases_dir();
+// The same with the two places given (home: null when EDGELM_HOME is unset).
+std::string resolve_phrases_dir(const char* home, const std::string& source_dir);
 
 // Loads and checks <dir>/<lang>.toml: every template says {target} or {value}, uses no
 // other slot than {target} and {value}, and every verb is in its [verbs] (or

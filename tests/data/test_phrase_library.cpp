@@ -42,6 +42,24 @@ std::string library_load_error(const std::string& file, const std::function<std:
 
 }  // namespace
 
+TEST(PhraseLibrary, FolderFoundInHomeElseSourceElseAClearError) {
+  const std::string home = library_dir("home"), empty = library_dir("empty");
+  std::filesystem::create_directories(home + "/phrases");
+  EXPECT_EQ(resolve_phrases_dir(home.c_str(), EDGELM_SOURCE_DIR), home + "/phrases");
+  EXPECT_EQ(resolve_phrases_dir(empty.c_str(), EDGELM_SOURCE_DIR), std::string(EDGELM_SOURCE_DIR) + "/phrases");
+  EXPECT_EQ(resolve_phrases_dir(nullptr, EDGELM_SOURCE_DIR), std::string(EDGELM_SOURCE_DIR) + "/phrases");
+  try {
+    resolve_phrases_dir(empty.c_str(), empty + "/moved-away");
+    FAIL() << "no error";
+  } catch (const Error& e) {
+    const std::string msg = e.what();
+    EXPECT_NE(msg.find("phrase library"), std::string::npos) << msg;
+    EXPECT_NE(msg.find(empty), std::string::npos) << msg;
+    EXPECT_NE(msg.find("moved-away"), std::string::npos) << msg;
+    EXPECT_NE(msg.find("set EDGELM_HOME"), std::string::npos) << msg;
+  }
+}
+
 TEST(PhraseLibrary, BuiltInLibrariesCoverTheCommonIntents) {
   for (const char* lang : {"en", "ko"}) {
     PhraseLibrary lib = load_phrase_library(resolve_phrases_dir(), lang);
