@@ -26,7 +26,7 @@ nlohmann::json bench_train(const TrainBenchOptions& o) {
   if (o.threads > 0) own = std::make_unique<ThreadPool>(o.threads);
   ThreadPool& pool = own ? *own : default_thread_pool();
 
-  ParamSet params(init_random_weights(c, o.seed));
+  ParamSet params(init_random_weights(c, o.seed), /*trainable=*/o.lora_rank == 0);  // as a LoRA run holds its base
   TransformerOptions mo;
   mo.bf16 = o.bf16;
   mo.recompute = o.recompute;

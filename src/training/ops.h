@@ -59,7 +59,7 @@ void rmsnorm_forward(const T* x, const T* g, T* y, T* rstd, int64_t N, int64_t C
 }
 
 // dx += rstd * (g*dy - xhat * mean(g*dy*xhat)); dg += sum_n dy * xhat (xhat = x * rstd).
-// dg is summed serially over rows so that the result does not depend on the thread count.
+// dg is summed serially over rows so that the result does not depend on the thread count; null: not computed.
 template <class T>
 void rmsnorm_backward(const T* dy, const T* x, const T* g, const T* rstd, T* dx_accumulate, T* dg, int64_t N, int64_t C,
                       ThreadPool* pool = nullptr) {
@@ -75,6 +75,7 @@ void rmsnorm_backward(const T* dy, const T* x, const T* g, const T* rstd, T* dx_
       for (int64_t c = 0; c < C; ++c) dxr[c] += r * (g[c] * dyr[c] - xr[c] * r * mean);
     }
   }, 6 * C);
+  if (!dg) return;  // a frozen gain (LoRA): no gradient kept
   for (int64_t n = 0; n < N; ++n) {
     const T* xr = x + n * C;
     const T* dyr = dy + n * C;

@@ -7,7 +7,7 @@
 
 namespace edgelm::training {
 
-ParamSet::ParamSet(WeightsF32 weights) : weights_(std::move(weights)) {
+ParamSet::ParamSet(WeightsF32 weights, bool trainable) : weights_(std::move(weights)), trainable_(trainable) {
   int64_t total = 0;
   for (size_t i = 0; i < weights_.specs.size(); ++i) {
     if (int64_t(weights_.data[i].size()) != weights_.specs[i].n_elements())
@@ -15,9 +15,12 @@ ParamSet::ParamSet(WeightsF32 weights) : weights_(std::move(weights)) {
            weights_.specs[i].n_elements());
     total += weights_.specs[i].n_elements();
   }
-  grads_.assign(size_t(total), 0.0f);
-  m_.assign(size_t(total), 0.0f);
-  v_.assign(size_t(total), 0.0f);
+  n_params_ = total;
+  if (trainable_) {
+    grads_.assign(size_t(total), 0.0f);
+    m_.assign(size_t(total), 0.0f);
+    v_.assign(size_t(total), 0.0f);
+  }
   bind();
 }
 
@@ -26,8 +29,11 @@ void ParamSet::bind() {
   int64_t offset = 0;
   for (size_t i = 0; i < weights_.specs.size(); ++i) {
     const int64_t n = weights_.specs[i].n_elements();
-    tensors_.push_back({&weights_.specs[i], n, offset, weights_.data[i].data(), grads_.data() + offset,
-                        m_.data() + offset, v_.data() + offset});
+    if (trainable_)
+      tensors_.push_back({&weights_.specs[i], n, offset, weights_.data[i].data(), grads_.data() + offset,
+                          m_.data() + offset, v_.data() + offset});
+    else
+      tensors_.push_back({&weights_.specs[i], n, offset, weights_.data[i].data(), nullptr, nullptr, nullptr});
     offset += n;
   }
 }

@@ -24,7 +24,9 @@ struct ParamTensor {
 
 class ParamSet {
  public:
-  explicit ParamSet(WeightsF32 weights);
+  // trainable = false: a frozen model (a LoRA run's base, DPO's reference), values
+  // only: no gradient or moment buffers (grad, m and v are null), a quarter of the memory.
+  explicit ParamSet(WeightsF32 weights, bool trainable = true);
   ParamSet(const ParamSet&) = delete;
   ParamSet& operator=(const ParamSet&) = delete;
 
@@ -36,7 +38,8 @@ class ParamSet {
   const ParamTensor& get(const std::string& name) const;  // throws Error if absent
   ParamTensor& get(const std::string& name);
 
-  int64_t n_params() const { return int64_t(grads_.size()); }
+  int64_t n_params() const { return n_params_; }
+  bool trainable() const { return trainable_; }
   std::vector<float>& grads() { return grads_; }
   std::vector<float>& moment1() { return m_; }
   std::vector<float>& moment2() { return v_; }
@@ -46,6 +49,8 @@ class ParamSet {
  private:
   void bind();
   WeightsF32 weights_;
+  bool trainable_;
+  int64_t n_params_ = 0;
   std::vector<float> grads_, m_, v_;
   std::vector<ParamTensor> tensors_;
 };

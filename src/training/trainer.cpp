@@ -224,7 +224,7 @@ TrainResult train_model(const TrainConfig& config, const TrainOptions& options) 
   if (c.threads > 0) own_pool = std::make_unique<ThreadPool>(c.threads);
   ThreadPool& pool = own_pool ? *own_pool : default_thread_pool();
 
-  ParamSet params(std::move(weights));
+  ParamSet params(std::move(weights), /*trainable=*/!c.lora.enabled());  // a LoRA base keeps no gradients
   TransformerOptions model_options;
   model_options.bf16 = c.bf16;
   model_options.recompute = c.recompute;
@@ -243,7 +243,7 @@ TrainResult train_model(const TrainConfig& config, const TrainOptions& options) 
   std::unique_ptr<Transformer> reference;
   std::unique_ptr<DpoObjective> dpo;
   if (reference_weights) {
-    reference_params = std::make_unique<ParamSet>(std::move(*reference_weights));
+    reference_params = std::make_unique<ParamSet>(std::move(*reference_weights), /*trainable=*/false);
     TransformerOptions ref_options = model_options;
     ref_options.recompute = true;
     ref_options.lora = nullptr;  // the reference is the frozen model as it was, without the adapter being trained

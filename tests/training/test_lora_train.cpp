@@ -106,6 +106,34 @@ TEST(LoraTrain, AdapterGradientsMatchPyTorch) {
   }
 }
 
+// What a LoRA run does (training/trainer.cpp): the base held without gradient or moment
+// buffers. The adapter's gradients are the same bit for bit as over a trainable copy.
+TEST(LoraTrain, FrozenBaseKeepsNoGradientsAndGivesTheSameAdapterGradients) {
+  LoraGolden g = load_lora_golden();
+  ThreadPool pool(2);
+  ParamSet trainable(g.weights), frozen(std::move(g.weights), /*trainable=*/false);
+  EXPECT_EQ(frozen.n_params(), trainable.n_params());
+  EXPECT_TRUE(frozen.grads().empty());
+  EXPECT_TRUE(frozen.moment1().empty());
+  EXPECT_TRUE(frozen.moment2().empty());
+  for (const ParamTensor& p : frozen.tensors()) {
+    EXPECT_EQ(p.grad, nullptr) << p.spec->name;
+    EXPECT_EQ(p.m, nullptr) << p.spec->name;
+  }
+  std::vector<float> grads[2];
+  int k = 0;
+  for (ParamSet* params : {&trainable, &frozen}) {
+    LoraTrainer lora(params->config(), g.config, g.batch.B * g.batch.T, 1);
+    lora.load_values(g.adapter);
+    Transformer model(*params, g.batch.B, g.batch.T, pool, {.lora = &lora});
+    model.forward(g.batch);
+    model.backward(g.batch, float(1.0 / g.batch.n_weighted()));
+    grads[k++] = lora.grads();
+  }
+  ASSERT_FALSE(grads[0].empty());
+  EXPECT_EQ(grads[0], grads[1]);
+}
+
 TEST(LoraTrain, AdapterGradientsMatchFiniteDifferences) {
   LoraGolden g = load_lora_golden();
   ThreadPool pool(1);
