@@ -1,4 +1,5 @@
 // edgelm data tokenize --input FILE --tokenizer MODEL.gguf --out SHARD [--chat|--pairs --domain DIR] [--field text]
+// edgelm data concat --out SHARD SHARD...
 //
 // Pretraining text: a plain-text file (documents separated by a blank line) or
 // JSONL (one document per line, the string under --field). Each document is
@@ -124,7 +125,22 @@ void setup(CLI::App& app) {
   cmd->callback([o] { run_tokenize(*o); });
 }
 
+void setup_concat(CLI::App& app) {
+  auto inputs = std::make_shared<std::vector<std::string>>();
+  auto out = std::make_shared<std::string>();
+  CLI::App* cmd = command_group(app, "data", "Domain data: generate, audit, tokenize")
+                      ->add_subcommand("concat", "Join token shards of one tokenizer into one (e.g. several devices' examples for one base model)");
+  cmd->add_option("inputs", *inputs, "token shards, in order (documents or preference pairs, not both)")->required();
+  cmd->add_option("--out", *out, "output token shard (written atomically)")->required();
+  cmd->callback([inputs, out] {
+    const training::ShardCounts c = training::concat_shards(*inputs, *out);
+    std::printf("wrote %s: %lld documents, %lld tokens (vocabulary %lld) from %zu shards\n", out->c_str(),
+                (long long)c.n_docs, (long long)c.n_tokens, (long long)c.n_vocab, inputs->size());
+  });
+}
+
 CommandRegistration reg(setup);
+CommandRegistration reg_concat(setup_concat);
 
 }  // namespace
 }  // namespace edgelm::cli

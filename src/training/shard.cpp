@@ -1,5 +1,6 @@
 #include "training/shard.h"
 
+#include <algorithm>
 #include <cstring>
 
 #include "platform/atomic_file.h"
@@ -139,6 +140,49 @@ Shard Shard::open(const std::string& path) {
         fail(path, ": token ", i, " has id ", id, s.n_vocab_ > 0 ? cat(" >= the shard's vocabulary ", s.n_vocab_) : " (too large)");
     }
   return s;
+}
+
+ShardCounts concat_shards(const std::vector<std::string>& inputs, const std::string& out) {
+  if (inputs.empty()) fail("no token shards to concatenate");
+  std::vector<Shard> shards;
+  shards.reserve(inputs.size());
+  int64_t n_vocab = 0;
+  for (const std::string& path : inputs) {
+    shards.push_back(Shard::open(path));
+    const Shard& s = shards.back();
+    if (s.is_pairs() != shards.front().is_pairs())
+      fail(path, ": a ", s.is_pairs() ? "pairs" : "documents", " shard cannot join ", inputs.front(), ", a ",
+           shards.front().is_pairs() ? "pairs" : "documents", " shard");
+    if (s.n_vocab() && n_vocab && s.n_vocab() != n_vocab)
+      fail(path, ": vocabulary of ", s.n_vocab(), " tokens, but the shards before it have ", n_vocab,
+           " (render every shard with the same tokenizer)");
+    if (s.n_vocab()) n_vocab = s.n_vocab();
+  }
+  if (!n_vocab)  // no shard knows its vocabulary: the largest id decides the width
+    for (const Shard& s : shards)
+      for (int64_t i = 0; i < s.n_tokens(); ++i) n_vocab = std::max<int64_t>(n_vocab, int64_t(s.token(i)) + 1);
+  ShardWriter writer(n_vocab);
+  std::vector<int32_t> tokens[2];
+  std::vector<uint8_t> mask[2];
+  for (const Shard& s : shards) {
+    const int per = s.is_pairs() ? 2 : 1;
+    for (int64_t d = 0; d < s.n_docs(); d += per) {
+      for (int k = 0; k < per; ++k) {
+        tokens[k].clear();
+        mask[k].clear();
+        for (int64_t i = s.doc_start(d + k); i < s.doc_end(d + k); ++i) {
+          tokens[k].push_back(s.token(i));
+          if (s.has_mask()) mask[k].push_back(s.mask(i));
+        }
+      }
+      if (s.is_pairs())
+        writer.add_pair(tokens[0], mask[0], tokens[1], mask[1]);
+      else
+        writer.add_document(tokens[0], mask[0]);
+    }
+  }
+  writer.write(out);
+  return {writer.n_docs(), writer.n_tokens(), n_vocab};
 }
 
 }  // namespace edgelm::training

@@ -83,4 +83,14 @@ class Shard {
   const uint8_t* mask_ = nullptr;
 };
 
+// Writes the documents (or preference pairs) of `inputs`, in order, into one
+// shard at `out` (atomically): the shards of several domains' examples rendered
+// with one tokenizer become one training set (a base model for every device).
+// The inputs must share their vocabulary size (a shard that does not know it,
+// 0, takes the others') and all be pair shards or none. Returns what it wrote.
+struct ShardCounts {
+  int64_t n_docs = 0, n_tokens = 0, n_vocab = 0;
+};
+ShardCounts concat_shards(const std::vector<std::string>& inputs, const std::string& out);
+
 }  // namespace edgelm::training

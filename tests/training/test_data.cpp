@@ -69,6 +69,53 @@ TEST(Shard, BadFilesGiveClearErrors) {
   std::filesystem::remove(path);
 }
 
+TEST(Shard, ConcatKeepsEveryDocumentMaskAndPairInOrder) {
+  ShardWriter a(300), b(300), pairs(300), other(500);
+  a.add_document(std::vector<int32_t>{1, 2, 3});
+  b.add_document(std::vector<int32_t>{4, 5}, std::vector<uint8_t>{0, 1});
+  b.add_document(std::vector<int32_t>{299});
+  pairs.add_pair(std::vector<int32_t>{7, 8}, std::vector<uint8_t>{0, 1}, std::vector<int32_t>{7, 9, 9}, std::vector<uint8_t>{0, 1, 1});
+  other.add_document(std::vector<int32_t>{400});
+  const std::string pa = temp_path("cat_a.tokens"), pb = temp_path("cat_b.tokens"), pp = temp_path("cat_p.tokens"),
+                    po = temp_path("cat_o.tokens"), out = temp_path("cat_out.tokens");
+  a.write(pa), b.write(pb), pairs.write(pp), other.write(po);
+
+  const ShardCounts c = concat_shards({pa, pb}, out);
+  EXPECT_EQ(c.n_docs, 3);
+  EXPECT_EQ(c.n_tokens, 6);
+  EXPECT_EQ(c.n_vocab, 300);
+  Shard s = Shard::open(out);
+  ASSERT_EQ(s.n_docs(), 3);
+  const std::vector<int32_t> tokens = {1, 2, 3, 4, 5, 299};
+  const std::vector<uint8_t> mask = {1, 1, 1, 0, 1, 1};  // the first shard had no mask: fully trained
+  for (int64_t i = 0; i < s.n_tokens(); ++i) {
+    EXPECT_EQ(s.token(i), tokens[size_t(i)]) << i;
+    EXPECT_EQ(s.mask(i), mask[size_t(i)]) << i;
+  }
+  EXPECT_EQ(s.doc_start(1), 3);
+  EXPECT_EQ(s.doc_start(2), 5);
+
+  concat_shards({pp, pp}, out);  // pairs stay pairs
+  Shard sp = Shard::open(out);
+  EXPECT_TRUE(sp.is_pairs());
+  EXPECT_EQ(sp.n_pairs(), 2);
+  EXPECT_EQ(sp.token(sp.doc_start(3) + 2), 9);
+
+  auto error_of = [&](const std::vector<std::string>& in) {
+    try {
+      concat_shards(in, out);
+    } catch (const Error& e) {
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
+  EXPECT_NE(error_of({pa, po}).find("vocabulary of 500 tokens"), std::string::npos) << error_of({pa, po});
+  EXPECT_NE(error_of({pa, pp}).find("pairs shard cannot join"), std::string::npos) << error_of({pa, pp});
+  EXPECT_NE(error_of({}).find("no token shards"), std::string::npos);
+  EXPECT_NE(error_of({pa, temp_path("cat_missing.tokens")}).find("cat_missing"), std::string::npos);
+  for (const auto& p : {pa, pb, pp, po, out}) std::filesystem::remove(p);
+}
+
 TEST(Shard, TokenIdsPastInt32AreErrors) {
   // fuzz_shard's reproducer: a 32-bit token 0xF6000003 read as a negative id and passed the
   // vocabulary check (negative < n_vocab), an index before the embedding table in training.
