@@ -5,9 +5,10 @@
 // digits instead of doing arithmetic on words (speech systems call this
 // inverse text normalisation). It is the inverse of a language module's
 // number_words and duration_forms, so every form the generator says reads
-// back to its value, and also reads the number_word_variants people use that
-// the generator does not say ("one hundred and five"); training examples and run-time prompts both pass
-// through it (src/agent/format.cpp), so the model sees the same text in both.
+// back to its value; it also reads number_word_variants, forms people use
+// that the generator does not say ("one hundred and five"). Training examples
+// and run-time prompts both pass through it (src/agent/format.cpp), so the
+// model sees the same text in both.
 #include <cstdint>
 #include <string>
 #include <string_view>

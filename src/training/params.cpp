@@ -29,11 +29,8 @@ void ParamSet::bind() {
   int64_t offset = 0;
   for (size_t i = 0; i < weights_.specs.size(); ++i) {
     const int64_t n = weights_.specs[i].n_elements();
-    if (trainable_)
-      tensors_.push_back({&weights_.specs[i], n, offset, weights_.data[i].data(), grads_.data() + offset,
-                          m_.data() + offset, v_.data() + offset});
-    else
-      tensors_.push_back({&weights_.specs[i], n, offset, weights_.data[i].data(), nullptr, nullptr, nullptr});
+    auto at = [&](std::vector<float>& buffer) { return trainable_ ? buffer.data() + offset : nullptr; };
+    tensors_.push_back({&weights_.specs[i], n, offset, weights_.data[i].data(), at(grads_), at(m_), at(v_)});
     offset += n;
   }
 }

@@ -39,7 +39,6 @@ class ParamSet {
   ParamTensor& get(const std::string& name);
 
   int64_t n_params() const { return n_params_; }
-  bool trainable() const { return trainable_; }
   std::vector<float>& grads() { return grads_; }
   std::vector<float>& moment1() { return m_; }
   std::vector<float>& moment2() { return v_; }
