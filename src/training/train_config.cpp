@@ -11,6 +11,7 @@
 
 #include "platform/atomic_file.h"
 #include "platform/error.h"
+#include "platform/utf8.h"
 
 namespace edgelm::training {
 
@@ -152,6 +153,8 @@ void apply_override(toml::table& root, const std::string& item) {
     fail("override '", item, "': unknown key '", key, "' (known", dot == std::string::npos ? "" : " in [" + key.substr(0, dot) + "]",
          ": ", known_keys(dot == std::string::npos ? "" : key.substr(0, dot)), ")");
   }
+  // A config is TOML, which is UTF-8: a value that is not would make the run's written config.toml unreadable.
+  if (const std::string bad = utf8_problem(text); !bad.empty()) fail("override '", key, "=...': the value has ", bad);
   toml::table parsed;
   try {
     parsed = toml::parse("v = " + text);

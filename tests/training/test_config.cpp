@@ -68,6 +68,12 @@ TEST(TrainConfig, ClearErrors) {
   EXPECT_NE(error_of(kBase, {"mode=rlhf"}).find("mode must be"), std::string::npos);
   EXPECT_NE(error_of("mode = \n").find("cfg.toml line 1"), std::string::npos);
   EXPECT_NE(error_of(kBase, {"optim.min_lr=1"}).find("min_lr"), std::string::npos);
+  // The fuzz campaign's reproducer (fuzz_train_config): invalid UTF-8 in an override's value was taken as
+  // the run folder, and the config.toml written for the run did not read back.
+  EXPECT_NE(error_of(kBase, {"out=eta1 = 1\xff\xff"}).find("override 'out=...': the value has invalid UTF-8 byte 0xff at byte 8"),
+            std::string::npos)
+      << error_of(kBase, {"out=eta1 = 1\xff\xff"});
+  EXPECT_EQ(error_of(kBase, {"out=runs/\xec\x8b\xa4\xed\x97\x98"}), "");  // a Korean folder name is fine
 }
 
 TEST(TrainConfig, OutOfRangeValuesAreErrorsAndEveryConfigWritesBack) {
