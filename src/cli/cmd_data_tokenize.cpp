@@ -110,26 +110,12 @@ void run_tokenize(const TokenizeOptions& o) {
               (long long)writer.n_tokens(), tok.n_vocab());
 }
 
-void setup(CLI::App& app) {
-  auto o = std::make_shared<TokenizeOptions>();
-  CLI::App* cmd = command_group(app, "data", "Domain data: generate, audit, tokenize")
-                      ->add_subcommand("tokenize", "Turn text or SFT JSONL into a token shard for `edgelm train`");
-  cmd->add_option("--input", o->input, "text file, JSONL, or (with --chat) SFT JSONL")->required();
-  cmd->add_option("--tokenizer", o->tokenizer, "tokenizer: a GGUF model/vocabulary or tokenizer.json")->required();
-  cmd->add_option("--out", o->out, "output token shard")->required();
-  cmd->add_flag("--chat", o->chat, "render SFT examples in the agent format (loss on the answer only)");
-  cmd->add_flag("--pairs", o->pairs, "render preference pairs (dpo.jsonl of `data generate`) into a pairs shard for DPO");
-  cmd->add_option("--domain", o->domain, "domain name or folder for --chat and --pairs")->capture_default_str();
-  cmd->add_option("--field", o->field, "JSONL field holding the text")->capture_default_str();
-  cmd->add_flag("--no-eos", o->no_eos, "do not end each text with the end-of-text token");
-  cmd->callback([o] { run_tokenize(*o); });
-}
-
-void setup_concat(CLI::App& app) {
+// `data concat`: shards of one tokenizer joined into one.
+void add_concat(CLI::App* data) {
   auto inputs = std::make_shared<std::vector<std::string>>();
   auto out = std::make_shared<std::string>();
-  CLI::App* cmd = command_group(app, "data", "Domain data: generate, audit, tokenize")
-                      ->add_subcommand("concat", "Join token shards of one tokenizer into one (e.g. several devices' examples for one base model)");
+  CLI::App* cmd = data->add_subcommand(
+      "concat", "Join token shards of one tokenizer into one (e.g. several devices' examples for one base model)");
   cmd->add_option("inputs", *inputs, "token shards, in order (documents or preference pairs, not both)")->required();
   cmd->add_option("--out", *out, "output token shard (written atomically)")->required();
   cmd->callback([inputs, out] {
@@ -139,8 +125,23 @@ void setup_concat(CLI::App& app) {
   });
 }
 
+void setup(CLI::App& app) {
+  auto o = std::make_shared<TokenizeOptions>();
+  CLI::App* data = command_group(app, "data", "Domain data: generate, audit, tokenize");
+  CLI::App* cmd = data->add_subcommand("tokenize", "Turn text or SFT JSONL into a token shard for `edgelm train`");
+  cmd->add_option("--input", o->input, "text file, JSONL, or (with --chat) SFT JSONL")->required();
+  cmd->add_option("--tokenizer", o->tokenizer, "tokenizer: a GGUF model/vocabulary or tokenizer.json")->required();
+  cmd->add_option("--out", o->out, "output token shard")->required();
+  cmd->add_flag("--chat", o->chat, "render SFT examples in the agent format (loss on the answer only)");
+  cmd->add_flag("--pairs", o->pairs, "render preference pairs (dpo.jsonl of `data generate`) into a pairs shard for DPO");
+  cmd->add_option("--domain", o->domain, "domain name or folder for --chat and --pairs")->capture_default_str();
+  cmd->add_option("--field", o->field, "JSONL field holding the text")->capture_default_str();
+  cmd->add_flag("--no-eos", o->no_eos, "do not end each text with the end-of-text token");
+  cmd->callback([o] { run_tokenize(*o); });
+  add_concat(data);
+}
+
 CommandRegistration reg(setup);
-CommandRegistration reg_concat(setup_concat);
 
 }  // namespace
 }  // namespace edgelm::cli
