@@ -19,6 +19,7 @@
 #include "quant/quantize_file.h"
 #include "tokenizer/tokenizer.h"
 #include "training/checkpoint.h"
+#include "training/lora.h"
 #include "training/shard.h"
 
 int main(int argc, char** argv) {
@@ -89,6 +90,9 @@ int main(int argc, char** argv) {
     state.tokens_seen = 4096;
     state.elapsed_seconds = 1.5;
     training::save_checkpoint((root / "checkpoint" / "state.bin").string(), params, state);
+    // And a [lora] run's checkpoint of the adapter it restores into.
+    training::LoraTrainer lora(fuzz::seed_model_config(), fuzz::seed_lora_config(), 4, 1);
+    training::save_lora_checkpoint((root / "checkpoint" / "lora-state.bin").string(), lora, state);
 
     // Shards: 16-bit ids without a mask, 32-bit ids with one.
     training::ShardWriter small(300);

@@ -82,6 +82,7 @@ typedef enum edgelm_status {
 
 typedef struct edgelm_model edgelm_model;
 typedef struct edgelm_session edgelm_session;
+typedef struct edgelm_adapter edgelm_adapter;
 
 /* "0.1.0" */
 EDGELM_API const char* edgelm_version(void);
@@ -114,6 +115,24 @@ EDGELM_API int64_t edgelm_model_weight_bytes(const edgelm_model* model);
 
 /* NULL is allowed. Every session on the model must be freed first. */
 EDGELM_API void edgelm_model_free(edgelm_model* model);
+
+/* ---- Adapters -------------------------------------------------------------- */
+
+/* A LoRA adapter in llama.cpp's GGUF form (general.type "adapter", what
+ * `edgelm train` writes for a [lora] run), checked against `model`'s shape.
+ * One model in memory serves any number of adapters (one per device or
+ * product line): each session applies its own with edgelm_session_set_adapter.
+ * EDGELM_ERR_MODEL when the file is not such an adapter or fits another model. */
+EDGELM_API edgelm_status edgelm_adapter_load_file(const edgelm_model* model, const char* path,
+                                                  edgelm_adapter** out_adapter);
+/* The same from bytes in memory (copied: the caller may free them when the call returns). */
+EDGELM_API edgelm_status edgelm_adapter_load_buffer(const edgelm_model* model, const void* data, size_t size,
+                                                    edgelm_adapter** out_adapter);
+/* Adapter tensors' bytes (what an adapter adds to a model in memory). */
+EDGELM_API int64_t edgelm_adapter_bytes(const edgelm_adapter* adapter);
+/* NULL is allowed. Sessions that apply the adapter keep their own reference:
+ * freeing it here does not change them. */
+EDGELM_API void edgelm_adapter_free(edgelm_adapter* adapter);
 
 /* ---- Sessions -------------------------------------------------------------- */
 
@@ -209,6 +228,15 @@ EDGELM_API edgelm_status edgelm_session_turn_messages(edgelm_session* session, c
 /* The device's state as a JSON object ({"power": "on", "fan_speed": "low", ...}),
  * valid until the session's next call. */
 EDGELM_API const char* edgelm_session_state_json(edgelm_session* session);
+
+/* Applies `adapter` (NULL: none, the model alone) on top of the session's
+ * model, its alpha/rank scale times `scale` (1: as trained), without reloading
+ * the model. The device's state and the conversation are kept: the system
+ * prompt is evaluated again now, the conversation's turns at the next turn.
+ * EDGELM_ERR_INVALID_ARGUMENT for an adapter loaded for another model or a
+ * scale that is not finite; the session is then unchanged. */
+EDGELM_API edgelm_status edgelm_session_set_adapter(edgelm_session* session, const edgelm_adapter* adapter,
+                                                    float scale);
 
 /* The device back to its initial state, and the conversation forgotten. */
 EDGELM_API edgelm_status edgelm_session_reset(edgelm_session* session);

@@ -94,6 +94,15 @@ void Agent::set_options(const AgentOptions& options) {
   sampler_ = std::make_unique<Sampler>(options_.sampler);
 }
 
+void Agent::set_adapter(std::shared_ptr<const LoraAdapter> adapter, float scale) {
+  session_->set_adapter(adapter, scale);  // checks the shapes first; empties the KV cache
+  options_.adapter = std::move(adapter);
+  options_.adapter_scale = scale;
+  session_->eval(render_system_tokens(schema(), *tokenizer_));
+  prefix_len_ = session_->n_past();
+  history_end_ = 0;  // the conversation's tokens are evaluated again at the next turn
+}
+
 AgentAnswer Agent::respond(const std::string& text) { return respond(text, nullptr); }
 
 AgentAnswer Agent::respond(const std::string& text, Device* device) { return respond(text, device, {}); }

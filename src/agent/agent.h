@@ -123,6 +123,10 @@ class Agent {
   const std::shared_ptr<const DeviceSpec>& device_spec() const { return device_; }
   const AgentOptions& options() const { return options_; }
   void set_options(const AgentOptions& options);
+  // Applies a LoRA adapter (null: none) without reloading the model: the
+  // system prefix is evaluated again under it, the conversation's turns at the
+  // next turn. Error (and nothing changed) if it does not fit the model.
+  void set_adapter(std::shared_ptr<const LoraAdapter> adapter, float scale = 1.0f);
   const Tokenizer& tokenizer() const { return *tokenizer_; }
   int64_t prefix_tokens() const { return prefix_len_; }
   InferenceSession& session() { return *session_; }

@@ -2,6 +2,7 @@
 // the C++ below it throws and turns it into a status and a per-thread message.
 #include "edgelm.h"
 
+#include <cmath>
 #include <cstring>
 #include <filesystem>
 #include <memory>
@@ -14,6 +15,7 @@
 #include "device/device.h"
 #include "domain/conversation.h"
 #include "domain/schema.h"
+#include "model/lora.h"
 #include "model/model.h"
 #include "platform/aligned_buffer.h"
 #include "platform/error.h"
@@ -26,6 +28,11 @@ struct edgelm_model {
   std::string domain;                   // edgelm.domain, "" when absent
   std::shared_ptr<const edgelm::Model> model;
   ~edgelm_model() { model.reset(); }  // before the bytes it points into
+};
+
+struct edgelm_adapter {
+  const edgelm_model* model = nullptr;  // the model it was checked against
+  std::shared_ptr<const edgelm::LoraAdapter> adapter;
 };
 
 struct edgelm_session {
@@ -393,6 +400,65 @@ const char* edgelm_session_state_json(edgelm_session* session) {
     failed(EDGELM_ERR_OUT_OF_MEMORY, "edgelm_session_state_json: out of memory");
     return "{}";
   }
+}
+
+namespace {
+
+edgelm_status finish_adapter(const edgelm_model* model, const edgelm::GgufFile& file, edgelm_adapter** out) {
+  auto a = std::make_unique<edgelm_adapter>();
+  a->model = model;
+  a->adapter = std::make_shared<const edgelm::LoraAdapter>(edgelm::lora_adapter_from_gguf(file, model->model->config()));
+  *out = a.release();
+  return EDGELM_OK;
+}
+
+}  // namespace
+
+edgelm_status edgelm_adapter_load_file(const edgelm_model* model, const char* path, edgelm_adapter** out_adapter) {
+  if (out_adapter) *out_adapter = nullptr;
+  if (!model) return null_argument("edgelm_adapter_load_file", "model");
+  if (!path) return null_argument("edgelm_adapter_load_file", "path");
+  if (!out_adapter) return null_argument("edgelm_adapter_load_file", "out_adapter");
+  return guarded(EDGELM_ERR_MODEL, [&] {
+    std::error_code ec;
+    if (!std::filesystem::is_regular_file(path, ec))
+      return failed(EDGELM_ERR_IO, std::string("adapter file '") + path + "' not found or not a regular file");
+    return finish_adapter(model, edgelm::GgufFile::open(path), out_adapter);
+  });
+}
+
+edgelm_status edgelm_adapter_load_buffer(const edgelm_model* model, const void* data, size_t size,
+                                         edgelm_adapter** out_adapter) {
+  if (out_adapter) *out_adapter = nullptr;
+  if (!model) return null_argument("edgelm_adapter_load_buffer", "model");
+  if (!data) return null_argument("edgelm_adapter_load_buffer", "data");
+  if (!out_adapter) return null_argument("edgelm_adapter_load_buffer", "out_adapter");
+  return guarded(EDGELM_ERR_MODEL, [&] {
+    // The adapter's matrices are copied out of the file, so the bytes need not outlive the call.
+    auto bytes = edgelm::aligned_array<uint8_t>(size);
+    if (size) std::memcpy(bytes.get(), data, size);
+    return finish_adapter(model, edgelm::GgufFile::parse(bytes.get(), size, "adapter buffer"), out_adapter);
+  });
+}
+
+int64_t edgelm_adapter_bytes(const edgelm_adapter* adapter) {
+  if (!adapter) return 0;
+  return adapter->adapter->n_params() * 4;
+}
+
+void edgelm_adapter_free(edgelm_adapter* adapter) { delete adapter; }
+
+edgelm_status edgelm_session_set_adapter(edgelm_session* session, const edgelm_adapter* adapter, float scale) {
+  if (!session) return null_argument("edgelm_session_set_adapter", "session");
+  if (adapter && adapter->model != session->model)
+    return failed(EDGELM_ERR_INVALID_ARGUMENT,
+                  "edgelm_session_set_adapter: the adapter was loaded for another model than the session's");
+  if (!std::isfinite(scale))
+    return failed(EDGELM_ERR_INVALID_ARGUMENT, "edgelm_session_set_adapter: scale must be a finite number");
+  return guarded(EDGELM_ERR_INVALID_ARGUMENT, [&] {
+    session->agent->set_adapter(adapter ? adapter->adapter : nullptr, scale);
+    return EDGELM_OK;
+  });
 }
 
 edgelm_status edgelm_session_reset(edgelm_session* session) {

@@ -102,7 +102,7 @@ void setup(CLI::App& app) {
   CLI::App* cmd = app.add_subcommand("train", "Pretrain, fine-tune (SFT) or preference-train (DPO) a model from a TOML config (docs/TRAINING.md)");
   cmd->add_option("--config", o->config, "TOML config (keys: see src/training/train_config.h)");
   cmd->add_option("--set", o->sets, "override a config key: section.key=value (repeatable), e.g. optim.lr=3e-4");
-  cmd->add_flag("--resume", o->resume, "continue bit-identically from <out>/checkpoint.gguf");
+  cmd->add_flag("--resume", o->resume, "continue bit-identically from <out>/checkpoint.gguf (a [lora] run: <out>/adapter-checkpoint.gguf)");
   cmd->add_option("--mode", o->mode, "pretrain, sft or dpo (= mode)");
   cmd->add_option("--out", o->out, "run folder (= out)");
   cmd->add_option("--train", o->train, "training token shard (= data.train)");

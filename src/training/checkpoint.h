@@ -16,6 +16,8 @@ class GgufMetadata;
 
 namespace edgelm::training {
 
+class LoraTrainer;
+
 struct TrainState {
   int64_t step = 0;  // optimiser steps done
   LoaderPosition data;
@@ -27,5 +29,14 @@ void save_checkpoint(const std::string& path, const ParamSet& params, const Trai
                      const GgufMetadata* extra = nullptr);
 // Restores weights and moments into `params` (whose config must match the file's) and returns the state.
 TrainState load_checkpoint(const std::string& path, ParamSet& params);
+
+// A [lora] run's checkpoint: the adapter's matrices under their llama.cpp
+// names, their AdamW moments ("optimizer.m.<tensor>"), the dropout masks'
+// random state and the loop's state, in one file written atomically (the
+// adapter itself is adapter.gguf, written when the run ends).
+void save_lora_checkpoint(const std::string& path, const LoraTrainer& lora, const TrainState& state);
+// Restores the adapter and its moments into `lora` (whose matrices, ranks and
+// alpha must be the file's) and returns the state.
+TrainState load_lora_checkpoint(const std::string& path, LoraTrainer& lora);
 
 }  // namespace edgelm::training

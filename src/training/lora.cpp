@@ -98,6 +98,12 @@ void LoraTrainer::backward(int layer, LoraTarget t, const float* dy, const float
   for (int64_t i = 0; i < n_tokens_ * m.in; ++i) dx[i] += scratch_[size_t(i)] * m.mask[size_t(i)];
 }
 
+std::vector<LoraTrainer::Matrix> LoraTrainer::matrices() const {
+  std::vector<Matrix> out;
+  for (const Mat& m : mats_) out.push_back({m.layer, m.target, m.rank, m.in, m.out, m.offset});
+  return out;
+}
+
 LoraAdapter LoraTrainer::to_adapter(const std::string& name) const {
   LoraAdapter adapter;
   adapter.alpha = config_.alpha;

@@ -23,6 +23,11 @@ struct LoraConfig {
   float alpha = 16.0f;
   float dropout = 0.0f;  // on the adapter's input, as PEFT's lora_dropout
   std::vector<LoraTarget> targets = {LoraTarget::Q, LoraTarget::V};
+  // The frozen base is read in place from its mapped file: matrices stay in
+  // the file's type (Q8_0, BF16, ...) and are dequantised a block of rows at a
+  // time, as QLoRA holds its base (about 1.06 bytes a parameter in Q8_0
+  // against 4 in f32). false: converted to f32 in memory when loading.
+  bool keep_base_type = true;
   bool enabled() const { return rank > 0; }
   float scale() const { return alpha / float(rank); }
 };
@@ -46,6 +51,19 @@ class LoraTrainer {
   void load_values(const LoraAdapter& adapter);
 
   const LoraConfig& config() const { return config_; }
+  // The adapted matrices, in the flat buffers' order: A (rank, in) at `offset`, B (out, rank) after it.
+  struct Matrix {
+    int layer;
+    LoraTarget target;
+    int64_t rank, in, out, offset;
+  };
+  std::vector<Matrix> matrices() const;
+  // The dropout masks' random stream (checkpoints carry it, so a resumed run draws the same masks).
+  uint64_t dropout_state() const { return rng_state_; }
+  void set_dropout_state(uint64_t s) { rng_state_ = s; }
+  const std::vector<float>& values() const { return values_; }
+  const std::vector<float>& moment1() const { return m_; }
+  const std::vector<float>& moment2() const { return v_; }
   // Flat parameter, gradient and moment buffers: per matrix A then B, in block then target order.
   std::vector<float>& values() { return values_; }
   std::vector<float>& grads() { return grads_; }

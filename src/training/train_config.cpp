@@ -122,6 +122,7 @@ const std::map<std::string, Setter>& setters() {
       {"lora.rank", set<int64_t>([](TrainConfig& c) -> auto& { return c.lora.rank; })},
       {"lora.alpha", set<float>([](TrainConfig& c) -> auto& { return c.lora.alpha; })},
       {"lora.dropout", set<float>([](TrainConfig& c) -> auto& { return c.lora.dropout; })},
+      {"lora.keep_base_type", set<bool>([](TrainConfig& c) -> auto& { return c.lora.keep_base_type; })},
       {"lora.targets", [](TrainConfig& c, const toml::node& n, const std::string& where) {
          c.lora.targets = parse_lora_targets(get_value<std::string>(n, where, ""), where);
        }},
@@ -321,7 +322,7 @@ std::string train_config_to_toml(const TrainConfig& c) {
     std::string targets;
     for (LoraTarget t : c.lora.targets) targets += (targets.empty() ? "" : ",") + std::string(lora_target_tensor(t));
     o << "\n[lora]\nrank = " << c.lora.rank << "\nalpha = " << double(c.lora.alpha) << "\ndropout = " << double(c.lora.dropout)
-      << "\ntargets = " << q(targets) << "\n";
+      << "\ntargets = " << q(targets) << "\nkeep_base_type = " << (c.lora.keep_base_type ? "true" : "false") << "\n";
   }
   return o.str();
 }

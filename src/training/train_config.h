@@ -20,9 +20,11 @@
 //           overlap_comm (under mpirun: all-reduce each block's gradients while backward runs on; false: one
 //           blocking all-reduce after backward)
 //   [optim] lr, min_lr, warmup, weight_decay, decay_embeddings, beta1, beta2, eps, grad_clip
-//   [lora]  rank (0: off), alpha, dropout, targets ("q,v"; any of q, k, v, o, gate, up, down or "all"):
-//           trains a LoRA adapter on the frozen model.init (f32/f16/bf16/q8_0 base, used as f32 values),
-//           written as <out>/adapter.gguf in llama.cpp's form
+//   [lora]  rank (0: off), alpha, dropout, targets ("q,v"; any of q, k, v, o, gate, up, down or "all"),
+//           keep_base_type (true: the frozen base is read in place, its matrices in the file's type,
+//           dequantised a block of rows at a time; false: converted to f32 when loading):
+//           trains a LoRA adapter on the frozen model.init (f32/f16/bf16/q8_0/q5_0/q4_0), written as
+//           <out>/adapter.gguf in llama.cpp's form; <out>/adapter-checkpoint.gguf lets --resume continue
 #include <cstdint>
 #include <string>
 #include <vector>

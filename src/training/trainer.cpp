@@ -169,7 +169,9 @@ TrainResult train_model(const TrainConfig& config, const TrainOptions& options) 
     check_model_against_config(c, file_config, c.init_model);
     if (c.tokenizer.empty()) tok_meta = tokenizer_keys(mf);
     copy_model_keys(mf, tok_meta);
-    weights = load_weights_f32(mf);
+    // A LoRA run's frozen base may stay in its file's types (ParamSet::frozen_packed, below).
+    if (!(c.lora.enabled() && c.lora.keep_base_type)) weights = load_weights_f32(mf);
+    else weights.config = file_config;
   } else {
     ModelConfig m = c.model;
     if (m.n_vocab == 0) m.n_vocab = tokenizer_vocab(tok_meta);
@@ -202,8 +204,10 @@ TrainResult train_model(const TrainConfig& config, const TrainOptions& options) 
   if (n_ranks > 1 && (c.mode == "dpo" || c.lora.enabled()))
     fail(c.mode == "dpo" ? "DPO" : "a [lora] run", " does not run data-parallel yet: start it as one process (without mpirun -np ", n_ranks, ")");
   // DPO's frozen reference: the model it starts from unless model.reference names another of the same shape.
+  // A LoRA run's reference is its own frozen base, shared (no second copy).
+  const bool reference_is_base = c.mode == "dpo" && c.lora.enabled() && c.reference_model.empty();
   std::optional<WeightsF32> reference_weights;
-  if (c.mode == "dpo") {
+  if (c.mode == "dpo" && !reference_is_base) {
     const std::string& path = c.reference_model.empty() ? c.init_model : c.reference_model;
     reference_weights = load_weights_f32(GgufFile::open(path));
     if (reference_weights->config.summary() != mc.summary())
@@ -224,14 +228,18 @@ TrainResult train_model(const TrainConfig& config, const TrainOptions& options) 
   if (c.threads > 0) own_pool = std::make_unique<ThreadPool>(c.threads);
   ThreadPool& pool = own_pool ? *own_pool : default_thread_pool();
 
-  ParamSet params(std::move(weights), /*trainable=*/!c.lora.enabled());  // a LoRA base keeps no gradients
+  // A LoRA base keeps no gradients, and by default its file's tensor types.
+  std::unique_ptr<ParamSet> params_holder =
+      c.lora.enabled() && c.lora.keep_base_type && !c.init_model.empty()
+          ? ParamSet::frozen_packed(GgufFile::open(c.init_model))
+          : std::make_unique<ParamSet>(std::move(weights), /*trainable=*/!c.lora.enabled());
+  ParamSet& params = *params_holder;
   TransformerOptions model_options;
   model_options.bf16 = c.bf16;
   model_options.recompute = c.recompute;
   // A [lora] run trains only an adapter over the frozen model.init (training/lora.h).
   std::unique_ptr<LoraTrainer> lora;
   if (c.lora.enabled()) {
-    if (options.resume) fail("--resume: LoRA runs cannot resume yet (their checkpoint would be the adapter's)");
     lora = std::make_unique<LoraTrainer>(mc, c.lora, c.batch * c.seq, c.seed);
     model_options.lora = lora.get();
   }
@@ -242,27 +250,30 @@ TrainResult train_model(const TrainConfig& config, const TrainOptions& options) 
   std::unique_ptr<ParamSet> reference_params;
   std::unique_ptr<Transformer> reference;
   std::unique_ptr<DpoObjective> dpo;
-  if (reference_weights) {
-    reference_params = std::make_unique<ParamSet>(std::move(*reference_weights), /*trainable=*/false);
+  if (c.mode == "dpo") {
+    if (reference_weights) reference_params = std::make_unique<ParamSet>(std::move(*reference_weights), /*trainable=*/false);
     TransformerOptions ref_options = model_options;
     ref_options.recompute = true;
     ref_options.lora = nullptr;  // the reference is the frozen model as it was, without the adapter being trained
-    reference = std::make_unique<Transformer>(*reference_params, c.batch, c.seq, pool, ref_options);
+    reference = std::make_unique<Transformer>(reference_is_base ? params : *reference_params, c.batch, c.seq, pool, ref_options);
     dpo = std::make_unique<DpoObjective>(model, *reference, c.dpo_beta);
   }
 
   namespace fs = std::filesystem;
   if (root) fs::create_directories(c.out_dir);
-  const std::string ckpt_path = c.out_dir + "/checkpoint.gguf", metrics_path = c.out_dir + "/metrics.jsonl";
+  // A LoRA run's checkpoint holds the adapter and its moments (the base never changes).
+  const std::string ckpt_path = c.out_dir + (lora ? "/adapter-checkpoint.gguf" : "/checkpoint.gguf");
+  const std::string metrics_path = c.out_dir + "/metrics.jsonl";
   // A run killed while writing (SIGKILL, the OOM killer) leaves only temporaries behind: the files it
   // had finished are whole, since every write is a rename. Clear the temporaries of dead processes.
   if (root)
-    for (const char* name : {"checkpoint.gguf", "model.gguf", "metrics.jsonl", "config.toml", "loss.svg"})
+    for (const char* name : {"checkpoint.gguf", "adapter-checkpoint.gguf", "model.gguf", "adapter.gguf", "metrics.jsonl",
+                             "config.toml", "loss.svg"})
       remove_stale_temporaries(c.out_dir + "/" + name);
   TrainState state;
   if (options.resume && root) {
     if (!fs::exists(ckpt_path)) fail("--resume: no checkpoint at ", ckpt_path);
-    state = load_checkpoint(ckpt_path, params);
+    state = lora ? load_lora_checkpoint(ckpt_path, *lora) : load_checkpoint(ckpt_path, params);
     truncate_metrics(metrics_path, state.step);
   } else if (root) {
     std::error_code ec;
@@ -299,7 +310,7 @@ TrainResult train_model(const TrainConfig& config, const TrainOptions& options) 
 
   TrainResult result;
   result.n_params = lora ? lora->n_params() : mc.n_params();
-  result.checkpoint_path = lora ? "" : ckpt_path;  // a LoRA run writes no checkpoint
+  result.checkpoint_path = ckpt_path;
   std::unique_ptr<ProgressBar> bar;
   if (options.progress_bar && root) bar = std::make_unique<ProgressBar>(c.mode, c.steps, "steps");
 
@@ -387,11 +398,15 @@ TrainResult train_model(const TrainConfig& config, const TrainOptions& options) 
     double stop_votes = options.stop && options.stop->load() ? 1 : 0;
     if (n_ranks > 1) dist::allreduce_sum(&stop_votes, 1);
     const bool stop = stop_votes > 0;
-    if (!lora && (stop || (c.checkpoint_every > 0 && state.step % c.checkpoint_every == 0 && state.step < c.steps))) {
-      check_replicas_identical(params, state.step);
+    if (stop || (c.checkpoint_every > 0 && state.step % c.checkpoint_every == 0 && state.step < c.steps)) {
       TrainState s = state;
       s.elapsed_seconds += session_s;
-      if (root) save_checkpoint(ckpt_path, params, s, &tok_meta);
+      if (lora) {
+        save_lora_checkpoint(ckpt_path, *lora, s);  // LoRA runs are one process
+      } else {
+        check_replicas_identical(params, state.step);
+        if (root) save_checkpoint(ckpt_path, params, s, &tok_meta);
+      }
     }
     if (stop) {
       result.interrupted = true;
@@ -402,6 +417,8 @@ TrainResult train_model(const TrainConfig& config, const TrainOptions& options) 
   if (bar) bar->finish(cat("loss ", fmt("%.4f", smoothed)));
   if (!result.interrupted && lora) {
     evaluate(state.step);
+    state.elapsed_seconds += session_s;
+    save_lora_checkpoint(ckpt_path, *lora, state);
     result.model_path = c.out_dir + "/adapter.gguf";
     save_lora_adapter(result.model_path, lora->to_adapter("edgelm-lora-" + c.mode));
   } else if (!result.interrupted) {

@@ -129,17 +129,48 @@ void Transformer::gemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t
     gemm_f32(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, pool_);
 }
 
-// y (N, n_out) = x (N, n_in) W^T + beta*y, W stored (n_out, n_in).
+void Transformer::for_each_row_block(const ParamTensor& w, int64_t n_in, int64_t n_out,
+                                     const std::function<void(int64_t r0, int64_t rows, const float* block)>& f) {
+  const int64_t rows = std::clamp<int64_t>(options_.packed_block_values / n_in, 1, n_out);
+  if (int64_t(unpacked_.size()) < rows * n_in) unpacked_.resize(size_t(rows * n_in));
+  const int64_t row_bytes = tensor_row_bytes(w.packed_type, n_in);
+  for (int64_t r0 = 0; r0 < n_out; r0 += rows) {
+    const int64_t n = std::min(rows, n_out - r0);
+    pool_.parallel_for(n, [&](int64_t a, int64_t b) {
+      for (int64_t r = a; r < b; ++r)
+        tensor_to_f32(w.packed_type, w.packed + (r0 + r) * row_bytes, unpacked_.data() + r * n_in, n_in);
+    }, 16);
+    f(r0, n, unpacked_.data());
+  }
+}
+
+// y (N, n_out) = x (N, n_in) W^T + beta*y, W stored (n_out, n_in). A packed W
+// is dequantised a block of rows (output columns of y) at a time: a block that
+// holds the whole matrix gives the f32 path's values bit for bit.
 void Transformer::matmul_forward(const float* x, const ParamTensor& w, float* y, int64_t n_in, int64_t n_out,
                                  float beta) {
-  gemm(false, true, N_, n_out, n_in, 1.0f, x, n_in, w.value, n_in, beta, y, n_out);
+  if (!w.packed) {
+    gemm(false, true, N_, n_out, n_in, 1.0f, x, n_in, w.value, n_in, beta, y, n_out);
+    return;
+  }
+  for_each_row_block(w, n_in, n_out, [&](int64_t r0, int64_t rows, const float* block) {
+    gemm(false, true, N_, rows, n_in, 1.0f, x, n_in, block, n_in, beta, y + r0, n_out);
+  });
 }
 
 // dW (n_out, n_in) += dy^T x;  dx (N, n_in) = dy W + dx_beta * dx.
 void Transformer::matmul_backward(const float* dy, const float* x, const ParamTensor& w, float* dx, int64_t n_in,
                                   int64_t n_out, float dx_beta) {
+  if (w.packed && !options_.lora) fail("a packed (quantised) matrix is frozen: only a LoRA run trains over it");
   if (!options_.lora) gemm(true, false, n_out, n_in, N_, 1.0f, dy, n_out, x, n_in, 1.0f, w.grad, n_in);
-  gemm(false, false, N_, n_in, n_out, 1.0f, dy, n_out, w.value, n_in, dx_beta, dx, n_in);
+  if (!w.packed) {
+    gemm(false, false, N_, n_in, n_out, 1.0f, dy, n_out, w.value, n_in, dx_beta, dx, n_in);
+    return;
+  }
+  // dx = dy W, summed over blocks of W's rows (the columns of dy).
+  for_each_row_block(w, n_in, n_out, [&](int64_t r0, int64_t rows, const float* block) {
+    gemm(false, false, N_, n_in, rows, 1.0f, dy + r0, n_out, block, n_in, r0 == 0 ? dx_beta : 1.0f, dx, n_in);
+  });
 }
 
 void Transformer::layer_forward(int l, const Batch& b, bool write_output) {
@@ -190,7 +221,12 @@ void Transformer::forward(const Batch& b) {
 
   // Embedding lookup into the first layer's residual input.
   float* x0 = c_.n_layers > 0 ? acts_[0].x : x_out_;
-  for (int64_t i = 0; i < N; ++i) std::memcpy(x0 + i * C, embd_->value + int64_t(b.tokens[i]) * C, size_t(C) * 4);
+  if (embd_->packed) {
+    const int64_t row_bytes = tensor_row_bytes(embd_->packed_type, C);
+    for (int64_t i = 0; i < N; ++i) tensor_to_f32(embd_->packed_type, embd_->packed + b.tokens[i] * row_bytes, x0 + i * C, C);
+  } else {
+    for (int64_t i = 0; i < N; ++i) std::memcpy(x0 + i * C, embd_->value + int64_t(b.tokens[i]) * C, size_t(C) * 4);
+  }
 
   for (int l = 0; l < int(c_.n_layers); ++l) layer_forward(l, b, true);
   rmsnorm_forward(x_out_, out_norm_->value, xnf_, rstdf_, N, C, eps, &pool_);

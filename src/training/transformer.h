@@ -63,6 +63,10 @@ struct TransformerOptions {
   // targets and only it learns; the base's own gradients are not computed.
   // Null: every parameter trains.
   LoraTrainer* lora = nullptr;
+  // A packed matrix (a frozen base kept in its file's type, ParamSet::frozen_packed)
+  // is dequantised at most this many values at a time (16 MiB of f32 by default:
+  // every block matrix of the shapes edgelm trains, and the head in slices).
+  int64_t packed_block_values = int64_t(1) << 22;
 };
 
 class Transformer {
@@ -108,6 +112,10 @@ class Transformer {
   void matmul_forward(const float* x, const ParamTensor& w, float* y, int64_t n_in, int64_t n_out, float beta = 0.0f);
   void matmul_backward(const float* dy, const float* x, const ParamTensor& w, float* dx, int64_t n_in, int64_t n_out,
                        float dx_beta);
+  // A packed matrix (n_out rows of n_in) in blocks of rows dequantised to f32:
+  // f(first row, rows, the block) for each, in order.
+  void for_each_row_block(const ParamTensor& w, int64_t n_in, int64_t n_out,
+                          const std::function<void(int64_t r0, int64_t rows, const float* block)>& f);
 
   ModelConfig c_;
   int64_t B_, T_, N_;
@@ -123,6 +131,7 @@ class Transformer {
   std::vector<float> scratch_;
   float *dx_, *dxn_, *dq_, *dk_, *dv_, *datt_, *dgate_, *dup_, *dh_, *attn_scratch_;
 
+  std::vector<float> unpacked_;  // a block of a packed matrix's rows, in f32
   std::vector<float> rope_;      // (T, D/2, 2) cos/sin
   std::vector<int32_t> pos_;     // (N) RoPE position = t - first
   // Which layer's activations the shared set holds (recomputation only; -1: none).

@@ -3,7 +3,10 @@
 // agent's own answers, streaming, state, reset.
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <cstring>
+#include <filesystem>
+#include <tuple>
 #include <fstream>
 #include <iterator>
 #include <string>
@@ -15,7 +18,9 @@
 #include "agent/agent.h"
 #include "domain/conversation.h"
 #include "edgelm.h"
+#include "model/lora.h"
 #include "platform/aligned_buffer.h"
+#include "platform/random.h"
 
 namespace edgelm {
 namespace {
@@ -171,6 +176,111 @@ TEST(CApi, AConversationGivenWholeIsAnsweredAsIfItHadBeenLived) {
   const std::string next_calls = turn.calls_json;
   ASSERT_EQ(edgelm_session_turn(given.session, kDemoCommands[2], nullptr, nullptr, &turn), EDGELM_OK);
   EXPECT_EQ(turn.calls_json, next_calls);
+}
+
+// An adapter on every target of every block, large enough to move the tiny model's answers.
+std::string write_test_adapter(const ModelConfig& c, uint64_t seed) {
+  LoraAdapter a;
+  a.alpha = 8;
+  a.name = "capi-test";
+  a.layers.resize(size_t(c.n_layers));
+  Rng rng(seed);
+  for (int64_t l = 0; l < c.n_layers; ++l)
+    for (int t = 0; t < kLoraTargets; ++t) {
+      LoraMatrix& m = a.at(l, LoraTarget(t));
+      std::tie(m.out, m.in) = lora_target_shape(c, LoraTarget(t));
+      m.rank = 4;
+      m.a.resize(size_t(m.rank * m.in));
+      m.b.resize(size_t(m.out * m.rank));
+      for (float& x : m.a) x = float(rng.normal()) * 0.5f;
+      for (float& x : m.b) x = float(rng.normal()) * 0.5f;
+    }
+  const std::string path =
+      (std::filesystem::temp_directory_path() / ("edgelm_test_capi_adapter_" + std::to_string(::getpid()) + ".gguf")).string();
+  save_lora_adapter(path, a);
+  return path;
+}
+
+// One model, adapters switched per session at run time: each turn answers as
+// the agent with that adapter does, NULL goes back to the model alone, and a
+// conversation continues under the new adapter as if it had been lived under it.
+TEST(CApi, AdaptersSwitchWithoutReloadingTheModel) {
+  const test::TinyAgentModel& t = test::tiny_agent_model();
+  const std::string path = write_test_adapter(t.model->config(), 7);
+  const auto adapter = std::make_shared<const LoraAdapter>(load_lora_adapter(path, t.model->config()));
+  AgentOptions plain_options, adapted_options;
+  adapted_options.adapter = adapter;
+  Agent plain(t.model, t.device, plain_options), adapted(t.model, t.device, adapted_options);
+
+  Opened o;
+  edgelm_adapter* from_file = nullptr;
+  ASSERT_EQ(edgelm_adapter_load_file(o.model, path.c_str(), &from_file), EDGELM_OK) << edgelm_last_error();
+  EXPECT_EQ(edgelm_adapter_bytes(from_file), adapter->n_params() * 4);
+  const std::vector<uint8_t> bytes = read_bytes(path);
+  edgelm_adapter* from_buffer = nullptr;
+  ASSERT_EQ(edgelm_adapter_load_buffer(o.model, bytes.data(), bytes.size(), &from_buffer), EDGELM_OK) << edgelm_last_error();
+  int changed = 0;
+  for (const char* command : kDemoCommands) {
+    SCOPED_TRACE(command);
+    Device d1(t.device), d2(t.device);
+    const AgentAnswer want_plain = plain.respond(command, &d1), want_adapted = adapted.respond(command, &d2);
+    changed += want_plain.calls != want_adapted.calls || want_plain.reply != want_adapted.reply;
+    for (const edgelm_adapter* a : {(const edgelm_adapter*)from_file, (const edgelm_adapter*)from_buffer, (const edgelm_adapter*)nullptr}) {
+      ASSERT_EQ(edgelm_session_set_adapter(o.session, a, 1.0f), EDGELM_OK) << edgelm_last_error();
+      ASSERT_EQ(edgelm_session_reset(o.session), EDGELM_OK);
+      edgelm_turn turn;
+      ASSERT_EQ(edgelm_session_turn(o.session, command, nullptr, nullptr, &turn), EDGELM_OK) << edgelm_last_error();
+      const AgentAnswer& want = a ? want_adapted : want_plain;
+      EXPECT_EQ(turn.reply, want.reply) << (a ? "adapted" : "plain");
+      EXPECT_EQ(turn.tokens_generated, want.tokens_generated) << (a ? "adapted" : "plain");
+    }
+  }
+  EXPECT_GT(changed, 0) << "the adapter changed no answer: the test would not see it applied";
+
+  // A conversation: turn 1 without the adapter, turn 2 with it, against a
+  // session that had the adapter from the start and was handed turn 1.
+  ASSERT_EQ(edgelm_session_set_mode(o.session, EDGELM_TURN_CONVERSATION), EDGELM_OK);
+  edgelm_turn turn;
+  ASSERT_EQ(edgelm_session_turn(o.session, kDemoCommands[0], nullptr, nullptr, &turn), EDGELM_OK);
+  Turn first{kDemoCommands[0], {}};
+  for (const auto& c : nlohmann::json::parse(turn.calls_json)) first.calls.push_back(call_from_tool_call(c, t.schema));
+  const std::string state = edgelm_session_state_json(o.session);
+  ASSERT_EQ(edgelm_session_set_adapter(o.session, from_file, 1.0f), EDGELM_OK);
+  EXPECT_EQ(edgelm_session_state_json(o.session), state);  // the device is untouched
+  ASSERT_EQ(edgelm_session_turn(o.session, kDemoCommands[3], nullptr, nullptr, &turn), EDGELM_OK);
+  const std::string calls = turn.calls_json, reply = turn.reply;
+  Opened other;
+  ASSERT_EQ(edgelm_session_set_adapter(other.session, nullptr, 1.0f), EDGELM_OK);
+  edgelm_adapter* for_other = nullptr;
+  ASSERT_EQ(edgelm_adapter_load_file(other.model, path.c_str(), &for_other), EDGELM_OK);
+  ASSERT_EQ(edgelm_session_set_adapter(other.session, for_other, 1.0f), EDGELM_OK);
+  const std::string messages = conversation_to_messages({first}, kDemoCommands[3]).dump();
+  ASSERT_EQ(edgelm_session_turn_messages(other.session, messages.c_str(), nullptr, nullptr, &turn), EDGELM_OK)
+      << edgelm_last_error();
+  EXPECT_EQ(turn.calls_json, calls);
+  EXPECT_EQ(turn.reply, reply);
+
+  // Errors: an adapter of another model, a scale that is not a number, bad files and bytes.
+  EXPECT_EQ(edgelm_session_set_adapter(o.session, for_other, 1.0f), EDGELM_ERR_INVALID_ARGUMENT);
+  EXPECT_NE(std::string(edgelm_last_error()).find("another model"), std::string::npos) << edgelm_last_error();
+  EXPECT_EQ(edgelm_session_set_adapter(o.session, from_file, std::nanf("")), EDGELM_ERR_INVALID_ARGUMENT);
+  EXPECT_EQ(edgelm_session_set_adapter(nullptr, from_file, 1.0f), EDGELM_ERR_INVALID_ARGUMENT);
+  edgelm_adapter* bad = reinterpret_cast<edgelm_adapter*>(1);
+  EXPECT_EQ(edgelm_adapter_load_file(o.model, "/nonexistent/adapter.gguf", &bad), EDGELM_ERR_IO);
+  EXPECT_EQ(bad, nullptr);
+  EXPECT_NE(std::string(edgelm_last_error()).find("/nonexistent/adapter.gguf"), std::string::npos);
+  EXPECT_EQ(edgelm_adapter_load_file(o.model, t.path.c_str(), &bad), EDGELM_ERR_MODEL);  // a model, not an adapter
+  EXPECT_NE(std::string(edgelm_last_error()).find("adapter"), std::string::npos) << edgelm_last_error();
+  const char garbage[] = "GGUF but not really";
+  EXPECT_EQ(edgelm_adapter_load_buffer(o.model, garbage, sizeof garbage, &bad), EDGELM_ERR_MODEL);
+  EXPECT_EQ(bad, nullptr);
+  EXPECT_EQ(edgelm_adapter_load_buffer(nullptr, garbage, sizeof garbage, &bad), EDGELM_ERR_INVALID_ARGUMENT);
+  edgelm_adapter_free(from_file);  // the session keeps its own reference
+  ASSERT_EQ(edgelm_session_turn(o.session, kDemoCommands[1], nullptr, nullptr, &turn), EDGELM_OK);
+  edgelm_adapter_free(from_buffer);
+  edgelm_adapter_free(for_other);
+  edgelm_adapter_free(nullptr);
+  std::filesystem::remove(path);
 }
 
 TEST(CApi, BadMessagesAreRefusedAndLeaveTheSessionAsItWas) {

@@ -9,11 +9,16 @@
 
 #include <filesystem>
 
+#include "train_test_util.h"
 #include "model/model.h"
+#include "model/weights.h"
 #include "model/session.h"
 #include "platform/atomic_file.h"
 #include "platform/error.h"
+#include "platform/gguf.h"
 #include "platform/random.h"
+#include "platform/thread_pool.h"
+#include "quant/quantize_file.h"
 #include "training/lora.h"
 #include "training/shard.h"
 #include "training/train_config.h"
@@ -188,22 +193,23 @@ TEST(LoraTrain, ConfigSectionParsesAndRoundTrips) {
   TrainConfig c = parse_train_config(
       "mode = \"sft\"\n[model]\ninit = \"base.gguf\"\n[data]\ntrain = \"t.tokens\"\n[lora]\nrank = 4\nalpha = 8\n"
       "dropout = 0.1\ntargets = \"q,v,down\"\n",
-      {"lora.alpha=12"});
+      {"lora.alpha=12", "lora.keep_base_type=false"});
   EXPECT_EQ(c.lora.rank, 4);
+  EXPECT_FALSE(c.lora.keep_base_type);
   EXPECT_EQ(c.lora.alpha, 12.0f);
   EXPECT_EQ(c.lora.targets, (std::vector<LoraTarget>{LoraTarget::Q, LoraTarget::V, LoraTarget::Down}));
   TrainConfig back = parse_train_config(train_config_to_toml(c), {});
   EXPECT_EQ(back.lora.targets, c.lora.targets);
   EXPECT_FLOAT_EQ(back.lora.dropout, 0.1f);
+  EXPECT_FALSE(back.lora.keep_base_type);
   EXPECT_THROW(parse_train_config("[data]\ntrain = \"t\"\n[lora]\nrank = 4\n", {}), Error);  // no model.init
   EXPECT_THROW(parse_train_config("[model]\ninit=\"b\"\n[data]\ntrain = \"t\"\n[lora]\nrank = 4\ntargets = \"q,x\"\n", {}),
                Error);
 }
 
-// A whole [lora] run: the loss falls, only adapter.gguf is written, and it runs on the unchanged base.
-TEST(LoraTrain, TrainRunWritesAnAdapterThatRunsOnTheBase) {
+// A base and a token shard in `dir`, and a [lora] run over them (tiny shapes).
+TrainConfig lora_run_setup(const std::string& dir) {
   namespace fs = std::filesystem;
-  const fs::path dir = fs::temp_directory_path() / ("edgelm_test_lora_train_" + std::to_string(::getpid()));
   fs::remove_all(dir);
   fs::create_directories(dir);
   ModelConfig mc = model_shape("tiny");
@@ -214,13 +220,12 @@ TEST(LoraTrain, TrainRunWritesAnAdapterThatRunsOnTheBase) {
   mc.head_dim = 8;
   mc.ffn_dim = 64;
   mc.context_length = 64;
-  const std::string base = (dir / "base.gguf").string();
+  const std::string base = dir + "/base.gguf";
   // A base whose (tied, frozen) embeddings are large enough for logits to move: at init's std of
   // 0.02 a frozen head caps every logit near 0.6, whatever the adapter learns.
   WeightsF32 base_weights = init_random_weights(mc, 3);
   for (float& x : base_weights.data[0]) x *= 25.0f;
   save_weights_gguf(base, base_weights, TensorType::F32, nullptr);
-  const std::string base_bytes = read_file(base);
   ShardWriter w(40);
   Rng rng(5);
   for (int d = 0; d < 30; ++d) {
@@ -228,11 +233,11 @@ TEST(LoraTrain, TrainRunWritesAnAdapterThatRunsOnTheBase) {
     for (size_t i = 0; i < doc.size(); ++i) doc[i] = int32_t((d + i * 3 + rng.below(3)) % 40);
     w.add_document(doc);
   }
-  w.write((dir / "train.tokens").string());
+  w.write(dir + "/train.tokens");
   TrainConfig c;
-  c.out_dir = (dir / "run").string();
+  c.out_dir = dir + "/run";
   c.init_model = base;
-  c.train_data = (dir / "train.tokens").string();
+  c.train_data = dir + "/train.tokens";
   c.batch = 2;
   c.seq = 16;
   c.steps = 80;
@@ -244,6 +249,16 @@ TEST(LoraTrain, TrainRunWritesAnAdapterThatRunsOnTheBase) {
   c.lora.alpha = 16;
   c.lora.dropout = 0.05f;
   c.lora.targets = {LoraTarget::Q, LoraTarget::V, LoraTarget::Gate, LoraTarget::Up, LoraTarget::Down};
+  return c;
+}
+
+// A whole [lora] run: the loss falls, only adapter.gguf is written, and it runs on the unchanged base.
+TEST(LoraTrain, TrainRunWritesAnAdapterThatRunsOnTheBase) {
+  namespace fs = std::filesystem;
+  const fs::path dir = fs::temp_directory_path() / ("edgelm_test_lora_train_" + std::to_string(::getpid()));
+  TrainConfig c = lora_run_setup(dir.string());
+  const std::string base = c.init_model;
+  const std::string base_bytes = read_file(base);
   TrainOptions quiet;
   quiet.progress_bar = false;
   TrainResult r = train_model(c, quiet);
@@ -271,13 +286,152 @@ TEST(LoraTrain, TrainRunWritesAnAdapterThatRunsOnTheBase) {
   double diff = 0;
   for (size_t i = 0; i < plain.size(); ++i) diff = std::max(diff, std::fabs(double(plain[i]) - adapted[i]));
   EXPECT_GT(diff, 1e-3);
-  EXPECT_THROW(
-      {
-        TrainOptions resume = quiet;
-        resume.resume = true;
-        train_model(c, resume);
-      },
-      Error);
+  fs::remove_all(dir);
+}
+
+// Stopped after step 3 (as Ctrl-C does) and resumed, a [lora] run gives the
+// straight run's losses and adapter bit for bit (moments, data position and
+// dropout masks restored); a checkpoint of another rank is refused by name.
+TEST(LoraTrain, ResumeIsBitIdentical) {
+  namespace fs = std::filesystem;
+  const std::string dir = (fs::temp_directory_path() / ("edgelm_test_lora_resume_" + std::to_string(::getpid()))).string();
+  TrainConfig c = lora_run_setup(dir);
+  c.steps = 6;
+  TrainOptions quiet;
+  quiet.progress_bar = false;
+  TrainResult straight = train_model(c, quiet);
+  ASSERT_EQ(straight.losses.size(), 6u);
+  EXPECT_EQ(straight.checkpoint_path, c.out_dir + "/adapter-checkpoint.gguf");
+
+  c.out_dir = dir + "/run2";
+  TrainResult part1 = train_stopped_after(c, quiet, 3);
+  EXPECT_TRUE(part1.interrupted);
+  EXPECT_FALSE(fs::exists(c.out_dir + "/adapter.gguf"));
+  TrainOptions resume = quiet;
+  resume.resume = true;
+  TrainResult part2 = train_model(c, resume);
+  ASSERT_EQ(part2.losses.size(), 3u);
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_EQ(part1.losses[size_t(i)].second, straight.losses[size_t(i)].second) << "step " << i + 1;
+    EXPECT_EQ(part2.losses[size_t(i)].second, straight.losses[size_t(i) + 3].second) << "step " << i + 4;
+  }
+  EXPECT_EQ(read_file(part2.model_path), read_file(straight.model_path));
+
+  c.lora.rank = 4;
+  try {
+    train_model(c, resume);
+    ADD_FAILURE() << "a checkpoint of rank 8 resumed a rank-4 run";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("adapter-checkpoint.gguf"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("rank 4"), std::string::npos) << e.what();
+  }
+  fs::remove_all(dir);
+}
+
+// The frozen base kept in its file's type (QLoRA's way) trains the same
+// adapter as the base converted to f32 at load, bit for bit, while holding a
+// quarter (Q8_0) or half (BF16) of the f32 bytes; dequantised in blocks of a
+// few rows, the products sum in another order and agree to float rounding.
+TEST(LoraTrain, PackedBaseTrainsTheSameAdapterInLessMemory) {
+  namespace fs = std::filesystem;
+  const std::string dir = (fs::temp_directory_path() / ("edgelm_test_lora_packed_" + std::to_string(::getpid()))).string();
+  TrainConfig c = lora_run_setup(dir);
+  c.steps = 4;
+  c.lora.dropout = 0;
+  TrainOptions quiet;
+  quiet.progress_bar = false;
+  const std::string f32_base = c.init_model, bf16_base = dir + "/base-bf16.gguf", q8_base = dir + "/base-q8_0.gguf";
+  const WeightsF32 weights = load_weights_f32(GgufFile::open(f32_base));
+  save_weights_gguf(bf16_base, weights, TensorType::BF16, nullptr);
+  QuantizeFileOptions qo;
+  qo.progress = false;
+  quantize_file(f32_base, q8_base, qo, default_thread_pool());
+
+  int64_t f32_bytes = 0, q8_bytes = 0;
+  for (const auto& spec : weights.specs)
+    f32_bytes += spec.n_elements() * 4, q8_bytes += spec.ne.size() == 2 ? spec.n_elements() / 32 * 34 : spec.n_elements() * 4;
+  EXPECT_EQ(ParamSet::frozen_packed(GgufFile::open(q8_base))->value_bytes(), q8_bytes);
+  EXPECT_EQ(ParamSet(load_weights_f32(GgufFile::open(q8_base)), false).value_bytes(), f32_bytes);
+  EXPECT_LT(q8_bytes * 3, f32_bytes);
+
+  for (const std::string& base : {bf16_base, q8_base}) {
+    SCOPED_TRACE(base);
+    c.init_model = base;
+    c.out_dir = dir + "/packed";
+    c.lora.keep_base_type = true;
+    const TrainResult packed = train_model(c, quiet);
+    c.out_dir = dir + "/f32";
+    c.lora.keep_base_type = false;
+    const TrainResult unpacked = train_model(c, quiet);
+    ASSERT_EQ(packed.losses.size(), unpacked.losses.size());
+    for (size_t i = 0; i < packed.losses.size(); ++i) EXPECT_EQ(packed.losses[i].second, unpacked.losses[i].second) << i;
+    EXPECT_EQ(read_file(packed.model_path), read_file(unpacked.model_path));
+  }
+
+  // One step's loss and adapter gradients with the Q8_0 base dequantised 3 rows at a time.
+  ThreadPool pool(2);
+  ParamSet f32_set(load_weights_f32(GgufFile::open(q8_base)), false);
+  auto packed_set = ParamSet::frozen_packed(GgufFile::open(q8_base));
+  ASSERT_NE(packed_set->get("blk.0.ffn_down.weight").packed, nullptr);
+  EXPECT_EQ(packed_set->get("blk.0.ffn_down.weight").value, nullptr);
+  EXPECT_NE(packed_set->get("blk.0.attn_norm.weight").value, nullptr);  // norms stay f32
+  LoraConfig lc = c.lora;
+  Batch b;
+  b.resize(2, 16);
+  for (int64_t i = 0; i < 32; ++i) b.tokens[size_t(i)] = int32_t(i % 40), b.targets[size_t(i)] = int32_t((i * 7) % 40), b.weights[size_t(i)] = 1;
+  std::vector<float> grads[2];
+  double losses[2];
+  for (int k = 0; k < 2; ++k) {
+    LoraTrainer lora(weights.config, lc, 32, 3);
+    for (float& v : lora.values()) v += 0.01f;  // B away from zero, so every path carries gradient
+    TransformerOptions mo;
+    mo.lora = &lora;
+    mo.packed_block_values = 3 * 64;
+    Transformer model(k == 0 ? f32_set : *packed_set, 2, 16, pool, mo);
+    model.forward(b);
+    losses[k] = model.backward(b, 1.0f / 32);
+    grads[k] = lora.grads();
+  }
+  EXPECT_NEAR(losses[1], losses[0], 1e-5 * std::fabs(losses[0]));
+  double worst = 0, scale = 0;
+  for (size_t i = 0; i < grads[0].size(); ++i)
+    worst = std::max(worst, std::fabs(double(grads[1][i]) - grads[0][i])), scale = std::max(scale, std::fabs(double(grads[0][i])));
+  EXPECT_GT(scale, 0);
+  EXPECT_LT(worst, 1e-5 * scale);
+  fs::remove_all(dir);
+}
+
+// DPO with an adapter: the reference is the run's own frozen base (shared, not
+// loaded twice), so the first step, where B = 0 makes the policy the base, has
+// the loss log 2 of a zero margin; training moves it.
+TEST(LoraTrain, DpoAdapterUsesTheFrozenBaseAsItsReference) {
+  namespace fs = std::filesystem;
+  const std::string dir = (fs::temp_directory_path() / ("edgelm_test_lora_dpo_" + std::to_string(::getpid()))).string();
+  TrainConfig c = lora_run_setup(dir);
+  const std::string q8_base = dir + "/base-q8_0.gguf";
+  QuantizeFileOptions qo;
+  qo.progress = false;
+  quantize_file(c.init_model, q8_base, qo, default_thread_pool());
+  ShardWriter pairs(40);
+  Rng rng(9);
+  for (int p = 0; p < 12; ++p) {
+    std::vector<int32_t> prompt_chosen = {1, 2, 3}, prompt_rejected = {1, 2, 3};
+    for (int i = 0; i < 4; ++i) prompt_chosen.push_back(int32_t(4 + rng.below(18))), prompt_rejected.push_back(int32_t(22 + rng.below(18)));
+    const std::vector<uint8_t> mask = {0, 0, 0, 1, 1, 1, 1};
+    pairs.add_pair(prompt_chosen, mask, prompt_rejected, mask);
+  }
+  pairs.write(dir + "/pairs.tokens");
+  c.mode = "dpo";
+  c.init_model = q8_base;
+  c.train_data = dir + "/pairs.tokens";
+  c.steps = 20;
+  c.lora.dropout = 0;
+  TrainOptions quiet;
+  quiet.progress_bar = false;
+  const TrainResult r = train_model(c, quiet);
+  ASSERT_EQ(r.losses.size(), 20u);
+  EXPECT_NEAR(r.losses[0].second, std::log(2.0), 1e-6);
+  EXPECT_LT(r.losses.back().second, 0.6);
   fs::remove_all(dir);
 }
 

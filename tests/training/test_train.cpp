@@ -2,11 +2,11 @@
 // bit-identical resume after an interruption, and errors before any work starts.
 #include <gtest/gtest.h>
 
-#include <atomic>
 #include <tuple>
 #include <filesystem>
 #include <fstream>
 
+#include "train_test_util.h"
 #include "model/weights.h"
 #include "platform/error.h"
 #include "platform/gguf.h"
@@ -206,13 +206,7 @@ void check_resume(bool bf16) {
 
   // Stopped after step 3 (as Ctrl-C does), then resumed.
   c.out_dir = dir + "/run2";
-  std::atomic<bool> stop{false};
-  TrainOptions first = quiet;
-  first.stop = &stop;
-  first.on_step = [&](const TrainProgress& p) {
-    if (p.step == 3) stop = true;
-  };
-  TrainResult part1 = train_model(c, first);
+  TrainResult part1 = train_stopped_after(c, quiet, 3);
   EXPECT_TRUE(part1.interrupted);
   EXPECT_EQ(part1.steps_done, 3);
   if (!bf16) {
