@@ -18,6 +18,7 @@
 #include "platform/thread_pool.h"
 #include "quant/quantize_file.h"
 #include "tokenizer/tokenizer.h"
+#include "platform/safetensors.h"
 #include "training/checkpoint.h"
 #include "training/lora.h"
 #include "training/shard.h"
@@ -93,6 +94,18 @@ int main(int argc, char** argv) {
     // And a [lora] run's checkpoint of the adapter it restores into.
     training::LoraTrainer lora(fuzz::seed_model_config(), fuzz::seed_lora_config(), 4, 1);
     training::save_lora_checkpoint((root / "checkpoint" / "lora-state.bin").string(), lora, state);
+
+    // A PEFT adapter's weights for the seed model (fuzz_safetensors reads them as one): rank 2 on q and v.
+    {
+      const ModelConfig c = fuzz::seed_model_config();
+      std::vector<float> a(size_t(2 * c.dim), 0.25f), bq(size_t(c.q_dim() * 2), -0.5f), bv(size_t(c.kv_dim() * 2), 0.5f);
+      SafetensorsWriter w;
+      w.add_tensor_view("base_model.model.model.layers.0.self_attn.q_proj.lora_A.weight", TensorType::F32, {2, c.dim}, a.data(), a.size() * 4);
+      w.add_tensor_view("base_model.model.model.layers.0.self_attn.q_proj.lora_B.weight", TensorType::F32, {c.q_dim(), 2}, bq.data(), bq.size() * 4);
+      w.add_tensor_view("base_model.model.model.layers.0.self_attn.v_proj.lora_A.weight", TensorType::F32, {2, c.dim}, a.data(), a.size() * 4);
+      w.add_tensor_view("base_model.model.model.layers.0.self_attn.v_proj.lora_B.weight", TensorType::F32, {c.kv_dim(), 2}, bv.data(), bv.size() * 4);
+      w.write((root / "safetensors" / "peft-qv-rank2.safetensors").string());
+    }
 
     // Shards: 16-bit ids without a mask, 32-bit ids with one.
     training::ShardWriter small(300);

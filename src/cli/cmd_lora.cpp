@@ -1,8 +1,9 @@
-// edgelm lora merge | info: LoRA adapters in llama.cpp's GGUF form.
+// edgelm lora merge | info | import: LoRA adapters in llama.cpp's GGUF form.
 #include <cstdio>
 #include <memory>
 
 #include "cli/command.h"
+#include "convert/peft.h"
 #include "model/lora.h"
 #include "model/weights.h"
 #include "platform/error.h"
@@ -64,6 +65,18 @@ void run_info(const std::string& path, const std::string& model) {
   }
 }
 
+struct ImportOptions {
+  std::string peft, model, out;
+};
+
+void run_import(const ImportOptions& o) {
+  const ModelConfig c = read_model_config(GgufFile::open(o.model));
+  const LoraAdapter a = read_peft_adapter(o.peft, c);
+  save_lora_adapter(o.out, a);
+  std::printf("wrote %s: %s (%lld matrices, rank up to %lld, alpha %g) for %s\n", o.out.c_str(), o.peft.c_str(),
+              (long long)a.n_matrices(), (long long)a.max_rank(), double(a.alpha), o.model.c_str());
+}
+
 void setup(CLI::App& app) {
   CLI::App* lora = command_group(app, "lora", "LoRA adapters (llama.cpp's GGUF form)");
 
@@ -82,6 +95,13 @@ void setup(CLI::App& app) {
   info->add_option("adapter", *path, "the adapter (GGUF)")->required();
   info->add_option("--model,-m", *model, "the base model it is for")->required();
   info->callback([path, model] { run_info(*path, *model); });
+
+  auto im = std::make_shared<ImportOptions>();
+  CLI::App* import = lora->add_subcommand("import", "A PEFT LoRA folder (adapter_config.json + adapter_model.safetensors) -> GGUF adapter");
+  import->add_option("--peft", im->peft, "the PEFT adapter folder")->required();
+  import->add_option("--model,-m", im->model, "the base model it was trained on, as GGUF (edgelm convert of the HF folder)")->required();
+  import->add_option("--out,-o", im->out, "the adapter to write (GGUF, llama.cpp's form)")->required();
+  import->callback([im] { run_import(*im); });
 }
 
 CommandRegistration reg(setup);
