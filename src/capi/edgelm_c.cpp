@@ -83,6 +83,13 @@ edgelm_status guarded(edgelm_status on_error, Body&& body) {
   }
 }
 
+// EDGELM_ERR_IO naming the file when `path` is not a regular file (a `kind` file: "model", "adapter").
+edgelm_status check_regular_file(const char* kind, const char* path) {
+  std::error_code ec;
+  if (std::filesystem::is_regular_file(path, ec)) return EDGELM_OK;
+  return failed(EDGELM_ERR_IO, std::string(kind) + " file '" + path + "' not found or not a regular file");
+}
+
 edgelm_status null_argument(const char* function, const char* name) {
   return failed(EDGELM_ERR_INVALID_ARGUMENT, std::string(function) + ": " + name + " is NULL");
 }
@@ -204,9 +211,7 @@ edgelm_status edgelm_model_load_file(const char* path, edgelm_model** out_model)
   if (!path) return null_argument("edgelm_model_load_file", "path");
   if (!out_model) return null_argument("edgelm_model_load_file", "out_model");
   return guarded(EDGELM_ERR_MODEL, [&] {
-    std::error_code ec;
-    if (!std::filesystem::is_regular_file(path, ec))
-      return failed(EDGELM_ERR_IO, std::string("model file '") + path + "' not found or not a regular file");
+    if (edgelm_status s = check_regular_file("model", path); s != EDGELM_OK) return s;
     return finish_load(std::make_unique<edgelm_model>(), edgelm::GgufFile::open(path), out_model);
   });
 }
@@ -420,9 +425,7 @@ edgelm_status edgelm_adapter_load_file(const edgelm_model* model, const char* pa
   if (!path) return null_argument("edgelm_adapter_load_file", "path");
   if (!out_adapter) return null_argument("edgelm_adapter_load_file", "out_adapter");
   return guarded(EDGELM_ERR_MODEL, [&] {
-    std::error_code ec;
-    if (!std::filesystem::is_regular_file(path, ec))
-      return failed(EDGELM_ERR_IO, std::string("adapter file '") + path + "' not found or not a regular file");
+    if (edgelm_status s = check_regular_file("adapter", path); s != EDGELM_OK) return s;
     return finish_adapter(model, edgelm::GgufFile::open(path), out_adapter);
   });
 }

@@ -207,6 +207,11 @@ TEST(LoraTrain, ConfigSectionParsesAndRoundTrips) {
                Error);
 }
 
+// This process's scratch folder for one test, /tmp/edgelm_test_lora_NAME_PID.
+std::string lora_test_dir(const std::string& name) {
+  return (std::filesystem::temp_directory_path() / ("edgelm_test_lora_" + name + "_" + std::to_string(::getpid()))).string();
+}
+
 // A base and a token shard in `dir`, and a [lora] run over them (tiny shapes).
 TrainConfig lora_run_setup(const std::string& dir) {
   namespace fs = std::filesystem;
@@ -255,7 +260,7 @@ TrainConfig lora_run_setup(const std::string& dir) {
 // A whole [lora] run: the loss falls, only adapter.gguf is written, and it runs on the unchanged base.
 TEST(LoraTrain, TrainRunWritesAnAdapterThatRunsOnTheBase) {
   namespace fs = std::filesystem;
-  const fs::path dir = fs::temp_directory_path() / ("edgelm_test_lora_train_" + std::to_string(::getpid()));
+  const fs::path dir = lora_test_dir("train");
   TrainConfig c = lora_run_setup(dir.string());
   const std::string base = c.init_model;
   const std::string base_bytes = read_file(base);
@@ -294,7 +299,7 @@ TEST(LoraTrain, TrainRunWritesAnAdapterThatRunsOnTheBase) {
 // dropout masks restored); a checkpoint of another rank is refused by name.
 TEST(LoraTrain, ResumeIsBitIdentical) {
   namespace fs = std::filesystem;
-  const std::string dir = (fs::temp_directory_path() / ("edgelm_test_lora_resume_" + std::to_string(::getpid()))).string();
+  const std::string dir = lora_test_dir("resume");
   TrainConfig c = lora_run_setup(dir);
   c.steps = 6;
   TrainOptions quiet;
@@ -334,7 +339,7 @@ TEST(LoraTrain, ResumeIsBitIdentical) {
 // few rows, the products sum in another order and agree to float rounding.
 TEST(LoraTrain, PackedBaseTrainsTheSameAdapterInLessMemory) {
   namespace fs = std::filesystem;
-  const std::string dir = (fs::temp_directory_path() / ("edgelm_test_lora_packed_" + std::to_string(::getpid()))).string();
+  const std::string dir = lora_test_dir("packed");
   TrainConfig c = lora_run_setup(dir);
   c.steps = 4;
   c.lora.dropout = 0;
@@ -406,7 +411,7 @@ TEST(LoraTrain, PackedBaseTrainsTheSameAdapterInLessMemory) {
 // the loss log 2 of a zero margin; training moves it.
 TEST(LoraTrain, DpoAdapterUsesTheFrozenBaseAsItsReference) {
   namespace fs = std::filesystem;
-  const std::string dir = (fs::temp_directory_path() / ("edgelm_test_lora_dpo_" + std::to_string(::getpid()))).string();
+  const std::string dir = lora_test_dir("dpo");
   TrainConfig c = lora_run_setup(dir);
   const std::string q8_base = dir + "/base-q8_0.gguf";
   QuantizeFileOptions qo;
