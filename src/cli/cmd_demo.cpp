@@ -27,6 +27,10 @@ void setup(CLI::App& app) {
   cmd->add_option("--dpo-steps", o->dpo_steps,
                   "steps of preference training (DPO) after SFT, on the generator's near-miss pairs against the SFT "
                   "model (-1: the mode's default, 0: no DPO stage)");
+  cmd->add_option("--dropout", o->dropout,
+                  "residual dropout of the SFT runs: the probability that each value of a block's output is dropped "
+                  "(-1: the mode's default)")
+      ->capture_default_str();
   cmd->add_option("--base", o->base_model, "fine-tune from this base model (edgelm base): its tokenizer and shape, its weights");
   cmd->add_flag("--no-scratch-ablation", o->no_scratch_ablation, "with --base: skip the from-scratch model at equal compute");
   cmd->add_option("--dim", o->dim, "model dimension (0: the mode's default)");

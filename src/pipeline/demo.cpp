@@ -63,6 +63,10 @@ DemoPlan demo_plan(const DemoOptions& o) {
   if (o.layers) p.layers = o.layers;
   if (o.focus_steps >= 0) p.focus_steps = o.focus_steps;
   if (o.dpo_steps >= 0) p.dpo_steps = o.dpo_steps;
+  if (o.dropout >= 0) {
+    if (!(o.dropout < 1)) fail("--dropout must be in [0, 1) (got ", o.dropout, ")");
+    p.dropout = o.dropout;
+  }
   if (!o.base_model.empty()) {
     // The base decides the shape; its pretraining tokens count towards the
     // from-scratch ablation's equal compute (base.json, written beside it).
@@ -176,7 +180,7 @@ nlohmann::json run_demo(const DemoOptions& o) {
   auto train_spec = [&](const std::string& data_dir, const std::string& model, const std::string& run_dir, int64_t steps) {
     AgentTrainSpec s{rel(data_dir + "/train.jsonl"), rel(data_dir + "/valid.jsonl"), rel("tokenizer.gguf"), rel(model),
                      rel(run_dir), plan.dim, plan.layers, plan.heads, plan.kv_heads, plan.ffn_dim, plan.context,
-                     steps, plan.batch, plan.seq_len, plan.learning_rate, o.seed, o.quiet, o.base_model};
+                     steps, plan.batch, plan.seq_len, plan.learning_rate, o.seed, o.quiet, o.base_model, plan.dropout};
     return s;
   };
   // With a focus round, the first training writes model-round1.gguf and the
@@ -189,6 +193,7 @@ nlohmann::json run_demo(const DemoOptions& o) {
   nlohmann::json model_cfg = {{"tokenizer", tok_cfg}, {"dim", plan.dim}, {"layers", plan.layers}, {"heads", plan.heads},
                               {"kv_heads", plan.kv_heads}, {"ffn", plan.ffn_dim}, {"context", plan.context},
                               {"batch", plan.batch}, {"seq", plan.seq_len}, {"lr", plan.learning_rate}, {"seed", o.seed}};
+  if (plan.dropout > 0) model_cfg["dropout"] = plan.dropout;
   if (from_base) model_cfg["init"] = file_stamp(o.base_model);
   nlohmann::json train_cfg = model_cfg;
   train_cfg["steps"] = plan.steps;

@@ -27,6 +27,7 @@ struct DemoOptions {
   int64_t ffn_dim = 0;      // 0: twice dim when dim is given, else the mode's default
   int64_t focus_steps = -1;  // the focus round's steps (-1: the mode's default, 0: no focus round)
   int64_t dpo_steps = -1;    // DPO steps after SFT (-1: the mode's default, 0: no DPO stage)
+  double dropout = -1;       // residual dropout of the SFT runs (-1: the mode's default)
   // A shared base model (`edgelm base`): the tokenizer is the base's with the
   // device's special tokens bound to reserved ones, the shape is the base's,
   // and every training starts from its weights. Adds the ablation "same
@@ -51,6 +52,8 @@ struct DemoPlan {
   // (data/dpo.jsonl), against the SFT model as the frozen reference.
   int64_t dpo_steps = 0;
   double dpo_learning_rate = 0, dpo_beta = 0.1;
+  // Residual dropout of the SFT runs (training/transformer.h; 0: none).
+  double dropout = 0;
   // With a base model: its pretraining steps (of batch x seq_len tokens), which
   // the from-scratch ablation adds to `steps` (0: no such ablation).
   int64_t base_steps = 0;

@@ -197,7 +197,7 @@ nlohmann::json write_demo_report(const StageRunner& st, const DemoReportInput& i
   md += cat("\nShape: dim ", p.dim, ", ", p.layers, " layers, ", p.heads, " heads (", p.kv_heads, " kv), ffn ", p.ffn_dim,
             ", vocab ", in.tokenizer.value("n_vocab", p.vocab_size), ", ", in.train.value("n_params", int64_t(0)),
             " parameters; trained ", in.train.value("steps", p.steps), " steps of ", p.batch, " × ", p.seq_len,
-            " tokens (learning rate ", p.learning_rate, ")",
+            " tokens (learning rate ", p.learning_rate, p.dropout > 0 ? cat(", residual dropout ", p.dropout) : std::string(), ")",
             focus_train.empty() ? std::string()
                                 : cat(", then ", focus_train.value("steps", int64_t(0)), " steps of the focus round (learning rate ",
                                       p.focus_learning_rate, ")"),

@@ -23,6 +23,7 @@ struct AgentTrainSpec {
   uint64_t seed;
   bool quiet;
   std::string init_model;                // start from this GGUF's weights (same shape) instead of random ones
+  double dropout = 0;                    // residual dropout (SFT only)
 };
 
 // Trains the tokenizer on the user and assistant texts of the SFT file,

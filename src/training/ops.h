@@ -325,4 +325,38 @@ void target_logprob(const T* logits, const int32_t* target, const T* w, T* logp,
   }, 4 * V);
 }
 
+// Dropout on a residual branch (GPT-2's residual dropout): y += keep_i * branch_i / (1 - p),
+// where keep_i is 0 with probability p. The mask is a pure function of (key, offset + i),
+// stateless: the forward, a recomputed forward and the backward draw the same
+// one, and a resumed run the same as a straight one.
+inline bool dropout_keeps(uint64_t key, int64_t i, uint32_t threshold) {
+  uint64_t z = key + uint64_t(i) * 0x9e3779b97f4a7c15ull;
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+  return uint32_t((z ^ (z >> 31)) >> 32) >= threshold;
+}
+inline uint32_t dropout_threshold(double p) { return uint32_t(std::min(p, 1.0) * 4294967296.0); }
+
+template <class T>
+void dropout_residual_forward(const T* branch, T* y, int64_t n, double p, uint64_t key, int64_t offset = 0,
+                              ThreadPool* pool = nullptr) {
+  const uint32_t threshold = dropout_threshold(p);
+  const T scale = T(1) / T(1 - p);
+  for_range(pool, n, [&](int64_t i0, int64_t i1) {
+    for (int64_t i = i0; i < i1; ++i)
+      if (dropout_keeps(key, offset + i, threshold)) y[i] += branch[i] * scale;
+  }, 8);
+}
+
+// The branch's gradient from the residual's: dbranch = keep * dy / (1 - p).
+template <class T>
+void dropout_backward(const T* dy, T* dbranch, int64_t n, double p, uint64_t key, int64_t offset = 0,
+                      ThreadPool* pool = nullptr) {
+  const uint32_t threshold = dropout_threshold(p);
+  const T scale = T(1) / T(1 - p);
+  for_range(pool, n, [&](int64_t i0, int64_t i1) {
+    for (int64_t i = i0; i < i1; ++i) dbranch[i] = dropout_keeps(key, offset + i, threshold) ? dy[i] * scale : T(0);
+  }, 8);
+}
+
 }  // namespace edgelm::training

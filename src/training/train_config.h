@@ -17,6 +17,8 @@
 //           log_every, threads, save_type ("f32", "f16", "bf16"),
 //           bf16 (true: matmuls in bf16 with f32 accumulation; master weights, optimiser and norms stay f32),
 //           recompute (true: keep only each layer's input, recompute the rest in backward: less memory, ~30% more time),
+//           dropout (pretrain and sft: the probability that each value of an attention or feed-forward block's
+//           output is dropped before it joins the residual stream; 0, the default: none),
 //           overlap_comm (under mpirun: all-reduce each block's gradients while backward runs on; false: one
 //           blocking all-reduce after backward)
 //   [optim] lr, min_lr, warmup, weight_decay, decay_embeddings, beta1, beta2, eps, grad_clip
@@ -55,6 +57,7 @@ struct TrainConfig {
   std::string save_type = "f32";
   bool bf16 = false;
   bool recompute = false;
+  double dropout = 0.0;
   double dpo_beta = 0.1;
   bool overlap_comm = true;
 

@@ -16,6 +16,7 @@
 #include "platform/error.h"
 #include "platform/gguf.h"
 #include "platform/progress.h"
+#include "platform/random.h"
 #include "platform/svg_chart.h"
 #include "training/checkpoint.h"
 #include "training/data_parallel.h"
@@ -82,6 +83,14 @@ void truncate_metrics(const std::string& path, int64_t step) {
     }
   }
   write_file_atomic(path, kept);
+}
+
+// A training step's dropout key: a function of the run's seed, the step and the
+// micro-batch alone, so a resumed run, or one split over processes, draws the masks a
+// straight one would.
+uint64_t dropout_key(uint64_t seed, uint64_t step, uint64_t micro) {
+  Rng r((seed * 0x9e3779b97f4a7c15ull + step) * 0xbf58476d1ce4e5b9ull + micro);
+  return r.next();
 }
 
 double mean_loss(Transformer& model, BatchLoader& loader, int64_t n_batches) {
@@ -237,6 +246,7 @@ TrainResult train_model(const TrainConfig& config, const TrainOptions& options) 
   TransformerOptions model_options;
   model_options.bf16 = c.bf16;
   model_options.recompute = c.recompute;
+  model_options.dropout = c.dropout;
   // A [lora] run trains only an adapter over the frozen model.init (training/lora.h).
   std::unique_ptr<LoraTrainer> lora;
   if (c.lora.enabled()) {
@@ -355,7 +365,9 @@ TrainResult train_model(const TrainConfig& config, const TrainOptions& options) 
       for (const auto& b : micro) n_weighted += b.n_weighted();
       dist::allreduce_sum(&n_weighted, 1);  // the whole global batch's trained tokens
       if (n_weighted > 0) {
-        for (auto& b : micro) {
+        for (size_t m = 0; m < micro.size(); ++m) {
+          const Batch& b = micro[m];
+          if (c.dropout > 0) model.set_dropout_key(dropout_key(c.seed, uint64_t(state.step), m), rank * rank_batch);
           model.forward(b);
           if (&b == &micro.back()) grad_sync.attach(model);  // only the last backward completes a block's gradients
           loss_sum += model.backward(b, float(1.0 / n_weighted));

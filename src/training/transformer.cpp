@@ -195,9 +195,18 @@ void Transformer::layer_forward(int l, const Batch& b, bool write_output) {
   rope_apply(a.q, pos_.data(), N, c_.n_heads, c_.head_dim, rope_.data(), 1.0f, &pool_);
   rope_apply(a.k, pos_.data(), N, c_.n_kv_heads, c_.head_dim, rope_.data(), 1.0f, &pool_);
   attention_forward_fast(shape, a.q, a.k, a.v, b.first.data(), a.P, a.att, pool_, options_.bf16);
+  // With dropout the block's output is made in dxn_ (free in the forward pass, and
+  // between layers in the backward pass, where recomputation calls this), then dropped.
+  const double p = dropout_on_ ? options_.dropout : 0.0;
   std::memcpy(a.x_mid, a.x, size_t(N * C) * 4);
-  matmul_forward(a.att, *w.wo, a.x_mid, Q, C, 1.0f);
-  adapt(LoraTarget::O, a.att, a.x_mid);
+  if (p > 0) {
+    matmul_forward(a.att, *w.wo, dxn_, Q, C);
+    adapt(LoraTarget::O, a.att, dxn_);
+    dropout_residual_forward(dxn_, a.x_mid, N * C, p, branch_key(l, 0), dropout_offset_, &pool_);
+  } else {
+    matmul_forward(a.att, *w.wo, a.x_mid, Q, C, 1.0f);
+    adapt(LoraTarget::O, a.att, a.x_mid);
+  }
   // Feed-forward block: x_next = x_mid + Wd (silu(Wg xn2) * Wu xn2).
   rmsnorm_forward(a.x_mid, w.ffn_norm->value, a.xn2, a.rstd2, N, C, eps, &pool_);
   matmul_forward(a.xn2, *w.wg, a.gate, C, F);
@@ -209,8 +218,20 @@ void Transformer::layer_forward(int l, const Batch& b, bool write_output) {
   if (!write_output) return;
   float* x_next = l + 1 < int(c_.n_layers) ? acts_[l + 1].x : x_out_;
   std::memcpy(x_next, a.x_mid, size_t(N * C) * 4);
-  matmul_forward(a.h, *w.wd, x_next, F, C, 1.0f);
-  adapt(LoraTarget::Down, a.h, x_next);
+  if (p > 0) {
+    matmul_forward(a.h, *w.wd, dxn_, F, C);
+    adapt(LoraTarget::Down, a.h, dxn_);
+    dropout_residual_forward(dxn_, x_next, N * C, p, branch_key(l, 1), dropout_offset_, &pool_);
+  } else {
+    matmul_forward(a.h, *w.wd, x_next, F, C, 1.0f);
+    adapt(LoraTarget::Down, a.h, x_next);
+  }
+}
+
+uint64_t Transformer::branch_key(int l, int branch) const {
+  uint64_t z = dropout_key_ ^ (uint64_t(2 * l + branch + 1) * 0xd6e8feb86659fd93ull);
+  z = (z ^ (z >> 32)) * 0xd6e8feb86659fd93ull;
+  return z ^ (z >> 32);
 }
 
 void Transformer::forward(const Batch& b) {
@@ -252,9 +273,16 @@ double Transformer::backward(const Batch& b, float grad_scale) {
     auto adapt = [&](LoraTarget t, const float* dy, const float* x, float* dx) {
       if (options_.lora) options_.lora->backward(l, t, dy, x, dx, pool_);
     };
-    // Feed-forward block, reversed. The residual passes dx_ through unchanged.
-    matmul_backward(dx_, a.h, *w.wd, dh_, F, C, 0.0f);
-    adapt(LoraTarget::Down, dx_, a.h, dh_);
+    // Feed-forward block, reversed. The residual passes dx_ through unchanged; the
+    // block's output sees it through the dropout mask (in dxn_, free until the norm's backward).
+    const double p = dropout_on_ ? options_.dropout : 0.0;
+    const float* dy = dx_;
+    if (p > 0) {
+      dropout_backward(dx_, dxn_, N * C, p, branch_key(l, 1), dropout_offset_, &pool_);
+      dy = dxn_;
+    }
+    matmul_backward(dy, a.h, *w.wd, dh_, F, C, 0.0f);
+    adapt(LoraTarget::Down, dy, a.h, dh_);
     swiglu_backward(dh_, a.gate, a.up, dgate_, dup_, N * F, &pool_);
     matmul_backward(dgate_, a.xn2, *w.wg, dxn_, C, F, 0.0f);
     adapt(LoraTarget::Gate, dgate_, a.xn2, dxn_);
@@ -262,8 +290,9 @@ double Transformer::backward(const Batch& b, float grad_scale) {
     adapt(LoraTarget::Up, dup_, a.xn2, dxn_);
     rmsnorm_backward(dxn_, a.x_mid, w.ffn_norm->value, a.rstd2, dx_, w.ffn_norm->grad, N, C, &pool_);
     // Attention block, reversed.
-    matmul_backward(dx_, a.att, *w.wo, datt_, Q, C, 0.0f);
-    adapt(LoraTarget::O, dx_, a.att, datt_);
+    if (p > 0) dropout_backward(dx_, dxn_, N * C, p, branch_key(l, 0), dropout_offset_, &pool_);
+    matmul_backward(dy, a.att, *w.wo, datt_, Q, C, 0.0f);
+    adapt(LoraTarget::O, dy, a.att, datt_);
     attention_backward_fast(shape, a.q, a.k, a.v, b.first.data(), a.P, datt_, dq_, dk_, dv_, attn_scratch_, pool_,
                             options_.bf16);
     rope_apply(dq_, pos_.data(), N, c_.n_heads, c_.head_dim, rope_.data(), -1.0f, &pool_);
@@ -288,7 +317,10 @@ double Transformer::backward(const Batch& b, float grad_scale) {
 }
 
 double Transformer::loss(const Batch& b) {
+  const bool dropout_was_on = dropout_on_;
+  dropout_on_ = false;
   forward(b);
+  dropout_on_ = dropout_was_on;
   const int64_t N = N_, V = c_.n_vocab;
   return cross_entropy_forward_backward(logits_, b.targets.data(), b.weights.data(), nll_, N, V, 0.0f, &pool_);
 }

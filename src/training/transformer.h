@@ -67,6 +67,11 @@ struct TransformerOptions {
   // is dequantised at most this many values at a time (16 MiB of f32 by default:
   // every block matrix of the shapes edgelm trains, and the head in slices).
   int64_t packed_block_values = int64_t(1) << 22;
+  // Residual dropout (GPT-2's resid_pdrop): each attention and feed-forward
+  // block's output is dropped with this probability before it joins the
+  // residual stream, in forward passes after set_dropout_key (training steps);
+  // loss() and forward passes without a key run without it.
+  double dropout = 0.0;
 };
 
 class Transformer {
@@ -79,7 +84,17 @@ class Transformer {
   // (grad_scale * weighted nll sum) ACCUMULATED into the ParamSet's grads.
   // Returns the weighted sum of nll (divide by n_weighted() for the mean).
   double backward(const Batch& batch, float grad_scale);
-  // forward + the loss only (validation); returns the weighted nll sum.
+  // With options.dropout: the next forward()/backward() pairs drop with masks drawn from
+  // `key` (each step's own, so a resumed run draws the same ones); clear_dropout() stops it.
+  // The batch's rows are rows first_row.. of a larger batch split over processes: each
+  // process draws its rows' part of the whole batch's masks.
+  void set_dropout_key(uint64_t key, int64_t first_row = 0) {
+    dropout_key_ = key;
+    dropout_offset_ = first_row * T_ * c_.dim;
+    dropout_on_ = options_.dropout > 0;
+  }
+  void clear_dropout() { dropout_on_ = false; }
+  // forward + the loss only (validation, without dropout); returns the weighted nll sum.
   double loss(const Batch& batch);
   // After forward(): each position's log-probability of its target, 0 where its weight
   // is 0, into out (B*T); the logits stay for backward() (DPO reads them first).
@@ -136,6 +151,11 @@ class Transformer {
   std::vector<int32_t> pos_;     // (N) RoPE position = t - first
   // Which layer's activations the shared set holds (recomputation only; -1: none).
   int shared_layer_ = -1;
+  uint64_t dropout_key_ = 0;
+  int64_t dropout_offset_ = 0;  // the first row's first value, within the whole batch's masks
+  bool dropout_on_ = false;
+  // The mask key of layer l's attention (branch 0) or feed-forward (branch 1) output.
+  uint64_t branch_key(int l, int branch) const;
 };
 
 }  // namespace edgelm::training

@@ -35,8 +35,9 @@ std::string error_of(const std::string& text, const std::vector<std::string>& ov
 
 TEST(TrainConfig, ParsesAndOverrides) {
   TrainConfig c = parse_train_config(kBase, {"optim.lr=1e-4", "train.steps=7", "data.valid=v.tokens", "model.tied=false",
-                                                "train.bf16=true", "train.recompute=true"});
+                                                "train.bf16=true", "train.recompute=true", "train.dropout=0.1"});
   EXPECT_FLOAT_EQ(c.optim.lr, 1e-4f);
+  EXPECT_EQ(c.dropout, 0.1);
   EXPECT_TRUE(c.bf16);
   EXPECT_TRUE(c.recompute);
   EXPECT_EQ(c.steps, 7);
@@ -50,6 +51,7 @@ TEST(TrainConfig, ParsesAndOverrides) {
   EXPECT_EQ(train_config_to_toml(again), train_config_to_toml(c));
   EXPECT_TRUE(again.bf16);
   EXPECT_TRUE(again.recompute);
+  EXPECT_EQ(again.dropout, 0.1);
 }
 
 TEST(TrainConfig, ClearErrors) {
@@ -65,6 +67,10 @@ TEST(TrainConfig, ClearErrors) {
   EXPECT_NE(error_of(kBase, {"mode=dpo", "model.init=m.gguf", "train.dpo_beta=0"}).find("train.dpo_beta must be positive"),
             std::string::npos);
   EXPECT_NE(error_of(kBase, {"model.reference=r.gguf"}).find("for mode \"dpo\" only"), std::string::npos);
+  EXPECT_NE(error_of(kBase, {"train.dropout=1"}).find("train.dropout must be in [0, 1) (got 1)"), std::string::npos);
+  EXPECT_NE(error_of(kBase, {"train.dropout=-0.5"}).find("train.dropout must be in [0, 1)"), std::string::npos);
+  EXPECT_NE(error_of(kBase, {"mode=dpo", "model.init=m.gguf", "train.dropout=0.1"}).find("train.dropout is for pretrain and sft"),
+            std::string::npos);
   EXPECT_NE(error_of(kBase, {"mode=rlhf"}).find("mode must be"), std::string::npos);
   EXPECT_NE(error_of("mode = \n").find("cfg.toml line 1"), std::string::npos);
   EXPECT_NE(error_of(kBase, {"optim.min_lr=1"}).find("min_lr"), std::string::npos);
