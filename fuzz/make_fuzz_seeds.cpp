@@ -32,7 +32,7 @@ int main(int argc, char** argv) {
   }
   const fs::path root = argv[1];
   try {
-    for (const char* d : {"gguf_model", "checkpoint", "shard", "lora_adapter"}) fs::create_directories(root / d);
+    for (const char* d : {"gguf_model", "checkpoint", "shard", "lora_adapter", "safetensors"}) fs::create_directories(root / d);
     const fs::path models = root / "gguf_model";
     // Token ids only, in each float type.
     WeightsF32 w = init_random_weights(fuzz::seed_model_config(), 1);
