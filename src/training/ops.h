@@ -337,26 +337,29 @@ inline bool dropout_keeps(uint64_t key, int64_t i, uint32_t threshold) {
 }
 inline uint32_t dropout_threshold(double p) { return uint32_t(std::min(p, 1.0) * 4294967296.0); }
 
-template <class T>
-void dropout_residual_forward(const T* branch, T* y, int64_t n, double p, uint64_t key, int64_t offset = 0,
-                              ThreadPool* pool = nullptr) {
+// f(i, s) for i in [0, n): s = 1 / (1 - p) where value offset + i is kept, 0 where it is dropped.
+template <class T, class F>
+void for_each_dropout_scale(int64_t n, double p, uint64_t key, int64_t offset, ThreadPool* pool, F&& f) {
   const uint32_t threshold = dropout_threshold(p);
   const T scale = T(1) / T(1 - p);
   for_range(pool, n, [&](int64_t i0, int64_t i1) {
-    for (int64_t i = i0; i < i1; ++i)
-      if (dropout_keeps(key, offset + i, threshold)) y[i] += branch[i] * scale;
+    for (int64_t i = i0; i < i1; ++i) f(i, dropout_keeps(key, offset + i, threshold) ? scale : T(0));
   }, 8);
+}
+
+template <class T>
+void dropout_residual_forward(const T* branch, T* y, int64_t n, double p, uint64_t key, int64_t offset = 0,
+                              ThreadPool* pool = nullptr) {
+  for_each_dropout_scale<T>(n, p, key, offset, pool, [&](int64_t i, T s) {
+    if (s != T(0)) y[i] += branch[i] * s;
+  });
 }
 
 // The branch's gradient from the residual's: dbranch = keep * dy / (1 - p).
 template <class T>
 void dropout_backward(const T* dy, T* dbranch, int64_t n, double p, uint64_t key, int64_t offset = 0,
                       ThreadPool* pool = nullptr) {
-  const uint32_t threshold = dropout_threshold(p);
-  const T scale = T(1) / T(1 - p);
-  for_range(pool, n, [&](int64_t i0, int64_t i1) {
-    for (int64_t i = i0; i < i1; ++i) dbranch[i] = dropout_keeps(key, offset + i, threshold) ? dy[i] * scale : T(0);
-  }, 8);
+  for_each_dropout_scale<T>(n, p, key, offset, pool, [&](int64_t i, T s) { dbranch[i] = s != T(0) ? dy[i] * s : T(0); });
 }
 
 }  // namespace edgelm::training
