@@ -252,10 +252,10 @@ void AnswerConstraint::init_tables(const DomainSchema& schema) {
   for (const auto& f : schema.functions) {
     auto id = vocab.special_id(function_token(f.name));
     if (!id) fail("the vocabulary has no special token ", function_token(f.name));
-    uint64_t bits = 0;
+    std::vector<uint8_t> slots;
     for (const auto& a : f.arguments)
-      bits |= 1ull << (std::find(arg_names.begin(), arg_names.end(), a.name) - arg_names.begin());
-    function_args_.emplace_back(*id, bits);
+      slots.push_back(uint8_t(std::find(arg_names.begin(), arg_names.end(), a.name) - arg_names.begin()));
+    function_args_.emplace_back(*id, std::move(slots));
     auto& ranges = from_command_ranges_.emplace_back();
     for (const auto& a : f.arguments)
       ranges.push_back(a.type == ArgType::Integer && a.from_command ? std::pair{a.min, a.max} : std::pair<int64_t, int64_t>{1, 0});
@@ -303,6 +303,7 @@ void AnswerConstraint::reset() {
   call_arg_ = 0;
   value_.clear();
   in_quotes_ = false;
+  arg_given_ = false;
 }
 
 void AnswerConstraint::set_command(std::string_view text) {
@@ -417,7 +418,7 @@ const uint32_t* AnswerConstraint::mask() {
   }
   // Past the call limit, no further function token: the calls part stays bounded.
   if (calls_ >= max_calls_)
-    for (const auto& [id, bits] : function_args_) {
+    for (const auto& [id, slots] : function_args_) {
       if (!mask_test(m, id)) continue;
       writable();
       scratch_[size_t(id) >> 5] &= ~(1u << (id & 31));
@@ -455,30 +456,43 @@ void AnswerConstraint::accept(int32_t id) {
   bool function = false;
   for (size_t f = 0; f < function_args_.size(); ++f)
     if (function_args_[f].first == id) {
-      available_ |= function_args_[f].second, ++calls_;
-      call_ = int(f), call_arg_ = 0, value_.clear(), in_quotes_ = false, function = true;
+      close_argument();
+      ++calls_;
+      call_ = int(f), call_arg_ = 0, value_.clear(), in_quotes_ = false, arg_given_ = false, function = true;
     }
   // Where the calls part is: values are separated by ',' (free text is quoted and may hold
-  // ',' and spaces); the reply begins after a space.
+  // ',' and spaces; an empty slot is an argument left out); the reply begins after a space.
   if (!function && call_ >= 0) {
-    if (vocab.is_special(id)) call_ = -1;
-    else
+    if (vocab.is_special(id)) {
+      close_argument();
+      call_ = -1;
+    } else {
       for (char c : vocab.bytes(id)) {
         if (in_quotes_) {
           if (c == '"') in_quotes_ = false;
         } else if (c == '"') {
-          in_quotes_ = true;
+          in_quotes_ = true, arg_given_ = true;
         } else if (c == ',') {
+          close_argument();
           ++call_arg_, value_.clear();
         } else if (c == ' ') {
+          close_argument();
           call_ = -1;
           break;
         } else {
-          value_ += c;
+          value_ += c, arg_given_ = true;
         }
       }
+    }
   }
   if (matcher_.finished()) done_ = true;
+}
+
+void AnswerConstraint::close_argument() {
+  if (call_ < 0 || !arg_given_) return;
+  const auto& slots = function_args_[size_t(call_)].second;
+  if (size_t(call_arg_) < slots.size()) available_ |= 1ull << slots[size_t(call_arg_)];
+  arg_given_ = false;
 }
 
 bool AnswerConstraint::done() const { return done_; }

@@ -87,10 +87,11 @@ class AnswerConstraint {
   int calls_ = 0;
   int32_t end_id_ = -1;
   std::unordered_map<int32_t, int32_t> forced_cache_;  // state -> canonical forced token (-1: none)
-  // Placeholder token ids for argument names, and per function-token id the
-  // bit set (over arg_placeholders_) of placeholders its call makes available.
+  // Placeholder token ids for argument names, and per function-token id its
+  // arguments in call order, each as its index in arg_placeholders_: a call
+  // makes {ARGNAME} available only for the arguments it gives a value.
   std::vector<int32_t> arg_placeholders_;
-  std::vector<std::pair<int32_t, uint64_t>> function_args_;
+  std::vector<std::pair<int32_t, std::vector<uint8_t>>> function_args_;
   // Numbers from the command (set_command): per function (function_args_'s order)
   // its arguments' from_command ranges ({1, 0}: not from the command), the
   // command's numbers, and where the answer is: the call being written (-1: none,
@@ -103,6 +104,9 @@ class AnswerConstraint {
   int call_ = -1, call_arg_ = 0;
   std::string value_;
   bool in_quotes_ = false;
+  bool arg_given_ = false;  // the argument being written has a value (even "")
+  // Ends the argument being written: its placeholder becomes available if it has a value.
+  void close_argument();
   // The mask with the argument's value held to the command's numbers, or `m` when no limit applies.
   const uint32_t* limit_to_command_numbers(const uint32_t* m);
   std::vector<uint32_t> limited_;

@@ -61,6 +61,7 @@ TEST(AnswerGrammar, RejectsInvalidAnswers) {
            "<|fn:set_power|>on<|end|>",                     // no reply
            "<|fn:set_power|>onDone.<|end|>",                // no space before the reply
            " Timer set to {minutes} minutes.<|end|>",       // {minutes} without a call that has it
+           "<|fn:start_breathing|> Breathe for {minutes} minutes.<|end|>",  // ... or gives it
            " Hello {nothing}.<|end|>",                      // raw braces
            " Line one\nline two.<|end|>",                   // control character in the reply
            " Done.<|end|><|end|>",                          // anything after the end
