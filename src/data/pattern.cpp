@@ -12,6 +12,7 @@ struct Parser {
   const std::string& where;
   const LanguageInfo& lang;
   size_t pos = 0;
+  int depth = 0;  // '(' and '[' open around pos
 
   [[noreturn]] void error(const std::string& problem) const {
     fail(where, ": ", problem, " in \"", text, "\"");
@@ -35,8 +36,10 @@ struct Parser {
       if (c == ')' || c == ']' || c == '}' || c == '>' || (c == '|' && stops.find('|') == std::string_view::npos))
         error(std::string("unexpected '") + c + "'");
       if (c == '(' || c == '[') {
+        // Phrasings nest two or three deep; the bound keeps every walk over a pattern's tree shallow.
+        if (depth == kMaxPatternNesting) error(cat("'(' and '[' nested more than ", kMaxPatternNesting, " deep"));
         flush();
-        ++pos;
+        ++pos, ++depth;
         PatternNode n;
         n.kind = PatternNode::Kind::Choice;
         n.optional = c == '[';
@@ -47,7 +50,7 @@ struct Parser {
           if (text[pos] == close) break;
           ++pos;  // '|'
         }
-        ++pos;
+        ++pos, --depth;
         p.nodes.push_back(std::move(n));
       } else if (c == '{') {
         flush();

@@ -42,6 +42,9 @@ struct Pattern {
   bool has_other_script(Script own) const { return scripts & ~(1u << unsigned(own)); }
 };
 
+// How deep '(' and '[' may nest in one pattern.
+inline constexpr int kMaxPatternNesting = 16;
+
 // `lang` says which particles (~로) exist. Throws Error("<where>: <problem> in \"<text>\"").
 Pattern parse_pattern(std::string_view text, const std::string& where, const LanguageInfo& lang);
 

@@ -46,6 +46,16 @@ TEST(Pattern, RejectsMalformedText) {
   EXPECT_THROW(parse_pattern("모드~뭐", "x", language_info("ko")), Error);
   EXPECT_THROW(parse_pattern(std::string("ab\xff"), "x", en), Error);
   EXPECT_NO_THROW(parse_pattern("(turn|switch) [it] {dev?} on~", "x", en));
+  // Nesting is bounded: a phrase file of thousands of '(' (a fuzz input) overflowed the stack.
+  auto nested = [](int n) { return std::string(size_t(n), '(') + "a" + std::string(size_t(n), ')'); };
+  EXPECT_NO_THROW(parse_pattern(nested(kMaxPatternNesting), "x", en));
+  try {
+    parse_pattern(nested(kMaxPatternNesting + 1), "en.toml:3", en);
+    ADD_FAILURE() << "no error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("en.toml:3: '(' and '[' nested more than 16 deep"), std::string::npos) << e.what();
+  }
+  EXPECT_THROW(parse_pattern(std::string(100000, '['), "x", en), Error);
 }
 
 TEST(Phrasebook, MeaningsFromTheSpec) {
