@@ -36,7 +36,7 @@ struct Parser {
       if (c == ')' || c == ']' || c == '}' || c == '>' || (c == '|' && stops.find('|') == std::string_view::npos))
         error(std::string("unexpected '") + c + "'");
       if (c == '(' || c == '[') {
-        // Phrasings nest two or three deep; the bound keeps every walk over a pattern's tree shallow.
+        // The built-in phrasings nest two deep; the bound keeps every walk over a pattern's tree shallow.
         if (depth == kMaxPatternNesting) error(cat("'(' and '[' nested more than ", kMaxPatternNesting, " deep"));
         flush();
         ++pos, ++depth;
