@@ -59,6 +59,28 @@ std::vector<uint32_t> Agent::first_token_mask(const uint32_t* base) const {
   return mask;
 }
 
+struct Agent::CallStart {
+  AnswerConstraint::Position position;  // the grammar before the call's function token
+  size_t generated = 0;                 // the answer's tokens before it
+  int tokens_forced = 0;
+  int64_t n_past = 0;         // the cache position there
+  std::vector<float> logits;  // the logits the function token was chosen from
+  bool valid = false;         // noted in the answer being decoded
+};
+
+void Agent::note_call_start(const AnswerConstraint& c, size_t generated, const AgentAnswer& answer,
+                            std::span<const float> logits) {
+  const size_t k = size_t(c.calls());  // the index of the call that begins
+  while (call_starts_.size() <= k) call_starts_.push_back({c.position()});
+  CallStart& s = call_starts_[k];
+  s.position = c.position();
+  s.generated = generated;
+  s.tokens_forced = answer.tokens_forced;
+  s.n_past = session_->n_past();
+  s.logits.assign(logits.begin(), logits.end());
+  s.valid = true;
+}
+
 Agent::Agent(std::shared_ptr<const Model> model, DomainSchema schema, AgentOptions options)
     : Agent(std::move(model), std::make_shared<const DeviceSpec>(DeviceSpec::stateless(std::move(schema))), options) {}
 
@@ -221,6 +243,7 @@ AgentAnswer Agent::decode_at(int64_t start, const std::vector<int32_t>& prompt, 
   if (options_.constrained) {
     AnswerConstraint& c = *constraint_;
     c.reset();
+    for (CallStart& s : call_starts_) s.valid = false;
     std::vector<int32_t> batch;
     batch.reserve(generated.capacity());  // fast-forward runs grow it inside the loop otherwise
     while (!c.done()) {
@@ -235,16 +258,31 @@ AgentAnswer Agent::decode_at(int64_t start, const std::vector<int32_t>& prompt, 
       } else {
         id = sampler_->sample(logits, c.mask());
       }
+      if (options_.distinct_calls && c.is_function_token(id)) note_call_start(c, generated.size(), answer, logits);
       c.accept(id);
       generated.push_back(id);
       batch = {id};
-      while (options_.fast_forward && !c.done()) {
+      while (options_.fast_forward && !c.done() && c.repeated_call() < 0) {
         int32_t f = c.forced_token();
         if (f < 0) break;
         c.accept(f);
         generated.push_back(f);
         batch.push_back(f);
         ++answer.tokens_forced;
+      }
+      // A call that repeats an earlier one is taken back: the answer, the cache and the
+      // grammar return to where it began, and the calls end there.
+      if (options_.distinct_calls && c.repeated_call() >= 0 && size_t(c.repeated_call()) < call_starts_.size() &&
+          call_starts_[size_t(c.repeated_call())].valid) {
+        const CallStart& s = call_starts_[size_t(c.repeated_call())];
+        c.rewind(s.position);
+        c.end_calls();
+        generated.resize(s.generated);
+        answer.tokens_forced = s.tokens_forced;
+        session_->truncate(s.n_past);
+        logits = s.logits;
+        ++answer.calls_taken_back;
+        continue;
       }
       if (options_.on_step) options_.on_step(generated, c.reply_tokens());
       if (c.done()) break;

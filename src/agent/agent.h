@@ -51,6 +51,12 @@ struct AgentOptions {
   // A LoRA adapter applied on top of the model (null: none), times adapter_scale.
   std::shared_ptr<const LoraAdapter> adapter;
   float adapter_scale = 1.0f;
+  // Under the grammar, an answer's calls are distinct: when a call repeats an
+  // earlier one (same function, same values), decoding steps back to where it
+  // began and the calls end there. Generated answers never repeat a call, so a
+  // repeat is the model stuttering ("lights off. lights off."); switch this off
+  // for a device whose calls mean more when repeated.
+  bool distinct_calls = true;
   // Called after every decoding step under the grammar with the answer's
   // tokens so far, of which the last `reply_tokens` are the reply's (0 while
   // the calls are still being decoded): what streaming is built on. Must not
@@ -66,6 +72,7 @@ struct AgentAnswer {
   int tokens_generated = 0;  // answer tokens, sampled or fast-forwarded, incl. the end token
   int tokens_forced = 0;     // of those, appended by fast-forward
   int forward_passes = 0;
+  int calls_taken_back = 0;  // repeated calls decoding stepped back from (AgentOptions::distinct_calls)
   double latency_ms = 0;
   std::string error;  // empty on success; else why no valid calls came out
   // The reply used its whole budget (max_reply_tokens), so its end was forced
@@ -137,6 +144,9 @@ class Agent {
   // `stream` (if any) sees the answer's text after every step.
   AgentAnswer decode_at(int64_t start, const std::vector<int32_t>& prompt, AnswerStream* stream = nullptr);
   void execute_and_fill(AgentAnswer& answer, Device& device);
+  // Notes where a call begins: before its function token is accepted.
+  void note_call_start(const AnswerConstraint& c, size_t generated, const AgentAnswer& answer,
+                       std::span<const float> logits);
   std::vector<uint32_t> first_token_mask(const uint32_t* base) const;
   std::vector<Turn> history_;  // converse's conversation
   int64_t history_end_ = 0;    // cache position after it (0: not evaluated yet)
@@ -149,6 +159,10 @@ class Agent {
   std::unique_ptr<AnswerConstraint> constraint_;
   std::unique_ptr<Sampler> sampler_;
   int64_t prefix_len_ = 0;
+  // Where each call of the answer being decoded began (distinct_calls), so that a
+  // repeated call can be taken back; kept between answers for their buffers.
+  struct CallStart;
+  std::vector<CallStart> call_starts_;
 };
 
 }  // namespace edgelm

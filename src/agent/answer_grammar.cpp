@@ -206,10 +206,20 @@ Grammar compile_answer_grammar(const DomainSchema& schema) {
 
   // Reply text: printable UTF-8 (no C0/C1 controls, no DEL) without '{' '}',
   // which only placeholder tokens spell, so every {name} in a reply is one the
-  // device can fill.
+  // device can fill; and without "<|", which spells a special token in the
+  // answer's text (each '<' is followed by something other than '|').
+  uint32_t after_lt = g.add_rule("reply-after-lt");
   std::vector<Grammar::Sequence> items =
-      g.code_point_ranges({{0x20, 0x7A}, {0x7C, 0x7C}, {0x7E, 0x7E}, {0xA0, 0x10FFFF}});
-  for (const auto& p : placeholder_names(schema)) items.push_back({g.token(placeholder_token(p))});
+      g.code_point_ranges({{0x20, 0x3B}, {0x3D, 0x7A}, {0x7C, 0x7C}, {0x7E, 0x7E}, {0xA0, 0x10FFFF}});
+  std::vector<Grammar::Sequence> after =
+      g.code_point_ranges({{0x20, 0x3B}, {0x3D, 0x7A}, {0x7E, 0x7E}, {0xA0, 0x10FFFF}});
+  for (const auto& p : placeholder_names(schema)) {
+    items.push_back({g.token(placeholder_token(p))});
+    after.push_back({g.token(placeholder_token(p))});
+  }
+  items.push_back({g.byte('<'), g.ref(after_lt)});
+  after.push_back({g.byte('<'), g.ref(after_lt)});
+  g.define_rule(after_lt, after);
   g.define_rule(reply_item, items);
   g.define_rule(reply_tail, {{g.ref(reply_item), g.ref(reply_tail)}, {}});
   // The end token sits inside the reply rule so that every state before it counts as "in the reply".
@@ -225,10 +235,10 @@ AnswerConstraint::AnswerConstraint(const DomainSchema& schema, std::shared_ptr<c
                                    Encoder encode, int max_calls)
     : automaton_(std::make_shared<GrammarAutomaton>(std::make_shared<Grammar>(compile_answer_grammar(schema)), vocab,
                                                     /*allow_eos_at_accept=*/false)),
-      matcher_(automaton_),
       max_reply_tokens_(max_reply_tokens),
       encode_(std::move(encode)),
-      max_calls_(max_calls) {
+      max_calls_(max_calls),
+      p_(automaton_) {
   init_tables(schema);
 }
 
@@ -262,7 +272,7 @@ void AnswerConstraint::init_tables(const DomainSchema& schema) {
   }
   scratch_.assign(size_t(vocab.mask_words()), 0);
   limited_.assign(size_t(vocab.mask_words()), 0);
-  value_.reserve(64), number_scratch_.reserve(64 + vocab.max_token_bytes());
+  p_.value.reserve(64), p_.calls_text.reserve(256), number_scratch_.reserve(64 + vocab.max_token_bytes());
   digit_tokens_.clear();
   for (int32_t id = 0; id < vocab.n_vocab(); ++id)
     if (!vocab.is_special(id) && !vocab.bytes(id).empty() && vocab.bytes(id)[0] >= '0' && vocab.bytes(id)[0] <= '9')
@@ -271,10 +281,10 @@ void AnswerConstraint::init_tables(const DomainSchema& schema) {
 
 AnswerConstraint::AnswerConstraint(const AnswerConstraint& other, int max_reply_tokens)
     : automaton_(other.automaton_),
-      matcher_(automaton_),
       max_reply_tokens_(max_reply_tokens),
       encode_(other.encode_),
       max_calls_(other.max_calls_),
+      p_(automaton_),
       end_id_(other.end_id_),
       arg_placeholders_(other.arg_placeholders_),
       function_args_(other.function_args_),
@@ -285,7 +295,7 @@ AnswerConstraint::AnswerConstraint(const AnswerConstraint& other, int max_reply_
       limited_(other.limited_.size()),
       scratch_(other.scratch_.size()) {
   if (max_reply_tokens_ < 2) fail("max_reply_tokens must be at least 2 (got ", max_reply_tokens_, ")");
-  value_.reserve(64), number_scratch_.reserve(64 + automaton_->vocab().max_token_bytes());
+  p_.value.reserve(64), p_.calls_text.reserve(256), number_scratch_.reserve(64 + automaton_->vocab().max_token_bytes());
 }
 
 void AnswerConstraint::precompute() {
@@ -295,15 +305,19 @@ void AnswerConstraint::precompute() {
 }
 
 void AnswerConstraint::reset() {
-  matcher_.reset();
-  available_ = 0;
-  calls_ = 0;
-  done_ = false;
-  call_ = -1;
-  call_arg_ = 0;
-  value_.clear();
-  in_quotes_ = false;
-  arg_given_ = false;
+  p_.matcher.reset();
+  p_.available = 0;
+  p_.calls = 0;
+  p_.done = false;
+  p_.call = -1;
+  p_.call_arg = 0;
+  p_.value.clear();
+  p_.in_quotes = false;
+  p_.arg_given = false;
+  p_.calls_over = false;
+  p_.calls_text.clear();
+  p_.closed = 0;
+  p_.repeated = -1;
 }
 
 void AnswerConstraint::set_command(std::string_view text) {
@@ -329,10 +343,10 @@ void AnswerConstraint::set_command(std::string_view text) {
 }
 
 const uint32_t* AnswerConstraint::limit_to_command_numbers(const uint32_t* m) {
-  if (call_ < 0 || command_numbers_.empty()) return m;
-  const auto& ranges = from_command_ranges_[size_t(call_)];
-  if (call_arg_ >= int(ranges.size())) return m;
-  const int64_t lo = ranges[size_t(call_arg_)].first, hi = ranges[size_t(call_arg_)].second;
+  if (p_.call < 0 || command_numbers_.empty()) return m;
+  const auto& ranges = from_command_ranges_[size_t(p_.call)];
+  if (p_.call_arg >= int(ranges.size())) return m;
+  const int64_t lo = ranges[size_t(p_.call_arg)].first, hi = ranges[size_t(p_.call_arg)].second;
   // The command's numbers this argument can take (no allocation: decoding steps allocate nothing).
   auto in_range = [&](size_t i) { return command_numbers_[i] >= lo && command_numbers_[i] <= hi; };
   bool some = false;
@@ -354,7 +368,7 @@ const uint32_t* AnswerConstraint::limit_to_command_numbers(const uint32_t* m) {
   // Tokens that start without a digit keep their bit when the value may end here; the
   // few that start with one are looked at alone.
   const TokenVocab& vocab = automaton_->vocab();
-  const bool may_end = value_.empty() || is_number(value_);
+  const bool may_end = p_.value.empty() || is_number(p_.value);
   if (may_end) std::copy(m, m + limited_.size(), limited_.begin());
   else std::fill(limited_.begin(), limited_.end(), 0u);
   std::string& v = number_scratch_;
@@ -363,7 +377,7 @@ const uint32_t* AnswerConstraint::limit_to_command_numbers(const uint32_t* m) {
     const std::string& t = vocab.bytes(id);
     size_t k = 0;
     while (k < t.size() && t[k] >= '0' && t[k] <= '9') ++k;
-    v.assign(value_).append(t, 0, k);
+    v.assign(p_.value).append(t, 0, k);
     const bool ok = k == t.size() ? starts_number(v) : is_number(v);
     uint32_t& word = limited_[size_t(id) >> 5];
     word = ok ? word | (1u << (id & 31)) : word & ~(1u << (id & 31));
@@ -380,16 +394,24 @@ bool mask_empty(const uint32_t* m, size_t words) {
     if (m[w]) return false;
   return true;
 }
+
+void append_decimal(std::string& s, size_t v) {
+  char digits[20];
+  int n = 0;
+  do digits[n++] = char('0' + v % 10);
+  while (v /= 10);
+  while (n) s += digits[--n];
+}
 }  // namespace
 
 // Reply budget: the last few reply tokens (as many as a UTF-8 character has
 // bytes) must each leave the text at a character boundary when some token can,
 // so that with the budget spent the reply can always close with <|end|>.
 const uint32_t* AnswerConstraint::mask() {
-  int32_t s = matcher_.state();
+  int32_t s = p_.matcher.state();
   const uint32_t* m = automaton_->mask(s);
-  if (automaton_->counted(s) && matcher_.counted_tokens() >= max_reply_tokens_ - 3) {
-    if (matcher_.counted_tokens() >= max_reply_tokens_ && mask_test(m, end_id_)) {
+  if (automaton_->counted(s) && p_.matcher.counted_tokens() >= max_reply_tokens_ - 3) {
+    if (p_.matcher.counted_tokens() >= max_reply_tokens_ && mask_test(m, end_id_)) {
       std::fill(scratch_.begin(), scratch_.end(), 0u);
       scratch_[size_t(end_id_) >> 5] |= 1u << (end_id_ & 31);
       return scratch_.data();
@@ -412,12 +434,12 @@ const uint32_t* AnswerConstraint::mask() {
   // {ARGNAME} placeholders of arguments no call so far has are masked out.
   for (size_t i = 0; i < arg_placeholders_.size(); ++i) {
     int32_t id = arg_placeholders_[i];
-    if (id < 0 || ((available_ >> i) & 1) || !mask_test(m, id)) continue;
+    if (id < 0 || ((p_.available >> i) & 1) || !mask_test(m, id)) continue;
     writable();
     scratch_[size_t(id) >> 5] &= ~(1u << (id & 31));
   }
-  // Past the call limit, no further function token: the calls part stays bounded.
-  if (calls_ >= max_calls_)
+  // Past the call limit, or once the calls are ended, no further function token.
+  if (p_.calls >= max_calls_ || p_.calls_over)
     for (const auto& [id, slots] : function_args_) {
       if (!mask_test(m, id)) continue;
       writable();
@@ -448,59 +470,87 @@ int32_t AnswerConstraint::canonical_forced(int32_t state) {
 }
 
 void AnswerConstraint::accept(int32_t id) {
-  if (done_) fail("the answer is complete: no token may follow ", kEndToken);
+  if (p_.done) fail("the answer is complete: no token may follow ", kEndToken);
   if (id < 0 || id >= automaton_->vocab().n_vocab() || !mask_test(mask(), id))
     fail("token ", id, " is not allowed by the answer grammar here");
-  if (!matcher_.accept_token(id)) fail("token ", id, " is not allowed by the answer grammar here");
+  if (!p_.matcher.accept_token(id)) fail("token ", id, " is not allowed by the answer grammar here");
   const TokenVocab& vocab = automaton_->vocab();
+  p_.repeated = -1;
   bool function = false;
   for (size_t f = 0; f < function_args_.size(); ++f)
     if (function_args_[f].first == id) {
-      close_argument();
-      ++calls_;
-      call_ = int(f), call_arg_ = 0, value_.clear(), in_quotes_ = false, arg_given_ = false, function = true;
+      close_call();
+      ++p_.calls;
+      p_.call = int(f), p_.call_arg = 0, p_.value.clear(), p_.in_quotes = false, p_.arg_given = false, function = true;
+      append_decimal(p_.calls_text, f);  // the call's text: "<function index>:<values>"
+      p_.calls_text += ':';
+      break;
     }
   // Where the calls part is: values are separated by ',' (free text is quoted and may hold
   // ',' and spaces; an empty slot is an argument left out); the reply begins after a space.
-  if (!function && call_ >= 0) {
+  if (!function && p_.call >= 0) {
     if (vocab.is_special(id)) {
-      close_argument();
-      call_ = -1;
+      close_call();
     } else {
       for (char c : vocab.bytes(id)) {
-        if (in_quotes_) {
-          if (c == '"') in_quotes_ = false;
+        if (p_.in_quotes) {
+          if (c == '"') p_.in_quotes = false;
         } else if (c == '"') {
-          in_quotes_ = true, arg_given_ = true;
+          p_.in_quotes = true, p_.arg_given = true;
         } else if (c == ',') {
           close_argument();
-          ++call_arg_, value_.clear();
+          ++p_.call_arg, p_.value.clear();
         } else if (c == ' ') {
-          close_argument();
-          call_ = -1;
+          close_call();
           break;
         } else {
-          value_ += c, arg_given_ = true;
+          p_.value += c, p_.arg_given = true;
         }
+        p_.calls_text += c;
       }
     }
   }
-  if (matcher_.finished()) done_ = true;
+  if (p_.matcher.finished()) p_.done = true;
 }
 
 void AnswerConstraint::close_argument() {
-  if (call_ < 0 || !arg_given_) return;
-  const auto& slots = function_args_[size_t(call_)].second;
-  if (size_t(call_arg_) < slots.size()) available_ |= 1ull << slots[size_t(call_arg_)];
-  arg_given_ = false;
+  if (p_.call < 0 || !p_.arg_given) return;
+  const auto& slots = function_args_[size_t(p_.call)].second;
+  if (size_t(p_.call_arg) < slots.size()) p_.available |= 1ull << slots[size_t(p_.call_arg)];
+  p_.arg_given = false;
 }
 
-bool AnswerConstraint::done() const { return done_; }
+void AnswerConstraint::close_call() {
+  if (p_.call < 0) return;
+  close_argument();
+  p_.call = -1;
+  // The closed calls end with '\n' (no value holds one: free text is printable); the one
+  // closing now is what follows the last of them.
+  const std::string_view all = p_.calls_text;
+  const size_t last = all.rfind('\n');
+  const size_t begin = last == std::string_view::npos ? 0 : last + 1;
+  const std::string_view call = all.substr(begin);
+  for (size_t i = 0; i < begin;) {
+    const size_t end = all.find('\n', i);
+    if (all.substr(i, end - i) == call) p_.repeated = p_.closed;
+    i = end + 1;
+  }
+  p_.calls_text += '\n';
+  ++p_.closed;
+}
+
+bool AnswerConstraint::is_function_token(int32_t id) const {
+  for (const auto& [fid, slots] : function_args_)
+    if (fid == id) return true;
+  return false;
+}
+
+bool AnswerConstraint::done() const { return p_.done; }
 
 int32_t AnswerConstraint::forced_token() {
-  if (done_) return -1;
+  if (p_.done) return -1;
   const uint32_t* m = mask();
-  int32_t s = matcher_.state();
+  int32_t s = p_.matcher.state();
   if (m == automaton_->mask(s)) return automaton_->single_token(s);  // cached per state
   int32_t found = -1, count = 0;
   for (size_t w = 0; w < scratch_.size() && count < 2; ++w) {

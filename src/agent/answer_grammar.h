@@ -7,7 +7,7 @@
 //   args   ::= value ("," value)*        (schema order; an optional value may be empty)
 //   value  ::= enum literal | integer in [min, max] without leading zeros | true | false
 //            | number: integer part in range, up to 3 decimals | '"' 1..max_length printable chars '"' 
-//   reply  ::= (char | placeholder)+      (printable UTF-8 without '{' '}'; at most max_reply_tokens tokens)
+//   reply  ::= (char | placeholder)+      (printable UTF-8 without '{' '}' or "<|"; at most max_reply_tokens tokens)
 #include <cstdint>
 #include <functional>
 #include <unordered_map>
@@ -50,7 +50,7 @@ class AnswerConstraint {
                    Encoder encode = nullptr, int max_calls = 8);
   // Shares the automaton (and its mask cache) of another constraint.
   AnswerConstraint(const AnswerConstraint& other, int max_reply_tokens);
-  int calls() const { return calls_; }
+  int calls() const { return p_.calls; }
 
   void reset();
   // The command being answered (as the user wrote it; its numbers are read as the
@@ -70,21 +70,52 @@ class AnswerConstraint {
   bool done() const;  // the end token was accepted
   // The one token allowed now, if exactly one (fast-forward), else -1.
   int32_t forced_token();
-  int reply_tokens() const { return matcher_.counted_tokens(); }
+  int reply_tokens() const { return p_.matcher.counted_tokens(); }
   int max_reply_tokens() const { return max_reply_tokens_; }
   GrammarAutomaton& automaton() { return *automaton_; }
   std::shared_ptr<GrammarAutomaton> automaton_ptr() const { return automaton_; }
   int32_t end_id() const { return end_id_; }
 
+  // Where an answer is: everything accept() changes, so that a decoder can step
+  // back to an earlier token (mark, then rewind) and go on from there.
+  struct Position {
+    explicit Position(std::shared_ptr<GrammarAutomaton> automaton) : matcher(std::move(automaton)) {}
+    GrammarMatcher matcher;
+    uint64_t available = 0;  // bit i: placeholder arg_placeholders_[i] may be written
+    int calls = 0;
+    bool done = false;
+    bool calls_over = false;  // end_calls(): no function token from here on
+    // The call being written (-1: none, or the reply has begun), its argument and that value's text so far.
+    int call = -1, call_arg = 0;
+    std::string value;
+    bool in_quotes = false;
+    bool arg_given = false;  // the argument being written has a value (even "")
+    // Every call's text ("<function index>:<values>"), the closed ones each ended by '\n'.
+    std::string calls_text;
+    int closed = 0;     // calls closed so far
+    int repeated = -1;  // the index of the last closed call if it repeats an earlier one, else -1
+  };
+  const Position& position() const { return p_; }
+  // Back to a position this answer passed through (copies; no allocation once
+  // the strings have grown to their size).
+  void rewind(const Position& p) { p_ = p; }
+  // Calls are distinct: the same function with the same values twice in one answer is a
+  // model repeating itself (generated answers never do). After accept(), the index of the
+  // call that the token closed when that call repeats an earlier one, else -1; the
+  // decoder steps back to where that call began and ends the calls there.
+  int repeated_call() const { return p_.repeated; }
+  // No further call in this answer: function tokens are masked out from here.
+  void end_calls() { p_.calls_over = true; }
+  bool is_function_token(int32_t id) const;
+
  private:
   void init_tables(const DomainSchema& schema);
   int32_t canonical_forced(int32_t state);
   std::shared_ptr<GrammarAutomaton> automaton_;
-  GrammarMatcher matcher_;
   int max_reply_tokens_;
   Encoder encode_;
   int max_calls_ = 8;
-  int calls_ = 0;
+  Position p_;
   int32_t end_id_ = -1;
   std::unordered_map<int32_t, int32_t> forced_cache_;  // state -> canonical forced token (-1: none)
   // Placeholder token ids for argument names, and per function-token id its
@@ -94,24 +125,19 @@ class AnswerConstraint {
   std::vector<std::pair<int32_t, std::vector<uint8_t>>> function_args_;
   // Numbers from the command (set_command): per function (function_args_'s order)
   // its arguments' from_command ranges ({1, 0}: not from the command), the
-  // command's numbers, and where the answer is: the call being written (-1: none,
-  // or the reply has begun), its argument and that value's text so far.
+  // command's numbers (where the answer is: p_.call, p_.call_arg, p_.value).
   std::vector<std::vector<std::pair<int64_t, int64_t>>> from_command_ranges_;
   std::vector<int32_t> digit_tokens_;  // the tokens whose text starts with a digit
   std::vector<int64_t> command_numbers_;
   std::vector<std::string> command_number_texts_;  // the same in decimal
   std::string number_scratch_;
-  int call_ = -1, call_arg_ = 0;
-  std::string value_;
-  bool in_quotes_ = false;
-  bool arg_given_ = false;  // the argument being written has a value (even "")
   // Ends the argument being written: its placeholder becomes available if it has a value.
   void close_argument();
+  // Ends the call being written: notes it, and whether it repeats an earlier one.
+  void close_call();
   // The mask with the argument's value held to the command's numbers, or `m` when no limit applies.
   const uint32_t* limit_to_command_numbers(const uint32_t* m);
   std::vector<uint32_t> limited_;
-  uint64_t available_ = 0;
-  bool done_ = false;
   std::vector<uint32_t> scratch_;
 };
 

@@ -178,6 +178,39 @@ TEST(Agent, SampledNumbersComeFromTheCommand) {
   EXPECT_GT(n_numbers, 20);  // the sampler did reach those calls
 }
 
+// Hot sampling makes a random model repeat calls; with distinct_calls (the
+// default) every such call is taken back and the answer stays whole and valid.
+TEST(Agent, RepeatedCallsAreTakenBack) {
+  const auto& m = test::tiny_agent_model();
+  AgentOptions options = hot_sampling(6, 5);
+  options.sampler.temperature = 3.0f;  // hotter than hot_sampling's: repeats come often enough to count
+  Agent distinct(m.model, m.device, options);
+  options.distinct_calls = false;
+  Agent free(m.model, m.device, options);
+  auto repeats = [](const std::vector<Call>& calls) {
+    int n = 0;
+    for (size_t i = 0; i < calls.size(); ++i)
+      for (size_t j = i + 1; j < calls.size(); ++j) n += calls[i] == calls[j];
+    return n;
+  };
+  const char* commands[] = {"turn it on", "stop", "timer 90", "play rain and stop"};
+  int taken_back = 0, repeated = 0;
+  for (int i = 0; i < 1000; ++i) {
+    const char* command = commands[i % 4];
+    Device sim(m.device);
+    AgentAnswer a = distinct.respond(command, &sim);
+    ASSERT_EQ(a.error, "") << a.raw_text;
+    ASSERT_TRUE(parse_answer(m.schema, a.raw_text).ok()) << a.raw_text;
+    EXPECT_EQ(repeats(a.calls), 0) << a.raw_text;
+    EXPECT_EQ(a.reply.find('{'), std::string::npos) << a.reply;
+    taken_back += a.calls_taken_back;
+    repeated += repeats(free.respond(command).calls);
+  }
+  std::printf("%d repeated calls without the rule; %d taken back with it\n", repeated, taken_back);
+  EXPECT_GT(repeated, 0);  // without the rule the sampler does repeat calls
+  EXPECT_GT(taken_back, 0);
+}
+
 TEST(Agent, FastForwardGivesTheSameAnswerWithFewerPasses) {
   const auto& m = test::tiny_agent_model();
   AgentOptions with, without;

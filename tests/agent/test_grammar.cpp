@@ -41,6 +41,7 @@ TEST(AnswerGrammar, AcceptsValidAnswers) {
            "<|fn:play_sound|>white_noise 백색 소음을 틀었어요.<|end|>",
            "<|fn:get_wellness_tip|>stress {tip}<|end|>",
            "<|fn:set_fan_speed|>medium 풍량을 중간으로 맞췄어요.<|end|>",
+           " 1 < 2, a<<b, x|y, <{pm25}>.<|end|>",
        })
     EXPECT_TRUE(accepts_answer(f, text)) << text;
 }
@@ -67,6 +68,9 @@ TEST(AnswerGrammar, RejectsInvalidAnswers) {
            " Done.<|end|><|end|>",                          // anything after the end
            " Done.<|fn:set_power|>on<|end|>",               // a call after the reply
            " \xEC\x95 broken.<|end|>",                      // a Hangul syllable cut short
+           " a <|b.<|end|>",                                // "<|" spells a special token in the text
+           " a <<|b.<|end|>",
+           " ends in <<|end|>",                             // '<' must be followed by something
        })
     EXPECT_FALSE(accepts_answer(f, text)) << text;
 }
@@ -188,6 +192,51 @@ TEST(AnswerGrammar, ReplyAtTheLengthLimit) {
     if (!f.vocab->is_special(id) && f.vocab->bytes(id) == "\xEC\x95") head = id;
   EXPECT_FALSE(mask_test(d.mask(), head));
   EXPECT_TRUE(mask_test(d.mask(), test::tokenize_bytes(*f.vocab, "x")[0]));
+}
+
+// A call that repeats an earlier one (same function, same values, however the values
+// were split into tokens) is noted by the token that closes it; the decoder can go back
+// to where it began and end the calls there.
+TEST(AnswerGrammar, NotesACallThatRepeatsAnEarlierOne) {
+  GrammarFixture f;
+  int32_t ninety = -1;
+  for (int32_t id = 0; id < f.vocab->n_vocab(); ++id)
+    if (!f.vocab->is_special(id) && f.vocab->bytes(id) == "90") ninety = id;
+  ASSERT_GE(ninety, 0);
+  AnswerConstraint c(f.schema, f.vocab, 48);
+  auto feed = [&](const std::string& text) {
+    for (int32_t id : test::tokenize_bytes(*f.vocab, text)) c.accept(id);
+  };
+  feed("<|fn:set_timer|>90<|fn:set_power|>on<|fn:set_power|>");
+  EXPECT_EQ(c.repeated_call(), -1);
+  feed("off");  // the same function with another value is another call
+  const AnswerConstraint::Position before_third = c.position();
+  feed("<|fn:set_timer|>");
+  EXPECT_EQ(c.repeated_call(), -1);
+  c.accept(ninety);  // "90" as one token, where the first call had "9" "0"
+  EXPECT_EQ(c.repeated_call(), -1);  // not closed yet: "900" would be another call
+  feed("<|fn:stop_sound|>");
+  EXPECT_EQ(c.repeated_call(), 3);
+  // Back to where that call began, and the calls end there: no function token, the reply follows.
+  c.rewind(before_third);
+  EXPECT_EQ(c.repeated_call(), -1);
+  c.end_calls();
+  for (int32_t id = 0; id < f.vocab->n_vocab(); ++id)
+    if (c.is_function_token(id)) {
+      EXPECT_FALSE(mask_test(c.mask(), id)) << f.vocab->bytes(id);
+    }
+  feed(" Done.<|end|>");
+  EXPECT_TRUE(c.done());
+  EXPECT_EQ(c.calls(), 3);
+  // A call repeated last is noted by the reply's space; reset forgets the calls.
+  c.reset();
+  feed("<|fn:stop_sound|><|fn:stop_sound|>");
+  EXPECT_EQ(c.repeated_call(), -1);
+  feed(" ");
+  EXPECT_EQ(c.repeated_call(), 1);
+  c.reset();
+  feed("<|fn:stop_sound|> Done.<|end|>");
+  EXPECT_EQ(c.repeated_call(), -1);
 }
 
 // The cached trie-walk mask equals asking the automaton about each token alone.
