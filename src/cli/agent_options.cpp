@@ -11,6 +11,8 @@ void AgentCommandOptions::add_to(CLI::App* cmd) {
                   std::string("domain folder or built-in name (default: the one the model was trained for, else ") + kDefaultDomain + ")");
   cmd->add_flag("--free", free, "decode without the grammar, then parse (invalid output: no calls + error)");
   cmd->add_flag("--no-fast-forward", no_fast_forward, "sample forced tokens too instead of appending them");
+  cmd->add_flag("--repeated-calls", repeated_calls,
+                "let an answer call the same function with the same values twice (default: such a call is taken back)");
   cmd->add_option("--max-reply-tokens", max_reply_tokens, "tokens of reply text at most")->capture_default_str();
   cmd->add_option("--history-tokens", history_tokens,
                   "a conversation's history is kept within this many tokens; past it the oldest turns go first")
@@ -38,6 +40,7 @@ AgentOptions AgentCommandOptions::agent_options() const {
   AgentOptions options;
   options.constrained = !free;
   options.fast_forward = !no_fast_forward;
+  options.distinct_calls = !repeated_calls;
   options.max_reply_tokens = max_reply_tokens;
   options.max_history_tokens = history_tokens;
   options.sampler.temperature = temperature;

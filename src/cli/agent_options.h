@@ -16,7 +16,7 @@ namespace edgelm::cli {
 
 struct AgentCommandOptions {
   std::string model, domain;  // domain empty: the one the model names (kModelDomainKey), else kDefaultDomain
-  bool free = false, no_fast_forward = false;
+  bool free = false, no_fast_forward = false, repeated_calls = false;
   int max_reply_tokens = 48;
   int history_tokens = 256;
   int threads = 0;
@@ -25,7 +25,7 @@ struct AgentCommandOptions {
   std::string lora;  // a LoRA adapter file applied on top of the model
   float lora_scale = 1.0f;
 
-  // Adds --model (required), --domain, --free, --no-fast-forward,
+  // Adds --model (required), --domain, --free, --no-fast-forward, --repeated-calls,
   // --max-reply-tokens, --threads, --temperature and --seed to cmd.
   void add_to(CLI::App* cmd);
   // Sets the thread count, then loads the model (and the --lora adapter, which

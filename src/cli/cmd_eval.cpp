@@ -20,7 +20,7 @@ namespace {
 struct EvalOptions {
   std::string model, cases, report, domain, lora;
   float lora_scale = 1.0f;
-  bool no_constrain = false, keyword_baseline = false, quiet = false;
+  bool no_constrain = false, repeated_calls = false, keyword_baseline = false, quiet = false;
   int threads = 0, max_reply_tokens = 48;
 };
 
@@ -58,6 +58,7 @@ void run_eval(const EvalOptions& o) {
   } else {
     ModelEvalOptions mo;
     mo.constrained = !o.no_constrain;
+    mo.distinct_calls = !o.repeated_calls;
     mo.max_reply_tokens = o.max_reply_tokens;
     mo.label = label;
     mo.lora = o.lora;
@@ -89,6 +90,8 @@ void setup(CLI::App& app) {
   cmd->add_option("--domain", o->domain,
                   std::string("domain folder or built-in name (default: the one the model was trained for, else ") + kDefaultDomain + ")");
   cmd->add_flag("--no-constrain", o->no_constrain, "decode without the schema grammar (an ablation)");
+  cmd->add_flag("--repeated-calls", o->repeated_calls,
+                "let an answer call the same function with the same values twice (default: such a call is taken back)");
   cmd->add_flag("--keyword-baseline", o->keyword_baseline, "evaluate the keyword baseline instead of a model");
   cmd->add_option("--max-reply-tokens", o->max_reply_tokens, "reply length limit in tokens")->capture_default_str();
   cmd->add_option("--threads", o->threads, "threads (0: all cores)")->capture_default_str();

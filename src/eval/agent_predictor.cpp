@@ -30,6 +30,7 @@ EvalRun evaluate_model(const std::string& model_path, const std::shared_ptr<cons
   std::shared_ptr<const Model> model = Model::load(model_path);
   AgentOptions agent_options;
   agent_options.constrained = options.constrained;
+  agent_options.distinct_calls = options.distinct_calls;
   agent_options.max_reply_tokens = options.max_reply_tokens;
   if (!options.lora.empty()) {
     agent_options.adapter = std::make_shared<const LoraAdapter>(load_lora_adapter(options.lora, model->config()));

@@ -16,6 +16,7 @@ Predictor agent_predictor(Agent& agent);
 
 struct ModelEvalOptions {
   bool constrained = true;      // grammar-constrained decoding (off: free decoding, then parse)
+  bool distinct_calls = true;   // a repeated call is taken back (AgentOptions::distinct_calls)
   int max_reply_tokens = 48;
   std::string name;             // report title; default: the file name and the decoding mode
   std::string label;            // progress bar label; empty: none
