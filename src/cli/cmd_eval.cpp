@@ -37,6 +37,7 @@ void print_summary(const nlohmann::json& s) {
   line("reply in the command's language", s["reply_language"]);
   std::printf("  %-34s %6.1f median, %.1f mean\n", "tokens generated per command", s["tokens_generated"]["median"].get<double>(),
               s["tokens_generated"]["mean"].get<double>());
+  std::printf("  %-34s %6d\n", "answers with a call taken back", s.value("answers_with_calls_taken_back", 0));
   std::printf("  %-34s %6.1f ms p50, %.1f ms p95\n", "latency per command", s["latency_ms"]["p50"].get<double>(),
               s["latency_ms"]["p95"].get<double>());
 }

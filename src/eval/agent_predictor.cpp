@@ -19,6 +19,7 @@ Predictor agent_predictor(Agent& agent) {
     p.calls = std::move(a.calls);
     p.reply = std::move(a.reply);
     p.tokens_generated = a.tokens_generated;
+    p.calls_taken_back = a.calls_taken_back;
     p.latency_ms = a.latency_ms;
     p.error = std::move(a.error);
     return p;

@@ -106,7 +106,7 @@ nlohmann::json summarize(const EvalRun& run) {
   Tally overall, irrelevance, missed, names, reply_lang, args;
   std::map<std::string, Tally> by_language, by_kind, by_function, by_type, by_turn;
   std::vector<double> tokens, latency;
-  int errors = 0;
+  int errors = 0, taken_back = 0;
   nlohmann::json failures = nlohmann::json::array();
   for (const auto& r : run.results) {
     const EvalCase& c = r.eval_case;
@@ -130,6 +130,7 @@ nlohmann::json summarize(const EvalRun& run) {
     tokens.push_back(r.prediction.tokens_generated);
     latency.push_back(r.prediction.latency_ms);
     errors += !r.prediction.error.empty();
+    taken_back += r.prediction.calls_taken_back > 0;
     if (!ok) {
       nlohmann::json expected = nlohmann::json::array();
       for (const auto& a : c.expected) expected.push_back(calls_json(a));
@@ -160,6 +161,7 @@ nlohmann::json summarize(const EvalRun& run) {
       {"tokens_generated", {{"median", percentile(tokens, 0.5)}, {"mean", n ? token_sum / double(n) : 0.0}}},
       {"latency_ms", {{"p50", percentile(latency, 0.5)}, {"p95", percentile(latency, 0.95)}, {"mean", n ? latency_sum / double(n) : 0.0}}},
       {"errors", errors},
+      {"answers_with_calls_taken_back", taken_back},  // the model repeated a call; the decoder took it back
       {"failures", failures},
   };
 }

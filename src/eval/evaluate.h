@@ -24,6 +24,7 @@ struct Prediction {
   int tokens_generated = 0;   // sampled + fast-forwarded answer tokens
   double latency_ms = 0;      // measured around the predictor call when the predictor leaves it 0
   std::string error;          // non-empty when the predictor failed on this command
+  int calls_taken_back = 0;   // repeated calls the decoder stepped back from (AgentAnswer::calls_taken_back)
 };
 using Predictor = std::function<Prediction(const EvalCase&)>;
 

@@ -72,6 +72,7 @@ std::string report_markdown(const nlohmann::json& s, size_t max_failures) {
   md += cat("| latency per command (p50 / p95) | ", fixed(s["latency_ms"]["p50"], 1), " ms / ",
             fixed(s["latency_ms"]["p95"], 1), " ms |\n");
   md += cat("| predictor errors | ", s.value("errors", 0), " |\n");
+  md += cat("| answers whose repeated call was taken back | ", s.value("answers_with_calls_taken_back", 0), " |\n");
   breakdown_table(md, "language", s["by_language"]);
   breakdown_table(md, "kind", s["by_kind"]);
   breakdown_table(md, "function", s["by_function"]);
@@ -127,6 +128,7 @@ std::string predictions_jsonl(const EvalRun& run) {
                         {"calls", calls}, {"reply", r.prediction.reply}, {"passed", r.passed()},
                         {"tokens_generated", r.prediction.tokens_generated}, {"latency_ms", r.prediction.latency_ms}};
     if (!r.prediction.error.empty()) j["error"] = r.prediction.error;
+    if (r.prediction.calls_taken_back > 0) j["calls_taken_back"] = r.prediction.calls_taken_back;
     out += j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
   }
   return out;

@@ -178,6 +178,7 @@ TEST(Summary, CountsEveryBreakdown) {
   answers["a"] = Prediction{{on}, "Turned on.", 5, 2.0, ""};
   answers["b"] = Prediction{{on}, "켰어요.", 7, 4.0, ""};
   answers["c"] = Prediction{{}, "I can only help with the purifier.", 9, 6.0, ""};
+  answers["a"].calls_taken_back = 1;
   Predictor predict = [&](const EvalCase& c) {
     if (c.id == "d") throw Error("model broke");
     return answers.at(c.id);
@@ -203,6 +204,7 @@ TEST(Summary, CountsEveryBreakdown) {
   EXPECT_EQ(s["argument_accuracy"]["passed"], 2);
   EXPECT_EQ(s["reply_language"]["passed"], 3);  // d has no reply
   EXPECT_EQ(s["errors"], 1);
+  EXPECT_EQ(s["answers_with_calls_taken_back"], 1);
   ASSERT_EQ(s["failures"].size(), 2u);
   EXPECT_EQ(s["failures"][0]["id"], "b");
   EXPECT_EQ(s["failures"][1]["error"], "model broke");
