@@ -262,7 +262,7 @@ AgentAnswer Agent::decode_at(int64_t start, const std::vector<int32_t>& prompt, 
       c.accept(id);
       generated.push_back(id);
       batch = {id};
-      while (options_.fast_forward && !c.done() && c.repeated_call() < 0) {
+      while (options_.fast_forward && !c.done() && (!options_.distinct_calls || c.repeated_call() < 0)) {
         int32_t f = c.forced_token();
         if (f < 0) break;
         c.accept(f);

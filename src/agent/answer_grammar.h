@@ -77,7 +77,7 @@ class AnswerConstraint {
   int32_t end_id() const { return end_id_; }
 
   // Where an answer is: everything accept() changes, so that a decoder can step
-  // back to an earlier token (mark, then rewind) and go on from there.
+  // back to an earlier token (keep a copy of position(), later rewind to it) and go on from there.
   struct Position {
     explicit Position(std::shared_ptr<GrammarAutomaton> automaton) : matcher(std::move(automaton)) {}
     GrammarMatcher matcher;
@@ -93,7 +93,7 @@ class AnswerConstraint {
     // Every call's text ("<function index>:<values>"), the closed ones each ended by '\n'.
     std::string calls_text;
     int closed = 0;     // calls closed so far
-    int repeated = -1;  // the index of the last closed call if it repeats an earlier one, else -1
+    int repeated = -1;  // set by the accept() that closed a call repeating an earlier one: its index; else -1
   };
   const Position& position() const { return p_; }
   // Back to a position this answer passed through (copies; no allocation once
