@@ -476,16 +476,15 @@ void AnswerConstraint::accept(int32_t id) {
   if (!p_.matcher.accept_token(id)) fail("token ", id, " is not allowed by the answer grammar here");
   const TokenVocab& vocab = automaton_->vocab();
   p_.repeated = -1;
-  bool function = false;
-  for (size_t f = 0; f < function_args_.size(); ++f)
-    if (function_args_[f].first == id) {
-      close_call();
-      ++p_.calls;
-      p_.call = int(f), p_.call_arg = 0, p_.value.clear(), p_.in_quotes = false, p_.arg_given = false, function = true;
-      append_decimal(p_.calls_text, f);  // the call's text: "<function index>:<values>"
-      p_.calls_text += ':';
-      break;
-    }
+  const int f = function_index(id);
+  const bool function = f >= 0;
+  if (function) {
+    close_call();
+    ++p_.calls;
+    p_.call = f, p_.call_arg = 0, p_.value.clear(), p_.in_quotes = false, p_.arg_given = false;
+    append_decimal(p_.calls_text, size_t(f));  // the call's text: "<function index>:<values>"
+    p_.calls_text += ':';
+  }
   // Where the calls part is: values are separated by ',' (free text is quoted and may hold
   // ',' and spaces; an empty slot is an argument left out); the reply begins after a space.
   if (!function && p_.call >= 0) {
@@ -539,10 +538,10 @@ void AnswerConstraint::close_call() {
   ++p_.closed;
 }
 
-bool AnswerConstraint::is_function_token(int32_t id) const {
-  for (const auto& [fid, slots] : function_args_)
-    if (fid == id) return true;
-  return false;
+int AnswerConstraint::function_index(int32_t id) const {
+  for (size_t f = 0; f < function_args_.size(); ++f)
+    if (function_args_[f].first == id) return int(f);
+  return -1;
 }
 
 bool AnswerConstraint::done() const { return p_.done; }

@@ -106,7 +106,9 @@ class AnswerConstraint {
   int repeated_call() const { return p_.repeated; }
   // No further call in this answer: function tokens are masked out from here.
   void end_calls() { p_.calls_over = true; }
-  bool is_function_token(int32_t id) const;
+  bool is_function_token(int32_t id) const { return function_index(id) >= 0; }
+  // The function a function token calls, as its index in the schema; -1 for any other token.
+  int function_index(int32_t id) const;
 
  private:
   void init_tables(const DomainSchema& schema);
