@@ -33,6 +33,9 @@ void print_summary(const nlohmann::json& s) {
   for (auto it = s["by_language"].begin(); it != s["by_language"].end(); ++it) line(("  language " + it.key()).c_str(), *it);
   for (auto it = s["by_kind"].begin(); it != s["by_kind"].end(); ++it) line(("  kind " + it.key()).c_str(), *it);
   line("no call where none belongs", s["irrelevance"]);
+  if (s.contains("out_of_scope") && s["out_of_scope"]["n"].get<int>() > 0)
+    std::printf("  %-34s %5.1f%% (%d/%d)\n", "out-of-scope, state-changing call", 100 * s["out_of_scope"]["rate"].get<double>(),
+                s["out_of_scope"]["acted"].get<int>(), s["out_of_scope"]["n"].get<int>());
   line("argument accuracy", s["argument_accuracy"]);
   line("reply in the command's language", s["reply_language"]);
   std::printf("  %-34s %6.1f median, %.1f mean\n", "tokens generated per command", s["tokens_generated"]["median"].get<double>(),
@@ -67,7 +70,7 @@ void run_eval(const EvalOptions& o) {
     run = evaluate_model(o.model, device, cases, mo);
   }
   run.cases_path = cases_path;
-  nlohmann::json summary = summarize(run);
+  nlohmann::json summary = summarize(run, device.get());
   print_summary(summary);
   if (!o.report.empty()) {
     write_report(o.report, run, summary);
@@ -79,6 +82,7 @@ void run_eval(const EvalOptions& o) {
                          {"irrelevance", summary["irrelevance"]},
                          {"tokens_generated", summary["tokens_generated"]},
                          {"latency_ms", summary["latency_ms"]}};
+  if (summary.contains("out_of_scope")) last["out_of_scope"] = summary["out_of_scope"];
   std::printf("%s\n", last.dump().c_str());
 }
 

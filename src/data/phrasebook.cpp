@@ -850,8 +850,11 @@ GenerationConfig load_config(const std::string& path, std::string& bytes, const 
       ReportTargets& r = c.report_targets;
       for (const auto& [name, w] : *t) {
         std::string nm(name.str());
-        if (nm == "functional_success" || nm == "every_language" || nm == "out_of_scope") {
-          double* dst = nm == "functional_success" ? &r.functional_success : nm == "every_language" ? &r.every_language : &r.out_of_scope;
+        if (nm == "functional_success" || nm == "every_language" || nm == "out_of_scope" || nm == "out_of_scope_acted") {
+          double* dst = nm == "functional_success" ? &r.functional_success
+                        : nm == "every_language"   ? &r.every_language
+                        : nm == "out_of_scope"     ? &r.out_of_scope
+                                                   : &r.out_of_scope_acted;
           if (!w.is_number() || *w.value<double>() < 0 || *w.value<double>() > 1)
             error(w, cat("report_targets.", nm, " must be a share between 0 and 1"));
           *dst = *w.value<double>();
@@ -871,7 +874,7 @@ GenerationConfig load_config(const std::string& path, std::string& bytes, const 
           r.max_minutes = *w.value<double>();
         } else {
           error(w, cat("report_targets: unknown key '", nm,
-                       "' (functional_success, every_language, out_of_scope, models, max_params, max_minutes)"));
+                       "' (functional_success, every_language, out_of_scope, out_of_scope_acted, models, max_params, max_minutes)"));
         }
       }
     } else {

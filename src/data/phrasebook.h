@@ -81,6 +81,7 @@ struct ReportTargets {
   double functional_success = 0.95;  // share of cases fully right, for each model in `models`
   double every_language = 0.93;      // the same for each language (and code-switched) alone
   double out_of_scope = 0.95;        // out-of-scope requests handled: no call, or the call the cases expect
+  double out_of_scope_acted = 0.01;  // at most this share of them answered with a state-changing call
   std::vector<std::string> models = {"model", "model-q8_0"};  // the model files (without .gguf) held to them
   int64_t max_params = 30'000'000;
   double max_minutes = 15;           // all demo stages together

@@ -26,6 +26,21 @@ const Placeholder* DeviceSpec::find_placeholder(const std::string& name) const {
   return nullptr;
 }
 
+bool DeviceSpec::writes_state(const std::string& function) const {
+  if (effects.empty()) return true;
+  auto acts = [&](const FieldRef& r) { return !fields[r.field].reply_only; };
+  for (const auto& e : effects) {
+    if (e.function != function) continue;
+    for (const auto& [r, v] : e.set)
+      if (acts(r)) return true;
+    for (const auto& [r, v] : e.step)
+      if (acts(r)) return true;
+    for (const auto& r : e.reset)
+      if (acts(r)) return true;
+  }
+  return false;
+}
+
 DeviceSpec DeviceSpec::stateless(DomainSchema schema) {
   DeviceSpec d;
   d.schema = std::move(schema);
@@ -115,7 +130,7 @@ struct DeviceParser {
   StateField field(const std::string& name, const toml::node& node) const {
     const toml::table* t = node.as_table();
     if (!t) error(node, cat("state field '", name, "' must be a table ({ type = ..., initial = ... })"));
-    check_keys(*t, {"type", "values", "min", "max", "keys", "initial"}, cat("state field '", name, "'").c_str());
+    check_keys(*t, {"type", "values", "min", "max", "keys", "initial", "reply_only"}, cat("state field '", name, "'").c_str());
     StateField f;
     f.name = name;
     const toml::node* type = t->get("type");
@@ -164,6 +179,10 @@ struct DeviceParser {
     if (!v) error(*init, "'initial' must be a string, a number or a boolean");
     f.initial = to_field_type(f, *v);
     if (std::string why = check_field_value(f, f.initial); !why.empty()) error(*init, why);
+    if (const toml::node* r = t->get("reply_only")) {
+      if (!r->is_boolean()) error(*r, "'reply_only' must be true or false");
+      f.reply_only = *r->value<bool>();
+    }
     return f;
   }
 

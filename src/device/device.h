@@ -32,6 +32,7 @@ struct StateField {
   std::optional<double> min, max;      // Integer / Number: steps stop here
   std::vector<std::string> keys;       // non-empty: a keyed field
   ArgValue initial;
+  bool reply_only = false;             // holds only what a reply says (the last tip's topic): writing it is not an action
   size_t n_slots() const { return keys.empty() ? 1 : keys.size(); }
 };
 
@@ -77,6 +78,10 @@ struct DeviceSpec {
   std::vector<Placeholder> placeholders;
   const StateField* find_field(const std::string& name) const;
   const Placeholder* find_placeholder(const std::string& name) const;
+  // Whether a call of `function` can change the device: some effect of it
+  // sets, steps or resets a field that is not reply_only. A device without
+  // effects (stateless) cannot say, so there every function counts as one that acts.
+  bool writes_state(const std::string& function) const;
   // A device with no state: calls are checked and remembered ({ARGNAME} fills), nothing else.
   static DeviceSpec stateless(DomainSchema schema);
 };

@@ -6,6 +6,7 @@
 #include <map>
 #include <set>
 
+#include "device/device.h"
 #include "domain/language.h"
 #include "platform/error.h"
 #include "platform/progress.h"
@@ -102,8 +103,8 @@ nlohmann::json calls_json(const std::vector<Call>& calls) {
 
 }  // namespace
 
-nlohmann::json summarize(const EvalRun& run) {
-  Tally overall, irrelevance, missed, names, reply_lang, args;
+nlohmann::json summarize(const EvalRun& run, const DeviceSpec* device) {
+  Tally overall, irrelevance, missed, names, reply_lang, args, acted_out_of_scope;
   std::map<std::string, Tally> by_language, by_kind, by_function, by_type, by_turn;
   std::vector<double> tokens, latency;
   int errors = 0, taken_back = 0;
@@ -121,6 +122,12 @@ nlohmann::json summarize(const EvalRun& run) {
     for (const auto& t : std::set<std::string>(c.types.begin(), c.types.end())) by_type[t].add(ok);
     // Turn depth: 1 for a single command, 2 for the second user turn of a conversation, ...
     by_turn[std::to_string(c.history.size() + 1)].add(ok);
+    const bool out_of_scope = std::any_of(c.types.begin(), c.types.end(), [](const std::string& t) {
+      return t == "out_of_scope" || t == "out_of_scope_mid";
+    });
+    if (device && out_of_scope)
+      acted_out_of_scope.add(std::any_of(r.prediction.calls.begin(), r.prediction.calls.end(),
+                                         [&](const Call& call) { return device->writes_state(call.name); }));
     if (r.kind() == "none") irrelevance.add(r.prediction.calls.empty());
     else missed.add(r.prediction.calls.empty());
     names.add(r.score.names_match);
@@ -143,7 +150,7 @@ nlohmann::json summarize(const EvalRun& run) {
   for (double t : tokens) token_sum += t;
   for (double t : latency) latency_sum += t;
   size_t n = run.results.size();
-  return {
+  nlohmann::json out = {
       {"name", run.name},
       {"model", run.model},
       {"cases", run.cases_path},
@@ -164,6 +171,10 @@ nlohmann::json summarize(const EvalRun& run) {
       {"answers_with_calls_taken_back", taken_back},  // the model repeated a call; the decoder took it back
       {"failures", failures},
   };
+  // acted: the out-of-scope requests answered with a state-changing call (lower is better).
+  if (device) out["out_of_scope"] = {{"n", acted_out_of_scope.n}, {"acted", acted_out_of_scope.passed},
+                                     {"rate", acted_out_of_scope.n ? double(acted_out_of_scope.passed) / acted_out_of_scope.n : 0.0}};
+  return out;
 }
 
 }  // namespace edgelm

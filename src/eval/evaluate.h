@@ -18,6 +18,8 @@
 
 namespace edgelm {
 
+struct DeviceSpec;  // device/device.h
+
 struct Prediction {
   std::vector<Call> calls;
   std::string reply;          // placeholders already filled by the device
@@ -57,8 +59,11 @@ CaseResult score_case(const DomainSchema& schema, const EvalCase& c, Prediction 
 // by_function, by_type (name -> {n, passed, rate}), irrelevance, missed_calls,
 // function_accuracy, argument_accuracy, reply_language, tokens_generated
 // {median, mean}, latency_ms {p50, p95, mean}, errors, failures [{id, text,
-// lang, expected, predicted, reply, error}].
-nlohmann::json summarize(const EvalRun& run);
+// lang, expected, predicted, reply, error}]. With the device, also
+// out_of_scope {n, acted, rate}: of the cases typed out_of_scope (or
+// out_of_scope_mid), those answered with a call that changes the device's state
+// (DeviceSpec::writes_state), the failure a user forgives least.
+nlohmann::json summarize(const EvalRun& run, const DeviceSpec* device = nullptr);
 
 // Whether a reply is in the command's language: that language's script has
 // letters in it and no other script has more (src/domain/language.h); a

@@ -28,6 +28,12 @@ std::string tally_cell(const nlohmann::json& t) {
   return cat(percent(t.value("rate", 0.0)), " (", t.value("passed", 0), "/", t.value("n", 0), ")");
 }
 
+// summarize's out_of_scope: "3.2% (1/31)", or "–" without such cases.
+std::string acted_cell(const nlohmann::json& t) {
+  if (t.value("n", 0) == 0) return "–";
+  return cat(percent(t.value("rate", 0.0)), " (", t.value("acted", 0), "/", t.value("n", 0), ")");
+}
+
 // Markdown table cells must not contain raw pipes or newlines.
 std::string md_escape(const std::string& s) {
   std::string out;
@@ -73,6 +79,8 @@ std::string report_markdown(const nlohmann::json& s, size_t max_failures) {
             fixed(s["latency_ms"]["p95"], 1), " ms |\n");
   md += cat("| predictor errors | ", s.value("errors", 0), " |\n");
   md += cat("| answers whose repeated call was taken back | ", s.value("answers_with_calls_taken_back", 0), " |\n");
+  if (s.contains("out_of_scope"))
+    md += cat("| out-of-scope requests answered with a state-changing call (lower is better) | ", acted_cell(s["out_of_scope"]), " |\n");
   breakdown_table(md, "language", s["by_language"]);
   breakdown_table(md, "kind", s["by_kind"]);
   breakdown_table(md, "function", s["by_function"]);
@@ -148,8 +156,8 @@ void write_report(const std::string& dir, const EvalRun& run, const nlohmann::js
 std::string comparison_markdown(const std::vector<nlohmann::json>& summaries, const std::vector<std::string>& languages) {
   std::string md = "| model | success | ", rule = "| --- | --- | ";
   for (const auto& l : languages) md += md_escape(l) + " | ", rule += "--- | ";
-  md += "single | multi | no call | irrelevance | args | reply lang | tokens (median) | latency p50 / p95 |\n" + rule +
-        "--- | --- | --- | --- | --- | --- | --- | --- |\n";
+  md += "single | multi | no call | irrelevance | acts on out-of-scope | args | reply lang | tokens (median) | latency p50 / p95 |\n" +
+        rule + "--- | --- | --- | --- | --- | --- | --- | --- | --- |\n";
   auto rate_of = [](const nlohmann::json& m, const std::string& key) -> std::string {
     if (!m.contains(key)) return "–";
     return percent(m[key]["rate"]);
@@ -159,7 +167,7 @@ std::string comparison_markdown(const std::vector<nlohmann::json>& summaries, co
     for (const auto& l : languages) md += rate_of(s["by_language"], l) + " | ";
     md += cat(rate_of(s["by_kind"], "single"), " | ", rate_of(s["by_kind"], "multi"), " | ",
               rate_of(s["by_kind"], "none"), " | ", percent(s["irrelevance"]["rate"]), " | ",
-              percent(s["argument_accuracy"]["rate"]), " | ", percent(s["reply_language"]["rate"]), " | ",
+              s.contains("out_of_scope") ? acted_cell(s["out_of_scope"]) : std::string("–"), " | ", percent(s["argument_accuracy"]["rate"]), " | ", percent(s["reply_language"]["rate"]), " | ",
               fixed(s["tokens_generated"]["median"], 1), " | ", fixed(s["latency_ms"]["p50"], 1), " / ",
               fixed(s["latency_ms"]["p95"], 1), " ms |\n");
   }

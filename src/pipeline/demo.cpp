@@ -219,7 +219,7 @@ nlohmann::json run_demo(const DemoOptions& o) {
       EvalRun run = evaluate_model(rel(first_model), device, load_cases(handwritten_path, schema), mo);
       run.name = "first model (before the focus round)";
       run.cases_path = handwritten_path;
-      nlohmann::json s = summarize(run);
+      nlohmann::json s = summarize(run, device.get());
       write_report(rel("eval/round1"), run, s);
       nlohmann::json head = s;
       head.erase("failures");
@@ -335,7 +335,7 @@ nlohmann::json run_demo(const DemoOptions& o) {
         }
         run.name = e.title;
         run.cases_path = cs.path;
-        nlohmann::json s = summarize(run);
+        nlohmann::json s = summarize(run, device.get());
         write_report(rel(dir), run, s);
         // The manifest keeps the headline figures; the full report is in the folder.
         nlohmann::json head = s;

@@ -137,6 +137,12 @@ nlohmann::json write_demo_report(const StageRunner& st, const DemoReportInput& i
       if (s["irrelevance"].value("n", 0) > 0) t["no_call_on_out_of_scope"] = judged(s["irrelevance"]["rate"].get<double>(), goal.out_of_scope);
       if (!in.out_of_scope_calls.empty() && s.contains("by_type") && s["by_type"].contains("out_of_scope"))
         t["out_of_scope_call"] = judged(s["by_type"]["out_of_scope"]["rate"].get<double>(), goal.out_of_scope);
+      // The failure a user forgives least: a request the device cannot serve that changes it anyway (lower is better).
+      if (s.contains("out_of_scope") && s["out_of_scope"].value("n", 0) > 0) {
+        const double acted = s["out_of_scope"]["rate"].get<double>();
+        t["out_of_scope_acted"] = {{"value", acted}, {"target", goal.out_of_scope_acted}, {"met", acted <= goal.out_of_scope_acted},
+                                   {"acted", s["out_of_scope"]["acted"]}, {"n", s["out_of_scope"]["n"]}};
+      }
       targets[slug] = t;
     }
   }
@@ -187,6 +193,11 @@ nlohmann::json write_demo_report(const StageRunner& st, const DemoReportInput& i
     row(cat("every language (lowest: ", t["every_language"]["lowest"].get<std::string>(), ")"), t["every_language"]);
     if (t.contains("no_call_on_out_of_scope")) row("no call on out-of-scope requests", t["no_call_on_out_of_scope"]);
     if (t.contains("out_of_scope_call")) row(cat("out-of-scope requests → ", oos_calls), t["out_of_scope_call"]);
+    if (t.contains("out_of_scope_acted")) {
+      const nlohmann::json& j = t["out_of_scope_acted"];
+      md += cat("| ", slug, ": out-of-scope requests answered with a state-changing call ≤ ", percent(j["target"]), " | ", percent(j["value"]),
+                " (", j["acted"].get<int>(), "/", j["n"].get<int>(), ") | ", check(j["met"]), " |\n");
+    }
   }
   md += cat("| model ≤ ", goal.max_params, " parameters | ", n_params, " | ", check(targets["params"]["met"]), " |\n");
   md += cat("| all stages ≤ ", fixed(goal.max_minutes, 0), " minutes | ", fixed(total, 0), " s | ", check(targets["total_seconds"]["met"]),

@@ -239,6 +239,43 @@ TEST(Device, MalformedDeviceFilesNameLineAndProblem) {
   }
 }
 
+TEST(Device, WritesStateSaysWhichCallsAct) {
+  // `fan` writes only a reply_only field (what a reply will say), `status` only reads.
+  const char* device = R"(
+[state]
+lights = { type = "enum", values = ["on", "off"], keys = ["hall", "kitchen"], initial = "off" }
+said = { type = "enum", values = ["low", "mid", "high"], initial = "low", reply_only = true }
+[[effect]]
+function = "light"
+set = { "lights.{room}" = "{state}" }
+[[effect]]
+function = "status"
+read = ["lights.{room}"]
+[[effect]]
+function = "fan"
+set = { said = "{speed}" }
+[[effect]]
+function = "factory_reset"
+reset = ["lights.*", "said"]
+)";
+  DomainSchema schema = parse_schema(kFunctions, "functions.toml");
+  DeviceSpec d = parse_device(schema, device, "device.toml");
+  EXPECT_TRUE(d.writes_state("light"));
+  EXPECT_TRUE(d.writes_state("factory_reset"));
+  EXPECT_FALSE(d.writes_state("status"));
+  EXPECT_FALSE(d.writes_state("fan"));
+  EXPECT_FALSE(d.writes_state("all_off"));  // no effect at all
+  EXPECT_TRUE(spec()->writes_state("heat"));  // steps
+  // Without effects nothing says what a call does: every call counts as acting.
+  EXPECT_TRUE(DeviceSpec::stateless(schema).writes_state("status"));
+  try {
+    parse_device(schema, "[state]\nx = { type = \"integer\", initial = 0, reply_only = \"yes\" }\n", "device.toml");
+    ADD_FAILURE() << "accepted a reply_only that is not a boolean";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("'reply_only' must be true or false"), std::string::npos) << e.what();
+  }
+}
+
 TEST(Device, StatelessDeviceRemembersArguments) {
   Device d(std::make_shared<const DeviceSpec>(DeviceSpec::stateless(parse_schema(kFunctions, "functions.toml"))));
   EXPECT_EQ(d.execute(call("light", {{"room", s("hall")}})).summary, "no change");

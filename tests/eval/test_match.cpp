@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "device/device.h"
 #include "eval/cases.h"
 #include "eval/evaluate.h"
 #include "eval/match.h"
@@ -210,6 +211,28 @@ TEST(Summary, CountsEveryBreakdown) {
   EXPECT_EQ(s["failures"][1]["error"], "model broke");
   EXPECT_DOUBLE_EQ(s["tokens_generated"]["median"].get<double>(), 6.0);  // 0, 5, 7, 9
   EXPECT_DOUBLE_EQ(s["latency_ms"]["p50"].get<double>(), percentile({2.0, 4.0, 6.0, run.results[3].prediction.latency_ms}, 0.5));
+}
+
+TEST(Summary, CountsStateChangingCallsOnOutOfScopeRequests) {
+  const DeviceSpec device = load_device(resolve_domain_dir("air-purifier"));
+  Call on = call("set_power", {{"state", std::string("on")}});
+  Call quality = call("get_air_quality");
+  Call tip = call("get_wellness_tip", {{"topic", std::string("sleep")}});
+  std::vector<EvalCase> cases = {
+      {"a", "en", "what's the weather", {{}}, {"out_of_scope"}},
+      {"b", "en", "order a pizza", {{}}, {"out_of_scope"}},
+      {"c", "en", "good job", {{}}, {"out_of_scope_mid"}},
+      {"d", "en", "tell me a joke", {{}}, {"out_of_scope"}},
+      {"e", "en", "turn it on", {{on}}, {"direct"}},  // not out of scope: its call does not count
+  };
+  std::map<std::string, std::vector<Call>> answers = {{"a", {}}, {"b", {quality, on}}, {"c", {tip}}, {"d", {quality}}, {"e", {on}}};
+  EvalRun run = evaluate_cases(schema(), cases, [&](const EvalCase& c) { return Prediction{answers.at(c.id), "", 1, 1.0, ""}; });
+  nlohmann::json s = summarize(run, &device);
+  // b acted (set_power); c's tip only remembers its topic (reply_only), d only reads.
+  EXPECT_EQ(s["out_of_scope"]["n"], 4);
+  EXPECT_EQ(s["out_of_scope"]["acted"], 1);
+  EXPECT_DOUBLE_EQ(s["out_of_scope"]["rate"].get<double>(), 0.25);
+  EXPECT_FALSE(summarize(run).contains("out_of_scope"));  // without the device it cannot say
 }
 
 TEST(Summary, Percentile) {

@@ -66,6 +66,9 @@ TEST(Demo, QuickRunProducesEveryArtefactFromItsOwnFigures) {
   EXPECT_DOUBLE_EQ(card["targets"]["model"]["every_language"]["target"].get<double>(), 0.90);
   EXPECT_EQ(card["targets"]["model"]["functional_success"]["value"], card["results"]["handwritten"]["model"]["overall"]["rate"]);
   EXPECT_EQ(disk["stages"].size(), card["stages"].size());
+  // Out-of-scope requests answered with a state-changing call: counted for every model and the baseline, judged for the model.
+  EXPECT_EQ(card["targets"]["model"]["out_of_scope_acted"]["value"], card["results"]["handwritten"]["model"]["out_of_scope"]["rate"]);
+  EXPECT_GT(card["results"]["handwritten"]["keyword-baseline"]["out_of_scope"]["n"].get<int>(), 0);
 
   // Success counts agree with the per-case predictions written by the same run.
   for (const char* slug : {"model", "keyword-baseline"}) {

@@ -80,5 +80,21 @@ TEST(DemoReport, NoCallDomainsAndTheirOwnThresholds) {
             std::string::npos);
 }
 
+TEST(DemoReport, StateChangingCallsOnOutOfScopeRequestsHaveTheirOwnCeiling) {
+  data::ReportTargets t;  // out_of_scope_acted: at most 1%
+  nlohmann::json s = summary(0.96, 0.95, tally(10, 9), {{"out_of_scope", tally(10, 9)}});
+  s["out_of_scope"] = {{"n", 10}, {"acted", 1}, {"rate", 0.1}};
+  nlohmann::json card = card_for("acted", t, {}, s);
+  const nlohmann::json& m = card["targets"]["model"];
+  EXPECT_DOUBLE_EQ(m["out_of_scope_acted"]["value"].get<double>(), 0.1);
+  EXPECT_FALSE(m["out_of_scope_acted"]["met"].get<bool>());  // lower is better: 10% > 1%
+  const std::string md = card["report_md"];
+  EXPECT_NE(md.find("| model: out-of-scope requests answered with a state-changing call ≤ 1.0% | 10.0% (1/10) | NOT met |"),
+            std::string::npos) << md;
+  EXPECT_NE(md.find("acts on out-of-scope"), std::string::npos) << md;  // the results table's column
+  s["out_of_scope"] = {{"n", 10}, {"acted", 0}, {"rate", 0.0}};
+  EXPECT_TRUE(card_for("acted0", t, {}, s)["targets"]["model"]["out_of_scope_acted"]["met"].get<bool>());
+}
+
 }  // namespace
 }  // namespace edgelm
