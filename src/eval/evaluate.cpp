@@ -4,6 +4,8 @@
 #include <chrono>
 #include <cmath>
 #include <map>
+#include <memory>
+#include <optional>
 #include <set>
 
 #include "device/device.h"
@@ -95,6 +97,28 @@ nlohmann::json tallies_json(const std::map<std::string, Tally>& m) {
   return j;
 }
 
+// Whether `calls`, run on the device after the conversation's earlier turns,
+// would change it: a call of a state-writing function that is complete. A
+// partial call (toggle_lights without a state) changes nothing and asks; a call
+// outside the API is refused.
+bool acts_on_device(const DeviceSpec& spec, const std::vector<Turn>& history, const std::vector<Call>& calls) {
+  Device device(std::shared_ptr<const DeviceSpec>(&spec, [](const DeviceSpec*) {}));
+  auto run = [&](const Call& call) -> std::optional<Execution> {
+    try {
+      return device.execute(call);
+    } catch (const Error&) {
+      return std::nullopt;
+    }
+  };
+  for (const Turn& t : history)
+    for (const Call& call : t.calls) run(call);
+  for (const Call& call : calls) {
+    std::optional<Execution> e = run(call);
+    if (e && e->missing.empty() && spec.writes_state(call.name)) return true;
+  }
+  return false;
+}
+
 nlohmann::json calls_json(const std::vector<Call>& calls) {
   nlohmann::json j = nlohmann::json::array();
   for (const auto& c : calls) j.push_back(call_to_json(c));
@@ -122,12 +146,17 @@ nlohmann::json summarize(const EvalRun& run, const DeviceSpec* device) {
     for (const auto& t : std::set<std::string>(c.types.begin(), c.types.end())) by_type[t].add(ok);
     // Turn depth: 1 for a single command, 2 for the second user turn of a conversation, ...
     by_turn[std::to_string(c.history.size() + 1)].add(ok);
-    const bool out_of_scope = std::any_of(c.types.begin(), c.types.end(), [](const std::string& t) {
-      return t == "out_of_scope" || t == "out_of_scope_mid";
-    });
-    if (device && out_of_scope)
-      acted_out_of_scope.add(std::any_of(r.prediction.calls.begin(), r.prediction.calls.end(),
-                                         [&](const Call& call) { return device->writes_state(call.name); }));
+    if (device) {
+      // An out-of-scope request: typed so, and no right answer acts (a conversation
+      // typed out_of_scope_mid may end on an ordinary command after the request).
+      auto acts = [&](const std::vector<Call>& calls) {
+        return std::any_of(calls.begin(), calls.end(), [&](const Call& call) { return device->writes_state(call.name); });
+      };
+      const bool typed = std::any_of(c.types.begin(), c.types.end(),
+                                     [](const std::string& t) { return t == "out_of_scope" || t == "out_of_scope_mid"; });
+      if (typed && std::none_of(c.expected.begin(), c.expected.end(), acts))
+        acted_out_of_scope.add(acts_on_device(*device, c.history, r.prediction.calls));
+    }
     if (r.kind() == "none") irrelevance.add(r.prediction.calls.empty());
     else missed.add(r.prediction.calls.empty());
     names.add(r.score.names_match);

@@ -61,8 +61,9 @@ CaseResult score_case(const DomainSchema& schema, const EvalCase& c, Prediction 
 // {median, mean}, latency_ms {p50, p95, mean}, errors, failures [{id, text,
 // lang, expected, predicted, reply, error}]. With the device, also
 // out_of_scope {n, acted, rate}: of the cases typed out_of_scope (or
-// out_of_scope_mid), those answered with a call that changes the device's state
-// (DeviceSpec::writes_state), the failure a user forgives least.
+// out_of_scope_mid) whose right answers change nothing, those answered with a
+// complete call that changes the device's state (DeviceSpec::writes_state; a
+// partial call only asks), the failure a user forgives least.
 nlohmann::json summarize(const EvalRun& run, const DeviceSpec* device = nullptr);
 
 // Whether a reply is in the command's language: that language's script has

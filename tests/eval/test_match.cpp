@@ -224,8 +224,10 @@ TEST(Summary, CountsStateChangingCallsOnOutOfScopeRequests) {
       {"c", "en", "good job", {{}}, {"out_of_scope_mid"}},
       {"d", "en", "tell me a joke", {{}}, {"out_of_scope"}},
       {"e", "en", "turn it on", {{on}}, {"direct"}},  // not out of scope: its call does not count
+      // A conversation typed out_of_scope_mid that ends on a command after the request: not counted either.
+      {"f", "en", "ok, turn it on", {{on}}, {"out_of_scope_mid"}},
   };
-  std::map<std::string, std::vector<Call>> answers = {{"a", {}}, {"b", {quality, on}}, {"c", {tip}}, {"d", {quality}}, {"e", {on}}};
+  std::map<std::string, std::vector<Call>> answers = {{"a", {}}, {"b", {quality, on}}, {"c", {tip}}, {"d", {quality}}, {"e", {on}}, {"f", {on}}};
   EvalRun run = evaluate_cases(schema(), cases, [&](const EvalCase& c) { return Prediction{answers.at(c.id), "", 1, 1.0, ""}; });
   nlohmann::json s = summarize(run, &device);
   // b acted (set_power); c's tip only remembers its topic (reply_only), d only reads.
@@ -233,6 +235,30 @@ TEST(Summary, CountsStateChangingCallsOnOutOfScopeRequests) {
   EXPECT_EQ(s["out_of_scope"]["acted"], 1);
   EXPECT_DOUBLE_EQ(s["out_of_scope"]["rate"].get<double>(), 0.25);
   EXPECT_FALSE(summarize(run).contains("out_of_scope"));  // without the device it cannot say
+}
+
+TEST(Summary, PartialCallsAndRefusedCallsDoNotAct) {
+  const DeviceSpec device = load_device(resolve_domain_dir("smart-home"));
+  Call unclear = call("intent_unclear", {{"reason", std::string("off_topic")}});
+  Call kitchen = call("toggle_lights", {{"room", std::string("kitchen")}});  // no state: the device asks
+  Call kitchen_on = call("toggle_lights", {{"room", std::string("kitchen")}, {"state", std::string("on")}});
+  Call unlock = call("lock_door", {{"state", std::string("unlock")}});  // no door
+  Call status = call("get_device_status", {{"device_type", std::string("door")}});
+  std::vector<EvalCase> cases = {
+      {"a", "en", "open the window", {{unclear}}, {"out_of_scope"}},
+      {"b", "en", "order milk", {{unclear}}, {"out_of_scope"}},
+      {"c", "en", "tell me a joke", {{unclear}}, {"out_of_scope"}},
+      {"d", "en", "what's the weather", {{unclear}}, {"out_of_scope"}},
+      {"e", "en", "call a taxi", {{unclear}}, {"out_of_scope"}},
+  };
+  Call bad = call("toggle_lights", {{"room", std::string("garden")}});  // outside the API: refused
+  std::map<std::string, std::vector<Call>> answers = {
+      {"a", {unlock}}, {"b", {kitchen}}, {"c", {status}}, {"d", {kitchen_on}}, {"e", {bad}}};
+  EvalRun run = evaluate_cases(load_schema(resolve_domain_dir("smart-home") + "/functions.toml"), cases,
+                               [&](const EvalCase& c) { return Prediction{answers.at(c.id), "", 1, 1.0, ""}; });
+  nlohmann::json s = summarize(run, &device);
+  EXPECT_EQ(s["out_of_scope"]["n"], 5);
+  EXPECT_EQ(s["out_of_scope"]["acted"], 1);  // only d: the partial calls ask, the status reads, the garden does not exist
 }
 
 TEST(Summary, Percentile) {
