@@ -850,11 +850,14 @@ GenerationConfig load_config(const std::string& path, std::string& bytes, const 
       ReportTargets& r = c.report_targets;
       for (const auto& [name, w] : *t) {
         std::string nm(name.str());
-        if (nm == "functional_success" || nm == "every_language" || nm == "out_of_scope" || nm == "out_of_scope_acted") {
-          double* dst = nm == "functional_success" ? &r.functional_success
-                        : nm == "every_language"   ? &r.every_language
-                        : nm == "out_of_scope"     ? &r.out_of_scope
-                                                   : &r.out_of_scope_acted;
+        static const std::pair<const char*, double ReportTargets::*> shares[] = {
+            {"functional_success", &ReportTargets::functional_success},
+            {"every_language", &ReportTargets::every_language},
+            {"out_of_scope", &ReportTargets::out_of_scope},
+            {"out_of_scope_acted", &ReportTargets::out_of_scope_acted}};
+        auto share = std::find_if(std::begin(shares), std::end(shares), [&](const auto& p) { return nm == p.first; });
+        if (share != std::end(shares)) {
+          double* dst = &(r.*(share->second));
           if (!w.is_number() || *w.value<double>() < 0 || *w.value<double>() > 1)
             error(w, cat("report_targets.", nm, " must be a share between 0 and 1"));
           *dst = *w.value<double>();

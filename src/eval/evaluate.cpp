@@ -149,13 +149,10 @@ nlohmann::json summarize(const EvalRun& run, const DeviceSpec* device) {
     if (device) {
       // An out-of-scope request: typed so, and no right answer acts (a conversation
       // typed out_of_scope_mid may end on an ordinary command after the request).
-      auto acts = [&](const std::vector<Call>& calls) {
-        return std::any_of(calls.begin(), calls.end(), [&](const Call& call) { return device->writes_state(call.name); });
-      };
+      auto acts = [&](const std::vector<Call>& calls) { return acts_on_device(*device, c.history, calls); };
       const bool typed = std::any_of(c.types.begin(), c.types.end(),
                                      [](const std::string& t) { return t == "out_of_scope" || t == "out_of_scope_mid"; });
-      if (typed && std::none_of(c.expected.begin(), c.expected.end(), acts))
-        acted_out_of_scope.add(acts_on_device(*device, c.history, r.prediction.calls));
+      if (typed && std::none_of(c.expected.begin(), c.expected.end(), acts)) acted_out_of_scope.add(acts(r.prediction.calls));
     }
     if (r.kind() == "none") irrelevance.add(r.prediction.calls.empty());
     else missed.add(r.prediction.calls.empty());

@@ -167,7 +167,8 @@ std::string comparison_markdown(const std::vector<nlohmann::json>& summaries, co
     for (const auto& l : languages) md += rate_of(s["by_language"], l) + " | ";
     md += cat(rate_of(s["by_kind"], "single"), " | ", rate_of(s["by_kind"], "multi"), " | ",
               rate_of(s["by_kind"], "none"), " | ", percent(s["irrelevance"]["rate"]), " | ",
-              s.contains("out_of_scope") ? acted_cell(s["out_of_scope"]) : std::string("–"), " | ", percent(s["argument_accuracy"]["rate"]), " | ", percent(s["reply_language"]["rate"]), " | ",
+              acted_cell(s.value("out_of_scope", nlohmann::json::object())), " | ", percent(s["argument_accuracy"]["rate"]), " | ",
+              percent(s["reply_language"]["rate"]), " | ",
               fixed(s["tokens_generated"]["median"], 1), " | ", fixed(s["latency_ms"]["p50"], 1), " / ",
               fixed(s["latency_ms"]["p95"], 1), " ms |\n");
   }
