@@ -4,6 +4,8 @@
 
 #include "cli/command.h"
 #include "data/dataset.h"
+#include "device/device.h"
+#include "eval/cases.h"
 #include "domain/schema.h"
 #include "platform/error.h"
 
@@ -23,16 +25,31 @@ void run_generate(GenerateOptions o, const std::string& balance) {
   std::printf("%s\n", j.dump().c_str());
 }
 
-void run_audit(const std::string& dir, AuditOptions o) {
+void run_audit(const std::string& dir, AuditOptions o, const std::vector<std::string>& case_files) {
   if (!o.domain_dir.empty()) o.domain_dir = resolve_domain_dir(o.domain_dir);
+  if (!case_files.empty()) {
+    if (o.domain_dir.empty()) o.domain_dir = domain_dir_of_data(dir);
+    const DomainSchema schema = load_device(o.domain_dir).schema;
+    for (const auto& path : case_files) {
+      std::vector<CaseText> texts;
+      for (const EvalCase& c : load_cases(path, schema)) texts.push_back(case_text(c));
+      o.case_sets.push_back({path, std::move(texts)});
+    }
+  }
   AuditReport r = audit_dataset(dir, o);
   std::printf("%lld examples, %zu coverage cells, %zu gaps\n", (long long)r.n_examples, r.cells.size(), r.gaps.size());
   for (const auto& g : r.gaps)
     std::printf("  gap: %-50s %6lld (target %lld)%s\n", g.what.c_str(), (long long)g.count, (long long)g.target, g.missing() ? " MISSING" : "");
   for (const auto& [k, s] : r.lengths)
     std::printf("  %-14s mean %.1f  p50 %.0f  p95 %.0f  max %lld\n", k.c_str(), s.mean, s.p50, s.p95, (long long)s.max);
+  nlohmann::json seen = nlohmann::json::object();
+  for (const auto& c : r.cases_in_training) {
+    std::printf("  %s: %zu of %lld cases seen in training\n", c.name.c_str(), c.seen.size(), (long long)c.n);
+    seen[c.name] = c.seen.size();
+  }
   if (o.write_files) std::printf("wrote %s/audit.md, audit.json, audit.svg\n", dir.c_str());
   nlohmann::json j = {{"examples", r.n_examples}, {"cells", r.cells.size()}, {"gaps", r.gaps.size()}};
+  if (!r.cases_in_training.empty()) j["cases_seen_in_training"] = seen;
   std::printf("%s\n", j.dump().c_str());
 }
 
@@ -63,7 +80,9 @@ void setup(CLI::App& app) {
   audit->add_option("--tokenizer", ao->tokenizer_gguf, "GGUF file with a tokenizer: lengths in real tokens");
   audit->add_option("--domain", ao->domain_dir, "domain folder (default: from manifest.json)");
   audit->add_option("--min-count", ao->min_count, "a cell below this count is a gap")->capture_default_str();
-  audit->callback([dir, ao] { run_audit(*dir, *ao); });
+  auto cases = std::make_shared<std::vector<std::string>>();
+  audit->add_option("--cases", *cases, "evaluation case files (JSONL): list the cases whose text is also a training text");
+  audit->callback([dir, ao, cases] { run_audit(*dir, *ao, *cases); });
 }
 
 CommandRegistration reg(setup);

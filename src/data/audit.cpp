@@ -5,8 +5,10 @@
 #include <filesystem>
 #include <fstream>
 #include <set>
+#include <unordered_set>
 
 #include "data/dataset.h"
+#include "data/generator.h"
 #include "data/phrasebook.h"
 #include "device/device.h"
 #include "domain/schema.h"
@@ -124,6 +126,45 @@ std::string make_svg(const std::vector<std::string>& languages,
 
 }  // namespace
 
+std::string domain_dir_of_data(const std::string& dir) {
+  namespace fs = std::filesystem;
+  if (fs::exists(fs::path(dir) / "manifest.json")) {
+    auto m = nlohmann::json::parse(read_file((fs::path(dir) / "manifest.json").string()), nullptr, false);
+    if (m.is_object() && m.contains("domain_dir") && m["domain_dir"].is_string() && fs::is_directory(m["domain_dir"].get<std::string>()))
+      return m["domain_dir"].get<std::string>();
+  }
+  return resolve_domain_dir(kDefaultDomain);
+}
+
+std::vector<std::string> cases_in_training(const std::string& train_jsonl, const std::vector<CaseText>& cases) {
+  auto key = [](const std::vector<std::string>& turns) {
+    std::string k;
+    for (const auto& t : turns) k += data::Generator::normalise(t) + '\n';
+    return k;
+  };
+  std::unordered_set<std::string> wanted;
+  for (const auto& c : cases) wanted.insert(key(c.user_turns));
+  std::unordered_set<std::string> found;
+  std::ifstream in(train_jsonl);
+  if (!in) fail(train_jsonl, ": cannot be read");
+  std::string line;
+  for (int64_t line_no = 1; std::getline(in, line); ++line_no) {
+    if (line.empty()) continue;
+    auto j = nlohmann::json::parse(line, nullptr, false);
+    if (!j.is_object() || !j.contains("messages") || !j["messages"].is_array())
+      fail(train_jsonl, " line ", line_no, ": not an SFT example (messages)");
+    std::vector<std::string> turns;
+    for (const auto& m : j["messages"])
+      if (m.is_object() && m.value("role", "") == "user" && m.contains("content") && m["content"].is_string())
+        turns.push_back(m["content"].get<std::string>());
+    if (std::string k = key(turns); wanted.count(k)) found.insert(k);
+  }
+  std::vector<std::string> seen;
+  for (const auto& c : cases)
+    if (found.count(key(c.user_turns))) seen.push_back(c.id);
+  return seen;
+}
+
 nlohmann::json AuditReport::to_json() const {
   nlohmann::json j;
   j["n_examples"] = n_examples;
@@ -134,19 +175,14 @@ nlohmann::json AuditReport::to_json() const {
   for (const auto& g : gaps) j["gaps"].push_back({{"what", g.what}, {"count", g.count}, {"target", g.target}, {"missing", g.missing()}});
   for (const auto& [k, s] : lengths)
     j["lengths"][k] = {{"n", s.n}, {"min", s.min}, {"max", s.max}, {"mean", s.mean}, {"p50", s.p50}, {"p95", s.p95}};
+  for (const auto& c : cases_in_training) j["cases_in_training"].push_back({{"cases", c.name}, {"n", c.n}, {"seen", c.seen}});
   return j;
 }
 
 AuditReport audit_dataset(const std::string& dir, const AuditOptions& o) {
   namespace fs = std::filesystem;
   if (!fs::is_directory(dir)) fail("audit: '", dir, "' is not a folder");
-  std::string domain_dir = o.domain_dir;
-  if (domain_dir.empty() && fs::exists(fs::path(dir) / "manifest.json")) {
-    auto m = nlohmann::json::parse(read_file((fs::path(dir) / "manifest.json").string()), nullptr, false);
-    if (m.is_object() && m.contains("domain_dir") && m["domain_dir"].is_string() && fs::is_directory(m["domain_dir"].get<std::string>()))
-      domain_dir = m["domain_dir"].get<std::string>();
-  }
-  if (domain_dir.empty()) domain_dir = resolve_domain_dir(kDefaultDomain);
+  const std::string domain_dir = o.domain_dir.empty() ? domain_dir_of_data(dir) : o.domain_dir;
   const data::Phrasebook pb = data::load_phrasebook(domain_dir);
   const DomainSchema& schema = pb.schema;
   // The domain's languages, then code-switched examples: the columns of every table.
@@ -316,6 +352,19 @@ AuditReport audit_dataset(const std::string& dir, const AuditOptions& o) {
     md += buf;
   }
   if (!tok) md += "\n(Words split on spaces and UTF-8 characters; pass --tokenizer MODEL.gguf for real tokens.)\n";
+  if (!o.case_sets.empty()) {
+    const std::string train = (fs::path(dir) / "train.jsonl").string();
+    if (!fs::exists(train)) fail("audit: --cases needs ", train);
+    md += "\n## Evaluation cases seen in training\n\nCases whose user turns, normalised, are those of a training example: "
+          "they cannot measure how the model generalises.\n\n| cases | n | seen in train.jsonl | ids |\n| --- | ---: | ---: | --- |\n";
+    for (const auto& [name, cases] : o.case_sets) {
+      CasesInTraining c{name, int64_t(cases.size()), cases_in_training(train, cases)};
+      std::string ids;
+      for (const auto& id : c.seen) ids += (ids.empty() ? "" : ", ") + id;
+      md += cat("| ", name, " | ", c.n, " | ", c.seen.size(), " | ", ids, " |\n");
+      r.cases_in_training.push_back(std::move(c));
+    }
+  }
   md += "\n## Coverage: function x argument value x language, by phenomenon\n\n| function | argument | language |";
   for (const auto& p : phenomena) md += cat(" ", p, " |");
   md += "\n| --- | --- | --- |";

@@ -38,6 +38,9 @@ constexpr double kDefaultPartialShare = 0.08;
 // The share of dialogues (data/dialogue.h) when generate.toml names no dialogue
 // kind: spread evenly over the kinds the domain's phrasing can write.
 constexpr double kDefaultDialogueShare = 0.25;
+// Of follow_up_target, pronoun and keep_setting dialogues, the share with a turn
+// between the one they lean on and the last ("interjected": draw_dialogue).
+constexpr double kInterjectedShare = 0.3;
 
 std::string pick_weighted(const std::map<std::string, double>& weights, Rng& rng) {
   double total = 0;
@@ -137,20 +140,27 @@ const Intent* pick_by_function(const std::vector<const Intent*>& intents, const 
   return pick(by_fn.at(pick_weighted(w, rng)), rng);
 }
 
-// The clauses of a multi-command: 2 or 3 chainable intents with different
-// functions; an intent marked `last` (switching off) only as the last request.
+// The clauses of a multi-command: 2 or 3 chainable intents, each function once
+// except that a function acting in a place its arguments name (device.toml
+// keys: rooms, doors) may come twice ("bedroom lights off and hallway lights
+// on"; Generator::render turns down two that act in the same place); an
+// intent marked `last` (switching off) only as the last request.
 std::vector<Clause> multi_clauses(const std::vector<const Intent*>& chainable, const std::map<std::string, double>& fn_weight,
-                                  Rng& rng) {
+                                  const Phrasebook& pb, Rng& rng) {
   size_t n = rng.uniform() < 0.8 ? 2 : 3;
   std::vector<Clause> out;
-  std::set<std::string> used;
+  std::map<std::string, int> used;
+  bool twice = false;  // the second request on the first one's function
   for (int tries = 0; out.size() < n && tries < 50; ++tries) {
     const Intent* in = pick_by_function(chainable, fn_weight, rng);
     std::string fn = in->primary_function();
-    if (used.count(fn)) continue;
+    if (twice && tries < 25 && out.size() == 1 && fn != out[0].intent->primary_function()) continue;
+    if (used[fn] >= (pb.place_args.count(fn) ? 2 : 1)) continue;
     if (in->last && out.size() + 1 < n) continue;
-    used.insert(fn);
+    ++used[fn];
     out.push_back(clause_of(in, rng));
+    // A quarter of those whose first request could come twice get its function again.
+    if (out.size() == 1 && pb.place_args.count(fn)) twice = rng.uniform() < 0.25;
   }
   return out;
 }
@@ -476,7 +486,7 @@ DataSummary generate_dataset(const GenerateOptions& o) {
       // Written compounds ("켜고 자동으로") say things chaining cannot (shared
       // objects, 켜서); at 0.2 the model dropped their first call.
       if (!explicit_multi.empty() && rng.uniform() < 0.3) d.clauses = {clause_of(pick(explicit_multi, rng), rng)};
-      else if (!pools.chainable[base].empty()) d.clauses = multi_clauses(pools.chainable[base], fn_w, rng);
+      else if (!pools.chainable[base].empty()) d.clauses = multi_clauses(pools.chainable[base], fn_w, pb, rng);
     } else if (d.kind == "numeric_conversion") {
       d.force_conversion = true;
       auto v = filtered(pools.with_duration[base]);
@@ -528,19 +538,40 @@ DataSummary generate_dataset(const GenerateOptions& o) {
     // Earlier turns never call the anchor's function where the last turn
     // keeps what the conversation established (the anchor alone says it).
     const bool keeps = kind == "correction" || kind == "keep_setting";
+    auto clashes = [&](const Example& turn) {
+      for (const auto& c : turn.calls)
+        for (const auto& a : anchor->calls)
+          if (keeps && c.name == a.name) return true;
+      return false;
+    };
+    // Now and then a turn comes between the anchor and the last turn, which
+    // still leans on the anchor: an everyday request of the phrase library's
+    // out-of-scope topics ("what's the weather?", which names no thing the
+    // follow-up could mean instead) after which "the office too" still means
+    // the lights, or, where the last turn keeps the conversation's settings, a
+    // command on another function ("lock the back door", then "make it 73"
+    // keeps the heating mode).
+    std::optional<Example> between;
+    if ((kind == "follow_up_target" || kind == "pronoun" || kind == "keep_setting") && rng.uniform() < kInterjectedShare) {
+      const bool other_function = kind == "keep_setting" && rng.uniform() < 0.5;
+      for (int tries = 0; tries < 6 && !between; ++tries) {
+        between = single_in(other_function ? "direct" : "out_of_scope", lang, rng);
+        if (between && (clashes(*between) || (!other_function && !between->parts.at(0)->everyday))) between.reset();
+      }
+    }
     static const int kEarlier[] = {0, 0, 0, 1, 1, 2, 3};
-    const int n_earlier = kEarlier[rng.below(7)];
+    const int n_earlier = std::min(kEarlier[rng.below(7)], between ? 2 : 3);
     for (int i = 0, tries = 0; i < n_earlier && tries < 12; ++tries) {
       auto turn = single_in(single_kind(rng), lang, rng);
-      if (!turn) continue;
-      bool clash = false;
-      for (const auto& c : turn->calls)
-        for (const auto& a : anchor->calls) clash |= keeps && c.name == a.name;
-      if (clash) continue;
+      if (!turn || clashes(*turn)) continue;
       last->history.push_back({turn->text, turn->calls, turn->reply});
       ++i;
     }
     last->history.push_back({anchor->text, anchor->calls, anchor->reply});
+    if (between) {
+      last->history.push_back({between->text, between->calls, between->reply});
+      last->phenomena.insert("interjected");
+    }
     return last;
   };
 
@@ -582,7 +613,7 @@ DataSummary generate_dataset(const GenerateOptions& o) {
     if (rng.uniform() < 0.15 && !pools.chainable[lang->lang].empty()) {
       d.kind = "multi_call";
       std::map<std::string, double> none;
-      d.clauses = multi_clauses(pools.chainable[lang->lang], none, rng);
+      d.clauses = multi_clauses(pools.chainable[lang->lang], none, pb, rng);
     } else {
       d.clauses = {clause};
     }

@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <map>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -69,12 +70,37 @@ struct LengthStats {
   double mean = 0, p50 = 0, p95 = 0;
 };
 
+// The domain folder a generated data folder was made from (its manifest.json),
+// else the built-in default domain.
+std::string domain_dir_of_data(const std::string& dir);
+
+// An evaluation case as training data would say it: its user turns, oldest
+// first (one for a single command).
+struct CaseText {
+  std::string id;
+  std::vector<std::string> user_turns;
+};
+
+// The ids of `cases` whose user turns, normalised (lowercase, no spaces or
+// punctuation), are those of some example of a training file (JSONL with
+// `messages`): cases the model has in effect trained on, which cannot measure
+// how it generalises. Errors name the file and line.
+std::vector<std::string> cases_in_training(const std::string& train_jsonl, const std::vector<CaseText>& cases);
+
 struct AuditOptions {
   std::string tokenizer_gguf;      // empty: whitespace words and UTF-8 characters
   std::string domain_dir;          // empty: from manifest.json, else the built-in air-purifier
   double min_share = 0.25;         // a cell is "under target" below min_share x the mean of its table
   int64_t min_count = 5;           // ... or below this absolute count
   bool write_files = true;         // audit.md, audit.json, audit.svg in the folder
+  // Evaluation case files (name, cases) to look for in train.jsonl (cases_in_training).
+  std::vector<std::pair<std::string, std::vector<CaseText>>> case_sets;
+};
+
+struct CasesInTraining {
+  std::string name;                // the case file
+  int64_t n = 0;                   // its cases
+  std::vector<std::string> seen;   // ids of those whose text is a training text
 };
 
 struct AuditReport {
@@ -82,6 +108,7 @@ struct AuditReport {
   std::vector<AuditCell> cells;    // function x argument value x language x phenomenon
   std::vector<AuditGap> gaps;      // missing or under target
   std::map<std::string, LengthStats> lengths;  // "user_words", "user_chars", "answer_words", ... or "user_tokens"
+  std::vector<CasesInTraining> cases_in_training;  // one per AuditOptions::case_sets
   std::string table_markdown;      // the text report (audit.md)
   nlohmann::json to_json() const;
 };

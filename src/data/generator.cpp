@@ -257,6 +257,25 @@ std::optional<Example> Generator::render(const Language& lang, const std::vector
         ex.alternatives.push_back(std::move(calls));
       }
   }
+  // Two requests of a multi-command on one function act in different places
+  // (the bedroom and the hallway); in the same place one would undo or repeat the other.
+  for (size_t i = 0; i < clauses.size(); ++i)
+    for (size_t j = i + 1; j < clauses.size(); ++j) {
+      const std::string fn = clauses[i].intent->primary_function();
+      if (fn != clauses[j].intent->primary_function()) continue;
+      auto place = [&](const SlotValues& v, const Intent& in) {
+        std::map<std::string, ArgValue> out;
+        for (const auto& c : in.calls) {
+          Call call = make_call(c, v);
+          if (call.name != fn) continue;
+          if (auto it = pb_.place_args.find(fn); it != pb_.place_args.end())
+            for (const auto& a : it->second)
+              if (call.arguments.count(a)) out[a] = call.arguments.at(a);
+        }
+        return out;
+      };
+      if (place(values[i], *clauses[i].intent) == place(values[j], *clauses[j].intent)) return std::nullopt;
+    }
   if (ex.calls.size() > 1) ex.phenomena.insert("multi_call");
   ex.phenomena.erase("direct");
   if (ex.phenomena.empty()) ex.phenomena.insert("direct");

@@ -132,9 +132,9 @@ PhraseLibrary load_phrase_library(const std::string& dir, const std::string& lan
   }
   auto error = [&](const toml::node& n, const std::string& msg) { fail(lib.file, " line ", n.source().begin.line, ": ", msg); };
   for (const auto& [k, v] : root) {
-    static const std::set<std::string> known = {"lang", "verbs", "endings", "wrap", "connect", "phrases", "follow_up"};
+    static const std::set<std::string> known = {"lang", "verbs", "endings", "wrap", "connect", "phrases", "out_of_scope", "follow_up"};
     if (!known.count(std::string(k.str())))
-      error(v, cat("unknown key '", k.str(), "' (lang, verbs, endings, wrap, connect, phrases, follow_up)"));
+      error(v, cat("unknown key '", k.str(), "' (lang, verbs, endings, wrap, connect, phrases, out_of_scope, follow_up)"));
   }
   if (const auto* v = root.get("lang"); !v || !v->is_string() || *v->value<std::string>() != lang)
     fail(lib.file, ": needs lang = \"", lang, "\"");
@@ -181,37 +181,55 @@ PhraseLibrary load_phrase_library(const std::string& dir, const std::string& lan
       (std::string(key) == "wrap" ? lib.wrappers : lib.connectors).push_back(std::move(p));
     }
   }
+  // A list of templates under [phrases] or [out_of_scope]; `slots` checks each slot they say.
+  auto template_lists = [&](const toml::table& table, const char* section, auto&& on_slot) {
+    std::map<std::string, std::vector<LibraryTemplate>> lists;
+    for (const auto& [k, v] : table) {
+      std::string name(k.str());
+      const toml::array* arr = v.as_array();
+      if (!arr || arr->empty()) error(v, cat(section, " '", name, "' must be a non-empty list of templates"));
+      std::set<std::string> seen;
+      auto& out = lists[name];
+      for (const auto& e : *arr) {
+        if (!e.is_string()) error(e, cat(section, " '", name, "': every template must be a string"));
+        LibraryTemplate t;
+        t.text = *e.value<std::string>();
+        t.index = int(out.size());
+        t.line = int(e.source().begin.line);
+        if (!seen.insert(t.text).second) error(e, cat("template \"", t.text, "\" repeated in '", name, "'"));
+        Pattern p = parse_pattern(t.text, cat(lib.file, " line ", t.line), info);
+        for_each_node(p, [&](const PatternNode& n) {
+          if (n.kind == PatternNode::Kind::Slot) {
+            on_slot(n, t, e);
+          } else if (n.kind == PatternNode::Kind::Verb) {
+            if (!lib.verbs.count(n.text) && !info.rules->derived_verb_forms(n.text))
+              error(e, cat("verb <", n.text, "> is not in the library's [verbs] (in \"", t.text, "\")"));
+          }
+        });
+        out.push_back(std::move(t));
+      }
+    }
+    return lists;
+  };
   const toml::table* phrases = root.get_as<toml::table>("phrases");
   if (!phrases) fail(lib.file, ": needs a [phrases] table (library intent = [templates])");
-  for (const auto& [k, v] : *phrases) {
-    std::string name(k.str());
-    const toml::array* arr = v.as_array();
-    if (!arr || arr->empty()) error(v, cat("phrases '", name, "' must be a non-empty list of templates"));
-    std::set<std::string> seen;
-    auto& out = lib.phrases[name];
-    for (const auto& e : *arr) {
-      if (!e.is_string()) error(e, cat("phrases '", name, "': every template must be a string"));
-      LibraryTemplate t;
-      t.text = *e.value<std::string>();
-      t.index = int(out.size());
-      t.line = int(e.source().begin.line);
-      if (!seen.insert(t.text).second) error(e, cat("template \"", t.text, "\" repeated in '", name, "'"));
-      Pattern p = parse_pattern(t.text, cat(lib.file, " line ", t.line), info);
-      for_each_node(p, [&](const PatternNode& n) {
-        if (n.kind == PatternNode::Kind::Slot) {
-          if ((n.text != "target" && n.text != "value") || n.optional || !n.format.empty())
-            error(e, cat("a library template takes only {target} and {value}, not {", n.text, n.optional ? "?" : "",
-                         n.format.empty() ? "" : ":", n.format, "} (\"", t.text, "\")"));
-          t.says_target |= n.text == "target";
-          t.says_value |= n.text == "value";
-        } else if (n.kind == PatternNode::Kind::Verb) {
-          if (!lib.verbs.count(n.text) && !info.rules->derived_verb_forms(n.text))
-            error(e, cat("verb <", n.text, "> is not in the library's [verbs] (in \"", t.text, "\")"));
-        }
-      });
-      if (!t.says_target && !t.says_value) error(e, cat("template \"", t.text, "\" says neither {target} nor {value}"));
-      out.push_back(std::move(t));
-    }
+  lib.phrases = template_lists(*phrases, "phrases", [&](const PatternNode& n, LibraryTemplate& t, const toml::node& e) {
+    if ((n.text != "target" && n.text != "value") || n.optional || !n.format.empty())
+      error(e, cat("a library template takes only {target} and {value}, not {", n.text, n.optional ? "?" : "",
+                   n.format.empty() ? "" : ":", n.format, "} (\"", t.text, "\")"));
+    t.says_target |= n.text == "target";
+    t.says_value |= n.text == "value";
+  });
+  for (const auto& [name, list] : lib.phrases)
+    for (const auto& t : list)
+      if (!t.says_target && !t.says_value)
+        fail(lib.file, " line ", t.line, ": template \"", t.text, "\" says neither {target} nor {value}");
+  if (const toml::node* oos = root.get("out_of_scope")) {
+    const toml::table* t = oos->as_table();
+    if (!t) error(*oos, "[out_of_scope] must be a table of topic = [requests]");
+    lib.out_of_scope = template_lists(*t, "out_of_scope", [&](const PatternNode& n, LibraryTemplate& tp, const toml::node& e) {
+      error(e, cat("an out-of-scope request names no slot, not {", n.text, "} (\"", tp.text, "\"): it serves every domain"));
+    });
   }
   if (const toml::node* f = root.get("follow_up")) load_follow_ups(lib, *f, info, error);
   return lib;

@@ -33,6 +33,10 @@ inline constexpr const char* kFollowUpLists[] = {"same_action", "correction", "c
 struct PhraseLibrary {
   std::string file;                                            // phrases/<lang>.toml
   std::map<std::string, std::vector<LibraryTemplate>> phrases;  // library intent -> templates
+  // [out_of_scope]: topic ("weather", "shopping") -> everyday requests that name
+  // no device of a domain; an out-of-scope intent takes the topics its device
+  // does not serve (`out_of_scope = ["weather", ...]`). No slots.
+  std::map<std::string, std::vector<LibraryTemplate>> out_of_scope;
   std::map<std::string, Verb> verbs;                           // Korean verbs the templates use
   std::vector<Pattern> final_endings, connective_endings;      // Korean: for domains without [endings]
   std::vector<Pattern> wrappers, connectors;                   // for domains without `wrap` / `connect`
@@ -50,9 +54,9 @@ std::string resolve_phrases_dir();
 // The same with the two places given (home: null when EDGELM_HOME is unset).
 std::string resolve_phrases_dir(const char* home, const std::string& source_dir);
 
-// Loads and checks <dir>/<lang>.toml: every template says {target} or {value}, uses no
-// other slot than {target} and {value}, and every verb is in its [verbs] (or
-// is a regular 하다 verb). Errors name the file and line.
+// Loads and checks <dir>/<lang>.toml: every template of [phrases] says {target} or
+// {value} and uses no other slot, [out_of_scope] requests use none, and every
+// verb is in its [verbs] (or is a regular 하다 verb). Errors name the file and line.
 PhraseLibrary load_phrase_library(const std::string& dir, const std::string& lang);
 
 }  // namespace edgelm::data

@@ -352,6 +352,7 @@ struct LanguageLoader {
     for (const auto& node : *arr) {
       const toml::table* t = node.as_table();
       const toml::node* lib = t ? t->get("library") : nullptr;
+      if (!lib && t) lib = t->get("out_of_scope");
       if (!lib) continue;
       try {
         library = load_phrase_library(resolve_phrases_dir(), lang.lang);
@@ -380,6 +381,7 @@ struct LanguageLoader {
     std::string text, id;
     const toml::node* node;
     std::string origin;  // " (library template phrases/en.toml line 12)"
+    bool everyday = false;  // from the library's [out_of_scope] topics
   };
   std::vector<Expanded> library_templates(const toml::table& t, Intent& in, const std::set<std::string>& bound) {
     const toml::node* lib_node = t.get("library");
@@ -465,6 +467,32 @@ struct LanguageLoader {
       if (out.size() == before)
         error(*nn, cat("library '", name, "' needs value = [patterns]: every template of it ",
                        targets_bind ? "that says {target} " : "", "says {value}"));
+    }
+    return out;
+  }
+
+  // The library's everyday requests of the topics an out-of-scope intent names
+  // (`out_of_scope = ["weather", "shopping"]`): the topics its device does not serve.
+  std::vector<Expanded> out_of_scope_templates(const toml::node& topics, const Intent& in) {
+    if (in.type != "out_of_scope")
+      error(topics, cat("intent '", in.id, "' is of type '", in.type, "': only out_of_scope intents take out_of_scope = [topics]"));
+    const toml::array* arr = topics.as_array();
+    if (!arr || arr->empty()) error(topics, "out_of_scope must be a non-empty list of topics, e.g. out_of_scope = [\"weather\"]");
+    std::vector<Expanded> out;
+    std::set<std::string> used;
+    for (const auto& nn : *arr) {
+      if (!nn.is_string()) error(nn, "out_of_scope: every topic must be a string");
+      std::string topic = *nn.value<std::string>();
+      if (!used.insert(topic).second) error(nn, cat("out-of-scope topic '", topic, "' named twice"));
+      auto it = library->out_of_scope.find(topic);
+      if (it == library->out_of_scope.end()) {
+        std::string known;
+        for (const auto& [k, v] : library->out_of_scope) known += (known.empty() ? "" : ", ") + k;
+        error(nn, cat("unknown out-of-scope topic '", topic, "' (", library->file, " has: ", known.empty() ? "none" : known, ")"));
+      }
+      for (const auto& lt : it->second)
+        out.push_back({lt.text, cat(lang.lang, ".", in.id, ".oos.", topic, ".", lt.index), &nn,
+                       cat(" (library request \"", lt.text, "\", ", library->file, " line ", lt.line, ")"), true});
     }
     return out;
   }
@@ -608,7 +636,8 @@ struct LanguageLoader {
       const toml::table* t = node.as_table();
       if (!t) error(node, "each [[intent]] must be a table");
       for (const auto& [k, v] : *t) {
-        static const std::set<std::string> known = {"id", "type", "calls", "alt", "text", "chain", "wrap", "last", "library", "target", "value"};
+        static const std::set<std::string> known = {"id",   "type",    "calls",  "alt",   "text",        "chain",
+                                                    "wrap", "last",    "library", "target", "value", "out_of_scope"};
         if (!known.count(std::string(k.str()))) error(v, cat("unknown key '", k.str(), "' in an intent"));
       }
       Intent in;
@@ -667,7 +696,8 @@ struct LanguageLoader {
         }
       }
       const toml::node* text = t->get("text");
-      if (!text && !t->get("library")) error(node, cat("intent '", in.id, "' needs text = [...] or library = \"...\""));
+      if (!text && !t->get("library") && !t->get("out_of_scope"))
+        error(node, cat("intent '", in.id, "' needs text = [...], library = \"...\" or out_of_scope = [topics]"));
       if (!t->get("library"))
         for (const char* k : {"target", "value"})
           if (const toml::node* x = t->get(k)) error(*x, cat("'", k, "' is only for intents that use the library (library = \"...\")"));
@@ -693,13 +723,21 @@ struct LanguageLoader {
           error(*t->get("library"), cat("intent id '", in.id, "' uses the library twice: library template ids would repeat"));
         for (auto& x : library_templates(*t, in, bound)) sources.push_back(std::move(x));
       }
+      if (const toml::node* topics = t->get("out_of_scope")) {
+        if (id_count[in.id + "\x01oos"]++ > 0)
+          error(*topics, cat("intent id '", in.id, "' takes out-of-scope topics twice: their template ids would repeat"));
+        for (auto& x : out_of_scope_templates(*topics, in)) sources.push_back(std::move(x));
+      }
       std::set<std::string> seen;
       for (const auto& src : sources) {
         const toml::node& tn = *src.node;
         Template tp;
         try {
           Pattern p = parse_pattern(src.text, where(tn), *lang.info);
-          if (!seen.insert(p.source).second) error(tn, cat("template \"", p.source, "\" repeated in intent '", in.id, "'"));
+          if (!seen.insert(p.source).second) {
+            if (!src.origin.empty()) continue;  // the library says what the domain already does: one is enough
+            error(tn, cat("template \"", p.source, "\" repeated in intent '", in.id, "'"));
+          }
           std::set<std::string> used;
           check_pattern(p, tn, &in, &used);
           for (const auto& slot : bound)
@@ -713,6 +751,7 @@ struct LanguageLoader {
         tp.line = line_of(tn);
         for (const auto& nd : tp.pattern.nodes) tp.has_verb |= nd.kind == PatternNode::Kind::Verb || says_verb(nd);
         tp.question = tp.pattern.source.find('?') != std::string::npos;
+        tp.everyday = src.everyday;
         in.templates.push_back(std::move(tp));
       }
       lang.intents.push_back(std::move(in));
@@ -931,7 +970,17 @@ Phrasebook load_phrasebook(const std::string& domain_dir) {
     if (std::string bad = utf8_problem(text); !bad.empty()) fail(path, ": ", bad);
     bytes += text;
   }
-  pb.schema = load_device(domain_dir).schema;
+  const DeviceSpec device = load_device(domain_dir);
+  pb.schema = device.schema;
+  for (const auto& e : device.effects) {
+    auto note = [&](const FieldRef& r) {
+      if (!r.key_arg.empty()) pb.place_args[e.function].insert(r.key_arg);
+    };
+    for (const auto& [r, v] : e.set) note(r);
+    for (const auto& [r, v] : e.step) note(r);
+    for (const auto& r : e.reset) note(r);
+    for (const auto& r : e.read) note(r);
+  }
   pb.config = load_config((fs::path(domain_dir) / "generate.toml").string(), bytes, pb.schema);
   for (const auto& lang : pb.config.languages) {
     std::string path = (fs::path(domain_dir) / (lang + ".toml")).string();

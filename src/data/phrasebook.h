@@ -10,6 +10,7 @@
 // bad UTF-8...), and every error names the file and line.
 #include <cstdint>
 #include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -33,6 +34,7 @@ struct Template {
   int line = 0;
   bool has_verb = false; // ends in a conjugated verb, so it can be the first part of a Korean multi-command
   bool question = false; // a question: never the first part of a multi-command
+  bool everyday = false; // an everyday request of the phrase library's [out_of_scope] topics: names no device thing
 };
 
 struct Intent {
@@ -100,6 +102,9 @@ struct GenerationConfig {
 struct Phrasebook {
   std::string dir;
   DomainSchema schema;
+  // function -> the arguments that name where its effects act (device.toml keys
+  // such as {room} or {door}); a function without any acts in one place.
+  std::map<std::string, std::set<std::string>> place_args;
   GenerationConfig config;
   std::vector<Language> languages;
   std::string content_hash;  // of every file loaded, for the manifest

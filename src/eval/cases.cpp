@@ -115,6 +115,13 @@ std::vector<EvalCase> load_cases(const std::string& path, const DomainSchema& sc
   return cases;
 }
 
+CaseText case_text(const EvalCase& c) {
+  CaseText t{c.id, {}};
+  for (const auto& turn : c.history) t.user_turns.push_back(turn.user);
+  t.user_turns.push_back(c.text);
+  return t;
+}
+
 nlohmann::json case_to_json(const EvalCase& c) {
   nlohmann::json expected = nlohmann::json::array();
   for (const auto& answer : c.expected) {

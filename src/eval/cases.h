@@ -10,6 +10,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "data/dataset.h"
 #include "domain/conversation.h"
 #include "domain/schema.h"
 
@@ -31,6 +32,8 @@ std::vector<EvalCase> load_cases(const std::string& path, const DomainSchema& sc
 // One line (already parsed); `where` names the file and line in errors.
 EvalCase parse_case(const nlohmann::json& line, const DomainSchema& schema, const std::string& where);
 nlohmann::json case_to_json(const EvalCase& c);
+// Its user turns, oldest first, to look for in training data (cases_in_training).
+CaseText case_text(const EvalCase& c);
 
 // The type tags of a `types` field: a list of strings, or the generator's
 // object form, whose "phenomenon" list (or string) holds the tags.

@@ -312,11 +312,17 @@ nlohmann::json run_demo(const DemoOptions& o) {
   if (scratch)
     evals.insert(evals.end() - 1, {"model-scratch", cat("same tokenizer, from scratch, ", plan.steps + std::max<int64_t>(0, plan.focus_steps) + plan.base_steps, " steps (equal compute)"),
                                    "model-scratch.gguf", true});
-  nlohmann::json results = nlohmann::json::object();
+  nlohmann::json results = nlohmann::json::object(), seen_in_training = nlohmann::json::object();
   for (const auto& cs : case_sets) {
     // The hand-written cases are few and are the yardstick: always all of them.
     int64_t limit = cs.name != "generated_test" && !o.quick ? 0 : plan.eval_limit;
     std::vector<EvalCase> cases = spread_sample(load_cases(cs.path, schema), limit);
+    // Hand-written cases that say what a training example says cannot measure generalisation: the report names them.
+    if (cs.name != "generated_test") {
+      std::vector<CaseText> texts;
+      for (const EvalCase& c : cases) texts.push_back(case_text(c));
+      seen_in_training[cs.name] = {{"n", texts.size()}, {"seen", cases_in_training(rel("data/train.jsonl"), texts)}};
+    }
     for (const auto& e : evals) {
       std::string dir = cat("eval/", cs.name, "/", e.slug);
       nlohmann::json cfg = {{"cases", file_stamp(cs.path)}, {"limit", limit}, {"constrained", e.constrained}};
@@ -361,7 +367,7 @@ nlohmann::json run_demo(const DemoOptions& o) {
   }
   DemoReportInput in{o,     plan,    st.manifest(), data,      data_raw,  tok,
                      train, train_raw, quant,       results,   focus,     dpo,       languages,
-                     domain_pb.config.report_targets, out_of_scope_calls, train_scratch};
+                     domain_pb.config.report_targets, out_of_scope_calls, train_scratch, seen_in_training};
   nlohmann::json card = write_demo_report(st, in);
   if (!o.quiet) print_demo_summary(card);
   return card;

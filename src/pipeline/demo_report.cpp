@@ -104,6 +104,7 @@ nlohmann::json write_demo_report(const StageRunner& st, const DemoReportInput& i
   card["dpo"] = in.dpo;
   if (!in.options.base_model.empty()) card["base_model"] = in.options.base_model;
   if (!in.train_scratch.empty()) card["train_scratch"] = in.train_scratch;
+  if (!in.seen_in_training.empty()) card["seen_in_training"] = in.seen_in_training;
   const nlohmann::json no_run = nlohmann::json::object();
   const nlohmann::json& focus_train = in.focus.contains("train") ? in.focus["train"] : no_run;
   nlohmann::json models = nlohmann::json::object();
@@ -168,6 +169,13 @@ nlohmann::json write_demo_report(const StageRunner& st, const DemoReportInput& i
       rows.push_back(row);
     }
     md += comparison_markdown(rows, in.languages) + "\n";
+    if (in.seen_in_training.contains(set)) {
+      const nlohmann::json& seen = in.seen_in_training[set];
+      std::string ids;
+      for (const auto& id : seen["seen"]) ids += (ids.empty() ? "" : ", ") + id.get<std::string>();
+      md += cat(seen["seen"].size(), " of these ", seen["n"].get<int64_t>(), " cases say what a training example says (the same words, ",
+                "normalised)", ids.empty() ? "" : cat(": ", ids), ". The others measure how the model generalises.\n\n");
+    }
   };
   results_table("handwritten");
   md += "![success by model](comparison.svg)\n\n";

@@ -29,6 +29,8 @@ struct DemoReportInput {
   const std::vector<std::string>& out_of_scope_calls;
   // With a base model (demo --base): the from-scratch ablation's training, else empty.
   const nlohmann::json& train_scratch = empty_json();
+  // Case set -> {n, seen: [ids]}: hand-written cases whose text is also a training text.
+  const nlohmann::json& seen_in_training = empty_json();
   static const nlohmann::json& empty_json() {
     static const nlohmann::json e = nlohmann::json::object();
     return e;

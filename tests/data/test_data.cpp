@@ -149,6 +149,55 @@ TEST(Generate, SameSeedSameBytesDifferentSeedsDiffer) {
   for (const auto& d : {a, b, c}) fs::remove_all(d);
 }
 
+// A multi-command may say a function twice when it acts in a place its
+// arguments name (the smart home's rooms and doors), never twice in one place;
+// a function that acts in one place (the air purifier's) comes once.
+TEST(Generate, MultiCommandsRepeatAFunctionOnlyInAnotherPlace) {
+  auto chained_calls = [](const std::string& out) {
+    std::vector<std::vector<Call>> all;
+    for (const char* f : {"train.jsonl", "valid.jsonl", "test.jsonl"})
+      for (const auto& j : read_jsonl(out + "/" + f)) {
+        if (j["messages"].size() != 2 || j["types"]["template"].get<std::string>().find('+') == std::string::npos) continue;
+        std::vector<Call> calls;
+        for (const auto& tc : j["messages"][1]["tool_calls"]) calls.push_back(call_from_json(tc["function"]));
+        all.push_back(std::move(calls));
+      }
+    return all;
+  };
+  const std::string sh = temp_dir("multi_sh"), ap = temp_dir("multi_ap");
+  GenerateOptions o = options(sh, 6000, 5);
+  o.domain_dir = resolve_domain_dir("smart-home");
+  generate_dataset(o);
+  generate_dataset(options(ap, 6000, 5));
+  const Phrasebook pb = load_phrasebook(resolve_domain_dir("smart-home"));
+  EXPECT_EQ(pb.place_args.at("toggle_lights"), (std::set<std::string>{"room"}));
+  EXPECT_EQ(pb.place_args.at("lock_door"), (std::set<std::string>{"door"}));
+  EXPECT_FALSE(pb.place_args.count("set_thermostat"));
+  int twice = 0, n = 0;
+  for (const auto& calls : chained_calls(sh)) {
+    ++n;
+    for (size_t i = 0; i < calls.size(); ++i)
+      for (size_t j = i + 1; j < calls.size(); ++j) {
+        if (calls[i].name != calls[j].name) continue;
+        ++twice;
+        ASSERT_TRUE(pb.place_args.count(calls[i].name)) << calls[i].name;
+        bool elsewhere = false;  // a place argument that differs, or that one of them leaves out (the whole house)
+        for (const auto& a : pb.place_args.at(calls[i].name))
+          elsewhere |= calls[i].arguments.count(a) != calls[j].arguments.count(a) ||
+                       (calls[i].arguments.count(a) && calls[i].arguments.at(a) != calls[j].arguments.at(a));
+        EXPECT_TRUE(elsewhere) << calls[i].name;
+      }
+  }
+  EXPECT_GT(twice, n / 10);  // about a fifth of chained multi-commands
+  EXPECT_LT(twice, n / 2);
+  for (const auto& calls : chained_calls(ap)) {
+    std::set<std::string> names;
+    for (const auto& c : calls) EXPECT_TRUE(names.insert(c.name).second) << c.name;
+  }
+  fs::remove_all(sh);
+  fs::remove_all(ap);
+}
+
 TEST(Generate, BalanceAndFocusMoveTheDistribution) {
   GenerateOptions o = options("", 6000, 3);
   o.write_files = false;
@@ -168,6 +217,44 @@ TEST(Generate, BalanceAndFocusMoveTheDistribution) {
   o.focus_report = dir + "/bad.json";
   EXPECT_THROW(generate_dataset(o), Error);
   fs::remove_all(dir);
+}
+
+// The audit lists the evaluation cases whose text (normalised) is a training
+// text; a conversation counts only when all its user turns match one example's.
+TEST(Audit, ListsEvaluationCasesSeenInTraining) {
+  std::string out = temp_dir("audit_seen");
+  write_file_atomic(out + "/train.jsonl",
+                    "{\"messages\":[{\"role\":\"user\",\"content\":\"Turn ON the fan, please!\"},{\"role\":\"assistant\",\"content\":\"ok\"}]}\n"
+                    "{\"messages\":[{\"role\":\"user\",\"content\":\"fan on\"},{\"role\":\"assistant\",\"content\":\"ok\"},"
+                    "{\"role\":\"user\",\"content\":\"higher\"},{\"role\":\"assistant\",\"content\":\"ok\"}]}\n");
+  std::vector<CaseText> cases = {{"a", {"turn on the fan please"}},  // spacing, case and punctuation differ
+                                 {"b", {"turn on the fan"}},
+                                 {"c", {"fan on", "higher"}},          // the whole conversation
+                                 {"d", {"higher"}},                    // a last turn alone is not the conversation
+                                 {"e", {"fan off", "higher"}}};
+  EXPECT_EQ(cases_in_training(out + "/train.jsonl", cases), (std::vector<std::string>{"a", "c"}));
+  write_file_atomic(out + "/train.jsonl", "{\"messages\":[]}\nnot json\n");
+  try {
+    cases_in_training(out + "/train.jsonl", cases);
+    FAIL() << "no error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("train.jsonl line 2"), std::string::npos) << e.what();
+  }
+  // Through the audit: a table in audit.md and the ids in audit.json.
+  generate_dataset(options(out, 2000, 5));
+  std::vector<CaseText> probe;
+  for (const auto& j : read_jsonl(out + "/train.jsonl"))
+    if (j["messages"].size() == 2 && probe.empty()) probe.push_back({"seen1", {j["messages"][0]["content"].get<std::string>()}});
+  probe.push_back({"unseen1", {"a sentence no template writes, about giraffes"}});
+  AuditOptions ao;
+  ao.case_sets = {{"probe.jsonl", probe}};
+  AuditReport r = audit_dataset(out, ao);
+  ASSERT_EQ(r.cases_in_training.size(), 1u);
+  EXPECT_EQ(r.cases_in_training[0].n, 2);
+  EXPECT_EQ(r.cases_in_training[0].seen, (std::vector<std::string>{"seen1"}));
+  EXPECT_NE(read_file(out + "/audit.md").find("| probe.jsonl | 2 | 1 | seen1 |"), std::string::npos);
+  EXPECT_EQ(nlohmann::json::parse(read_file(out + "/audit.json"))["cases_in_training"][0]["seen"][0], "seen1");
+  fs::remove_all(out);
 }
 
 TEST(Audit, FindsAGapIntroducedOnPurpose) {

@@ -1,6 +1,7 @@
 // Dialogues (src/data/dialogue.h): every generated conversation is valid —
 // each call executes on the device's simulator after the earlier turns', and
-// the last turn's calls follow from the turn before it by the rule of its kind
+// the last turn's calls follow from the turn it leans on (the one before it, or the
+// one before that when a turn came between) by the rule of its kind
 // — for both built-in devices and the every-type test domain, over thousands
 // of generated dialogues; follow-up phrases are split by template like
 // single commands.
@@ -54,7 +55,8 @@ std::set<std::string> differing(const Call& a, const Call& b) {
 }
 
 // Checks every dialogue of the data set; counts them per kind.
-void check_dialogues(const std::string& domain_dir, const Generated& g, std::map<std::string, int>& kinds) {
+void check_dialogues(const std::string& domain_dir, const Generated& g, std::map<std::string, int>& kinds,
+                     std::map<std::string, int>& interjections) {
   auto spec = std::make_shared<const DeviceSpec>(load_device(domain_dir));
   const std::map<std::string, Call> undo = load_phrasebook(domain_dir).config.undo;
   for (const auto& [split, lines] : g.by_split)
@@ -73,16 +75,30 @@ void check_dialogues(const std::string& domain_dir, const Generated& g, std::map
       for (const auto& turn : conv.history)
         for (const auto& c : turn.calls) EXPECT_NO_THROW(device.execute(c)) << where;
       for (const auto& c : *conv.answer) EXPECT_NO_THROW(device.execute(c)) << where;
-      // The last turn's calls follow from the turn before it.
-      const std::vector<Call>& prev = conv.history.back().calls;
+      // The last turn's calls follow from the turn before it, or from the one
+      // before that when a turn came between ("interjected"): an everyday
+      // request of the phrase library's topics, or, before keep_setting, a
+      // command on another function.
+      std::set<std::string> phen;
+      for (const auto& p : line["types"]["phenomenon"]) phen.insert(p);
+      const bool interjected = phen.count("interjected") > 0;
+      if (interjected) {
+        ASSERT_GE(conv.history.size(), 2u) << where;
+        ASSERT_TRUE(kind == "follow_up_target" || kind == "pronoun" || kind == "keep_setting") << where;
+        ++interjections[kind];
+        for (const auto& c : conv.history.back().calls) {
+          if (!spec->writes_state(c.name)) continue;
+          EXPECT_EQ(kind, "keep_setting") << where;
+          for (const auto& a : *conv.answer) EXPECT_NE(c.name, a.name) << where;
+        }
+      }
+      const std::vector<Call>& prev = conv.history[conv.history.size() - (interjected ? 2 : 1)].calls;
       const std::vector<Call>& now = *conv.answer;
       ++kinds[kind];
       if (kind == "topic_switch") {
         for (const auto& a : prev)
           for (const auto& b : now) EXPECT_NE(a.name, b.name) << where;
       } else if (kind == "out_of_scope_mid") {
-        std::set<std::string> phen;
-        for (const auto& p : line["types"]["phenomenon"]) phen.insert(p);
         EXPECT_TRUE(phen.count("out_of_scope")) << where;
       } else if (kind == "repeat") {
         EXPECT_EQ(prev, now) << where;
@@ -144,8 +160,13 @@ void check_phrase_split(const Generated& g) {
 TEST(Dialogue, SmartHomeDialoguesAreValidAndEveryKindIsWritten) {
   const std::string dir = resolve_domain_dir("smart-home");
   Generated g = generate(dir, "smart_home", 6000);
-  std::map<std::string, int> kinds;
-  check_dialogues(dir, g, kinds);
+  std::map<std::string, int> kinds, interjections;
+  check_dialogues(dir, g, kinds, interjections);
+  // About 30% of these three kinds have a turn in between.
+  for (const char* k : {"follow_up_target", "pronoun", "keep_setting"}) {
+    EXPECT_GT(interjections[k], kinds[k] / 8) << k;
+    EXPECT_LT(interjections[k], kinds[k] / 2) << k;
+  }
   int total = 0;
   for (const auto& [k, n] : kinds) total += n;
   EXPECT_GT(total, 1000);  // about 25% of 6,000
@@ -159,8 +180,8 @@ TEST(Dialogue, SmartHomeDialoguesAreValidAndEveryKindIsWritten) {
 TEST(Dialogue, AirPurifierDialoguesAreValid) {
   const std::string dir = resolve_domain_dir("air-purifier");
   Generated g = generate(dir, "air_purifier", 5000);
-  std::map<std::string, int> kinds;
-  check_dialogues(dir, g, kinds);
+  std::map<std::string, int> kinds, interjections;
+  check_dialogues(dir, g, kinds, interjections);
   for (const char* k : {"correction", "repeat", "undo", "topic_switch", "out_of_scope_mid"}) EXPECT_GT(kinds[k], 20) << k;
   check_phrase_split(g);
 }
@@ -168,8 +189,8 @@ TEST(Dialogue, AirPurifierDialoguesAreValid) {
 TEST(Dialogue, EveryTypeDomainDialoguesAreValid) {
   const std::string dir = std::string(EDGELM_TEST_DIR) + "/fixtures/domains/every-type";
   Generated g = generate(dir, "every_type", 3000);
-  std::map<std::string, int> kinds;
-  check_dialogues(dir, g, kinds);
+  std::map<std::string, int> kinds, interjections;
+  check_dialogues(dir, g, kinds, interjections);
   EXPECT_GT(kinds["correction"], 0);
 }
 

@@ -102,6 +102,84 @@ TEST(PhraseLibrary, IntentsGetLibraryTemplatesWithTargetsAndValues) {
   EXPECT_TRUE(pb.find_language("ko")->verbs.count("켜다"));
 }
 
+TEST(PhraseLibrary, OutOfScopeIntentsTakeTheLibrarysEverydayRequestsByTopic) {
+  for (const char* code : {"en", "ko"}) {
+    PhraseLibrary lib = load_phrase_library(resolve_phrases_dir(), code);
+    Phrasebook pb = load_phrasebook(lamp_domain());
+    const Intent& oos = find_intent(*pb.find_language(code), "weather");
+    // The intent's own three requests first, then each topic's in the library's order; a request
+    // the intent already says ("tell me a joke") is taken once.
+    std::vector<std::string> expected_ids = {std::string(code) + ".weather.0", std::string(code) + ".weather.1", std::string(code) + ".weather.2"};
+    std::set<std::string> own;
+    for (size_t i = 0; i < 3; ++i) own.insert(oos.templates.at(i).pattern.source);
+    for (const char* topic : {"weather", "small_talk"})
+      for (const auto& t : lib.out_of_scope.at(topic))
+        if (!own.count(t.text)) expected_ids.push_back(cat(code, ".weather.oos.", topic, ".", t.index));
+    std::vector<std::string> ids;
+    for (const auto& t : oos.templates) ids.push_back(t.id);
+    EXPECT_EQ(ids, expected_ids) << code;
+    EXPECT_LT(expected_ids.size(), 3 + lib.out_of_scope.at("weather").size() + lib.out_of_scope.at("small_talk").size()) << code;
+  }
+  // Every topic the built-in devices name exists in both languages, and no request names a slot.
+  for (const char* code : {"en", "ko"}) {
+    PhraseLibrary lib = load_phrase_library(resolve_phrases_dir(), code);
+    for (const char* topic : {"weather", "time_date", "alarms", "timers", "reminders", "shopping", "communication", "knowledge",
+                              "cooking", "travel", "news_sports", "small_talk", "media"}) {
+      ASSERT_TRUE(lib.out_of_scope.count(topic)) << code << " " << topic;
+      EXPECT_GE(lib.out_of_scope.at(topic).size(), 6u) << code << " " << topic;
+    }
+  }
+}
+
+TEST(PhraseLibrary, OutOfScopeTopicErrors) {
+  std::string en = read_file(lamp_domain() + "/en.toml");
+  const std::string topics = "out_of_scope = [\"weather\", \"small_talk\"]";
+  {
+    std::string msg = library_load_error("en.toml", [&](std::string s) { return replace_once(s, topics, "out_of_scope = [\"wether\"]"); });
+    EXPECT_NE(msg.find("en.toml line " + std::to_string(line_of(en, topics))), std::string::npos) << msg;
+    EXPECT_NE(msg.find("unknown out-of-scope topic 'wether'"), std::string::npos) << msg;
+    EXPECT_NE(msg.find("small_talk"), std::string::npos) << msg;  // the known topics are listed
+  }
+  {
+    std::string msg = library_load_error("en.toml", [&](std::string s) { return replace_once(s, topics, "out_of_scope = [\"weather\", \"weather\"]"); });
+    EXPECT_NE(msg.find("out-of-scope topic 'weather' named twice"), std::string::npos) << msg;
+  }
+  {
+    std::string msg = library_load_error("en.toml", [&](std::string s) { return replace_once(s, topics, "out_of_scope = []"); });
+    EXPECT_NE(msg.find("non-empty list of topics"), std::string::npos) << msg;
+  }
+  {  // only an out-of-scope intent says what its device does not do
+    std::string msg = library_load_error("en.toml", [](std::string s) {
+      return replace_once(s, "library = \"switch_on\"", "library = \"switch_on\"\nout_of_scope = [\"weather\"]");
+    });
+    EXPECT_NE(msg.find("only out_of_scope intents take out_of_scope"), std::string::npos) << msg;
+  }
+  {  // the topics alone are enough text
+    std::string msg = library_load_error("en.toml", [](std::string s) {
+      return replace_once(s, "text = [\"what's the weather\", \"tell me a joke\", \"who are you\"]\n", "");
+    });
+    EXPECT_EQ(msg, "");
+  }
+  // The library: a request with a slot, and a topic that is not a list, name the file and line.
+  std::string home = library_dir("oos");
+  auto load_error = [&](const std::string& out_of_scope) {
+    write_file_atomic(home + "/en.toml", "lang = \"en\"\n[phrases]\nswitch_on = [\"turn on {target}\"]\n[out_of_scope]\n" + out_of_scope);
+    try {
+      load_phrase_library(home, "en");
+    } catch (const Error& e) {
+      return std::string(e.what());
+    }
+    return std::string();
+  };
+  std::string msg = load_error("weather = [\"rain?\",\n  \"rain in {city}?\"]\n");
+  EXPECT_NE(msg.find("en.toml line 6"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("names no slot, not {city}"), std::string::npos) << msg;
+  msg = load_error("weather = \"rain?\"\n");
+  EXPECT_NE(msg.find("en.toml line 5"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("out_of_scope 'weather' must be a non-empty list"), std::string::npos) << msg;
+  fs::remove_all(home);
+}
+
 TEST(PhraseLibrary, GeneratedTextsComeFromLibraryTemplates) {
   std::string out = library_dir("generate");
   GenerateOptions o;

@@ -69,6 +69,12 @@ TEST(Demo, QuickRunProducesEveryArtefactFromItsOwnFigures) {
   // Out-of-scope requests answered with a state-changing call: counted for every model and the baseline, judged for the model.
   EXPECT_EQ(card["targets"]["model"]["out_of_scope_acted"]["value"], card["results"]["handwritten"]["model"]["out_of_scope"]["rate"]);
   EXPECT_GT(card["results"]["handwritten"]["keyword-baseline"]["out_of_scope"]["n"].get<int>(), 0);
+  // Hand-written cases that are also training texts are named (the count is the data's: checked in Audit tests).
+  const nlohmann::json& seen = card["seen_in_training"]["handwritten"];
+  EXPECT_EQ(seen["n"], card["results"]["handwritten"]["model"]["overall"]["n"]);
+  EXPECT_LE(seen["seen"].size(), seen["n"].get<size_t>());
+  EXPECT_NE(read_file((out / "report.md").string()).find(cat(seen["seen"].size(), " of these ", seen["n"].get<int>(), " cases say what a training example says")),
+            std::string::npos);
 
   // Success counts agree with the per-case predictions written by the same run.
   for (const char* slug : {"model", "keyword-baseline"}) {
