@@ -185,20 +185,28 @@ struct Split {
   }
 };
 
-// Holds out whole templates: per intent (and per follow-up phrase list),
-// ordered by a hash of the template id (stable across seeds and data
-// versions), the first ones go to test, the next to valid. Lists with fewer
-// than 5 templates stay in train.
+// Holds out whole templates: per intent (and per follow-up phrase list) and,
+// within an intent, per family of templates (its own, each library intent's,
+// each out-of-scope topic's: the id without its index), ordered by a hash of
+// the template id (stable across seeds and data versions), the first ones go
+// to test, the next to valid. Families with fewer than 5 templates stay in
+// train. (By family because ids that differ only at the end sort next to each
+// other: one list of several families held out one whole family, such as
+// every "stop" phrase for another device, which training then never saw.)
 Split make_split(const Phrasebook& pb, double valid_fraction, double test_fraction) {
   Split s;
-  std::vector<const std::vector<data::Template>*> lists;
+  std::vector<std::vector<const data::Template*>> lists;
+  auto add_by_family = [&](const std::vector<data::Template>& templates) {
+    std::map<std::string, std::vector<const data::Template*>> families;
+    for (const auto& t : templates) families[t.id.substr(0, t.id.rfind('.'))].push_back(&t);
+    for (auto& [family, ts] : families) lists.push_back(std::move(ts));
+  };
   for (const auto& lang : pb.languages) {
-    for (const auto& in : lang.intents) lists.push_back(&in.templates);
-    for (const auto& [name, phrases] : lang.follow_ups) lists.push_back(&phrases);
+    for (const auto& in : lang.intents) add_by_family(in.templates);
+    for (const auto& [name, phrases] : lang.follow_ups) add_by_family(phrases);
   }
-  for (const auto* list : lists) {
-    std::vector<const data::Template*> ts;
-    for (const auto& t : *list) ts.push_back(&t), s.of_template[t.id] = "train";
+  for (auto& ts : lists) {
+    for (const auto* t : ts) s.of_template[t->id] = "train";
     if (ts.size() < 5) continue;
     std::sort(ts.begin(), ts.end(), [](auto* a, auto* b) { return data::fnv1a(a->id) < data::fnv1a(b->id); });
     size_t n_test = std::max<size_t>(1, size_t(ts.size() * test_fraction + 0.5));

@@ -149,6 +149,34 @@ TEST(Generate, SameSeedSameBytesDifferentSeedsDiffer) {
   for (const auto& d : {a, b, c}) fs::remove_all(d);
 }
 
+// The held-out templates of an intent come from each family of its templates
+// (its own, each library intent's, each out-of-scope topic's), not from one:
+// ids that differ only at the end ("...lib.stop.3") sort next to each other, so
+// a split over the whole list held out every "stop" phrase for another device
+// and none of the others (and training never saw them).
+TEST(Generate, HeldOutTemplatesSampleEveryFamilyOfAnIntent) {
+  const std::string out = temp_dir("split_families");
+  GenerateOptions o = options(out, 20000, 3);
+  o.domain_dir = resolve_domain_dir("smart-home");
+  generate_dataset(o);
+  std::map<std::string, std::set<std::string>> families;  // intent -> families of its held-out templates
+  std::set<std::string> test_ids, train_ids;
+  for (const auto& j : read_jsonl(out + "/cases/test.jsonl")) {
+    const std::string t = j["types"]["template"];
+    if (t.find('+') != std::string::npos || t.find(".follow.") != std::string::npos) continue;
+    test_ids.insert(t);
+    const std::string family = t.substr(0, t.rfind('.'));  // en.unsupported_device.lib.stop, en.off_topic.oos.weather
+    const size_t intent_end = t.find('.', t.find('.') + 1);
+    families[t.substr(0, intent_end)].insert(family);
+  }
+  for (const auto& j : read_jsonl(out + "/train.jsonl")) train_ids.insert(j["types"]["template"].get<std::string>());
+  for (const char* intent : {"en.unsupported_device", "en.off_topic", "ko.off_topic"})
+    EXPECT_GE(families[intent].size(), 3u) << intent;
+  // And none of them is a training template.
+  for (const auto& id : test_ids) EXPECT_FALSE(train_ids.count(id)) << id;
+  fs::remove_all(out);
+}
+
 // A multi-command may say a function twice when it acts in a place its
 // arguments name (the smart home's rooms and doors), never twice in one place;
 // a function that acts in one place (the air purifier's) comes once.
