@@ -323,7 +323,7 @@ void AnswerConstraint::reset() {
 void AnswerConstraint::set_command(std::string_view text) {
   command_numbers_.clear();
   command_number_texts_.clear();
-  const std::string read = read_numbers(text);
+  const std::string read = model_text(text);
   for (size_t i = 0; i < read.size();) {
     if (read[i] < '0' || read[i] > '9') {
       ++i;

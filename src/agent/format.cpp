@@ -127,7 +127,7 @@ std::vector<int32_t> render_system_tokens(const DomainSchema& schema, const Toke
 
 std::vector<int32_t> render_user_tokens(const Tokenizer& tokenizer, const std::string& user_text) {
   std::vector<int32_t> out = {require_special(tokenizer, kUserToken)};
-  append(out, tokenizer.encode(read_numbers(user_text), /*parse_special=*/false));
+  append(out, tokenizer.encode(model_text(user_text), /*parse_special=*/false));
   out.push_back(require_special(tokenizer, kAssistantToken));
   return out;
 }
@@ -167,7 +167,7 @@ std::vector<int32_t> render_history_tokens(const DomainSchema& schema, const Tok
 std::string render_history_text(const DomainSchema& schema, const std::vector<Turn>& history) {
   std::string s;
   for (const Turn& t : history) {
-    s += cat(kUserToken, read_numbers(t.user), kAssistantToken);
+    s += cat(kUserToken, model_text(t.user), kAssistantToken);
     for (const auto& c : t.calls) {
       const FunctionSpec* f = schema.find(c.name);
       if (!f) fail("function '", c.name, "' is not in domain '", schema.name, "'");

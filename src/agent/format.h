@@ -63,7 +63,7 @@ std::string render_answer_text(const DomainSchema& schema, const std::vector<Cal
 
 // Token forms. Special tokens are placed by id; user text is encoded with
 // parse_special = false so a command cannot inject a role or function token,
-// after read_numbers (domain/language.h) has written its numbers in digits;
+// as model_text (domain/language.h) reads it (capitals, closing punctuation, numbers);
 // placeholders inside a reply become their tokens. Throws Error if the
 // tokenizer lacks one of agent_special_tokens(schema).
 std::vector<int32_t> render_system_tokens(const DomainSchema& schema, const Tokenizer& tokenizer);

@@ -1,5 +1,7 @@
 #include "domain/language.h"
 
+#include <algorithm>
+
 #include "lang/english.h"
 #include "lang/korean.h"
 #include "lang/number_reader.h"
@@ -46,6 +48,41 @@ std::string read_numbers(std::string_view text) {
   std::string s(text);
   for (const lang::NumberReader& r : readers) s = r.read(s);
   return s;
+}
+
+std::string model_text(std::string_view text) {
+  std::string s(text);
+  auto upper = [](char c) { return c >= 'A' && c <= 'Z'; };
+  auto lower = [](char c) { return c >= 'a' && c <= 'z'; };
+  auto to_small = [&](size_t from, size_t to) {
+    for (size_t k = from; k < to; ++k)
+      if (upper(s[k])) s[k] = char(s[k] - 'A' + 'a');
+  };
+  // Words (runs between spaces) whose letters are all capitals, two or more.
+  for (size_t i = 0; i < s.size();) {
+    size_t j = std::min(s.find(' ', i), s.size());
+    const auto word = std::string_view(s).substr(i, j - i);
+    if (std::count_if(word.begin(), word.end(), upper) >= 2 && std::none_of(word.begin(), word.end(), lower)) to_small(i, j);
+    i = j + 1;
+  }
+  // Each language's words written in small letters ("I", so "I'm" too), as whole words.
+  static const std::vector<std::string> small = [] {
+    std::vector<std::string> w;
+    for (const LanguageInfo& l : known_languages())
+      for (std::string& x : l.rules->small_letter_words()) w.push_back(std::move(x));
+    return w;
+  }();
+  for (const std::string& w : small)
+    for (size_t p = s.find(w); p != std::string::npos; p = s.find(w, p + 1))
+      if ((p == 0 || s[p - 1] == ' ') && (p + w.size() == s.size() || !(upper(s[p + w.size()]) || lower(s[p + w.size()]))))
+        to_small(p, p + w.size());
+  // Closing punctuation and spaces: ? ! . and the ellipsis character.
+  for (;;) {
+    if (!s.empty() && (s.back() == '?' || s.back() == '!' || s.back() == '.' || s.back() == ' ')) s.pop_back();
+    else if (s.size() >= 3 && s.compare(s.size() - 3, 3, "\xE2\x80\xA6") == 0) s.resize(s.size() - 3);
+    else break;
+  }
+  return read_numbers(s);
 }
 
 std::string known_language_codes() {

@@ -79,6 +79,8 @@ class English final : public LanguageRules {
     if (!text.empty() && rng.below(2) == 0 && text[0] >= 'a' && text[0] <= 'z') text[0] = char(text[0] - 32);
   }
 
+  std::vector<std::string> small_letter_words() const override { return {"I"}; }  // and so "I'm", "I've"
+
   std::string add_noise(const std::string& text, Rng& rng) const override {
     std::string s = text;
     const int n_ops = 1 + int(rng.below(3) == 0);

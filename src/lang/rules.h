@@ -62,6 +62,10 @@ class LanguageRules {
   // Varies the case of a finished command the way people type it (English
   // capitalises the first letter half the time); scripts without case leave it.
   virtual void vary_case(std::string& text, Rng& rng) const {}
+  // Words people capitalise that the phrasing files write in small letters
+  // (English "I"; a whole word, or before an apostrophe: "I'm"): the model
+  // reads them in small letters (model_text).
+  virtual std::vector<std::string> small_letter_words() const { return {}; }
   // What typed and transcribed commands look like in practice: typos, case,
   // spacing, punctuation. Digits are never touched, so the call stays the same.
   virtual std::string add_noise(const std::string& text, Rng& rng) const = 0;

@@ -42,6 +42,9 @@ TEST(AgentFormat, TrainingExampleRendersAndMasksTheAnswer) {
   // The model reads numbers in digits, in training and at run time alike (lang/number_reader.h).
   EXPECT_EQ(tok.decode(render_user_tokens(tok, "timer for an hour and a half")), "<|user|>timer for 90 minutes<|assistant|>");
   EXPECT_EQ(render_history_text(m.schema, {Turn{"십 분 타이머", {}}}), "<|user|>10분 타이머<|assistant|><|end|>");
+  // ... and words in capitals in small letters, without closing punctuation (domain/language.h model_text).
+  EXPECT_EQ(tok.decode(render_user_tokens(tok, "PURIFIER ON!")), "<|user|>purifier on<|assistant|>");
+  EXPECT_EQ(render_history_text(m.schema, {Turn{"is it on?", {}}}), "<|user|>is it on<|assistant|><|end|>");
   // Bad examples are errors naming the example.
   EXPECT_THROW(render_training_example(m.schema, tok, nlohmann::json::parse(R"({"id": "x", "messages": []})")), Error);
   nlohmann::json bad = ex;

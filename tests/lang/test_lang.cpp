@@ -276,3 +276,23 @@ TEST(NumberReader, ReadNumbersAppliesEveryLanguage) {
   // Bytes that are not UTF-8 are kept as they are.
   EXPECT_EQ(read_numbers(std::string("ten \xff minutes")), std::string("10 \xff minutes"));
 }
+
+TEST(ModelText, CapitalsClosingPunctuationAndNumbers) {
+  // Words in capitals read in small letters; words with a small letter keep their case.
+  EXPECT_EQ(model_text("LOCK THE FRONT DOOR NOW"), "lock the front door now");
+  EXPECT_EQ(model_text("can you run the AC at SIXTY-FOUR"), "can you run the ac at 64");
+  EXPECT_EQ(model_text("Turn on the TV, I'm home"), "Turn on the tv, i'm home");
+  EXPECT_EQ(model_text("DON'T turn it off"), "don't turn it off");
+  EXPECT_EQ(model_text("TV 켜줘"), "tv 켜줘");
+  // English writes "I" small, as the phrasing files do; other words starting with I keep it.
+  EXPECT_EQ(model_text("I think I'm cold, so I'd like it warmer, I"), "i think i'm cold, so i'd like it warmer, i");
+  EXPECT_EQ(model_text("In the Irish room, I."), "In the Irish room, i");
+  // No punctuation at the end (a recogniser rarely writes it); inside, it stays.
+  EXPECT_EQ(model_text("is the hall light on?"), "is the hall light on");
+  EXPECT_EQ(model_text("SLEEP MODE NOW!!"), "sleep mode now");
+  EXPECT_EQ(model_text("about the lights... "), "about the lights");
+  EXPECT_EQ(model_text("불 켜져 있어? 그리고 문도…"), "불 켜져 있어? 그리고 문도");
+  EXPECT_EQ(model_text("?!"), "");
+  EXPECT_EQ(model_text(""), "");
+  EXPECT_EQ(model_text(std::string("ten \xff minutes.")), std::string("10 \xff minutes"));
+}
