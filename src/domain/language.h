@@ -32,17 +32,18 @@ const LanguageInfo& language_info(std::string_view code);
 // Its module (language_info(code).rules).
 const lang::LanguageRules& language_rules(std::string_view code);
 // `text` with the number words and spoken durations of every known language
-// in digits ("an hour and a half" -> "90 minutes", "십 분" -> "10분"): what the
-// model reads of a user's command (src/lang/number_reader.h).
+// in digits ("an hour and a half" -> "90 minutes", "십 분" -> "10분";
+// src/lang/number_reader.h): the last step of model_text.
 std::string read_numbers(std::string_view text);
 // What the model reads of a user's command, in training and at run time alike:
-// a word in capitals in small letters ("LOCK THE DOOR", "the AC" -> "lock the
-// door", "the ac": the templates are written in small letters, and a speech
-// recogniser decides capitals, not the speaker) and so are the words a language
-// writes small though people capitalise them ("I'm", LanguageRules::
-// small_letter_words), no punctuation at the end (a
-// recogniser rarely writes a question mark, so "is the hall light on" must read
-// as a question by its words), then number words in digits (read_numbers).
+// - a word in capitals in small letters ("LOCK THE DOOR", "the AC" -> "lock the
+//   door", "the ac"): the templates are written in small letters, and a speech
+//   recogniser decides capitals, not the speaker;
+// - the words a language writes small though people capitalise them (English
+//   "I", "I'm": LanguageRules::small_letter_words) in small letters;
+// - no punctuation at the end: a recogniser rarely writes a question mark, so
+//   "is the hall light on" must read as a question by its words;
+// - then number words in digits (read_numbers).
 // Words with a small letter keep their case; a free-text argument copied from a
 // word in capitals comes out in small letters.
 std::string model_text(std::string_view text);
