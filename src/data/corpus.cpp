@@ -37,13 +37,6 @@ LetterKind letter_kind(uint32_t cp, Script& script) {
   return LetterKind::None;
 }
 
-std::string ascii_lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out)
-    if (c >= 'A' && c <= 'Z') c = char(c - 'A' + 'a');
-  return out;
-}
-
 bool contains_any(const std::string& lower, std::initializer_list<const char*> words) {
   for (const char* w : words)
     if (lower.find(w) != std::string::npos) return true;

@@ -25,8 +25,6 @@ std::string_view first_form(std::string_view s) {
   return nul == std::string_view::npos ? s : s.substr(0, nul);
 }
 
-char ascii_lower(char c) { return c >= 'A' && c <= 'Z' ? char(c - 'A' + 'a') : c; }
-
 bool starts_with_ci(std::string_view s, size_t pos, std::string_view word) {
   if (pos + word.size() > s.size()) return false;
   for (size_t i = 0; i < word.size(); ++i)

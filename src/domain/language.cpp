@@ -52,17 +52,15 @@ std::string read_numbers(std::string_view text) {
 
 std::string model_text(std::string_view text) {
   std::string s(text);
-  auto upper = [](char c) { return c >= 'A' && c <= 'Z'; };
-  auto lower = [](char c) { return c >= 'a' && c <= 'z'; };
   auto to_small = [&](size_t from, size_t to) {
-    for (size_t k = from; k < to; ++k)
-      if (upper(s[k])) s[k] = char(s[k] - 'A' + 'a');
+    for (size_t k = from; k < to; ++k) s[k] = ascii_lower(s[k]);
   };
+  auto lower = [](char c) { return c >= 'a' && c <= 'z'; };
   // Words (runs between spaces) whose letters are all capitals, two or more.
   for (size_t i = 0; i < s.size();) {
     size_t j = std::min(s.find(' ', i), s.size());
     const auto word = std::string_view(s).substr(i, j - i);
-    if (std::count_if(word.begin(), word.end(), upper) >= 2 && std::none_of(word.begin(), word.end(), lower)) to_small(i, j);
+    if (std::count_if(word.begin(), word.end(), ascii_upper) >= 2 && std::none_of(word.begin(), word.end(), lower)) to_small(i, j);
     i = j + 1;
   }
   // Each language's words written in small letters ("I", so "I'm" too), as whole words.
@@ -74,7 +72,7 @@ std::string model_text(std::string_view text) {
   }();
   for (const std::string& w : small)
     for (size_t p = s.find(w); p != std::string::npos; p = s.find(w, p + 1))
-      if ((p == 0 || s[p - 1] == ' ') && (p + w.size() == s.size() || !(upper(s[p + w.size()]) || lower(s[p + w.size()]))))
+      if ((p == 0 || s[p - 1] == ' ') && (p + w.size() == s.size() || !ascii_letter(s[p + w.size()])))
         to_small(p, p + w.size());
   // Closing punctuation and spaces: ? ! . and the ellipsis character.
   for (;;) {

@@ -11,13 +11,6 @@ bool ascii_alnum(char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z
 bool ascii_digit(char c) { return c >= '0' && c <= '9'; }
 bool continuation(char c) { return (static_cast<unsigned char>(c) & 0xC0) == 0x80; }
 
-std::string ascii_lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out)
-    if (c >= 'A' && c <= 'Z') c = char(c - 'A' + 'a');
-  return out;
-}
-
 // A phrase may start at byte i: not inside a word, a code point or a number
 // ("21.5": the 5 is not a start). A letter of another script before it is not
 // a word (Korean-English code switching writes "timer 삼십 분" and "타이머 thirty

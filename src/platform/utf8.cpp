@@ -1,5 +1,6 @@
 #include "platform/utf8.h"
 
+#include <algorithm>
 #include <cstdio>
 
 namespace edgelm {
@@ -85,10 +86,14 @@ bool contains_hangul(std::string_view s) {
   return false;
 }
 
+std::string ascii_lower(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) c = ascii_lower(c);
+  return out;
+}
+
 bool contains_latin(std::string_view s) {
-  for (char c : s)
-    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')) return true;
-  return false;
+  return std::any_of(s.begin(), s.end(), ascii_letter);
 }
 
 }  // namespace edgelm

@@ -34,4 +34,10 @@ bool is_hangul(uint32_t cp);  // syllables, jamo and compatibility jamo
 bool contains_hangul(std::string_view s);
 bool contains_latin(std::string_view s);  // an ASCII letter
 
+// ASCII letters only; every other byte (UTF-8 included) passes through.
+inline bool ascii_upper(char c) { return c >= 'A' && c <= 'Z'; }
+inline bool ascii_letter(char c) { return ascii_upper(c) || (c >= 'a' && c <= 'z'); }
+inline char ascii_lower(char c) { return ascii_upper(c) ? char(c - 'A' + 'a') : c; }
+std::string ascii_lower(std::string_view s);
+
 }  // namespace edgelm
