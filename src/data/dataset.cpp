@@ -143,8 +143,10 @@ const Intent* pick_by_function(const std::vector<const Intent*>& intents, const 
 // The clauses of a multi-command: 2 or 3 chainable intents, each function once
 // except that a function acting in a place its arguments name (device.toml
 // keys: rooms, doors) may come twice ("bedroom lights off and hallway lights
-// on"; Generator::render turns down two that act in the same place); an
-// intent marked `last` (switching off) only as the last request.
+// on"; Generator::render turns down two that act in the same place), and so
+// may a question ("is the front door locked, and the back door?";
+// Generator::render turns down two that ask the same); an intent marked
+// `last` (switching off) only as the last request.
 std::vector<Clause> multi_clauses(const std::vector<const Intent*>& chainable, const std::map<std::string, double>& fn_weight,
                                   const Phrasebook& pb, Rng& rng) {
   size_t n = rng.uniform() < 0.8 ? 2 : 3;
@@ -155,12 +157,13 @@ std::vector<Clause> multi_clauses(const std::vector<const Intent*>& chainable, c
     const Intent* in = pick_by_function(chainable, fn_weight, rng);
     std::string fn = in->primary_function();
     if (twice && tries < 25 && out.size() == 1 && fn != out[0].intent->primary_function()) continue;
-    if (used[fn] >= (pb.place_args.count(fn) ? 2 : 1)) continue;
+    const bool may_repeat = pb.place_args.count(fn) || in->type == "query";
+    if (used[fn] >= (may_repeat ? 2 : 1)) continue;
     if (in->last && out.size() + 1 < n) continue;
     ++used[fn];
     out.push_back(clause_of(in, rng));
     // A quarter of those whose first request could come twice get its function again.
-    if (out.size() == 1 && pb.place_args.count(fn)) twice = rng.uniform() < 0.25;
+    if (out.size() == 1 && may_repeat) twice = rng.uniform() < 0.25;
   }
   return out;
 }

@@ -259,10 +259,20 @@ std::optional<Example> Generator::render(const Language& lang, const std::vector
   }
   // Two requests of a multi-command on one function act in different places
   // (the bedroom and the hallway); in the same place one would undo or repeat the other.
+  // Two questions on one function ask about different things.
   for (size_t i = 0; i < clauses.size(); ++i)
     for (size_t j = i + 1; j < clauses.size(); ++j) {
       const std::string fn = clauses[i].intent->primary_function();
       if (fn != clauses[j].intent->primary_function()) continue;
+      if (clauses[i].intent->type == "query" && clauses[j].intent->type == "query") {
+        auto calls_of = [&](size_t k) {
+          std::vector<Call> out;
+          for (const auto& c : clauses[k].intent->calls) out.push_back(make_call(c, values[k]));
+          return out;
+        };
+        if (calls_of(i) == calls_of(j)) return std::nullopt;
+        continue;
+      }
       auto place = [&](const SlotValues& v, const Intent& in) {
         std::map<std::string, ArgValue> out;
         for (const auto& c : in.calls) {
@@ -293,13 +303,20 @@ std::optional<Example> Generator::render(const Language& lang, const std::vector
   };
   std::function<std::optional<std::string>(size_t)> join_from = [&](size_t i) -> std::optional<std::string> {
     if (i + 1 == clauses.size()) return render_from(i, false);
-    if (clauses[i].tmpl->question || lang.connectors.empty()) return std::nullopt;
-    // Korean joins with a connective ending (켜고) only after a verb.
+    // A question goes first only before another question ("is the front door
+    // locked, and what's the thermostat at?"), through the connectors of two questions.
+    const bool question = clauses[i].tmpl->question;
+    if (question && !clauses[i + 1].tmpl->question) return std::nullopt;
     std::vector<const Pattern*> usable;
-    for (const auto& c : lang.connectors) {
-      bool conn = false;
-      for_each_node(c, [&](const PatternNode& n) { conn |= n.kind == PatternNode::Kind::Slot && n.text == "first_conn"; });
-      if (!conn || clauses[i].tmpl->has_verb) usable.push_back(&c);
+    if (question) {
+      for (const auto& c : lang.question_connectors) usable.push_back(&c);
+    } else {
+      // Korean joins with a connective ending (켜고) only after a verb.
+      for (const auto& c : lang.connectors) {
+        bool conn = false;
+        for_each_node(c, [&](const PatternNode& n) { conn |= n.kind == PatternNode::Kind::Slot && n.text == "first_conn"; });
+        if (!conn || clauses[i].tmpl->has_verb) usable.push_back(&c);
+      }
     }
     if (usable.empty()) return std::nullopt;
     const Pattern& connector = *pick(usable, rng);
@@ -308,8 +325,10 @@ std::optional<Example> Generator::render(const Language& lang, const std::vector
     st.mix = mix;
     Special special = [&](const std::string& slot, RenderState& s) {
       if (slot == "first" || slot == "first_conn") {
-        auto part = render_from(i, slot == "first_conn");
-        s.out += part.value_or("");
+        std::string part = render_from(i, slot == "first_conn").value_or("");
+        // The connector of two questions says where the first one ends.
+        while (question && !part.empty() && (part.back() == '?' || part.back() == ' ')) part.pop_back();
+        s.out += part;
         return true;
       }
       if (slot == "rest") {

@@ -132,9 +132,11 @@ PhraseLibrary load_phrase_library(const std::string& dir, const std::string& lan
   }
   auto error = [&](const toml::node& n, const std::string& msg) { fail(lib.file, " line ", n.source().begin.line, ": ", msg); };
   for (const auto& [k, v] : root) {
-    static const std::set<std::string> known = {"lang", "verbs", "endings", "wrap", "connect", "phrases", "out_of_scope", "follow_up"};
+    static const std::set<std::string> known = {"lang",    "verbs",        "endings",     "wrap",     "connect",
+                                                "connect_questions", "phrases", "out_of_scope", "follow_up"};
     if (!known.count(std::string(k.str())))
-      error(v, cat("unknown key '", k.str(), "' (lang, verbs, endings, wrap, connect, phrases, out_of_scope, follow_up)"));
+      error(v, cat("unknown key '", k.str(),
+                   "' (lang, verbs, endings, wrap, connect, connect_questions, phrases, out_of_scope, follow_up)"));
   }
   if (const auto* v = root.get("lang"); !v || !v->is_string() || *v->value<std::string>() != lang)
     fail(lib.file, ": needs lang = \"", lang, "\"");
@@ -163,22 +165,27 @@ PhraseLibrary load_phrase_library(const std::string& dir, const std::string& lan
       }
     }
   }
-  // Politeness wrappers ({command}) and multi-command connectors ({first}, {first_conn}, {rest}).
-  for (const char* key : {"wrap", "connect"}) {
-    const toml::node* v = root.get(key);
+  // Politeness wrappers ({command}), multi-command connectors ({first}, {first_conn}, {rest})
+  // and the connectors of two questions ({first}, {rest}).
+  struct List {
+    const char* key;
+    std::set<std::string> allowed;
+    std::vector<Pattern>* out;
+  };
+  for (const List& list : {List{"wrap", {"command"}, &lib.wrappers}, List{"connect", {"first", "first_conn", "rest"}, &lib.connectors},
+                           List{"connect_questions", {"first", "rest"}, &lib.question_connectors}}) {
+    const toml::node* v = root.get(list.key);
     if (!v) continue;
     const toml::array* arr = v->as_array();
-    if (!arr || arr->empty()) error(*v, cat("'", key, "' must be a non-empty list of strings"));
-    const std::set<std::string> allowed = std::string(key) == "wrap" ? std::set<std::string>{"command"}
-                                                                     : std::set<std::string>{"first", "first_conn", "rest"};
+    if (!arr || arr->empty()) error(*v, cat("'", list.key, "' must be a non-empty list of strings"));
     for (const auto& e : *arr) {
-      if (!e.is_string()) error(e, cat("'", key, "': every entry must be a string"));
+      if (!e.is_string()) error(e, cat("'", list.key, "': every entry must be a string"));
       Pattern p = parse_pattern(*e.value<std::string>(), cat(lib.file, " line ", e.source().begin.line), info);
       for_each_node(p, [&](const PatternNode& n) {
-        if (n.kind == PatternNode::Kind::Slot && !allowed.count(n.text))
-          error(e, cat("'", key, "' may not use {", n.text, "} (\"", p.source, "\")"));
+        if (n.kind == PatternNode::Kind::Slot && !list.allowed.count(n.text))
+          error(e, cat("'", list.key, "' may not use {", n.text, "} (\"", p.source, "\")"));
       });
-      (std::string(key) == "wrap" ? lib.wrappers : lib.connectors).push_back(std::move(p));
+      list.out->push_back(std::move(p));
     }
   }
   // A list of templates under [phrases] or [out_of_scope]; `slots` checks each slot they say.

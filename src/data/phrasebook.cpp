@@ -257,7 +257,8 @@ struct LanguageLoader {
 
   void load(const toml::table& root) {
     for (const auto& [k, v] : root) {
-      static const std::set<std::string> known = {"lang", "lexicon", "values", "verbs", "endings", "wrap", "connect", "reply", "intent"};
+      static const std::set<std::string> known = {"lang", "lexicon", "values",            "verbs", "endings",
+                                                  "wrap", "connect", "connect_questions", "reply", "intent"};
       if (!known.count(std::string(k.str()))) error(v, cat("unknown key '", k.str(), "'"));
     }
     if (const auto* v = root.get("lang"); !v || !v->is_string() || *v->value<std::string>() != lang.lang)
@@ -320,6 +321,12 @@ struct LanguageLoader {
       for (const auto& p : lang.connectors) check_special(p, *c, {"first", "first_conn", "rest"}, "connect");
     } else if (library) {
       lang.connectors = library->connectors;
+    }
+    if (const auto* c = root.get("connect_questions")) {
+      lang.question_connectors = pattern_list(*c, "connect_questions");
+      for (const auto& p : lang.question_connectors) check_special(p, *c, {"first", "rest"}, "connect_questions");
+    } else if (const PhraseLibrary* lib = library ? &*library : follow_library ? &*follow_library : nullptr) {
+      lang.question_connectors = lib->question_connectors;  // every domain whose language has a library
     }
     load_replies(root);
     load_intents(root);

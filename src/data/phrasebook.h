@@ -67,6 +67,9 @@ struct Language {
   std::vector<Pattern> final_endings, connective_endings;  // with {a} / {stem}
   std::vector<Pattern> wrappers;    // whole-command politeness and fillers, with {command}
   std::vector<Pattern> connectors;  // multi-commands, with {first} or {first_conn}, and {rest}
+  // Two questions in one ("is the front door locked, and what's the thermostat at?"), with {first}
+  // (the first question without its closing "?") and {rest}; none: questions are never chained first.
+  std::vector<Pattern> question_connectors;
   // "set_mode.sleep", "set_timer", "set_thermostat.cool.temperature", "toggle_lights.room?", "out_of_scope"
   std::map<std::string, std::vector<std::string>> replies;
   std::string reply_join = " ";     // between the replies of several calls

@@ -180,15 +180,15 @@ TEST(Generate, HeldOutTemplatesSampleEveryFamilyOfAnIntent) {
 // A multi-command may say a function twice when it acts in a place its
 // arguments name (the smart home's rooms and doors), never twice in one place;
 // a function that acts in one place (the air purifier's) comes once.
-TEST(Generate, MultiCommandsRepeatAFunctionOnlyInAnotherPlace) {
-  auto chained_calls = [](const std::string& out) {
-    std::vector<std::vector<Call>> all;
+TEST(Generate, MultiCommandsRepeatAFunctionOnlyInAnotherPlaceOrToAskAnotherThing) {
+  auto chained = [](const std::string& out) {
+    std::vector<std::pair<std::string, std::vector<Call>>> all;
     for (const char* f : {"train.jsonl", "valid.jsonl", "test.jsonl"})
       for (const auto& j : read_jsonl(out + "/" + f)) {
         if (j["messages"].size() != 2 || j["types"]["template"].get<std::string>().find('+') == std::string::npos) continue;
         std::vector<Call> calls;
         for (const auto& tc : j["messages"][1]["tool_calls"]) calls.push_back(call_from_json(tc["function"]));
-        all.push_back(std::move(calls));
+        all.emplace_back(j["messages"][0]["content"].get<std::string>(), std::move(calls));
       }
     return all;
   };
@@ -197,30 +197,46 @@ TEST(Generate, MultiCommandsRepeatAFunctionOnlyInAnotherPlace) {
   o.domain_dir = resolve_domain_dir("smart-home");
   generate_dataset(o);
   generate_dataset(options(ap, 6000, 5));
-  const Phrasebook pb = load_phrasebook(resolve_domain_dir("smart-home"));
-  EXPECT_EQ(pb.place_args.at("toggle_lights"), (std::set<std::string>{"room"}));
-  EXPECT_EQ(pb.place_args.at("lock_door"), (std::set<std::string>{"door"}));
-  EXPECT_FALSE(pb.place_args.count("set_thermostat"));
-  int twice = 0, n = 0;
-  for (const auto& calls : chained_calls(sh)) {
-    ++n;
-    for (size_t i = 0; i < calls.size(); ++i)
-      for (size_t j = i + 1; j < calls.size(); ++j) {
-        if (calls[i].name != calls[j].name) continue;
-        ++twice;
-        ASSERT_TRUE(pb.place_args.count(calls[i].name)) << calls[i].name;
-        bool elsewhere = false;  // a place argument that differs, or that one of them leaves out (the whole house)
-        for (const auto& a : pb.place_args.at(calls[i].name))
-          elsewhere |= calls[i].arguments.count(a) != calls[j].arguments.count(a) ||
-                       (calls[i].arguments.count(a) && calls[i].arguments.at(a) != calls[j].arguments.at(a));
-        EXPECT_TRUE(elsewhere) << calls[i].name;
-      }
-  }
-  EXPECT_GT(twice, n / 10);  // about a fifth of chained multi-commands
-  EXPECT_LT(twice, n / 2);
-  for (const auto& calls : chained_calls(ap)) {
-    std::set<std::string> names;
-    for (const auto& c : calls) EXPECT_TRUE(names.insert(c.name).second) << c.name;
+  for (const auto& [name, out] : {std::pair{std::string("smart-home"), sh}, std::pair{std::string("air-purifier"), ap}}) {
+    const Phrasebook pb = load_phrasebook(resolve_domain_dir(name));
+    std::set<std::string> asked;  // functions that answer a question
+    for (const auto& lang : pb.languages)
+      for (const auto& in : lang.intents)
+        if (in.type == "query") asked.insert(in.primary_function());
+    int place_twice = 0, asked_twice = 0, two_questions = 0, n = 0;
+    for (const auto& [text, calls] : chained(out)) {
+      ++n;
+      // A question joined to another keeps the second one's "?" only (the connector says where the first ends).
+      if (const size_t q = text.find('?'); q != std::string::npos && q + 1 < text.size()) two_questions += text.rfind('?') > q;
+      for (size_t i = 0; i < calls.size(); ++i)
+        for (size_t j = i + 1; j < calls.size(); ++j) {
+          if (calls[i].name != calls[j].name) continue;
+          if (asked.count(calls[i].name)) {
+            EXPECT_NE(calls[i].arguments, calls[j].arguments) << name << ": the same question twice in \"" << text << "\"";
+            ++asked_twice;
+            continue;
+          }
+          ASSERT_TRUE(pb.place_args.count(calls[i].name)) << name << ": " << calls[i].name << " twice in \"" << text << "\"";
+          ++place_twice;
+          bool elsewhere = false;  // a place argument that differs, or that one of them leaves out (the whole house)
+          for (const auto& a : pb.place_args.at(calls[i].name))
+            elsewhere |= calls[i].arguments.count(a) != calls[j].arguments.count(a) ||
+                         (calls[i].arguments.count(a) && calls[i].arguments.at(a) != calls[j].arguments.at(a));
+          EXPECT_TRUE(elsewhere) << calls[i].name;
+        }
+    }
+    if (name == "smart-home") {
+      EXPECT_EQ(pb.place_args.at("toggle_lights"), (std::set<std::string>{"room"}));
+      EXPECT_EQ(pb.place_args.at("lock_door"), (std::set<std::string>{"door"}));
+      EXPECT_FALSE(pb.place_args.count("set_thermostat"));
+      EXPECT_GT(place_twice, n / 10);  // about a fifth of chained multi-commands
+      EXPECT_LT(place_twice, n / 2);
+      EXPECT_GT(asked_twice, n / 50);  // "is the front door locked, and the back door?"
+    } else {
+      EXPECT_EQ(place_twice, 0);  // the air purifier acts in one place
+      EXPECT_GT(asked_twice, 0);  // two wellness tips
+    }
+    EXPECT_GT(two_questions, n / 100) << name;
   }
   fs::remove_all(sh);
   fs::remove_all(ap);

@@ -289,6 +289,16 @@ TEST(PhraseLibrary, LibraryFolderAndFileErrors) {
   }
   EXPECT_NE(msg.find("phrases/ko.toml line 6"), std::string::npos) << msg;
   EXPECT_NE(msg.find("only {target} and {value}"), std::string::npos) << msg;
+  // Two questions join without a connective ending: {first_conn} is not theirs.
+  write_file_atomic(home + "/phrases/ko.toml", "lang = \"ko\"\nconnect_questions = [\"{first}? 그리고 {rest}\",\n  \"{first_conn} {rest}\"]\n");
+  msg.clear();
+  try {
+    load_phrase_library(home + "/phrases", "ko");
+  } catch (const Error& e) {
+    msg = e.what();
+  }
+  EXPECT_NE(msg.find("phrases/ko.toml line 3"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("'connect_questions' may not use {first_conn}"), std::string::npos) << msg;
   restore();
   fs::remove_all(home);
 }
