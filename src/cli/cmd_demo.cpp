@@ -31,6 +31,10 @@ void setup(CLI::App& app) {
                   "residual dropout of the SFT runs: the probability that each value of a block's output is dropped "
                   "(-1: the mode's default)")
       ->capture_default_str();
+  cmd->add_option("--prompt-weight", o->prompt_weight,
+                  "loss weight of each example's prompt (the history and the command) beside the answer's 1 in the SFT "
+                  "runs: an auxiliary next-token loss on what people say (0: the answer alone; -1: the mode's default)")
+      ->capture_default_str();
   cmd->add_option("--base", o->base_model, "fine-tune from this base model (edgelm base): its tokenizer and shape, its weights");
   cmd->add_flag("--no-scratch-ablation", o->no_scratch_ablation, "with --base: skip the from-scratch model at equal compute");
   cmd->add_option("--dim", o->dim, "model dimension (0: the mode's default)");

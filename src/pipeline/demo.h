@@ -28,6 +28,7 @@ struct DemoOptions {
   int64_t focus_steps = -1;  // the focus round's steps (-1: the mode's default, 0: no focus round)
   int64_t dpo_steps = -1;    // DPO steps after SFT (-1: the mode's default, 0: no DPO stage)
   double dropout = -1;       // residual dropout of the SFT runs (-1: the mode's default)
+  double prompt_weight = -1; // loss weight of the prompt in the SFT runs (-1: the mode's default)
   // A shared base model (`edgelm base`): the tokenizer is the base's with the
   // device's special tokens bound to reserved ones, the shape is the base's,
   // and every training starts from its weights. Adds the ablation "same
@@ -54,6 +55,9 @@ struct DemoPlan {
   double dpo_learning_rate = 0, dpo_beta = 0.1;
   // Residual dropout of the SFT runs (training/transformer.h; 0: none).
   double dropout = 0;
+  // The next-token loss on each example's prompt (history and command) beside the
+  // answer's, at this weight, in the SFT runs (train.prompt_weight; 0: the answer alone).
+  double prompt_weight = 0;
   // With a base model: its pretraining steps (of batch x seq_len tokens), which
   // the from-scratch ablation adds to `steps` (0: no such ablation).
   int64_t base_steps = 0;

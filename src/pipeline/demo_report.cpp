@@ -216,7 +216,10 @@ nlohmann::json write_demo_report(const StageRunner& st, const DemoReportInput& i
   md += cat("\nShape: dim ", p.dim, ", ", p.layers, " layers, ", p.heads, " heads (", p.kv_heads, " kv), ffn ", p.ffn_dim,
             ", vocab ", in.tokenizer.value("n_vocab", p.vocab_size), ", ", in.train.value("n_params", int64_t(0)),
             " parameters; trained ", in.train.value("steps", p.steps), " steps of ", p.batch, " × ", p.seq_len,
-            " tokens (learning rate ", p.learning_rate, p.dropout > 0 ? cat(", residual dropout ", p.dropout) : std::string(), ")",
+            " tokens (learning rate ", p.learning_rate, p.dropout > 0 ? cat(", residual dropout ", p.dropout) : std::string(),
+            p.prompt_weight > 0 ? cat(", the prompt's next-token loss at weight ", p.prompt_weight, " beside the answer's")
+                                : std::string(),
+            ")",
             focus_train.empty() ? std::string()
                                 : cat(", then ", focus_train.value("steps", int64_t(0)), " steps of the focus round (learning rate ",
                                       p.focus_learning_rate, ")"),
@@ -241,6 +244,9 @@ nlohmann::json write_demo_report(const StageRunner& st, const DemoReportInput& i
               fixed(t->value("final_loss", 0.0), 4), " | ", fixed(t->value("valid_loss", 0.0), 4), " | ",
               fixed(t->value("seconds", 0.0), 1), " |\n");
   }
+  if (p.prompt_weight > 0)
+    md += cat("\nThe train loss is over the answers and, at weight ", p.prompt_weight,
+              ", the prompts; the valid loss is the answers' alone.\n");
   md += "\n![loss curve](loss_curve.svg)\n\n";
   if (!in.dpo.empty()) {
     md += cat("## Preference training (DPO)\n\nmodel.gguf is model-sft.gguf trained ", in.dpo.value("steps", int64_t(0)),

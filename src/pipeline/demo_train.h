@@ -24,6 +24,7 @@ struct AgentTrainSpec {
   bool quiet;
   std::string init_model;                // start from this GGUF's weights (same shape) instead of random ones
   double dropout = 0;                    // residual dropout (SFT only)
+  double prompt_weight = 0;              // loss weight of each example's prompt beside the answer's (SFT only)
 };
 
 // Trains the tokenizer on the user and assistant texts of the SFT file,

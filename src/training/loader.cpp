@@ -35,6 +35,13 @@ BatchLoader::BatchLoader(const Shard& shard, int64_t B, int64_t T, PackMode mode
   start_epoch(0);
 }
 
+void BatchLoader::set_prompt_weight(float w) {
+  if (!(w >= 0 && w <= 1)) fail("the prompt's loss weight must be in [0, 1] (got ", w, ")");
+  if (w > 0 && (mode_ != PackMode::Examples || !shard_.has_mask()))
+    fail(shard_.path(), ": a prompt weight needs examples with a loss mask (an SFT shard)");
+  prompt_weight_ = w;
+}
+
 void BatchLoader::start_epoch(uint64_t epoch) {
   order_ = units_;
   if (shuffle_) {
@@ -105,7 +112,7 @@ int64_t BatchLoader::place_example(Batch& out, int64_t row, int64_t t0, int64_t 
     out.tokens[i] = shard_.token(base + j);
     out.targets[i] = shard_.token(base + j + 1);
     out.first[i] = int32_t(t0);
-    out.weights[i] = shard_.mask(base + j + 1) ? 1.0f : 0.0f;
+    out.weights[i] = shard_.mask(base + j + 1) ? 1.0f : prompt_weight_;
   }
   return n;
 }

@@ -44,6 +44,10 @@ class BatchLoader {
   void set_rows(int64_t row_begin, int64_t row_end);
   LoaderPosition position() const { return pos_; }
   void set_position(LoaderPosition pos);
+  // Examples: the targets outside the shard's loss mask (an example's prompt: the
+  // history and the user's text) get this weight beside the answer's 1 (0, the
+  // default: the answer alone). An auxiliary next-token loss on the commands.
+  void set_prompt_weight(float w);
   int64_t n_units() const { return int64_t(units_.size()); }  // windows, examples or pairs per epoch
 
  private:
@@ -62,6 +66,7 @@ class BatchLoader {
   PackMode mode_;
   uint64_t seed_;
   bool shuffle_;
+  float prompt_weight_ = 0.0f;
   std::vector<int64_t> units_;  // stream: window starts; examples: usable document ids; pairs: pair ids
   std::vector<int64_t> order_;  // this epoch's permutation of units_
   uint64_t order_epoch_ = UINT64_MAX;

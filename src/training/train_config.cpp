@@ -109,6 +109,7 @@ const std::map<std::string, Setter>& setters() {
       {"train.bf16", set<bool>([](TrainConfig& c) -> auto& { return c.bf16; })},
       {"train.recompute", set<bool>([](TrainConfig& c) -> auto& { return c.recompute; })},
       {"train.dropout", set<double>([](TrainConfig& c) -> auto& { return c.dropout; })},
+      {"train.prompt_weight", set<double>([](TrainConfig& c) -> auto& { return c.prompt_weight; })},
       {"train.dpo_beta", set<double>([](TrainConfig& c) -> auto& { return c.dpo_beta; })},
       {"train.overlap_comm", set<bool>([](TrainConfig& c) -> auto& { return c.overlap_comm; })},
       {"optim.lr", set<float>([](TrainConfig& c) -> auto& { return c.optim.lr; })},
@@ -241,6 +242,9 @@ void TrainConfig::validate() const {
   if (!(dpo_beta > 0) || !std::isfinite(dpo_beta)) fail("train.dpo_beta must be positive (got ", dpo_beta, ")");
   if (!(dropout >= 0 && dropout < 1)) fail("train.dropout must be in [0, 1) (got ", dropout, ")");
   if (dropout > 0 && mode == "dpo") fail("train.dropout is for pretrain and sft (DPO compares exact log-probabilities)");
+  if (!(prompt_weight >= 0 && prompt_weight <= 1)) fail("train.prompt_weight must be in [0, 1] (got ", prompt_weight, ")");
+  if (prompt_weight > 0 && mode != "sft")
+    fail("train.prompt_weight is for sft (a pretraining stream trains on every token; DPO compares the answers)");
   if (out_dir.empty()) fail("out (the run folder) must not be empty");
   if (train_data.empty()) fail("data.train (a token shard from `edgelm data tokenize`) is required");
   auto positive = [](int64_t v, const char* what) {
@@ -314,7 +318,8 @@ std::string train_config_to_toml(const TrainConfig& c) {
     << "\neval_every = " << c.eval_every << "\neval_batches = " << c.eval_batches
     << "\ncheckpoint_every = " << c.checkpoint_every << "\nlog_every = " << c.log_every << "\nthreads = " << c.threads
     << "\nsave_type = " << q(c.save_type) << "\nbf16 = " << (c.bf16 ? "true" : "false")
-    << "\nrecompute = " << (c.recompute ? "true" : "false") << "\ndropout = " << c.dropout << "\ndpo_beta = " << c.dpo_beta
+    << "\nrecompute = " << (c.recompute ? "true" : "false") << "\ndropout = " << c.dropout
+    << "\nprompt_weight = " << c.prompt_weight << "\ndpo_beta = " << c.dpo_beta
     << "\noverlap_comm = " << (c.overlap_comm ? "true" : "false") << "\n\n[optim]\nlr = " << double(c.optim.lr)
     << "\nmin_lr = " << double(c.optim.min_lr) << "\nwarmup = " << c.optim.warmup_steps
     << "\nweight_decay = " << double(c.optim.weight_decay)

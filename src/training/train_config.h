@@ -19,6 +19,8 @@
 //           recompute (true: keep only each layer's input, recompute the rest in backward: less memory, ~30% more time),
 //           dropout (pretrain and sft: the probability that each value of an attention or feed-forward block's
 //           output is dropped before it joins the residual stream; 0, the default: none),
+//           prompt_weight (sft: the weight of the next-token loss on an example's prompt, the history and
+//           the user's text, beside the answer's 1; 0, the default: the answer alone),
 //           overlap_comm (under mpirun: all-reduce each block's gradients while backward runs on; false: one
 //           blocking all-reduce after backward)
 //   [optim] lr, min_lr, warmup, weight_decay, decay_embeddings, beta1, beta2, eps, grad_clip
@@ -58,6 +60,7 @@ struct TrainConfig {
   bool bf16 = false;
   bool recompute = false;
   double dropout = 0.0;
+  double prompt_weight = 0.0;  // sft: the loss weight of the targets outside the shard's loss mask
   double dpo_beta = 0.1;
   bool overlap_comm = true;
 

@@ -227,6 +227,7 @@ TrainResult train_model(const TrainConfig& config, const TrainOptions& options) 
   const PackMode pack = pack_mode(c.mode);
   BatchLoader loader(train_shard, c.batch, c.seq, pack, c.seed);
   loader.set_rows(rank * rank_batch, (rank + 1) * rank_batch);
+  loader.set_prompt_weight(float(c.prompt_weight));  // validation stays the answer's loss alone
   std::optional<BatchLoader> valid_loader;
   if (valid_shard) {
     valid_loader.emplace(*valid_shard, c.batch, c.seq, pack, c.seed, false);

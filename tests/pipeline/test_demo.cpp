@@ -16,6 +16,7 @@
 #include "pipeline/demo.h"
 #include "platform/atomic_file.h"
 #include "platform/error.h"
+#include "training/train_config.h"
 
 namespace edgelm {
 namespace {
@@ -92,6 +93,11 @@ TEST(Demo, QuickRunProducesEveryArtefactFromItsOwnFigures) {
   EXPECT_DOUBLE_EQ(card["train"]["final_loss"].get<double>(), last_step["loss"].get<double>());
   EXPECT_DOUBLE_EQ(card["train"]["valid_loss"].get<double>(), metrics.back()["valid_loss"].get<double>());
   EXPECT_EQ(card["train"]["steps"].get<int64_t>(), demo_plan(o).steps);
+  // The SFT runs learn each example's prompt too, at the plan's weight; DPO compares the answers alone.
+  ASSERT_GT(demo_plan(o).prompt_weight, 0);
+  EXPECT_EQ(training::parse_train_config(read_file((out / "train/config.toml").string()), {}).prompt_weight,
+            demo_plan(o).prompt_weight);
+  EXPECT_EQ(training::parse_train_config(read_file((out / "train-dpo/config.toml").string()), {}).prompt_weight, 0.0);
 
   // The focus round: the first model's hand-written report drove the focused
   // data, and model.gguf continued from model-round1.gguf.

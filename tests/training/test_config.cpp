@@ -71,6 +71,10 @@ TEST(TrainConfig, ClearErrors) {
   EXPECT_NE(error_of(kBase, {"train.dropout=-0.5"}).find("train.dropout must be in [0, 1)"), std::string::npos);
   EXPECT_NE(error_of(kBase, {"mode=dpo", "model.init=m.gguf", "train.dropout=0.1"}).find("train.dropout is for pretrain and sft"),
             std::string::npos);
+  EXPECT_NE(error_of(kBase, {"mode=sft", "train.prompt_weight=1.5"}).find("train.prompt_weight must be in [0, 1] (got 1.5)"),
+            std::string::npos);
+  EXPECT_NE(error_of(kBase, {"train.prompt_weight=0.1"}).find("train.prompt_weight is for sft"), std::string::npos);
+  EXPECT_EQ(error_of(kBase, {"mode=sft", "train.prompt_weight=0.1"}), "");
   EXPECT_NE(error_of(kBase, {"mode=rlhf"}).find("mode must be"), std::string::npos);
   EXPECT_NE(error_of("mode = \n").find("cfg.toml line 1"), std::string::npos);
   EXPECT_NE(error_of(kBase, {"optim.min_lr=1"}).find("min_lr"), std::string::npos);

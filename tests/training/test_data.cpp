@@ -182,6 +182,27 @@ TEST(Loader, ExamplesArePackedWholeWithOwnPositionsAndMask) {
   EXPECT_EQ(loader.position().index, 2u);
 }
 
+TEST(Loader, PromptWeightTrainsThePromptBesideTheAnswerButNeverPaddingOrTheNextExample) {
+  Shard s = make_examples("prompt.tokens");
+  BatchLoader loader(s, 2, 6, PackMode::Examples, 7, /*shuffle=*/false);
+  loader.set_prompt_weight(0.25f);
+  Batch b;
+  loader.next(b);
+  // Row 0 as in the test above: example 0's targets 2, 3, 4 (its mask starts at 3: target 2 is its
+  // prompt), example 1's 6, 7 (both answer), then padding.
+  EXPECT_EQ(std::vector<float>(b.weights.begin(), b.weights.begin() + 6), (std::vector<float>{0.25f, 1, 1, 1, 1, 0}));
+  // Row 1: example 2 (targets 9..13, mask from its position 3: prompt 9, 10), example 3 (target 15, answer).
+  EXPECT_EQ(std::vector<float>(b.weights.begin() + 6, b.weights.end()), (std::vector<float>{0.25f, 0.25f, 1, 1, 1, 1}));
+  // Only examples with a loss mask have a prompt; the weight is a share of the answer's.
+  EXPECT_THROW(loader.set_prompt_weight(1.5f), Error);
+  ShardWriter w(50);
+  w.add_document(std::vector<int32_t>{1, 2, 3, 4, 5, 6, 7, 8});
+  w.write(temp_path("prompt-stream.tokens"));
+  Shard stream = Shard::open(temp_path("prompt-stream.tokens"));
+  BatchLoader windows(stream, 1, 6, PackMode::Stream, 7);
+  EXPECT_THROW(windows.set_prompt_weight(0.1f), Error);
+}
+
 TEST(Loader, DeterministicShuffleAndResumablePosition) {
   Shard s = make_examples("shuffle.tokens");
   BatchLoader a(s, 2, 6, PackMode::Examples, 11), b(s, 2, 6, PackMode::Examples, 11);
