@@ -74,8 +74,8 @@ DemoPlan demo_plan(const DemoOptions& o) {
     if (!(o.dropout < 1)) fail("--dropout must be in [0, 1) (got ", o.dropout, ")");
     p.dropout = o.dropout;
   }
-  if (o.prompt_weight >= 0) {
-    if (!(o.prompt_weight <= 1)) fail("--prompt-weight must be in [0, 1] (got ", o.prompt_weight, ")");
+  if (o.prompt_weight != -1) {
+    if (!(o.prompt_weight >= 0 && o.prompt_weight <= 1)) fail("--prompt-weight must be in [0, 1] (got ", o.prompt_weight, ")");
     p.prompt_weight = o.prompt_weight;
   }
   if (!o.base_model.empty()) {

@@ -162,6 +162,16 @@ TEST(Demo, PlanStaysWithinTheBudgets) {
   DemoOptions quick;
   quick.quick = true;
   EXPECT_LT(demo_plan(quick).steps, p.steps);
+  // The prompt's loss weight: the mode's unless given, and a share of the answer's.
+  EXPECT_EQ(p.prompt_weight, 0.5);
+  for (double bad : {-0.5, 1.5, std::nan("")}) {
+    DemoOptions o;
+    o.prompt_weight = bad;
+    EXPECT_THROW(demo_plan(o), Error) << bad;
+  }
+  DemoOptions none;
+  none.prompt_weight = 0;
+  EXPECT_EQ(demo_plan(none).prompt_weight, 0.0);
 }
 
 }  // namespace
