@@ -279,24 +279,22 @@ TEST(PhraseLibrary, LibraryFolderAndFileErrors) {
   std::string ko = read_file(lamp_domain() + "/ko.toml");
   EXPECT_NE(msg.find("ko.toml line " + std::to_string(line_of(ko, "library = \"switch_on\""))), std::string::npos) << msg;
   EXPECT_NE(msg.find("no phrase library for language 'ko'"), std::string::npos) << msg;
+  // The error of loading a Korean library file with this text.
+  auto ko_library_error = [&](const std::string& text) {
+    write_file_atomic(home + "/phrases/ko.toml", text);
+    try {
+      load_phrase_library(home + "/phrases", "ko");
+    } catch (const Error& e) {
+      return std::string(e.what());
+    }
+    return std::string();
+  };
   // A template with a slot other than {target} and {value} names the library file and line.
-  write_file_atomic(home + "/phrases/ko.toml", "lang = \"ko\"\n[verbs]\n\"켜다\" = [\"켜\", \"켜\"]\n[phrases]\nswitch_on = [\"{target} <켜다>\",\n  \"{room} 켜\"]\n");
-  msg.clear();
-  try {
-    load_phrase_library(home + "/phrases", "ko");
-  } catch (const Error& e) {
-    msg = e.what();
-  }
+  msg = ko_library_error("lang = \"ko\"\n[verbs]\n\"켜다\" = [\"켜\", \"켜\"]\n[phrases]\nswitch_on = [\"{target} <켜다>\",\n  \"{room} 켜\"]\n");
   EXPECT_NE(msg.find("phrases/ko.toml line 6"), std::string::npos) << msg;
   EXPECT_NE(msg.find("only {target} and {value}"), std::string::npos) << msg;
   // Two questions join without a connective ending: {first_conn} is not theirs.
-  write_file_atomic(home + "/phrases/ko.toml", "lang = \"ko\"\nconnect_questions = [\"{first}? 그리고 {rest}\",\n  \"{first_conn} {rest}\"]\n");
-  msg.clear();
-  try {
-    load_phrase_library(home + "/phrases", "ko");
-  } catch (const Error& e) {
-    msg = e.what();
-  }
+  msg = ko_library_error("lang = \"ko\"\nconnect_questions = [\"{first}? 그리고 {rest}\",\n  \"{first_conn} {rest}\"]\n");
   EXPECT_NE(msg.find("phrases/ko.toml line 3"), std::string::npos) << msg;
   EXPECT_NE(msg.find("'connect_questions' may not use {first_conn}"), std::string::npos) << msg;
   restore();
