@@ -1,6 +1,9 @@
 #include "lang/korean.h"
 
 #include <cctype>
+#include <optional>
+#include <utility>
+#include <vector>
 
 #include "lang/surface_noise.h"
 #include "platform/error.h"
@@ -29,6 +32,73 @@ std::vector<size_t> hangul_boundaries(const std::string& s) {
   }
   return out;
 }
+
+// A precomposed Hangul syllable's three parts: initial (19), vowel (21), final (28, 0 = none).
+struct Jamo {
+  int initial, vowel, final;
+};
+Jamo split_syllable(uint32_t cp) {
+  const int i = int(cp - 0xAC00);
+  return {i / 588, i % 588 / 28, i % 28};
+}
+uint32_t join_syllable(Jamo j) { return 0xAC00 + uint32_t((j.initial * 21 + j.vowel) * 28 + j.final); }
+
+}  // namespace
+
+std::string hangul_typo(const std::string& s, Rng& rng) {
+  // Final consonants as they are pronounced at the end of a syllable: ㄲ ㅋ ㄳ ㄺ -> ㄱ,
+  // ㅆ ㅈ ㅊ ㅌ -> ㅅ, ㅍ ㅄ ㄿ -> ㅂ, ㄵ ㄶ -> ㄴ, ㄻ -> ㅁ, ㄼ ㄽ ㄾ ㅀ -> ㄹ.
+  static const int kPronouncedFinal[28] = {0, 0, 1, 1, 0, 4, 4, 0, 0, 1, 16, 8, 8, 8, 17, 8,
+                                           0, 0, 17, 0, 19, 0, 19, 19, 1, 19, 17, 0};
+  // Vowels people confuse: ㅐ/ㅔ, ㅒ/ㅖ, ㅙ/ㅚ/ㅞ (돼/되), ㅝ -> ㅗ (줘 -> 조), ㅢ -> ㅣ.
+  static const int kConfusedVowel[21] = {-1, 5, -1, 7, -1, 1, -1, 3, -1, -1, 11,
+                                         10, -1, -1, 8, 11, -1, -1, -1, 20, -1};
+  // Syllables of number words whose slip would change or hide the number (백 -> 벡, 세 -> 새).
+  static const std::string_view kNumberSyllables[] = {"백", "세", "네"};
+  struct Slip {
+    size_t at;
+    Jamo here;
+    std::optional<Jamo> next;  // the following syllable, when the slip moves a sound into it
+  };
+  std::vector<std::pair<size_t, size_t>> chars;  // byte ranges of the characters
+  std::vector<uint32_t> cps;
+  for (size_t i = 0; i < s.size();) {
+    const size_t start = i;
+    cps.push_back(utf8_next_lenient(s, i));
+    chars.push_back({start, i});
+  }
+  std::vector<Slip> slips;
+  for (size_t k = 0; k < cps.size(); ++k) {
+    if (!is_hangul_syllable(cps[k])) continue;
+    const std::string_view text(s.data() + chars[k].first, chars[k].second - chars[k].first);
+    bool number = false;
+    for (auto n : kNumberSyllables) number |= text == n;
+    if (number) continue;
+    const Jamo j = split_syllable(cps[k]);
+    if (kPronouncedFinal[j.final] != 0) slips.push_back({k, {j.initial, j.vowel, kPronouncedFinal[j.final]}, {}});
+    if (kConfusedVowel[j.vowel] >= 0) slips.push_back({k, {j.initial, kConfusedVowel[j.vowel], j.final}, {}});
+    // Written as spoken before a vowel: 했어 -> 해써, 좋아 -> 조아.
+    if (k + 1 < cps.size() && is_hangul_syllable(cps[k + 1])) {
+      const Jamo n = split_syllable(cps[k + 1]);
+      const bool silent_onset = n.initial == 11;  // ㅇ
+      if (silent_onset && j.final == 20) slips.push_back({k, {j.initial, j.vowel, 0}, Jamo{10, n.vowel, n.final}});
+      if (silent_onset && j.final == 27) slips.push_back({k, {j.initial, j.vowel, 0}, {}});
+    }
+  }
+  if (slips.empty()) return s;
+  const Slip& slip = slips[rng.below(slips.size())];
+  std::string out = s.substr(0, chars[slip.at].first);
+  utf8_append(out, join_syllable(slip.here));
+  size_t rest = chars[slip.at].second;
+  if (slip.next) {
+    utf8_append(out, join_syllable(*slip.next));
+    rest = chars[slip.at + 1].second;
+  }
+  out += s.substr(rest);
+  return out;
+}
+
+namespace {
 
 class Korean final : public LanguageRules {
  public:
@@ -72,12 +142,12 @@ class Korean final : public LanguageRules {
     return i == words.size();
   }
 
-  // Korean spacing varies a lot in practice; punctuation and laughter too.
+  // Korean spacing varies a lot in practice; punctuation, laughter and spelling slips too.
   std::string add_noise(const std::string& text, Rng& rng) const override {
     std::string s = text;
     const int n_ops = 1 + int(rng.below(3) == 0);
     for (int op = 0; op < n_ops; ++op) {
-      switch (rng.below(8)) {
+      switch (rng.below(10)) {
         case 0: {
           std::string t;
           for (char c : s) if (c != ' ') t += c;
@@ -97,6 +167,7 @@ class Korean final : public LanguageRules {
         case 4: s = strip_final_punct(s) + (rng.below(2) ? "~" : "!!"); break;
         case 5: s = strip_final_punct(s) + (rng.below(2) ? " ㅎㅎ" : "ㅠㅠ"); break;
         case 6: s = strip_final_punct(s); break;
+        case 7: case 8: s = hangul_typo(s, rng); break;
         default: if (contains_latin(s)) s = latin_typo(s, rng); else s = strip_final_punct(s) + "..";
       }
     }

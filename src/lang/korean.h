@@ -2,13 +2,14 @@
 // The Korean module (src/lang/rules.h): Sino-Korean number words, durations
 // with native-numeral hours (두 시간) and Sino-Korean minutes (삼십 분),
 // particles that agree with the word before them (모드로, 전원을), regular
-// 하다 verbs, and spacing noise.
+// 하다 verbs, and spacing and spelling noise.
 #include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
 
 #include "lang/rules.h"
+#include "platform/random.h"
 
 namespace edgelm::lang {
 
@@ -23,6 +24,12 @@ std::string korean_native_number(int64_t n);
 // with the end of `out` (자동 -> 자동으로, 모드 -> 모드로, 전원 -> 전원을).
 void append_korean_particle(std::string& out, std::string_view key);
 bool is_korean_particle(std::string_view key);
+
+// One typing or spelling slip of the kind Korean users make, on a random syllable (number words
+// excepted): a final consonant written as pronounced (잠겼어 -> 잠겻어, 부엌 -> 부억), a vowel
+// confused with its look-alike (ㅐ/ㅔ, 돼/되, 줘 -> 조, ㅢ -> ㅣ), or a syllable written as spoken
+// (했어 -> 해써, 좋아 -> 조아). `s` unchanged when no syllable allows one.
+std::string hangul_typo(const std::string& s, Rng& rng);
 
 // The forms of a regular 하다 verb: 설정하다 -> {"설정해", "설정하"}, 하다 -> {"해", "하"} (the 아/어
 // form and the stem); none for other verbs, whose forms a phrasing file lists.

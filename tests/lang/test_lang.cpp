@@ -6,6 +6,7 @@
 #include "../data/domain_test_util.h"
 
 #include <map>
+#include <set>
 #include <string>
 
 #include "data/numbers.h"
@@ -175,6 +176,28 @@ TEST(LanguageModules, NoiseKeepsDigitsAndVariesTheText) {
     }
     EXPECT_GT(changed, 50) << l.code;
   }
+}
+
+TEST(Korean, TyposAreSlipsKoreanUsersMakeAndSpareNumbers) {
+  auto slips_of = [](const std::string& text) {
+    std::set<std::string> seen;
+    Rng rng(3);
+    for (int i = 0; i < 200; ++i) seen.insert(lang::hangul_typo(text, rng));
+    return seen;
+  };
+  // A final consonant written as pronounced, or the syllable written as spoken.
+  EXPECT_EQ(slips_of("잠겼어"), (std::set<std::string>{"잠겻어", "잠겨써"}));
+  EXPECT_EQ(slips_of("부엌"), (std::set<std::string>{"부억"}));
+  EXPECT_EQ(slips_of("좋아"), (std::set<std::string>{"조아"}));
+  // Look-alike vowels: ㅐ/ㅔ, 돼/되, 줘 -> 조.
+  EXPECT_EQ(slips_of("켜 줘"), (std::set<std::string>{"켜 조"}));
+  EXPECT_EQ(slips_of("돼"), (std::set<std::string>{"되"}));
+  EXPECT_EQ(slips_of("게"), (std::set<std::string>{"개"}));
+  // Nothing to slip on: digits, Latin letters, number words, syllables without such parts.
+  EXPECT_EQ(slips_of("turbo 30분 백 세 시간"), (std::set<std::string>{"turbo 30분 백 세 시간"}));
+  EXPECT_EQ(slips_of(""), (std::set<std::string>{""}));
+  // Invalid UTF-8 passes through (the generator never writes it, but the function takes any bytes).
+  EXPECT_EQ(slips_of("\xff켜"), (std::set<std::string>{"\xff켜"}));
 }
 
 TEST(LanguageModules, CodeSwitchBaseFollowsTheWeights) {
