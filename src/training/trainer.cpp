@@ -195,6 +195,7 @@ TrainResult train_model(const TrainConfig& config, const TrainOptions& options) 
     weights = init_random_weights(m, c.model_seed);
   }
   const ModelConfig& mc = weights.config;
+  c.model = mc;  // config.toml says the shape trained (from model.init too), so that a replay of it checks out
   const int64_t tok_vocab = tokenizer_vocab(tok_meta);
   if (tok_vocab > 0 && tok_vocab != mc.n_vocab)
     fail("the tokenizer has ", tok_vocab, " tokens but the model's vocabulary is ", mc.n_vocab);
@@ -267,7 +268,7 @@ TrainResult train_model(const TrainConfig& config, const TrainOptions& options) 
     ref_options.recompute = true;
     ref_options.lora = nullptr;  // the reference is the frozen model as it was, without the adapter being trained
     reference = std::make_unique<Transformer>(reference_is_base ? params : *reference_params, c.batch, c.seq, pool, ref_options);
-    dpo = std::make_unique<DpoObjective>(model, *reference, c.dpo_beta);
+    dpo = std::make_unique<DpoObjective>(model, *reference, c.dpo_beta, c.dpo_sft_weight);
   }
 
   namespace fs = std::filesystem;
@@ -395,6 +396,7 @@ TrainResult train_model(const TrainConfig& config, const TrainOptions& options) 
       nlohmann::json record{{"step", state.step}, {"loss", loss}, {"lr", lr}, {"grad_norm", grad_norm},
                             {"tokens_per_s", tps}, {"elapsed_s", state.elapsed_seconds + session_s}};
       if (dpo) record["accuracy"] = dpo_stats.accuracy(), record["margin"] = dpo_stats.mean_margin();
+      if (dpo && c.dpo_sft_weight > 0) record["chosen_nll"] = dpo_stats.mean_chosen_nll();
       if (n_ranks > 1) record["comm_wait_s"] = grad_sync.wait_seconds();  // this session, blocked on gradients
       write_metrics(record);
     }

@@ -8,6 +8,7 @@
 #include <fstream>
 
 #include "golden_util.h"
+#include "platform/atomic_file.h"
 #include "platform/error.h"
 #include "platform/gguf.h"
 #include "platform/random.h"
@@ -257,6 +258,17 @@ TEST(Train, SftFromScratchThenDpo) {
   ASSERT_NE(model.metadata().find("edgelm.domain"), nullptr);  // kept from the SFT model
   EXPECT_EQ(model.metadata().find("edgelm.domain")->as_string("edgelm.domain"), "test-device");
   EXPECT_EQ(model.metadata().find("edgelm.train.step"), nullptr);
+
+  // A run from model.init that leaves the shape to it writes a config.toml that runs again as it is.
+  TrainConfig from_init = dpo;
+  from_init.model = ModelConfig{};
+  from_init.out_dir = dir + "/from-init";
+  from_init.steps = 1;
+  train_model(from_init, plain);
+  TrainConfig replay = parse_train_config(read_file(from_init.out_dir + "/config.toml"), {});
+  EXPECT_EQ(replay.model.dim, dpo.model.dim);
+  replay.out_dir = dir + "/replay";
+  EXPECT_NO_THROW(train_model(replay, plain));
 
   // The wrong shard for the mode, both ways, fails before any step.
   TrainConfig wrong = dpo;
