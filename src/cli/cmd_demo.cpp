@@ -27,6 +27,10 @@ void setup(CLI::App& app) {
   cmd->add_option("--dpo-steps", o->dpo_steps,
                   "steps of preference training (DPO) after SFT, on the generator's near-miss pairs against the SFT "
                   "model (-1: the mode's default, 0: no DPO stage)");
+  cmd->add_option("--dpo-sft-weight", o->dpo_sft_weight,
+                  "with a DPO stage: the weight of the chosen answer's mean token loss beside the preference loss "
+                  "(RPO's; it keeps DPO from lowering the right answer with the wrong one; -1: the mode's default)")
+      ->capture_default_str();
   cmd->add_option("--dropout", o->dropout,
                   "residual dropout of the SFT runs: the probability that each value of a block's output is dropped "
                   "(-1: the mode's default)")

@@ -70,6 +70,11 @@ DemoPlan demo_plan(const DemoOptions& o) {
   if (o.layers) p.layers = o.layers;
   if (o.focus_steps >= 0) p.focus_steps = o.focus_steps;
   if (o.dpo_steps >= 0) p.dpo_steps = o.dpo_steps;
+  if (o.dpo_sft_weight != -1) {
+    if (!(o.dpo_sft_weight >= 0) || !std::isfinite(o.dpo_sft_weight))
+      fail("--dpo-sft-weight must be 0 or more (got ", o.dpo_sft_weight, ")");
+    p.dpo_sft_weight = o.dpo_sft_weight;
+  }
   if (o.dropout >= 0) {
     if (!(o.dropout < 1)) fail("--dropout must be in [0, 1) (got ", o.dropout, ")");
     p.dropout = o.dropout;
@@ -266,12 +271,13 @@ nlohmann::json run_demo(const DemoOptions& o) {
     dpo_cfg["steps"] = plan.dpo_steps;
     dpo_cfg["lr"] = plan.dpo_learning_rate;
     dpo_cfg["beta"] = plan.dpo_beta;
+    if (plan.dpo_sft_weight > 0) dpo_cfg["sft_weight"] = plan.dpo_sft_weight;
     dpo = st.run("train_dpo", "preference training (DPO) on near-miss pairs", dpo_cfg, {"model.gguf"}, [&] {
       AgentTrainSpec s = train_spec("data", "model.gguf", "train-dpo", plan.dpo_steps);
       s.train_jsonl = rel("data/dpo.jsonl");
       s.learning_rate = plan.dpo_learning_rate;
       s.init_model = rel(sft_model);
-      return train_demo_dpo(schema, s, plan.dpo_beta);
+      return train_demo_dpo(schema, s, plan.dpo_beta, plan.dpo_sft_weight);
     });
   }
   nlohmann::json ablation_cfg = model_cfg;

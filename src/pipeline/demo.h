@@ -27,6 +27,7 @@ struct DemoOptions {
   int64_t ffn_dim = 0;      // 0: twice dim when dim is given, else the mode's default
   int64_t focus_steps = -1;  // the focus round's steps (-1: the mode's default, 0: no focus round)
   int64_t dpo_steps = -1;    // DPO steps after SFT (-1: the mode's default, 0: no DPO stage)
+  double dpo_sft_weight = -1; // the DPO stage's SFT term on the chosen answer (-1: the mode's default)
   double dropout = -1;       // residual dropout of the SFT runs (-1: the mode's default)
   double prompt_weight = -1; // loss weight of the prompt in the SFT runs (-1: the mode's default)
   // A shared base model (`edgelm base`): the tokenizer is the base's with the
@@ -53,6 +54,7 @@ struct DemoPlan {
   // (data/dpo.jsonl), against the SFT model as the frozen reference.
   int64_t dpo_steps = 0;
   double dpo_learning_rate = 0, dpo_beta = 0.1;
+  double dpo_sft_weight = 0;  // the chosen answer's mean token nll beside the preference loss (train.dpo_sft_weight)
   // Residual dropout of the SFT runs (training/transformer.h; 0: none).
   double dropout = 0;
   // The next-token loss on each example's prompt (history and command) beside the

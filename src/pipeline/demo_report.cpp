@@ -250,9 +250,14 @@ nlohmann::json write_demo_report(const StageRunner& st, const DemoReportInput& i
   md += "\n![loss curve](loss_curve.svg)\n\n";
   if (!in.dpo.empty()) {
     md += cat("## Preference training (DPO)\n\nmodel.gguf is model-sft.gguf trained ", in.dpo.value("steps", int64_t(0)),
-              " DPO steps (learning rate ", p.dpo_learning_rate, ", beta ", in.dpo.value("beta", 0.0), ") on ",
+              " DPO steps (learning rate ", p.dpo_learning_rate, ", beta ", in.dpo.value("beta", 0.0),
+              in.dpo.contains("sft_weight") ? cat(", the chosen answer's token loss at weight ", in.dpo.value("sft_weight", 0.0))
+                                            : std::string(),
+              ") on ",
               in.dpo.value("pairs", int64_t(0)), " near-miss preference pairs (data/dpo.jsonl), with model-sft.gguf as the ",
-              "frozen reference: final DPO loss ", fixed(in.dpo.value("final_loss", 0.0), 4), " (log 2 = 0.6931 at the start), ",
+              "frozen reference: final loss ", fixed(in.dpo.value("final_loss", 0.0), 4),
+              in.dpo.contains("sft_weight") ? " (DPO's term starts at log 2 = 0.6931, plus the chosen answers' loss), "
+                                            : " (log 2 = 0.6931 at the start), ",
               "the last step preferred the right answer in ", percent(in.dpo.value("final_accuracy", 0.0)), " of its pairs; ",
               fixed(in.dpo.value("seconds", 0.0), 1), " s. The results' model-sft.gguf row is the model before it.\n\n");
   }

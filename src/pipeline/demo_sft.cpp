@@ -152,7 +152,7 @@ nlohmann::json train_demo_model(const DomainSchema& schema, const AgentTrainSpec
   return out;
 }
 
-nlohmann::json train_demo_dpo(const DomainSchema& schema, const AgentTrainSpec& spec, double beta) {
+nlohmann::json train_demo_dpo(const DomainSchema& schema, const AgentTrainSpec& spec, double beta, double sft_weight) {
   const auto start = Clock::now();
   std::filesystem::create_directories(spec.run_dir);
   Tokenizer tok = load_tokenizer(spec.tokenizer_gguf);
@@ -164,9 +164,11 @@ nlohmann::json train_demo_dpo(const DomainSchema& schema, const AgentTrainSpec& 
   tc.train_data = pairs_shard;
   tc.eval_batches = 0;  // the generator writes pairs for the train split only
   tc.dpo_beta = beta;
+  tc.dpo_sft_weight = sft_weight;
   nlohmann::json out = run_training(schema, tc, spec, start);
   out["pairs"] = pairs.n_docs / 2;
   out["beta"] = beta;
+  if (sft_weight > 0) out["sft_weight"] = sft_weight;
   // The last step's share of pairs the model prefers the right way, from the run's metrics.
   std::ifstream metrics(spec.run_dir + "/metrics.jsonl");
   std::string line;

@@ -40,7 +40,7 @@ nlohmann::json train_demo_model(const DomainSchema& schema, const AgentTrainSpec
 // DPO from spec.init_model (the SFT model, also the frozen reference) on the preference pairs
 // of spec.train_jsonl (the generator's dpo.jsonl). Returns train_demo_model's figures and
 // {pairs, beta, final_accuracy, final_margin} (the last step's).
-nlohmann::json train_demo_dpo(const DomainSchema& schema, const AgentTrainSpec& spec, double beta);
+nlohmann::json train_demo_dpo(const DomainSchema& schema, const AgentTrainSpec& spec, double beta, double sft_weight = 0);
 
 // Quantises a model file to "q8_0" / "q4_0". Returns {bytes}.
 nlohmann::json quantize_demo_model(const std::string& in_model, const std::string& type, const std::string& out_model);

@@ -111,6 +111,7 @@ const std::map<std::string, Setter>& setters() {
       {"train.dropout", set<double>([](TrainConfig& c) -> auto& { return c.dropout; })},
       {"train.prompt_weight", set<double>([](TrainConfig& c) -> auto& { return c.prompt_weight; })},
       {"train.dpo_beta", set<double>([](TrainConfig& c) -> auto& { return c.dpo_beta; })},
+      {"train.dpo_sft_weight", set<double>([](TrainConfig& c) -> auto& { return c.dpo_sft_weight; })},
       {"train.overlap_comm", set<bool>([](TrainConfig& c) -> auto& { return c.overlap_comm; })},
       {"optim.lr", set<float>([](TrainConfig& c) -> auto& { return c.optim.lr; })},
       {"optim.min_lr", set<float>([](TrainConfig& c) -> auto& { return c.optim.min_lr; })},
@@ -240,6 +241,9 @@ void TrainConfig::validate() const {
   if (mode == "dpo" && init_model.empty()) fail("mode \"dpo\" needs model.init, the (SFT) model to train on preferences");
   if (mode != "dpo" && !reference_model.empty()) fail("model.reference is for mode \"dpo\" only");
   if (!(dpo_beta > 0) || !std::isfinite(dpo_beta)) fail("train.dpo_beta must be positive (got ", dpo_beta, ")");
+  if (!(dpo_sft_weight >= 0) || !std::isfinite(dpo_sft_weight))
+    fail("train.dpo_sft_weight must be 0 or more (got ", dpo_sft_weight, ")");
+  if (dpo_sft_weight > 0 && mode != "dpo") fail("train.dpo_sft_weight is for mode \"dpo\" (got \"", mode, "\")");
   if (!(dropout >= 0 && dropout < 1)) fail("train.dropout must be in [0, 1) (got ", dropout, ")");
   if (dropout > 0 && mode == "dpo") fail("train.dropout is for pretrain and sft (DPO compares exact log-probabilities)");
   if (!(prompt_weight >= 0 && prompt_weight <= 1)) fail("train.prompt_weight must be in [0, 1] (got ", prompt_weight, ")");
@@ -319,7 +323,7 @@ std::string train_config_to_toml(const TrainConfig& c) {
     << "\ncheckpoint_every = " << c.checkpoint_every << "\nlog_every = " << c.log_every << "\nthreads = " << c.threads
     << "\nsave_type = " << q(c.save_type) << "\nbf16 = " << (c.bf16 ? "true" : "false")
     << "\nrecompute = " << (c.recompute ? "true" : "false") << "\ndropout = " << c.dropout
-    << "\nprompt_weight = " << c.prompt_weight << "\ndpo_beta = " << c.dpo_beta
+    << "\nprompt_weight = " << c.prompt_weight << "\ndpo_beta = " << c.dpo_beta << "\ndpo_sft_weight = " << c.dpo_sft_weight
     << "\noverlap_comm = " << (c.overlap_comm ? "true" : "false") << "\n\n[optim]\nlr = " << double(c.optim.lr)
     << "\nmin_lr = " << double(c.optim.min_lr) << "\nwarmup = " << c.optim.warmup_steps
     << "\nweight_decay = " << double(c.optim.weight_decay)

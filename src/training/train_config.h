@@ -14,6 +14,8 @@
 //   [data]  train, valid (token shards), tokenizer (GGUF whose tokenizer.* keys go into the model)
 //   [train] batch, seq, accum, steps, seed, eval_every, eval_batches, checkpoint_every,
 //           dpo_beta (dpo: how far the model may move from the reference; 0.1),
+//           dpo_sft_weight (dpo: the weight of the chosen answer's mean token nll beside the
+//           preference loss, RPO's; 0, the default: DPO alone),
 //           log_every, threads, save_type ("f32", "f16", "bf16"),
 //           bf16 (true: matmuls in bf16 with f32 accumulation; master weights, optimiser and norms stay f32),
 //           recompute (true: keep only each layer's input, recompute the rest in backward: less memory, ~30% more time),
@@ -62,6 +64,7 @@ struct TrainConfig {
   double dropout = 0.0;
   double prompt_weight = 0.0;  // sft: the loss weight of the targets outside the shard's loss mask
   double dpo_beta = 0.1;
+  double dpo_sft_weight = 0.0;  // dpo: the weight of the chosen answer's mean token nll (training/dpo.h)
   bool overlap_comm = true;
 
   OptimConfig optim;

@@ -162,16 +162,25 @@ TEST(Demo, PlanStaysWithinTheBudgets) {
   DemoOptions quick;
   quick.quick = true;
   EXPECT_LT(demo_plan(quick).steps, p.steps);
+  // An option outside its range is an error, never the mode's default.
+  auto rejects = [](double DemoOptions::*option, std::initializer_list<double> bad) {
+    for (double v : bad) {
+      DemoOptions o;
+      o.*option = v;
+      EXPECT_THROW(demo_plan(o), Error) << v;
+    }
+  };
   // The prompt's loss weight: the mode's unless given, and a share of the answer's.
   EXPECT_EQ(p.prompt_weight, 0.5);
-  for (double bad : {-0.5, 1.5, std::nan("")}) {
-    DemoOptions o;
-    o.prompt_weight = bad;
-    EXPECT_THROW(demo_plan(o), Error) << bad;
-  }
+  rejects(&DemoOptions::prompt_weight, {-0.5, 1.5, std::nan("")});
   DemoOptions none;
   none.prompt_weight = 0;
   EXPECT_EQ(demo_plan(none).prompt_weight, 0.0);
+  // The DPO stage's SFT term: 0 or more (-1: the mode's default).
+  rejects(&DemoOptions::dpo_sft_weight, {-0.5, -2.0, std::nan(""), double(INFINITY)});
+  DemoOptions rpo;
+  rpo.dpo_sft_weight = 2;
+  EXPECT_EQ(demo_plan(rpo).dpo_sft_weight, 2.0);
 }
 
 }  // namespace

@@ -66,6 +66,11 @@ TEST(TrainConfig, ClearErrors) {
   EXPECT_NE(error_of(kBase, {"mode=dpo"}).find("mode \"dpo\" needs model.init"), std::string::npos);
   EXPECT_NE(error_of(kBase, {"mode=dpo", "model.init=m.gguf", "train.dpo_beta=0"}).find("train.dpo_beta must be positive"),
             std::string::npos);
+  EXPECT_NE(error_of(kBase, {"mode=dpo", "model.init=m.gguf", "train.dpo_sft_weight=-1"}).find("train.dpo_sft_weight must be 0 or more (got -1)"),
+            std::string::npos);
+  EXPECT_NE(error_of(kBase, {"mode=sft", "train.dpo_sft_weight=1"}).find("train.dpo_sft_weight is for mode \"dpo\""),
+            std::string::npos);
+  EXPECT_EQ(error_of(kBase, {"mode=dpo", "model.init=m.gguf", "train.dpo_sft_weight=1"}), "");
   EXPECT_NE(error_of(kBase, {"model.reference=r.gguf"}).find("for mode \"dpo\" only"), std::string::npos);
   EXPECT_NE(error_of(kBase, {"train.dropout=1"}).find("train.dropout must be in [0, 1) (got 1)"), std::string::npos);
   EXPECT_NE(error_of(kBase, {"train.dropout=-0.5"}).find("train.dropout must be in [0, 1)"), std::string::npos);

@@ -142,36 +142,44 @@ TEST(GradCheck, CrossEntropyWithMask) {
 }
 
 // The DPO loss of one pair against the logits, through the same pieces the trainer uses: target
-// log-probabilities, per-side sums, the side weights, and the cross-entropy backward with them.
+// log-probabilities, per-side sums, the side weights, and the cross-entropy backward with them;
+// alone and with the SFT term on the chosen answer (its mean token nll at weight alpha).
 TEST(GradCheck, DpoLossThroughCrossEntropy) {
-  Rng rng(6);
-  const int64_t N = 7, V = 5;
-  Batch b;
-  b.resize(1, N);
-  b.targets = {1, 4, 0, 2, 3, 1, 0};
-  b.weights = {0, 1, 1, 0, 1, 1, 0};  // prompts and padding untrained
-  b.pair_slot = {0, 0, 0, 1, 1, 1, -1};
-  b.n_pairs = 1;
-  const Vec w(b.weights.begin(), b.weights.end());
-  const std::vector<double> ref = {-2.5, -1.0};
-  const double beta = 0.7;
-  Vec logits = random_vec(rng, N * V, 2.0);
-  auto loss = [&] {
+  for (const double alpha : {0.0, 0.8}) {
+    SCOPED_TRACE(alpha);
+    Rng rng(6);
+    const int64_t N = 7, V = 5;
+    Batch b;
+    b.resize(1, N);
+    b.targets = {1, 4, 0, 2, 3, 1, 0};
+    b.weights = {0, 1, 1, 0, 1, 1, 0};  // prompts and padding untrained
+    b.pair_slot = {0, 0, 0, 1, 1, 1, -1};
+    b.n_pairs = 1;
+    const Vec w(b.weights.begin(), b.weights.end());
+    const std::vector<double> ref = {-2.5, -1.0};
+    const double beta = 0.7;
+    const std::vector<double> counts = pair_token_counts(b);
+    ASSERT_EQ(counts, (std::vector<double>{2, 2}));
+    Vec logits = random_vec(rng, N * V, 2.0);
+    auto loss = [&] {
+      Vec logp(N);
+      target_logprob<double>(logits.data(), b.targets.data(), w.data(), logp.data(), N, V);
+      const std::vector<double> pi = pair_logprob_sums(b, logp.data());
+      return dpo_pair_loss(pi[0], ref[0], pi[1], ref[1], beta).loss + alpha * -pi[0] / counts[0];
+    };
     Vec logp(N);
     target_logprob<double>(logits.data(), b.targets.data(), w.data(), logp.data(), N, V);
-    const std::vector<double> pi = pair_logprob_sums(b, logp.data());
-    return dpo_pair_loss(pi[0], ref[0], pi[1], ref[1], beta).loss;
-  };
-  Vec logp(N);
-  target_logprob<double>(logits.data(), b.targets.data(), w.data(), logp.data(), N, V);
+    DpoStats stats;
+    const std::vector<double> side = dpo_side_weights(pair_logprob_sums(b, logp.data()), ref, beta, 1.0, stats, alpha, counts);
+    EXPECT_NEAR(stats.loss_sum, loss(), 1e-12);
+    Vec wd(N, 0.0), grad = logits, nll(N);
+    for (int64_t i = 0; i < N; ++i)
+      if (b.pair_slot[i] >= 0) wd[i] = w[i] * side[size_t(b.pair_slot[i])];
+    cross_entropy_forward_backward<double>(grad.data(), b.targets.data(), wd.data(), nll.data(), N, V, 1.0);
+    expect_gradient(logits, grad, loss, "dlogits");
+  }
   DpoStats stats;
-  const std::vector<double> side = dpo_side_weights(pair_logprob_sums(b, logp.data()), ref, beta, 1.0, stats);
-  EXPECT_NEAR(stats.loss_sum, loss(), 1e-12);
-  Vec wd(N, 0.0), grad = logits, nll(N);
-  for (int64_t i = 0; i < N; ++i)
-    if (b.pair_slot[i] >= 0) wd[i] = w[i] * side[size_t(b.pair_slot[i])];
-  cross_entropy_forward_backward<double>(grad.data(), b.targets.data(), wd.data(), nll.data(), N, V, 1.0);
-  expect_gradient(logits, grad, loss, "dlogits");
+  EXPECT_THROW(dpo_side_weights({-1, -2}, {-1, -2}, 0.1, 1.0, stats, 0.5), Error);  // an SFT term needs the counts
 }
 
 }  // namespace
