@@ -53,7 +53,8 @@ std::string hangul_typo(const std::string& s, Rng& rng) {
   // Vowels people confuse: ㅐ/ㅔ, ㅒ/ㅖ, ㅙ/ㅚ/ㅞ (돼/되), ㅝ -> ㅗ (줘 -> 조), ㅢ -> ㅣ.
   static const int kConfusedVowel[21] = {-1, 5, -1, 7, -1, 1, -1, 3, -1, -1, 11,
                                          10, -1, -1, 8, 11, -1, -1, -1, 20, -1};
-  // Syllables of number words whose slip would change or hide the number (백 -> 벡, 세 -> 새).
+  // Number syllables whose slip reads as another word (백 -> 벡, 세 -> 새, 네 -> 내). Other number
+  // words may slip as people misspell them (여덟 -> 여덜): the example keeps the number meant.
   static const std::string_view kNumberSyllables[] = {"백", "세", "네"};
   struct Slip {
     size_t at;

@@ -25,8 +25,8 @@ std::string korean_native_number(int64_t n);
 void append_korean_particle(std::string& out, std::string_view key);
 bool is_korean_particle(std::string_view key);
 
-// One typing or spelling slip of the kind Korean users make, on a random syllable (number words
-// excepted): a final consonant written as pronounced (잠겼어 -> 잠겻어, 부엌 -> 부억), a vowel
+// One typing or spelling slip of the kind Korean users make, on a random syllable (never 백, 세
+// or 네, whose slips read as other words: 벡, 새, 내): a final consonant written as pronounced (잠겼어 -> 잠겻어, 부엌 -> 부억), a vowel
 // confused with its look-alike (ㅐ/ㅔ, 돼/되, 줘 -> 조, ㅢ -> ㅣ), or a syllable written as spoken
 // (했어 -> 해써, 좋아 -> 조아). `s` unchanged when no syllable allows one.
 std::string hangul_typo(const std::string& s, Rng& rng);
