@@ -41,6 +41,9 @@ constexpr double kDefaultDialogueShare = 0.25;
 // Of follow_up_target, pronoun and keep_setting dialogues, the share with a turn
 // between the one they lean on and the last ("interjected": draw_dialogue).
 constexpr double kInterjectedShare = 0.3;
+// The share of keep_setting turns said as a whole command of the domain ("set the thermostat to 73") rather than
+// a follow-up phrase ("make it 73"): people name the thing again as often as not.
+constexpr double kKeepSettingByCommandShare = 0.4;
 
 std::string pick_weighted(const std::map<std::string, double>& weights, Rng& rng) {
   double total = 0;
@@ -544,15 +547,28 @@ DataSummary generate_dataset(const GenerateOptions& o) {
     if (kind == "out_of_scope_mid") fresh = single_in("out_of_scope", lang, rng);
     if (kind == "topic_switch") fresh = single_in(rng.uniform() < 0.8 ? "direct" : "query", lang, rng);
     if ((kind == "out_of_scope_mid" || kind == "topic_switch") && !fresh) return std::nullopt;
-    auto last = writer.last_turn(kind, lang, *anchor, fresh ? &*fresh : nullptr, noise_rate_of(o, focus), rng);
+    std::optional<Example> last;
+    // A setting changed by a whole command of the domain ("set the thermostat to 73"), the others kept.
+    if (kind == "keep_setting" && anchor->calls.size() == 1 && rng.uniform() < kKeepSettingByCommandShare)
+      for (int tries = 0; tries < 8 && !last; ++tries)
+        if (auto command = single_in("direct", lang, rng)) last = writer.keep_setting_by_command(lang, *anchor, *command, rng);
+    if (!last) last = writer.last_turn(kind, lang, *anchor, fresh ? &*fresh : nullptr, noise_rate_of(o, focus), rng);
     if (!last) return std::nullopt;
     // Earlier turns never call the anchor's function where the last turn
-    // keeps what the conversation established (the anchor alone says it).
+    // keeps what the conversation established (the anchor alone says it),
+    // and never set an argument of a function the last turn calls without it:
+    // "heat to 70" ... "set the thermostat to 73" keeps the heating, so a
+    // last turn that leaves the mode out must not come after one that set it.
     const bool keeps = kind == "correction" || kind == "keep_setting";
     auto clashes = [&](const Example& turn) {
-      for (const auto& c : turn.calls)
+      for (const auto& c : turn.calls) {
         for (const auto& a : anchor->calls)
           if (keeps && c.name == a.name) return true;
+        for (const auto& l : last->calls)
+          if (c.name == l.name)
+            for (const auto& [arg, v] : c.arguments)
+              if (!l.arguments.count(arg)) return true;
+      }
       return false;
     };
     // Now and then a turn comes between the anchor and the last turn, which

@@ -48,6 +48,9 @@ std::string slot_format(const Intent& intent, const std::string& slot) {
   return format.empty() ? "number" : format;
 }
 
+// The share of follow-ups that first answer the device's reply ("ok, ...": the `lead_in` list).
+constexpr double kLeadInShare = 0.2;
+
 std::string lower_first(std::string s) {
   if (!s.empty() && s[0] >= 'A' && s[0] <= 'Z') s[0] = char(s[0] - 'A' + 'a');
   return s;
@@ -214,6 +217,13 @@ std::optional<Example> DialogueWriter::finish(const Language& lang, std::string 
   if (text.empty() || !gen_.has_reply(lang, calls)) return std::nullopt;
   for (const auto& c : calls)
     if (!validate_call(gen_.phrasebook().schema, c).empty()) return std::nullopt;
+  // People often answer the device's reply before they go on ("ok, lock it again", "thanks! the hallway too").
+  // Not before a correction or an answer to the device's question, whose own words open them.
+  if (kind != "correction" && kind != "slot_answer" && lang.follow_ups.count("lead_in") && rng.uniform() < kLeadInShare) {
+    const Template& t = pick(lang.follow_ups.at("lead_in"), rng);
+    text = gen_.render_phrase(lang, t.pattern, {{"command", lower_first(text)}}, {}, false, rng);
+    parts.insert(parts.begin(), &t);
+  }
   Example ex;
   ex.phenomena.insert(kind);
   if (noise_rate > 0 && rng.uniform() < noise_rate) {
@@ -343,6 +353,36 @@ std::optional<Example> DialogueWriter::last_turn(const std::string& kind, const 
   auto said = say_in(list, kind == "follow_up_target" ? "target" : "value", next, o.arg->name, v, o.target);
   if (!said) return std::nullopt;
   return finish(lang, said->first, {next}, kind, {said->second}, noise_rate, rng);
+}
+
+std::optional<Example> DialogueWriter::keep_setting_by_command(const Language& lang, const Example& anchor, const Example& command,
+                                                               Rng& rng) const {
+  if (anchor.calls.size() != 1 || command.calls.size() != 1 || anchor.phenomena.count("out_of_scope") ||
+      command.phenomena.count("partial"))
+    return std::nullopt;
+  const Call& prev = anchor.calls[0];
+  const Call& said = command.calls[0];
+  if (said.name != prev.name || said.arguments.size() != 1) return std::nullopt;
+  const auto& [arg, value] = *said.arguments.begin();
+  auto is_setting = [&](const std::string& a) {
+    const ArgWords* w = words(lang, prev.name, a);
+    return w && w->setting;
+  };
+  if (!is_setting(arg)) return std::nullopt;
+  auto now = prev.arguments.find(arg);
+  if (now != prev.arguments.end() && now->second == value) return std::nullopt;  // nothing would change
+  bool kept = false;
+  for (const auto& [a, v] : prev.arguments) {
+    if (a == arg) continue;
+    if (!is_setting(a)) return std::nullopt;  // only settings carry over, never a room or a door
+    kept = true;
+  }
+  if (!kept) return std::nullopt;
+  Call next = prev;
+  next.arguments[arg] = value;
+  auto ex = finish(lang, command.text, {next}, "keep_setting", command.parts, 0.0, rng);
+  if (ex && command.phenomena.count("noisy")) ex->phenomena.insert("noisy");
+  return ex;
 }
 
 // "Turn it off": an intent of the phrase library whose call keeps the previous

@@ -48,6 +48,11 @@ class DialogueWriter {
   // (no target to change, nothing left out, no phrase for it...).
   std::optional<Example> last_turn(const std::string& kind, const Language& language, const Example& anchor,
                                    const Example* fresh, double noise_rate, Rng& rng) const;
+  // keep_setting said as a whole command of the domain ("set the thermostat to 73" after "heat to 70"):
+  // `command`, a single command on the anchor's function that sets one setting, changes that setting of
+  // the anchor's call and keeps its others (the heating). nullopt when it does not fit this anchor.
+  std::optional<Example> keep_setting_by_command(const Language& language, const Example& anchor, const Example& command,
+                                                 Rng& rng) const;
 
   // The words for one argument value alone ("the bedroom", "68 degrees", 침실),
   // or for the thing it names when `as_target` ("the bedroom lights"). nullopt

@@ -41,7 +41,7 @@ FollowUpRule follow_up_rule(const std::string& list) {
   if (list == "same_action") return {{"target"}, {"target"}};
   if (list == "correction" || list == "change" || list == "answer") return {{"value"}, {"value"}};
   if (list == "repeat" || list == "undo") return {{}, {}};
-  if (list == "and_then") return {{"command"}, {"command"}};
+  if (list == "and_then" || list == "lead_in") return {{"command"}, {"command"}};
   return {{}, {"it", "value"}};  // pronoun.<library intent>
 }
 
@@ -100,7 +100,7 @@ void load_follow_ups(PhraseLibrary& lib, const toml::node& node, const LanguageI
     } else if (std::find(std::begin(kFollowUpLists), std::end(kFollowUpLists), key) != std::end(kFollowUpLists)) {
       parse_list(v, key);
     } else {
-      error(v, cat("follow_up: unknown list '", key, "' (pronouns, same_action, correction, change, answer, repeat, undo, and_then, pronoun)"));
+      error(v, cat("follow_up: unknown list '", key, "' (pronouns, same_action, correction, change, answer, repeat, undo, and_then, lead_in, pronoun)"));
     }
   }
   bool any_pronoun = false;

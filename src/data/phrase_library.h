@@ -26,9 +26,9 @@ struct LibraryTemplate {
 // what each says: same_action {target} ("the bedroom too"), correction {value}
 // ("no, I meant 68"), change {value} ("make it cooling"), answer {value} (to the
 // device's question), repeat and undo (nothing: "a bit more", "cancel that"), and_then {command} (a new
-// request after others), and pronoun.<library intent> {it} and maybe {value}
-// ("turn it off"; {it} is one of `pronouns`).
-inline constexpr const char* kFollowUpLists[] = {"same_action", "correction", "change", "answer", "repeat", "undo", "and_then"};
+// request after others), lead_in {command} (a word to the device's answer before the follow-up: "ok, {command}",
+// "thanks! {command}"), and pronoun.<library intent> {it} and maybe {value} ("turn it off"; {it} is one of `pronouns`).
+inline constexpr const char* kFollowUpLists[] = {"same_action", "correction", "change", "answer", "repeat", "undo", "and_then", "lead_in"};
 
 struct PhraseLibrary {
   std::string file;                                            // phrases/<lang>.toml
