@@ -312,6 +312,7 @@ TEST(Dialogue, LibraryFollowUpErrorsNameTheProblem) {
   EXPECT_NE(error_of("same_action = [\"{target} too\"", "same_action = [\"{value} too\"").find("may not use {value}"), std::string::npos);
   EXPECT_NE(error_of("correction = [\"no, {value}\"", "correction = [\"no\"").find("must say {value}"), std::string::npos);
   EXPECT_NE(error_of("repeat = [", "reprise = [").find("unknown list 'reprise'"), std::string::npos);
+  EXPECT_NE(error_of("lead_in = [\"ok, {command}\"", "lead_in = [\"ok\"").find("must say {command}"), std::string::npos);
   EXPECT_NE(error_of("switch_on = [\"turn {it} on\"", "dance = [\"turn {it} on\"").find("'dance' is not a library intent"), std::string::npos);
   fs::remove_all(dir);
 }
