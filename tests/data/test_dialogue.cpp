@@ -77,11 +77,14 @@ void check_dialogues(const std::string& domain_dir, const Generated& g, std::map
       for (const auto& c : *conv.answer) EXPECT_NO_THROW(device.execute(c)) << where;
       // No earlier turn set an argument that the last turn leaves out of the same function: the
       // conversation would have established it ("heat to 70" ... "set the thermostat to 73" keeps heating).
-      for (const auto& turn : conv.history)
-        for (const auto& h : turn.calls)
-          for (const auto& c : *conv.answer)
-            if (h.name == c.name)
-              for (const auto& [arg, v] : h.arguments) EXPECT_TRUE(c.arguments.count(arg)) << arg << " left out: " << where;
+      for (const auto& turn : conv.history) {
+        for (const auto& h : turn.calls) {
+          for (const auto& c : *conv.answer) {
+            if (h.name != c.name) continue;
+            for (const auto& [arg, v] : h.arguments) EXPECT_TRUE(c.arguments.count(arg)) << arg << " left out: " << where;
+          }
+        }
+      }
       // The last turn's calls follow from the turn before it, or from the one
       // before that when a turn came between ("interjected"): an everyday
       // request of the phrase library's topics, or, before keep_setting, a
