@@ -71,10 +71,10 @@ DialogueWriter::DialogueWriter(const Generator& gen) : gen_(gen) {
     for (const auto& in : lang.intents) {
       if (in.type == "out_of_scope" || in.type == "indirect") continue;
       const bool library = !in.library.empty();
-      auto add = [&](std::vector<Way>& ways, const std::string& slot, const Pattern& p) {
+      auto add = [&](std::vector<Way>& ways, const std::string& slot, const Pattern& p, const CallTemplate& c) {
         for (auto& w : ways)
-          if (w.slot == slot && w.pattern.source == p.source) return void(w.library |= library);
-        ways.push_back({slot, p, library});
+          if (w.slot == slot && w.pattern.source == p.source && w.fixed == c.literal_args) return void(w.library |= library);
+        ways.push_back({slot, p, library, c.literal_args});
       };
       std::set<std::string> bound;
       for (const auto& c : in.calls)
@@ -85,15 +85,15 @@ DialogueWriter::DialogueWriter(const Generator& gen) : gen_(gen) {
           ArgWords& w = index[c.function + "." + arg];
           const ArgumentSpec* a = f->find_argument(arg);
           if (lang.values.count(slot)) {
-            add(w.plain, slot, parse_pattern(cat("{", slot, "}"), lang.file, *lang.info));
+            add(w.plain, slot, parse_pattern(cat("{", slot, "}"), lang.file, *lang.info), c);
           } else if (a->type == ArgType::Integer || a->type == ArgType::Number) {
-            add(w.plain, slot, parse_pattern(cat("{", slot, ":", slot_format(in, slot), "}"), lang.file, *lang.info));
+            add(w.plain, slot, parse_pattern(cat("{", slot, ":", slot_format(in, slot), "}"), lang.file, *lang.info), c);
           }
           if (a->type == ArgType::Integer || a->type == ArgType::Number) w.setting = true;
           for (const auto& vp : in.values)
-            if (bound_slots_said(vp, bound) == std::set<std::string>{slot}) add(w.plain, slot, vp), w.setting = true;
+            if (bound_slots_said(vp, bound) == std::set<std::string>{slot}) add(w.plain, slot, vp, c), w.setting = true;
           for (const auto& tp : in.targets)
-            if (bound_slots_said(tp, bound) == std::set<std::string>{slot}) add(w.target, slot, tp);
+            if (bound_slots_said(tp, bound) == std::set<std::string>{slot}) add(w.target, slot, tp, c);
         }
       }
     }
@@ -142,14 +142,23 @@ bool DialogueWriter::can_say(const Language& lang, const Way& way, const ArgValu
   return ok;
 }
 
-std::optional<std::string> DialogueWriter::say_value(const Language& lang, const std::string& function, const std::string& argument,
+bool DialogueWriter::fits(const Way& way, const Call& call, const std::string& argument) {
+  for (const auto& [arg, v] : way.fixed) {
+    if (arg == argument) continue;
+    auto it = call.arguments.find(arg);
+    if (it == call.arguments.end() || it->second != v) return false;
+  }
+  return true;
+}
+
+std::optional<std::string> DialogueWriter::say_value(const Language& lang, const Call& call, const std::string& argument,
                                                      const ArgValue& value, bool as_target, Rng& rng) const {
-  const ArgWords* w = words(lang, function, argument);
+  const ArgWords* w = words(lang, call.name, argument);
   if (!w) return std::nullopt;
   auto usable = [&](const std::vector<Way>& ways) {
     std::vector<const Way*> out;
     for (const auto& way : ways)
-      if (can_say(lang, way, value)) out.push_back(&way);
+      if (fits(way, call, argument) && can_say(lang, way, value)) out.push_back(&way);
     return out;
   };
   std::vector<const Way*> ways;
@@ -166,10 +175,12 @@ std::optional<std::string> DialogueWriter::say_value(const Language& lang, const
   return gen_.render_phrase(lang, way.pattern, {}, {{way.slot, value}}, false, rng);
 }
 
-std::vector<ArgValue> DialogueWriter::other_values(const Language& lang, const FunctionSpec& f, const ArgumentSpec& a,
-                                                   const std::optional<ArgValue>& now, Rng& rng) const {
+std::vector<ArgValue> DialogueWriter::other_values(const Language& lang, const FunctionSpec& f, const Call& call, const ArgumentSpec& a,
+                                                   Rng& rng) const {
   const ArgWords* w = words(lang, f.name, a.name);
   if (!w) return {};
+  std::optional<ArgValue> now;
+  if (auto it = call.arguments.find(a.name); it != call.arguments.end()) now = it->second;
   std::vector<ArgValue> candidates;
   const GenerationConfig& config = gen_.phrasebook().config;
   switch (a.type) {
@@ -180,7 +191,7 @@ std::vector<ArgValue> DialogueWriter::other_values(const Language& lang, const F
     case ArgType::String:
       for (const auto* ways : {&w->plain, &w->target})
         for (const auto& way : *ways)
-          if (auto it = lang.values.find(way.slot); it != lang.values.end())
+          if (auto it = lang.values.find(way.slot); fits(way, call, a.name) && it != lang.values.end())
             for (const auto& [key, entries] : it->second)
               if (auto v = arg_from_text(a, key); v && a.accepts(*v)) candidates.push_back(*v);
       break;
@@ -206,7 +217,7 @@ std::vector<ArgValue> DialogueWriter::other_values(const Language& lang, const F
     if (!a.accepts(v) || (now && v == *now) || std::find(out.begin(), out.end(), v) != out.end()) continue;
     bool sayable = false;
     for (const auto* ways : {&w->plain, &w->target})
-      for (const auto& way : *ways) sayable = sayable || can_say(lang, way, v);
+      for (const auto& way : *ways) sayable = sayable || (fits(way, call, a.name) && can_say(lang, way, v));
     if (sayable) out.push_back(v);
   }
   return out;
@@ -269,7 +280,7 @@ std::optional<Example> DialogueWriter::last_turn(const std::string& kind, const 
                     bool as_target) -> std::optional<std::pair<std::string, const Template*>> {
     const Template* t = phrase_for(list, verb_value(call.name, arg, v));
     if (!t) return std::nullopt;
-    auto words = say_value(lang, call.name, arg, v, as_target, rng);
+    auto words = say_value(lang, call, arg, v, as_target, rng);
     if (!words) return std::nullopt;
     return std::make_pair(gen_.render_phrase(lang, t->pattern, {{slot, *words}}, {}, false, rng), t);
   };
@@ -339,9 +350,7 @@ std::optional<Example> DialogueWriter::last_turn(const std::string& kind, const 
   }
   if (options.empty()) return std::nullopt;
   const Option& o = pick(options, rng);
-  std::optional<ArgValue> now;
-  if (auto it = prev.arguments.find(o.arg->name); it != prev.arguments.end()) now = it->second;
-  std::vector<ArgValue> values = other_values(lang, *f, *o.arg, now, rng);
+  std::vector<ArgValue> values = other_values(lang, *f, prev, *o.arg, rng);
   if (values.empty()) return std::nullopt;
   const ArgValue v = pick(values, rng);
   Call next = prev;
@@ -350,6 +359,7 @@ std::optional<Example> DialogueWriter::last_turn(const std::string& kind, const 
                      : kind == "correction"     ? "correction"
                      : kind == "keep_setting"   ? "change"
                                                 : "answer";
+  if (kind != "keep_setting" && !expressible(lang, next)) return std::nullopt;  // no "lights" in the garage
   auto said = say_in(list, kind == "follow_up_target" ? "target" : "value", next, o.arg->name, v, o.target);
   if (!said) return std::nullopt;
   return finish(lang, said->first, {next}, kind, {said->second}, noise_rate, rng);
@@ -385,10 +395,59 @@ std::optional<Example> DialogueWriter::keep_setting_by_command(const Language& l
   return ex;
 }
 
+bool DialogueWriter::expressible(const Language& lang, const Call& call) {
+  for (const auto& in : lang.intents) {
+    if (in.type == "out_of_scope") continue;
+    for (const auto& c : in.calls) {
+      if (c.function != call.name) continue;
+      bool ok = true;
+      for (const auto& [arg, v] : c.literal_args) {
+        auto it = call.arguments.find(arg);
+        ok = ok && it != call.arguments.end() && it->second == v;
+      }
+      for (const auto& [arg, v] : call.arguments) {
+        bool bound = false;
+        for (const auto& [la, lv] : c.literal_args) bound |= la == arg;
+        for (const auto& [sa, slot] : c.slot_args) {
+          if (sa != arg) continue;
+          bound = true;
+          if (auto vt = lang.values.find(slot); vt != lang.values.end()) ok = ok && vt->second.count(arg_text(v)) > 0;
+        }
+        ok = ok && bound;
+      }
+      if (ok) return true;
+    }
+  }
+  return false;
+}
+
+std::optional<ArgValue> DialogueWriter::carried(const Language& lang, const Call& prev, const std::string& argument,
+                                                const std::string& slot) {
+  if (auto it = prev.arguments.find(argument); it != prev.arguments.end()) return it->second;
+  // Another name for the same thing: "is the back door locked?" — "lock it then" carries
+  // get_device_status(room=back) to lock_door(door=back), both said with {door}.
+  for (const auto& in : lang.intents) {
+    if (in.type == "out_of_scope") continue;
+    for (const auto& c : in.calls) {
+      if (c.function != prev.name) continue;
+      bool agrees = true;
+      for (const auto& [arg, v] : c.literal_args) {
+        auto it = prev.arguments.find(arg);
+        agrees = agrees && it != prev.arguments.end() && it->second == v;
+      }
+      if (!agrees) continue;
+      for (const auto& [arg, s] : c.slot_args)
+        if (s == slot && prev.arguments.count(arg)) return prev.arguments.at(arg);
+    }
+  }
+  return std::nullopt;
+}
+
 // "Turn it off": an intent of the phrase library whose call keeps the previous
 // target (same function: every argument kept but the ones the intent sets;
 // another function: the target carried by argument name, as "is it on?"
-// after switching the kitchen lights), said with a pronoun.
+// after switching the kitchen lights, or by the slot both intents say it with),
+// said with a pronoun.
 std::optional<Example> DialogueWriter::pronoun_turn(const Language& lang, const Call& prev, double noise_rate, Rng& rng) const {
   const DomainSchema& schema = gen_.phrasebook().schema;
   struct Candidate {
@@ -418,31 +477,29 @@ std::optional<Example> DialogueWriter::pronoun_turn(const Language& lang, const 
     next.name = ct.function;
     if (same) next.arguments = prev.arguments;
     for (const auto& [arg, value] : ct.literal_args) next.arguments[arg] = value;
-    bool ok = true, carried = false;
+    bool ok = true, kept_target = false;
     std::optional<std::pair<std::string, ArgValue>> said_value;  // the argument {value} says
     for (const auto& [arg, slot] : ct.slot_args) {
       const ArgumentSpec* a = f->find_argument(arg);
       if (target_slots.count(slot)) {
         // The target stays the previous turn's, and the intent's words must fit it.
-        auto it = prev.arguments.find(arg);
-        if (it == prev.arguments.end() || !a->accepts(it->second)) { ok = false; break; }
+        std::optional<ArgValue> target = carried(lang, prev, arg, slot);
+        if (!target || !a->accepts(*target)) { ok = false; break; }
         auto vt = lang.values.find(slot);
-        if (vt == lang.values.end() || !vt->second.count(arg_text(it->second))) { ok = false; break; }
-        next.arguments[arg] = it->second;
-        carried = true;
+        if (vt == lang.values.end() || !vt->second.count(arg_text(*target))) { ok = false; break; }
+        next.arguments[arg] = *target;
+        kept_target = true;
         continue;
       }
       bool said_by_value = false;
       for (const auto& vp : in.values) said_by_value |= says_slot(vp, slot);
       if (!said_by_value) { ok = false; break; }
-      std::optional<ArgValue> now;
-      if (auto it = next.arguments.find(arg); it != next.arguments.end()) now = it->second;
-      auto values = other_values(lang, *f, *a, now, rng);
+      auto values = other_values(lang, *f, next, *a, rng);
       if (values.empty()) { ok = false; break; }
       next.arguments[arg] = pick(values, rng);
       said_value = {arg, next.arguments[arg]};
     }
-    if (!ok || (!same && !carried) || next == prev) continue;
+    if (!ok || (!same && !kept_target) || next == prev || !expressible(lang, next)) continue;
     // "Turn it up to 75" only where 75 is up from the value before.
     if (said_value && same && prev.arguments.count(said_value->first)) {
       const bool up = cand.list == "pronoun.raise", down = cand.list == "pronoun.lower";
@@ -461,7 +518,7 @@ std::optional<Example> DialogueWriter::pronoun_turn(const Language& lang, const 
     const Template& t = *pick(usable, rng);
     std::map<std::string, std::string> fill = {{"it", gen_.render_phrase(lang, pick(lang.pronouns, rng), {}, {}, false, rng)}};
     if (said_value) {
-      auto words = say_value(lang, next.name, said_value->first, said_value->second, false, rng);
+      auto words = say_value(lang, next, said_value->first, said_value->second, false, rng);
       if (!words) continue;
       fill["value"] = *words;
     }

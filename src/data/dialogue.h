@@ -55,10 +55,16 @@ class DialogueWriter {
                                                  Rng& rng) const;
 
   // The words for one argument value alone ("the bedroom", "68 degrees", 침실),
-  // or for the thing it names when `as_target` ("the bedroom lights"). nullopt
-  // when the domain's phrasing cannot say that value.
-  std::optional<std::string> say_value(const Language& language, const std::string& function, const std::string& argument,
+  // or for the thing it names when `as_target` ("the bedroom lights"), in
+  // `call`: only words of intents whose fixed arguments agree with the call's
+  // other arguments (after a door's status, "the garage door", not "the garage
+  // lights"). nullopt when the domain's phrasing cannot say that value there.
+  std::optional<std::string> say_value(const Language& language, const Call& call, const std::string& argument,
                                        const ArgValue& value, bool as_target, Rng& rng) const;
+
+  // Whether an intent of the language could make `call`: its fixed arguments, and a value its words
+  // can say for every other (a follow-up never asks for the lights of the garage).
+  static bool expressible(const Language& language, const Call& call);
 
  private:
   // How one argument's values are said on their own, per language.
@@ -66,6 +72,7 @@ class DialogueWriter {
     std::string slot;   // the slot the pattern binds to the value
     Pattern pattern;    // "{room}", "{temperature:number}{deg}", "{room} {lamp}"
     bool library = false;  // from an intent of the phrase library: names the value plainly
+    std::vector<std::pair<std::string, ArgValue>> fixed;  // the literal arguments of the intent's call ("device_type=door")
   };
   struct ArgWords {
     std::vector<Way> plain, target;
@@ -75,10 +82,18 @@ class DialogueWriter {
 
   const ArgWords* words(const Language& language, const std::string& function, const std::string& argument) const;
   bool can_say(const Language& language, const Way& way, const ArgValue& value) const;
-  std::vector<ArgValue> other_values(const Language& language, const FunctionSpec& f, const ArgumentSpec& a,
-                                     const std::optional<ArgValue>& now, Rng& rng) const;
+  // Whether the way's intent could have made `call` with `argument` said by it:
+  // every fixed argument but that one has the call's value.
+  static bool fits(const Way& way, const Call& call, const std::string& argument);
+  // Values of `argument` of `call` (its function `f`) that its words can say in that call, other than its value now.
+  std::vector<ArgValue> other_values(const Language& language, const FunctionSpec& f, const Call& call, const ArgumentSpec& a,
+                                     Rng& rng) const;
   std::optional<Example> finish(const Language& language, std::string text, std::vector<Call> calls,
                                 const std::string& kind, std::vector<const Template*> parts, double noise_rate, Rng& rng) const;
+  // The previous call's value for the next call's `argument`, said with `slot`: the previous call's own
+  // `argument`, or the argument an intent of its function says with `slot` (room, then door).
+  static std::optional<ArgValue> carried(const Language& language, const Call& previous, const std::string& argument,
+                                         const std::string& slot);
   std::optional<Example> pronoun_turn(const Language& language, const Call& previous, double noise_rate, Rng& rng) const;
 
   const Generator& gen_;
