@@ -493,7 +493,8 @@ std::optional<Example> DialogueWriter::pronoun_turn(const Language& lang, const 
       }
       bool said_by_value = false;
       for (const auto& vp : in.values) said_by_value |= says_slot(vp, slot);
-      if (!said_by_value) { ok = false; break; }
+      // One {value} in the phrase says one argument: "set it to cooling" never sets a temperature too.
+      if (!said_by_value || said_value) { ok = false; break; }
       auto values = other_values(lang, *f, next, *a, rng);
       if (values.empty()) { ok = false; break; }
       next.arguments[arg] = pick(values, rng);

@@ -141,6 +141,8 @@ void check_dialogues(const std::string& domain_dir, const Generated& g, std::map
           EXPECT_TRUE(shared) << where;
           if (p.name == c.name) {
             for (const auto& [k, v] : p.arguments) EXPECT_TRUE(c.arguments.count(k)) << "kept argument " << k << ": " << where;
+            // One thing changes: "set it to cooling" keeps the temperature it had (or has none).
+            EXPECT_EQ(differing(p, c).size(), 1u) << where;
           }
           continue;
         }
