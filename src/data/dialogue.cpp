@@ -48,9 +48,6 @@ std::string slot_format(const Intent& intent, const std::string& slot) {
   return format.empty() ? "number" : format;
 }
 
-// The share of follow-ups that first answer the device's reply ("ok, ...": the `lead_in` list).
-constexpr double kLeadInShare = 0.2;
-
 std::string lower_first(std::string s) {
   if (!s.empty() && s[0] >= 'A' && s[0] <= 'Z') s[0] = char(s[0] - 'A' + 'a');
   return s;
@@ -230,7 +227,8 @@ std::optional<Example> DialogueWriter::finish(const Language& lang, std::string 
     if (!validate_call(gen_.phrasebook().schema, c).empty()) return std::nullopt;
   // People often answer the device's reply before they go on ("ok, lock it again", "thanks! the hallway too").
   // Not before a correction or an answer to the device's question, whose own words open them.
-  if (kind != "correction" && kind != "slot_answer" && lang.follow_ups.count("lead_in") && rng.uniform() < kLeadInShare) {
+  if (kind != "correction" && kind != "slot_answer" && lang.follow_ups.count("lead_in") &&
+      rng.uniform() < gen_.phrasebook().config.lead_in) {
     const Template& t = pick(lang.follow_ups.at("lead_in"), rng);
     text = gen_.render_phrase(lang, t.pattern, {{"command", lower_first(text)}}, {}, false, rng);
     parts.insert(parts.begin(), &t);

@@ -890,6 +890,16 @@ GenerationConfig load_config(const std::string& path, std::string& bytes, const 
         if (!parsed) error(call, cat("undo.", name.str(), ": ", why));
         c.undo[std::string(name.str())] = *parsed;
       }
+    } else if (key == "dialogue") {
+      const toml::table* t = v.as_table();
+      if (!t) error(v, "[dialogue] must be a table");
+      for (const auto& [name, w] : *t) {
+        std::string nm(name.str());
+        if (nm != "lead_in") error(w, cat("dialogue: unknown key '", nm, "' (lead_in)"));
+        if (!w.is_number() || *w.value<double>() < 0 || *w.value<double>() > 1)
+          error(w, "dialogue.lead_in must be a share between 0 and 1");
+        c.lead_in = *w.value<double>();
+      }
     } else if (key == "report_targets") {
       const toml::table* t = v.as_table();
       if (!t) error(v, "[report_targets] must be a table");

@@ -99,6 +99,7 @@ struct GenerationConfig {
   std::map<std::string, double> language_targets;        // each language, and kMixedLanguage (code-switched)
   std::vector<std::string> languages;                    // phrasing files to load: en -> en.toml (default: every known language)
   std::map<std::string, Call> undo;                      // [undo]: what "cancel that" calls after a function (set_timer -> cancel_timer())
+  double lead_in = 0.2;                                  // [dialogue] lead_in: share of follow-ups opened by a word to the reply ("ok, ...")
   ReportTargets report_targets;
 };
 

@@ -433,3 +433,12 @@ TEST(Domain, ReportTargetsComeFromTheDomain) {
   msg = load_error("generate.toml", [](std::string s) { return replace_once(s, "every_language = 0.90", "every_langauge = 0.90"); });
   EXPECT_NE(msg.find("report_targets: unknown key 'every_langauge'"), std::string::npos) << msg;
 }
+
+TEST(Domain, LeadInShareComesFromTheDomain) {
+  // The default: one follow-up in five opens with a word to the device's reply.
+  EXPECT_DOUBLE_EQ(load_phrasebook(resolve_domain_dir("smart-home")).config.lead_in, 0.2);
+  std::string msg = load_error("generate.toml", [](std::string s) { return s + "\n[dialogue]\nlead_in = 1.5\n"; });
+  EXPECT_NE(msg.find("dialogue.lead_in must be a share between 0 and 1"), std::string::npos) << msg;
+  msg = load_error("generate.toml", [](std::string s) { return s + "\n[dialogue]\nlead_ins = 0.1\n"; });
+  EXPECT_NE(msg.find("dialogue: unknown key 'lead_ins' (lead_in)"), std::string::npos) << msg;
+}

@@ -256,6 +256,19 @@ TEST(Dialogue, FollowUpsSayTheNewValueInTheDomainsWords) {
   EXPECT_GT(seen, 160);
   EXPECT_GT(led, seen / 10);
   EXPECT_LT(led, seen / 3);
+  // A domain may turn them off (generate.toml [dialogue] lead_in = 0).
+  {
+    Phrasebook quiet = pb;
+    quiet.config.lead_in = 0;
+    Generator quiet_gen(quiet);
+    DialogueWriter quiet_writer(quiet_gen);
+    const Language& quiet_en = *quiet.find_language("en");
+    for (int i = 0; i < 100; ++i) {
+      if (auto ex = quiet_writer.last_turn("follow_up_target", quiet_en, anchor, nullptr, 0, rng)) {
+        EXPECT_EQ(ex->template_id.find("lead_in"), std::string::npos) << ex->text;
+      }
+    }
+  }
   // A correction opens with its own words ("no, I meant ..."), never after a lead-in.
   for (int i = 0; i < 60; ++i) {
     if (auto ex = writer.last_turn("correction", en, anchor, nullptr, 0, rng)) {
