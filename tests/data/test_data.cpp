@@ -435,10 +435,11 @@ TEST(Domain, ReportTargetsComeFromTheDomain) {
 }
 
 TEST(Domain, LeadInShareComesFromTheDomain) {
-  // The default: one follow-up in five opens with a word to the device's reply.
+  // The default: one follow-up in five opens with a word to the device's reply; the air purifier has none.
   EXPECT_DOUBLE_EQ(load_phrasebook(resolve_domain_dir("smart-home")).config.lead_in, 0.2);
-  std::string msg = load_error("generate.toml", [](std::string s) { return s + "\n[dialogue]\nlead_in = 1.5\n"; });
+  EXPECT_DOUBLE_EQ(load_phrasebook(domain()).config.lead_in, 0.0);
+  std::string msg = load_error("generate.toml", [](std::string s) { return replace_once(s, "lead_in = 0\n", "lead_in = 1.5\n"); });
   EXPECT_NE(msg.find("dialogue.lead_in must be a share between 0 and 1"), std::string::npos) << msg;
-  msg = load_error("generate.toml", [](std::string s) { return s + "\n[dialogue]\nlead_ins = 0.1\n"; });
+  msg = load_error("generate.toml", [](std::string s) { return replace_once(s, "lead_in = 0\n", "lead_ins = 0.1\n"); });
   EXPECT_NE(msg.find("dialogue: unknown key 'lead_ins' (lead_in)"), std::string::npos) << msg;
 }
