@@ -48,6 +48,16 @@ std::string slot_format(const Intent& intent, const std::string& slot) {
   return format.empty() ? "number" : format;
 }
 
+// Whether `call` has every fixed argument's value but `skip`'s (an intent's literal arguments).
+bool fixed_hold(const std::vector<std::pair<std::string, ArgValue>>& fixed, const Call& call, const std::string& skip = "") {
+  for (const auto& [arg, v] : fixed) {
+    if (arg == skip) continue;
+    auto it = call.arguments.find(arg);
+    if (it == call.arguments.end() || it->second != v) return false;
+  }
+  return true;
+}
+
 std::string lower_first(std::string s) {
   if (!s.empty() && s[0] >= 'A' && s[0] <= 'Z') s[0] = char(s[0] - 'A' + 'a');
   return s;
@@ -140,12 +150,7 @@ bool DialogueWriter::can_say(const Language& lang, const Way& way, const ArgValu
 }
 
 bool DialogueWriter::fits(const Way& way, const Call& call, const std::string& argument) {
-  for (const auto& [arg, v] : way.fixed) {
-    if (arg == argument) continue;
-    auto it = call.arguments.find(arg);
-    if (it == call.arguments.end() || it->second != v) return false;
-  }
-  return true;
+  return fixed_hold(way.fixed, call, argument);
 }
 
 std::optional<std::string> DialogueWriter::say_value(const Language& lang, const Call& call, const std::string& argument,
@@ -398,11 +403,7 @@ bool DialogueWriter::expressible(const Language& lang, const Call& call) {
     if (in.type == "out_of_scope") continue;
     for (const auto& c : in.calls) {
       if (c.function != call.name) continue;
-      bool ok = true;
-      for (const auto& [arg, v] : c.literal_args) {
-        auto it = call.arguments.find(arg);
-        ok = ok && it != call.arguments.end() && it->second == v;
-      }
+      bool ok = fixed_hold(c.literal_args, call);
       for (const auto& [arg, v] : call.arguments) {
         bool bound = false;
         for (const auto& [la, lv] : c.literal_args) bound |= la == arg;
@@ -427,13 +428,7 @@ std::optional<ArgValue> DialogueWriter::carried(const Language& lang, const Call
   for (const auto& in : lang.intents) {
     if (in.type == "out_of_scope") continue;
     for (const auto& c : in.calls) {
-      if (c.function != prev.name) continue;
-      bool agrees = true;
-      for (const auto& [arg, v] : c.literal_args) {
-        auto it = prev.arguments.find(arg);
-        agrees = agrees && it != prev.arguments.end() && it->second == v;
-      }
-      if (!agrees) continue;
+      if (c.function != prev.name || !fixed_hold(c.literal_args, prev)) continue;
       for (const auto& [arg, s] : c.slot_args)
         if (s == slot && prev.arguments.count(arg)) return prev.arguments.at(arg);
     }
