@@ -149,10 +149,6 @@ bool DialogueWriter::can_say(const Language& lang, const Way& way, const ArgValu
   return ok;
 }
 
-bool DialogueWriter::fits(const Way& way, const Call& call, const std::string& argument) {
-  return fixed_hold(way.fixed, call, argument);
-}
-
 std::optional<std::string> DialogueWriter::say_value(const Language& lang, const Call& call, const std::string& argument,
                                                      const ArgValue& value, bool as_target, Rng& rng) const {
   const ArgWords* w = words(lang, call.name, argument);
@@ -160,7 +156,7 @@ std::optional<std::string> DialogueWriter::say_value(const Language& lang, const
   auto usable = [&](const std::vector<Way>& ways) {
     std::vector<const Way*> out;
     for (const auto& way : ways)
-      if (fits(way, call, argument) && can_say(lang, way, value)) out.push_back(&way);
+      if (fixed_hold(way.fixed, call, argument) && can_say(lang, way, value)) out.push_back(&way);
     return out;
   };
   std::vector<const Way*> ways;
@@ -193,7 +189,7 @@ std::vector<ArgValue> DialogueWriter::other_values(const Language& lang, const F
     case ArgType::String:
       for (const auto* ways : {&w->plain, &w->target})
         for (const auto& way : *ways)
-          if (auto it = lang.values.find(way.slot); fits(way, call, a.name) && it != lang.values.end())
+          if (auto it = lang.values.find(way.slot); fixed_hold(way.fixed, call, a.name) && it != lang.values.end())
             for (const auto& [key, entries] : it->second)
               if (auto v = arg_from_text(a, key); v && a.accepts(*v)) candidates.push_back(*v);
       break;
@@ -219,7 +215,7 @@ std::vector<ArgValue> DialogueWriter::other_values(const Language& lang, const F
     if (!a.accepts(v) || (now && v == *now) || std::find(out.begin(), out.end(), v) != out.end()) continue;
     bool sayable = false;
     for (const auto* ways : {&w->plain, &w->target})
-      for (const auto& way : *ways) sayable = sayable || (fits(way, call, a.name) && can_say(lang, way, v));
+      for (const auto& way : *ways) sayable = sayable || (fixed_hold(way.fixed, call, a.name) && can_say(lang, way, v));
     if (sayable) out.push_back(v);
   }
   return out;

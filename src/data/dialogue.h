@@ -82,9 +82,6 @@ class DialogueWriter {
 
   const ArgWords* words(const Language& language, const std::string& function, const std::string& argument) const;
   bool can_say(const Language& language, const Way& way, const ArgValue& value) const;
-  // Whether the way's intent could have made `call` with `argument` said by it:
-  // every fixed argument but that one has the call's value.
-  static bool fits(const Way& way, const Call& call, const std::string& argument);
   // Values of `argument` of `call` (its function `f`) that its words can say in that call, other than its value now.
   std::vector<ArgValue> other_values(const Language& language, const FunctionSpec& f, const Call& call, const ArgumentSpec& a,
                                      Rng& rng) const;
