@@ -50,7 +50,7 @@ class LanguageRules {
   virtual std::string minutes_in_digits(int64_t minutes) const = 0;
   // Other words people use for `n` that number_words does not give: read as
   // `n` too, never generated ("one hundred and five", "a hundred").
-  virtual std::vector<std::string> number_word_variants(int64_t n) const { return {}; }
+  virtual std::vector<std::string> number_word_variants(int64_t /*n*/) const { return {}; }
   // Words that follow a number ("degrees", "도"). A number word that also means
   // something else is read only right before one of them.
   virtual std::vector<std::string> number_units() const = 0;
@@ -61,7 +61,7 @@ class LanguageRules {
   // --- Surface ---
   // Varies the case of a finished command the way people type it (English
   // capitalises the first letter half the time); scripts without case leave it.
-  virtual void vary_case(std::string& text, Rng& rng) const {}
+  virtual void vary_case(std::string& /*text*/, Rng& /*rng*/) const {}
   // Words people capitalise that the phrasing files write in small letters
   // (English "I"; a whole word, or before an apostrophe: "I'm"): the model
   // reads them in small letters (model_text).
@@ -79,7 +79,7 @@ class LanguageRules {
   virtual void append_particle(std::string& out, std::string_view key) const;
   // Forms of a verb the language can derive from its dictionary form alone
   // (Korean regular 하다 verbs); none where the phrasing file must list them.
-  virtual std::optional<VerbForms> derived_verb_forms(std::string_view dictionary_form) const { return std::nullopt; }
+  virtual std::optional<VerbForms> derived_verb_forms(std::string_view /*dictionary_form*/) const { return std::nullopt; }
 
   // --- Code switching ---
   // How much of the code-switched ("mix") share is based in this language:

@@ -240,8 +240,11 @@ nlohmann::json write_demo_report(const StageRunner& st, const DemoReportInput& i
                                 {"model-unbalanced.gguf", &in.train_unbalanced},
                                 {"model-scratch.gguf", &in.train_scratch}}) {
     if (t->empty()) continue;
+    // Null: the run had no validation examples (a small draw that missed every valid template).
+    const auto valid = t->find("valid_loss");
+    const std::string valid_loss = valid != t->end() && valid->is_number() ? fixed(valid->get<double>(), 4) : "–";
     md += cat("| ", name, " | ", t->value("steps", int64_t(0)), " | ", t->value("tokens", int64_t(0)), " | ",
-              fixed(t->value("final_loss", 0.0), 4), " | ", fixed(t->value("valid_loss", 0.0), 4), " | ",
+              fixed(t->value("final_loss", 0.0), 4), " | ", valid_loss, " | ",
               fixed(t->value("seconds", 0.0), 1), " |\n");
   }
   if (p.prompt_weight > 0)

@@ -30,7 +30,8 @@ struct RenderedShard {
 // mask) or, with `pairs`, preference pairs. Dialogues keep the history the agent keeps at run
 // time (AgentOptions), cut further from the oldest turn to fit a training row of `max_tokens`.
 RenderedShard render_shard(const DomainSchema& schema, const Tokenizer& tok, const std::string& jsonl,
-                           const std::string& shard_path, int64_t max_tokens, bool pairs = false) {
+                           const std::string& shard_path, int64_t max_tokens, bool pairs = false,
+                           bool may_be_empty = false) {
   std::ifstream in(jsonl, std::ios::binary);
   if (!in) fail("cannot open '", jsonl, "'");
   training::ShardWriter writer(tok.n_vocab());
@@ -52,7 +53,10 @@ RenderedShard render_shard(const DomainSchema& schema, const Tokenizer& tok, con
       fail(jsonl, " line ", line_no, ": ", e.what());
     }
   }
-  if (writer.n_docs() == 0) fail("'", jsonl, "' holds no examples");
+  if (writer.n_docs() == 0) {
+    if (may_be_empty) return {0, 0};
+    fail("'", jsonl, "' holds no examples");
+  }
   writer.write(shard_path);
   return {writer.n_tokens(), writer.n_docs()};
 }
@@ -100,7 +104,8 @@ nlohmann::json run_training(const DomainSchema& schema, const training::TrainCon
   // The seconds count rendering the shards too.
   const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
   return {{"n_params", r.n_params}, {"steps", r.steps_done}, {"tokens", r.tokens_seen}, {"final_loss", r.final_loss},
-          {"smoothed_loss", smoothed}, {"valid_loss", std::max(0.0, r.valid_loss)}, {"losses", losses},
+          {"smoothed_loss", smoothed}, {"valid_loss", r.valid_loss >= 0 ? nlohmann::json(r.valid_loss) : nullptr},
+          {"losses", losses},
           {"seconds", seconds}, {"tokens_per_s", seconds > 0 ? double(r.tokens_seen) / seconds : 0.0}};
 }
 
@@ -136,14 +141,15 @@ nlohmann::json train_demo_model(const DomainSchema& schema, const AgentTrainSpec
   Tokenizer tok = load_tokenizer(spec.tokenizer_gguf);
   std::string train_shard = spec.run_dir + "/train.tokens", valid_shard = spec.run_dir + "/valid.tokens";
   const RenderedShard train = render_shard(schema, tok, spec.train_jsonl, train_shard, spec.seq_len + 1);
-  const RenderedShard valid = render_shard(schema, tok, spec.valid_jsonl, valid_shard, spec.seq_len + 1);
+  // A small draw can miss every valid template (a focus round's few examples): it trains without validation.
+  const RenderedShard valid = render_shard(schema, tok, spec.valid_jsonl, valid_shard, spec.seq_len + 1, false, true);
   const ModelConfig c = plan_model_config(spec, tok.n_vocab());
   if (!spec.init_model.empty()) check_init_shape(spec.init_model, c);
 
   training::TrainConfig tc = demo_train_config(spec, "sft");
   tc.model = c;
   tc.train_data = train_shard;
-  tc.valid_data = valid_shard;
+  tc.valid_data = valid.n_docs > 0 ? valid_shard : "";
   // Validation: one pass over (at most 20 batches of) the held-out examples in file order.
   tc.eval_batches = std::max<int64_t>(1, std::min<int64_t>(20, valid.n_docs / std::max<int64_t>(1, spec.batch)));
   nlohmann::json out = run_training(schema, tc, spec, start);

@@ -10,10 +10,12 @@
 #include <filesystem>
 #include <fstream>
 
+#include "data/dataset.h"
 #include "eval/agent_predictor.h"
 #include "eval/cases.h"
 #include "model/config.h"
 #include "pipeline/demo.h"
+#include "pipeline/demo_train.h"
 #include "platform/atomic_file.h"
 #include "platform/error.h"
 #include "training/train_config.h"
@@ -193,6 +195,33 @@ namespace {
 // text; optional with and without a default) goes through the whole pipeline:
 // generated data, tokenizer, a tiny model, constrained decoding, and every
 // answer executed on the device built from its device.toml.
+// A small draw (a focus round's few examples) can miss every valid template: the model still
+// trains, without validation, and says so (a null valid loss, never a made-up 0).
+TEST(Demo, TrainsWithoutValidationWhenTheValidSplitIsEmpty) {
+  fs::path out = fs::temp_directory_path() / "edgelm_test_demo_no_valid";
+  fs::remove_all(out);
+  GenerateOptions g;
+  g.domain_dir = resolve_domain_dir(kDefaultDomain);
+  g.out_dir = (out / "data").string();
+  g.n = 200;
+  g.quiet = true;
+  generate_dataset(g);
+  const DomainSchema schema = load_device(g.domain_dir).schema;
+  const std::string tok = (out / "tokenizer.gguf").string(), empty = (out / "empty.jsonl").string();
+  train_demo_tokenizer(schema, g.out_dir + "/train.jsonl", 400, tok, true);
+  write_file_atomic(empty, "");
+  AgentTrainSpec spec{g.out_dir + "/train.jsonl", empty, tok, (out / "model.gguf").string(), (out / "train").string(),
+                      32, 1, 2, 1, 64, 256, /*steps=*/2, /*batch=*/2, /*seq_len=*/128, 1e-3, 1, true, "", 0, 0};
+  nlohmann::json r = train_demo_model(schema, spec);
+  EXPECT_EQ(r["steps"], 2);
+  EXPECT_TRUE(r["valid_loss"].is_null()) << r.dump();
+  EXPECT_TRUE(fs::exists(out / "model.gguf"));
+  // The train split itself must hold examples.
+  spec.train_jsonl = empty;
+  EXPECT_THROW(train_demo_model(schema, spec), Error);
+  fs::remove_all(out);
+}
+
 TEST(Demo, QuickRunOnADomainWithEveryArgumentType) {
   fs::path out = fs::temp_directory_path() / "edgelm_test_demo_every_type";
   DemoOptions o = quick_options(out, std::string(EDGELM_TEST_DIR) + "/fixtures/domains/every-type");
