@@ -39,6 +39,10 @@ void setup(CLI::App& app) {
                   "loss weight of each example's prompt (the history and the command) beside the answer's 1 in the SFT "
                   "runs: an auxiliary next-token loss on what people say (0: the answer alone; -1: the mode's default)")
       ->capture_default_str();
+  cmd->add_option("--ema", o->ema,
+                  "the SFT runs save an exponential moving average of their weights over the run's second half, with "
+                  "this decay (optim.ema; 0: the last step's weights; -1: the mode's default)")
+      ->capture_default_str();
   cmd->add_option("--base", o->base_model, "fine-tune from this base model (edgelm base): its tokenizer and shape, its weights");
   cmd->add_flag("--no-scratch-ablation", o->no_scratch_ablation, "with --base: skip the from-scratch model at equal compute");
   cmd->add_option("--dim", o->dim, "model dimension (0: the mode's default)");

@@ -30,6 +30,7 @@ struct DemoOptions {
   double dpo_sft_weight = -1; // the DPO stage's SFT term on the chosen answer (-1: the mode's default)
   double dropout = -1;       // residual dropout of the SFT runs (-1: the mode's default)
   double prompt_weight = -1; // loss weight of the prompt in the SFT runs (-1: the mode's default)
+  double ema = -1;           // the SFT runs' weight average (optim.ema; 0: none, -1: the mode's default)
   // A shared base model (`edgelm base`): the tokenizer is the base's with the
   // device's special tokens bound to reserved ones, the shape is the base's,
   // and every training starts from its weights. Adds the ablation "same
@@ -60,6 +61,9 @@ struct DemoPlan {
   // The next-token loss on each example's prompt (history and command) beside the
   // answer's, at this weight, in the SFT runs (train.prompt_weight; 0: the answer alone).
   double prompt_weight = 0;
+  // The SFT runs save an exponential moving average of their weights over the run's
+  // second half, with this decay (optim.ema; 0: the last step's weights).
+  double ema = 0;
   // With a base model: its pretraining steps (of batch x seq_len tokens), which
   // the from-scratch ablation adds to `steps` (0: no such ablation).
   int64_t base_steps = 0;

@@ -83,7 +83,8 @@ nlohmann::json write_demo_report(const StageRunner& st, const DemoReportInput& i
                   {"heads", p.heads}, {"kv_heads", p.kv_heads}, {"ffn", p.ffn_dim}, {"context", p.context},
                   {"steps", p.steps}, {"batch", p.batch}, {"seq_len", p.seq_len}, {"ablation_steps", p.ablation_steps},
                   {"learning_rate", p.learning_rate}, {"eval_limit", p.eval_limit}, {"focus_steps", p.focus_steps},
-                  {"focus_examples", p.focus_examples}, {"focus_learning_rate", p.focus_learning_rate}};
+                  {"focus_examples", p.focus_examples}, {"focus_learning_rate", p.focus_learning_rate},
+                  {"dropout", p.dropout}, {"prompt_weight", p.prompt_weight}, {"ema", p.ema}};
   nlohmann::json stages = nlohmann::json::array();
   double total = 0, this_run = 0;
   for (const auto& [name, s] : in.manifest.items()) {
@@ -219,6 +220,7 @@ nlohmann::json write_demo_report(const StageRunner& st, const DemoReportInput& i
             " tokens (learning rate ", p.learning_rate, p.dropout > 0 ? cat(", residual dropout ", p.dropout) : std::string(),
             p.prompt_weight > 0 ? cat(", the prompt's next-token loss at weight ", p.prompt_weight, " beside the answer's")
                                 : std::string(),
+            p.ema > 0 ? cat(", saved as the moving average of its weights over the second half, decay ", p.ema) : std::string(),
             ")",
             focus_train.empty() ? std::string()
                                 : cat(", then ", focus_train.value("steps", int64_t(0)), " steps of the focus round (learning rate ",

@@ -77,6 +77,7 @@ training::TrainConfig demo_train_config(const AgentTrainSpec& spec, const std::s
   tc.eval_every = 0;  // validation once, at the end
   tc.dropout = mode == "dpo" ? 0.0 : spec.dropout;
   tc.prompt_weight = mode == "sft" ? spec.prompt_weight : 0.0;
+  tc.optim.ema = mode == "sft" ? spec.ema : 0.0;
   tc.optim.lr = float(spec.learning_rate);
   tc.optim.min_lr = tc.optim.lr / 10;
   tc.optim.warmup_steps = std::min<int64_t>(100, std::max<int64_t>(1, spec.steps / 10));

@@ -25,6 +25,7 @@ struct AgentTrainSpec {
   std::string init_model;                // start from this GGUF's weights (same shape) instead of random ones
   double dropout = 0;                    // residual dropout (SFT only)
   double prompt_weight = 0;              // loss weight of each example's prompt beside the answer's (SFT only)
+  double ema = 0;                        // decay of the saved weight average (optim.ema; SFT only; 0: none)
 };
 
 // Trains the tokenizer on the user and assistant texts of the SFT file,

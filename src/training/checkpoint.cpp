@@ -36,7 +36,9 @@ TrainState read_state(const GgufMetadata& m) {
 }  // namespace
 
 void save_checkpoint(const std::string& path, const ParamSet& params, const TrainState& state,
-                     const GgufMetadata* extra) {
+                     const GgufMetadata* extra, const std::vector<float>* average) {
+  if (average && !average->empty() && average->size() != size_t(params.n_params()))
+    fail("save_checkpoint: a weight average of ", average->size(), " values for ", params.n_params(), " parameters");
   GgufWriter w;
   params.config().write_to(w.metadata());
   w.metadata().set("general.name", GgufValue::string("edgelm-checkpoint"));
@@ -48,11 +50,13 @@ void save_checkpoint(const std::string& path, const ParamSet& params, const Trai
     w.add_tensor_view(t.spec->name, TensorType::F32, t.spec->ne, t.value, bytes);
     w.add_tensor_view("optimizer.m." + t.spec->name, TensorType::F32, t.spec->ne, t.m, bytes);
     w.add_tensor_view("optimizer.v." + t.spec->name, TensorType::F32, t.spec->ne, t.v, bytes);
+    if (average && !average->empty())
+      w.add_tensor_view("optimizer.ema." + t.spec->name, TensorType::F32, t.spec->ne, average->data() + t.offset, bytes);
   }
   w.write(path);
 }
 
-TrainState load_checkpoint(const std::string& path, ParamSet& params) {
+TrainState load_checkpoint(const std::string& path, ParamSet& params, std::vector<float>* average) {
   GgufFile f = GgufFile::open(path);
   const ModelConfig file_config = read_model_config(f);
   if (file_config.summary() != params.config().summary())
@@ -66,6 +70,14 @@ TrainState load_checkpoint(const std::string& path, ParamSet& params) {
     copy(t.spec->name, t.value, t.n, t.spec->ne);
     copy("optimizer.m." + t.spec->name, t.m, t.n, t.spec->ne);
     copy("optimizer.v." + t.spec->name, t.v, t.n, t.spec->ne);
+  }
+  if (average) {
+    average->clear();
+    if (!params.tensors().empty() && f.find_tensor("optimizer.ema." + params.tensors().front().spec->name)) {
+      average->resize(size_t(params.n_params()));
+      for (const ParamTensor& t : params.tensors())
+        copy("optimizer.ema." + t.spec->name, average->data() + t.offset, t.n, t.spec->ne);
+    }
   }
   params.zero_grads();
   return read_state(f.metadata());

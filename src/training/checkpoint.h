@@ -6,6 +6,7 @@
 // atomically means weights and optimiser state can never be out of step.
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "training/loader.h"
 #include "training/params.h"
@@ -25,10 +26,13 @@ struct TrainState {
   double elapsed_seconds = 0;
 };
 
+// `average` (optim.ema's moving average of the weights, if one has begun) is saved as
+// "optimizer.ema.<name>" tensors.
 void save_checkpoint(const std::string& path, const ParamSet& params, const TrainState& state,
-                     const GgufMetadata* extra = nullptr);
-// Restores weights and moments into `params` (whose config must match the file's) and returns the state.
-TrainState load_checkpoint(const std::string& path, ParamSet& params);
+                     const GgufMetadata* extra = nullptr, const std::vector<float>* average = nullptr);
+// Restores weights and moments into `params` (whose config must match the file's) and returns the
+// state; the weights' average into `average` when the file holds one (else it is left empty).
+TrainState load_checkpoint(const std::string& path, ParamSet& params, std::vector<float>* average = nullptr);
 
 // A [lora] run's checkpoint: the adapter's matrices under their llama.cpp
 // names, their AdamW moments ("optimizer.m.<tensor>"), the dropout masks'

@@ -70,13 +70,17 @@ size_t GradientAllReduce::bucket_bytes_max() const {
   return most;
 }
 
-void broadcast_train_state(ParamSet& params, TrainState& state) {
+void broadcast_train_state(ParamSet& params, TrainState& state, std::vector<float>& average) {
   if (dist::size() == 1) return;
   static_assert(std::is_trivially_copyable_v<TrainState>);
   dist::broadcast(&state, sizeof state);
   for (ParamTensor& t : params.tensors()) dist::broadcast(t.value, size_t(t.n) * sizeof(float));
   dist::broadcast(params.moment1().data(), params.moment1().size() * sizeof(float));
   dist::broadcast(params.moment2().data(), params.moment2().size() * sizeof(float));
+  uint64_t n_average = average.size();
+  dist::broadcast(&n_average, sizeof n_average);
+  average.resize(size_t(n_average));
+  if (n_average) dist::broadcast(average.data(), average.size() * sizeof(float));
 }
 
 void check_replicas_identical(const ParamSet& params, int64_t step) {

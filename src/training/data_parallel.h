@@ -47,9 +47,9 @@ class GradientAllReduce {
   double wait_seconds_ = 0;
 };
 
-// Rank 0's weights, moments and loop state to every rank (a fresh run and a resumed
-// one start from exactly the same state everywhere).
-void broadcast_train_state(ParamSet& params, TrainState& state);
+// Rank 0's weights, moments, weight average (optim.ema) and loop state to every rank (a
+// fresh run and a resumed one start from exactly the same state everywhere).
+void broadcast_train_state(ParamSet& params, TrainState& state, std::vector<float>& average);
 // Throws Error when the ranks' weights differ (compared by a hash of their bits).
 void check_replicas_identical(const ParamSet& params, int64_t step);
 

@@ -1,8 +1,10 @@
 #include "training/optimizer.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include "kernels/adamw.h"
+#include "platform/error.h"
 
 namespace edgelm::training {
 
@@ -46,6 +48,26 @@ double optimizer_step(ParamSet& params, const OptimConfig& o, float lr, int64_t 
   }
   params.zero_grads();
   return norm;
+}
+
+bool averages_weights_at(const OptimConfig& o, int64_t step, int64_t total_steps) {
+  return o.ema > 0 && step > int64_t(o.ema_start * double(total_steps));
+}
+
+void update_weight_average(const ParamSet& params, std::vector<float>& average, double decay) {
+  const bool first = average.empty();
+  if (first) average.resize(size_t(params.n_params()));
+  for (const ParamTensor& t : params.tensors()) {
+    if (!t.value) fail("update_weight_average: tensor ", t.spec->name, " has no f32 values (a frozen base)");
+    float* a = average.data() + t.offset;
+    for (int64_t i = 0; i < t.n; ++i) a[i] = first ? t.value[i] : float(decay * a[i] + (1 - decay) * t.value[i]);
+  }
+}
+
+void load_weight_average(ParamSet& params, const std::vector<float>& average) {
+  if (average.size() != size_t(params.n_params()))
+    fail("load_weight_average: ", average.size(), " values for ", params.n_params(), " parameters");
+  for (ParamTensor& t : params.tensors()) std::copy_n(average.data() + t.offset, t.n, t.value);
 }
 
 }  // namespace edgelm::training

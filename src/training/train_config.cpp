@@ -122,6 +122,8 @@ const std::map<std::string, Setter>& setters() {
       {"optim.beta2", set<float>([](TrainConfig& c) -> auto& { return c.optim.beta2; })},
       {"optim.eps", set<float>([](TrainConfig& c) -> auto& { return c.optim.eps; })},
       {"optim.grad_clip", set<float>([](TrainConfig& c) -> auto& { return c.optim.grad_clip; })},
+      {"optim.ema", set<double>([](TrainConfig& c) -> auto& { return c.optim.ema; })},
+      {"optim.ema_start", set<double>([](TrainConfig& c) -> auto& { return c.optim.ema_start; })},
       {"lora.rank", set<int64_t>([](TrainConfig& c) -> auto& { return c.lora.rank; })},
       {"lora.alpha", set<float>([](TrainConfig& c) -> auto& { return c.lora.alpha; })},
       {"lora.dropout", set<float>([](TrainConfig& c) -> auto& { return c.lora.dropout; })},
@@ -268,6 +270,9 @@ void TrainConfig::validate() const {
   if (!(optim.beta1 >= 0 && optim.beta1 < 1 && optim.beta2 >= 0 && optim.beta2 < 1)) fail("optim.beta1 and beta2 must be in [0, 1)");
   if (!(optim.eps > 0)) fail("optim.eps must be positive");
   if (optim.weight_decay < 0 || optim.grad_clip < 0) fail("optim.weight_decay and grad_clip must not be negative");
+  if (!(optim.ema >= 0 && optim.ema < 1)) fail("optim.ema must be in [0, 1) (0: no average; got ", optim.ema, ")");
+  if (!(optim.ema_start >= 0 && optim.ema_start < 1)) fail("optim.ema_start must be in [0, 1) (got ", optim.ema_start, ")");
+  if (optim.ema > 0 && lora.enabled()) fail("optim.ema averages a model's weights, not a [lora] adapter's");
   if (lora.enabled()) {
     if (init_model.empty()) fail("[lora] trains an adapter on a base model: set model.init");
     if (!(lora.alpha > 0)) fail("lora.alpha must be positive (got ", lora.alpha, ")");
@@ -329,7 +334,8 @@ std::string train_config_to_toml(const TrainConfig& c) {
     << "\nweight_decay = " << double(c.optim.weight_decay)
     << "\ndecay_embeddings = " << (c.optim.decay_embeddings ? "true" : "false") << "\nbeta1 = " << double(c.optim.beta1)
     << "\nbeta2 = " << double(c.optim.beta2) << "\neps = " << double(c.optim.eps)
-    << "\ngrad_clip = " << double(c.optim.grad_clip) << "\n";
+    << "\ngrad_clip = " << double(c.optim.grad_clip) << "\nema = " << c.optim.ema << "\nema_start = " << c.optim.ema_start
+    << "\n";
   if (c.lora.enabled()) {
     std::string targets;
     for (LoraTarget t : c.lora.targets) targets += (targets.empty() ? "" : ",") + std::string(lora_target_tensor(t));

@@ -283,16 +283,17 @@ TrainResult train_model(const TrainConfig& config, const TrainOptions& options) 
                              "config.toml", "loss.svg"})
       remove_stale_temporaries(c.out_dir + "/" + name);
   TrainState state;
+  std::vector<float> average;  // optim.ema's moving average of the weights, once it has begun
   if (options.resume && root) {
     if (!fs::exists(ckpt_path)) fail("--resume: no checkpoint at ", ckpt_path);
-    state = lora ? load_lora_checkpoint(ckpt_path, *lora) : load_checkpoint(ckpt_path, params);
+    state = lora ? load_lora_checkpoint(ckpt_path, *lora) : load_checkpoint(ckpt_path, params, &average);
     truncate_metrics(metrics_path, state.step);
   } else if (root) {
     std::error_code ec;
     fs::remove(metrics_path, ec);
   }
   // Every rank starts from rank 0's weights, moments and position (no shared file system needed).
-  broadcast_train_state(params, state);
+  broadcast_train_state(params, state, average);
   loader.set_position(state.data);
   if (root) write_file_atomic(c.out_dir + "/config.toml", train_config_to_toml(c));
   for (const auto& [key, value] : options.model_metadata.entries()) tok_meta.set(key, value);
@@ -383,6 +384,7 @@ TrainResult train_model(const TrainConfig& config, const TrainOptions& options) 
     const double grad_norm = lora ? lora_optimizer_step(*lora, c.optim, lr, state.step + 1, pool)
                                   : optimizer_step(params, c.optim, lr, state.step + 1, pool);
     state.step += 1;
+    if (!lora && averages_weights_at(c.optim, state.step, c.steps)) update_weight_average(params, average, c.optim.ema);
     state.tokens_seen += tokens_per_step;
     state.data = loader.position();
     if (!std::isfinite(loss)) fail("the loss became ", loss, " at step ", state.step, " (try a lower optim.lr)");
@@ -420,7 +422,7 @@ TrainResult train_model(const TrainConfig& config, const TrainOptions& options) 
         save_lora_checkpoint(ckpt_path, *lora, s);  // LoRA runs are one process
       } else {
         check_replicas_identical(params, state.step);
-        if (root) save_checkpoint(ckpt_path, params, s, &tok_meta);
+        if (root) save_checkpoint(ckpt_path, params, s, &tok_meta, &average);
       }
     }
     if (stop) {
@@ -437,12 +439,15 @@ TrainResult train_model(const TrainConfig& config, const TrainOptions& options) 
     result.model_path = c.out_dir + "/adapter.gguf";
     save_lora_adapter(result.model_path, lora->to_adapter("edgelm-lora-" + c.mode));
   } else if (!result.interrupted) {
-    evaluate(state.step);
     check_replicas_identical(params, state.step);
     state.elapsed_seconds += session_s;
+    // The checkpoint keeps the last step's weights (a longer run resumes from them); the model
+    // is the weights' average when optim.ema made one, and so is the final validation.
+    if (root) save_checkpoint(ckpt_path, params, state, &tok_meta, &average);
+    if (!average.empty()) load_weight_average(params, average);
+    evaluate(state.step);
     result.model_path = options.model_path.empty() ? c.out_dir + "/model.gguf" : options.model_path;
     if (root) {
-      save_checkpoint(ckpt_path, params, state, &tok_meta);
       const auto type = tensor_type_from_name(c.save_type);
       save_weights_gguf(result.model_path, params.weights(), *type, &tok_meta, "edgelm-" + c.mode);
     }

@@ -35,8 +35,11 @@ std::string error_of(const std::string& text, const std::vector<std::string>& ov
 
 TEST(TrainConfig, ParsesAndOverrides) {
   TrainConfig c = parse_train_config(kBase, {"optim.lr=1e-4", "train.steps=7", "data.valid=v.tokens", "model.tied=false",
-                                                "train.bf16=true", "train.recompute=true", "train.dropout=0.1"});
+                                                "train.bf16=true", "train.recompute=true", "train.dropout=0.1",
+                                                "optim.ema=0.995", "optim.ema_start=0.6"});
   EXPECT_FLOAT_EQ(c.optim.lr, 1e-4f);
+  EXPECT_EQ(c.optim.ema, 0.995);
+  EXPECT_EQ(c.optim.ema_start, 0.6);
   EXPECT_EQ(c.dropout, 0.1);
   EXPECT_TRUE(c.bf16);
   EXPECT_TRUE(c.recompute);
@@ -52,6 +55,8 @@ TEST(TrainConfig, ParsesAndOverrides) {
   EXPECT_TRUE(again.bf16);
   EXPECT_TRUE(again.recompute);
   EXPECT_EQ(again.dropout, 0.1);
+  EXPECT_EQ(again.optim.ema, 0.995);
+  EXPECT_EQ(again.optim.ema_start, 0.6);
 }
 
 TEST(TrainConfig, ClearErrors) {
@@ -73,6 +78,10 @@ TEST(TrainConfig, ClearErrors) {
   EXPECT_EQ(error_of(kBase, {"mode=dpo", "model.init=m.gguf", "train.dpo_sft_weight=1"}), "");
   EXPECT_NE(error_of(kBase, {"model.reference=r.gguf"}).find("for mode \"dpo\" only"), std::string::npos);
   EXPECT_NE(error_of(kBase, {"train.dropout=1"}).find("train.dropout must be in [0, 1) (got 1)"), std::string::npos);
+  EXPECT_NE(error_of(kBase, {"optim.ema=1"}).find("optim.ema must be in [0, 1) (0: no average; got 1)"), std::string::npos);
+  EXPECT_NE(error_of(kBase, {"optim.ema_start=-0.1"}).find("optim.ema_start must be in [0, 1)"), std::string::npos);
+  EXPECT_NE(error_of(kBase, {"optim.ema=0.9", "model.init=m.gguf", "lora.rank=4"}).find("optim.ema averages a model's weights"),
+            std::string::npos);
   EXPECT_NE(error_of(kBase, {"train.dropout=-0.5"}).find("train.dropout must be in [0, 1)"), std::string::npos);
   EXPECT_NE(error_of(kBase, {"mode=dpo", "model.init=m.gguf", "train.dropout=0.1"}).find("train.dropout is for pretrain and sft"),
             std::string::npos);

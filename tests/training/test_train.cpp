@@ -290,14 +290,16 @@ TrainConfig small_run(const std::string& dir) {
   return c;
 }
 
-void check_resume(bool bf16, double dropout = 0) {
-  const std::string dir = temp_dir(bf16 ? "resume_bf16" : dropout > 0 ? "resume_dropout" : "resume");
+void check_resume(bool bf16, double dropout = 0, double ema = 0) {
+  const std::string dir = temp_dir(bf16 ? "resume_bf16" : dropout > 0 ? "resume_dropout" : ema > 0 ? "resume_ema" : "resume");
   TrainOptions quiet;
   quiet.progress_bar = false;
   // Straight through.
   TrainConfig c = small_run(dir);
   c.bf16 = bf16;
   c.dropout = dropout;
+  c.optim.ema = ema;
+  c.optim.ema_start = 0.3;  // from step 2: the checkpoint after step 3 holds an average
   TrainResult straight = train_model(c, quiet);
   ASSERT_EQ(straight.losses.size(), 6u);
   GgufFile straight_model = GgufFile::open(straight.model_path);
@@ -332,6 +334,40 @@ TEST(Train, ResumeIsBitIdentical) { check_resume(false); }
 TEST(Train, ResumeIsBitIdenticalInBf16) { check_resume(true); }
 // Each step's dropout masks are a function of (seed, step, micro-batch): a resumed run draws the straight run's.
 TEST(Train, ResumeIsBitIdenticalWithDropout) { check_resume(false, 0.2); }
+// The weights' moving average (optim.ema) travels in the checkpoint.
+TEST(Train, ResumeIsBitIdenticalWithAWeightAverage) { check_resume(false, 0, 0.8); }
+
+// optim.ema: the saved model is decay * (average so far) + (1 - decay) * weights after each step
+// past ema_start; the checkpoint keeps the last step's weights. Here the average begins at step 5
+// of 6, so the model is 0.8 * w5 + 0.2 * w6, from the weights of a run without it.
+TEST(Train, WeightAverageIsTheSavedModel) {
+  const std::string dir = temp_dir("ema");
+  TrainOptions quiet;
+  quiet.progress_bar = false;
+  TrainConfig c = small_run(dir);
+  c.eval_every = 0;
+  const WeightsF32 w6 = load_weights_f32(GgufFile::open(train_model(c, quiet).model_path));
+  c.out_dir = dir + "/stopped";
+  ASSERT_TRUE(train_stopped_after(c, quiet, 5).interrupted);
+  const WeightsF32 w5 = load_weights_f32(GgufFile::open(c.out_dir + "/checkpoint.gguf"));
+  c.out_dir = dir + "/averaged";
+  c.optim.ema = 0.8;
+  c.optim.ema_start = 0.7;  // steps past 4.2: 5 and 6
+  TrainResult averaged = train_model(c, quiet);
+  const WeightsF32 wa = load_weights_f32(GgufFile::open(averaged.model_path));
+  ASSERT_EQ(wa.data.size(), w6.data.size());
+  size_t differ = 0;
+  for (size_t t = 0; t < wa.data.size(); ++t)
+    for (size_t i = 0; i < wa.data[t].size(); ++i) {
+      EXPECT_EQ(wa.data[t][i], float(0.8 * w5.data[t][i] + (1 - 0.8) * w6.data[t][i])) << wa.specs[t].name << " " << i;
+      differ += wa.data[t][i] != w6.data[t][i];
+    }
+  EXPECT_GT(differ, wa.data.size());  // an average, not the last weights
+  // The run's checkpoint holds the last step's weights, so a longer run resumes from them.
+  const WeightsF32 last = load_weights_f32(GgufFile::open(c.out_dir + "/checkpoint.gguf"));
+  EXPECT_EQ(last.data, w6.data);
+  fs::remove_all(dir);
+}
 
 // bf16 matmuls (f32 accumulation, f32 master weights) follow the f32 run's losses
 // closely on a tiny model, and are really in use (not bit-equal to f32).
