@@ -21,6 +21,7 @@
 #include "platform/safetensors.h"
 #include "training/checkpoint.h"
 #include "training/lora.h"
+#include "training/optimizer.h"
 #include "training/shard.h"
 
 int main(int argc, char** argv) {
@@ -91,6 +92,10 @@ int main(int argc, char** argv) {
     state.tokens_seen = 4096;
     state.elapsed_seconds = 1.5;
     training::save_checkpoint((root / "checkpoint" / "state.bin").string(), params, state);
+    // One that also holds a moving average of the weights (optim.ema).
+    std::vector<float> average;
+    training::update_weight_average(params, average, 0.9);
+    training::save_checkpoint((root / "checkpoint" / "averaged-state.bin").string(), params, state, nullptr, &average);
     // And a [lora] run's checkpoint of the adapter it restores into.
     training::LoraTrainer lora(fuzz::seed_model_config(), fuzz::seed_lora_config(), 4, 1);
     training::save_lora_checkpoint((root / "checkpoint" / "lora-state.bin").string(), lora, state);
