@@ -1,5 +1,5 @@
 // The phrase library reader (phrases/<lang>.toml: [phrases], [out_of_scope], [verbs], [endings],
-// wrap, connect, connect_questions and the conversation [follow_up] lists) on arbitrary bytes: an
+// wrap, connect, connect_questions, ask_together and the conversation [follow_up] lists) on arbitrary bytes: an
 // Error is fine, any other exception or a crash is not. The input is written as
 // both en.toml and ko.toml of a scratch folder (the file's `lang` picks which loads).
 #include <unistd.h>

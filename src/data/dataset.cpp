@@ -44,6 +44,9 @@ constexpr double kInterjectedShare = 0.3;
 // The share of keep_setting turns said as a whole command of the domain ("set the thermostat to 73") rather than
 // a follow-up phrase ("make it 73"): people name the thing again as often as not.
 constexpr double kKeepSettingByCommandShare = 0.4;
+// Of the chained multi-commands of a domain whose queries ask together (Intent::asks_together),
+// the share that asks two questions.
+constexpr double kTwoQuestions = 0.25;
 
 std::string pick_weighted(const std::map<std::string, double>& weights, Rng& rng) {
   double total = 0;
@@ -103,6 +106,7 @@ struct Pools {
   // Per language: intents by kind, chainable intents, explicit multi-call intents.
   std::map<std::string, std::map<std::string, std::vector<const Intent*>>> by_kind;
   std::map<std::string, std::vector<const Intent*>> chainable, with_duration;
+  std::map<std::string, std::vector<const Intent*>> asks_together;  // queries with targets (Intent::asks_together)
   std::vector<std::pair<const Language*, Clause>> all_single;  // every template (raw draws)
 };
 
@@ -113,6 +117,7 @@ Pools build_pools(const Phrasebook& pb) {
       // A request that leaves out what the device needs is its own kind, so its share is set apart from direct ones.
       p.by_kind[lang.lang][in.partial ? "partial" : in.type].push_back(&in);
       if (in.chain) p.chainable[lang.lang].push_back(&in);
+      if (in.chain && in.asks_together && !lang.ask_together.empty()) p.asks_together[lang.lang].push_back(&in);
       if (Generator::has_duration(in)) p.with_duration[lang.lang].push_back(&in);
       for (const auto& t : in.templates) p.all_single.push_back({&lang, Clause{&in, &t}});
     }
@@ -176,6 +181,7 @@ struct Draw {
   std::vector<Clause> clauses;
   bool mix = false, force_conversion = false;
   std::string kind;
+  data::Joining joining = data::Joining::Connectors;
 };
 
 struct Split {
@@ -499,8 +505,17 @@ DataSummary generate_dataset(const GenerateOptions& o) {
       const auto& explicit_multi = pools.by_kind[base]["multi_call"];
       // Written compounds ("켜고 자동으로") say things chaining cannot (shared
       // objects, 켜서); at 0.2 the model dropped their first call.
-      if (!explicit_multi.empty() && rng.uniform() < 0.3) d.clauses = {clause_of(pick(explicit_multi, rng), rng)};
-      else if (!pools.chainable[base].empty()) d.clauses = multi_clauses(pools.chainable[base], fn_w, pb, rng);
+      const auto& questions = pools.asks_together[base];
+      if (!explicit_multi.empty() && rng.uniform() < 0.3) {
+        d.clauses = {clause_of(pick(explicit_multi, rng), rng)};
+      } else if (!questions.empty() && rng.uniform() < kTwoQuestions) {
+        // Two questions at once, half of them asked as one ("공기질이랑 필터 상태 둘 다 알려줘"):
+        // chained multi-commands rarely pair two questions (a question goes first only before another).
+        d.clauses = {clause_of(pick_by_function(questions, fn_w, rng), rng), clause_of(pick_by_function(questions, fn_w, rng), rng)};
+        if (rng.uniform() < 0.5) d.joining = data::Joining::AskTogether;
+      } else if (!pools.chainable[base].empty()) {
+        d.clauses = multi_clauses(pools.chainable[base], fn_w, pb, rng);
+      }
     } else if (d.kind == "numeric_conversion") {
       d.force_conversion = true;
       auto v = filtered(pools.with_duration[base]);
@@ -512,7 +527,7 @@ DataSummary generate_dataset(const GenerateOptions& o) {
   };
   auto render_draw = [&](const Draw& d, Rng& rng) -> std::optional<Example> {
     if (d.clauses.empty()) return std::nullopt;
-    auto ex = gen.render(*d.lang, d.clauses, d.mix, d.force_conversion, noise_rate_of(o, focus), rng);
+    auto ex = gen.render(*d.lang, d.clauses, d.mix, d.force_conversion, noise_rate_of(o, focus), rng, d.joining);
     if (ex) ex->kind = d.kind;
     return ex;
   };

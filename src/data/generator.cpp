@@ -227,8 +227,11 @@ bool Generator::has_duration(const Intent& intent) {
 }
 
 std::optional<Example> Generator::render(const Language& lang, const std::vector<Clause>& clauses, bool mix,
-                                         bool force_conversion, double noise_rate, Rng& rng) const {
+                                         bool force_conversion, double noise_rate, Rng& rng, Joining joining) const {
   if (clauses.empty()) fail("Generator::render: no clauses");
+  if (joining == Joining::AskTogether &&
+      (clauses.size() != 2 || lang.ask_together.empty() || !clauses[0].intent->asks_together || !clauses[1].intent->asks_together))
+    return std::nullopt;
   Example ex;
   ex.base_lang = lang.lang;
   std::vector<SlotValues> values(clauses.size());
@@ -343,7 +346,29 @@ std::optional<Example> Generator::render(const Language& lang, const std::vector
     if (!ok) return std::nullopt;
     return st.out;
   };
-  std::optional<std::string> body = join_from(0);
+  // Two questions as one: each says what it asks about (one of its targets, with its values). The
+  // template id names the clauses' templates (the split holds them out) and the pattern used:
+  // "en.get_air_quality.3+en.get_filter_status.0+en.ask_together.5".
+  auto ask_together = [&]() -> std::string {
+    RenderState st{pb_, lang, rng};
+    st.mix = mix;
+    Special special = [&](const std::string& slot, RenderState& s) {
+      if (slot != "first" && slot != "rest") return false;
+      const size_t i = slot == "first" ? 0 : 1;
+      RenderState t{pb_, lang, rng};
+      t.mix = mix;
+      t.slot_values = &values[i];
+      render_pattern(pick(clauses[i].intent->targets, rng), t, nullptr);
+      conversion |= t.conversion;
+      s.out += t.out;
+      return true;
+    };
+    const Pattern& together = pick(lang.ask_together, rng);
+    render_pattern(together, st, special);
+    ex.template_id += cat("+", lang.lang, ".ask_together.", &together - lang.ask_together.data());
+    return st.out;
+  };
+  std::optional<std::string> body = joining == Joining::AskTogether ? std::optional<std::string>(ask_together()) : join_from(0);
   if (!body) return std::nullopt;
 
   std::string text = tidy(*body);

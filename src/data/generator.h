@@ -28,7 +28,7 @@ struct Example {
   std::vector<Call> calls;
   std::vector<std::vector<Call>> alternatives;  // other right answers (indirect complaints)
   std::set<std::string> phenomena;
-  std::string template_id;                 // "en.set_mode.3", or "ko.a.1+ko.b.2" for multi-commands
+  std::string template_id;                 // "en.set_mode.3", or "ko.a.1+ko.b.2" for multi-commands (+ "ko.ask_together.4": asked as one)
   std::vector<const Template*> parts;      // the templates used, in order
   std::string reply;
   std::string kind;                        // the kind it was drawn for (balancing)
@@ -41,6 +41,12 @@ struct Clause {
   const Template* tmpl = nullptr;
 };
 
+// How the clauses of a multi-command are joined: by the language's connectors
+// ("is the air ok? and how's the filter"), or, for two queries that ask
+// together (Intent::asks_together), as one question about both of their
+// targets ("공기질이랑 필터 상태 둘 다 알려줘", the language's `ask_together`).
+enum class Joining { Connectors, AskTogether };
+
 class Generator {
  public:
   explicit Generator(const Phrasebook& pb);
@@ -49,9 +55,10 @@ class Generator {
   // the language's connectors). `mix` prefers code-switched words;
   // `force_conversion` prefers durations that need a unit conversion.
   // nullopt when the clauses cannot be joined (Korean clause without a verb
-  // before a connective) or a requested code switch did not happen.
+  // before a connective; AskTogether without two queries that ask together or
+  // a language without `ask_together`) or a requested code switch did not happen.
   std::optional<Example> render(const Language& lang, const std::vector<Clause>& clauses, bool mix, bool force_conversion,
-                                 double noise_rate, Rng& rng) const;
+                                 double noise_rate, Rng& rng, Joining joining = Joining::Connectors) const;
 
   // A phrase on its own (a follow-up of a conversation, the words for a value):
   // slots named in `fill` take that text ({target}, {value}, {command}, {it});

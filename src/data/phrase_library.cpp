@@ -133,10 +133,10 @@ PhraseLibrary load_phrase_library(const std::string& dir, const std::string& lan
   auto error = [&](const toml::node& n, const std::string& msg) { fail(lib.file, " line ", n.source().begin.line, ": ", msg); };
   for (const auto& [k, v] : root) {
     static const std::set<std::string> known = {"lang",    "verbs",        "endings",     "wrap",     "connect",
-                                                "connect_questions", "phrases", "out_of_scope", "follow_up"};
+                                                "connect_questions", "ask_together", "phrases", "out_of_scope", "follow_up"};
     if (!known.count(std::string(k.str())))
       error(v, cat("unknown key '", k.str(),
-                   "' (lang, verbs, endings, wrap, connect, connect_questions, phrases, out_of_scope, follow_up)"));
+                   "' (lang, verbs, endings, wrap, connect, connect_questions, ask_together, phrases, out_of_scope, follow_up)"));
   }
   if (const auto* v = root.get("lang"); !v || !v->is_string() || *v->value<std::string>() != lang)
     fail(lib.file, ": needs lang = \"", lang, "\"");
@@ -165,15 +165,17 @@ PhraseLibrary load_phrase_library(const std::string& dir, const std::string& lan
       }
     }
   }
-  // Politeness wrappers ({command}), multi-command connectors ({first}, {first_conn}, {rest})
-  // and the connectors of two questions ({first}, {rest}).
+  // Politeness wrappers ({command}), multi-command connectors ({first}, {first_conn}, {rest}),
+  // the connectors of two questions ({first}, {rest}) and two questions asked as one
+  // ({first} and {rest} are what each asks about: "{first}~랑 {rest} 둘 다 <알려주다>").
   struct List {
     const char* key;
     std::set<std::string> allowed;
     std::vector<Pattern>* out;
   };
   for (const List& list : {List{"wrap", {"command"}, &lib.wrappers}, List{"connect", {"first", "first_conn", "rest"}, &lib.connectors},
-                           List{"connect_questions", {"first", "rest"}, &lib.question_connectors}}) {
+                           List{"connect_questions", {"first", "rest"}, &lib.question_connectors},
+                           List{"ask_together", {"first", "rest"}, &lib.ask_together}}) {
     const toml::node* v = root.get(list.key);
     if (!v) continue;
     const toml::array* arr = v->as_array();
@@ -181,10 +183,16 @@ PhraseLibrary load_phrase_library(const std::string& dir, const std::string& lan
     for (const auto& e : *arr) {
       if (!e.is_string()) error(e, cat("'", list.key, "': every entry must be a string"));
       Pattern p = parse_pattern(*e.value<std::string>(), cat(lib.file, " line ", e.source().begin.line), info);
+      std::set<std::string> said;
       for_each_node(p, [&](const PatternNode& n) {
         if (n.kind == PatternNode::Kind::Slot && !list.allowed.count(n.text))
           error(e, cat("'", list.key, "' may not use {", n.text, "} (\"", p.source, "\")"));
+        if (n.kind == PatternNode::Kind::Slot && !n.optional) said.insert(n.text);
+        if (n.kind == PatternNode::Kind::Verb && !lib.verbs.count(n.text) && !info.rules->derived_verb_forms(n.text))
+          error(e, cat("verb <", n.text, "> is not in the library's [verbs] (in \"", p.source, "\")"));
       });
+      if (list.out == &lib.ask_together && (!said.count("first") || !said.count("rest")))
+        error(e, cat("'ask_together' must say {first} and {rest} (\"", p.source, "\")"));
       list.out->push_back(std::move(p));
     }
   }

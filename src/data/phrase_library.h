@@ -41,6 +41,7 @@ struct PhraseLibrary {
   std::vector<Pattern> final_endings, connective_endings;      // Korean: for domains without [endings]
   std::vector<Pattern> wrappers, connectors;                   // for domains without `wrap` / `connect`
   std::vector<Pattern> question_connectors;                    // two questions: for domains without `connect_questions`
+  std::vector<Pattern> ask_together;                           // two questions as one: for domains without `ask_together`
   std::string bytes;                                           // the file, for content hashes
   // [follow_up]: list name ("same_action", "pronoun.switch_off") -> phrases, with ids
   // "<lang>.follow.<list>.<index>" so that splits can hold phrases out.

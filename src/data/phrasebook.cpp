@@ -258,7 +258,7 @@ struct LanguageLoader {
   void load(const toml::table& root) {
     for (const auto& [k, v] : root) {
       static const std::set<std::string> known = {"lang", "lexicon", "values",            "verbs", "endings",
-                                                  "wrap", "connect", "connect_questions", "reply", "intent"};
+                                                  "wrap", "connect", "connect_questions", "ask_together", "reply", "intent"};
       if (!known.count(std::string(k.str()))) error(v, cat("unknown key '", k.str(), "'"));
     }
     if (const auto* v = root.get("lang"); !v || !v->is_string() || *v->value<std::string>() != lang.lang)
@@ -328,6 +328,17 @@ struct LanguageLoader {
     } else if (const PhraseLibrary* lib = library ? &*library : follow_library ? &*follow_library : nullptr) {
       lang.question_connectors = lib->question_connectors;  // every domain whose language has a library
     }
+    if (const auto* c = root.get("ask_together")) {
+      lang.ask_together = pattern_list(*c, "ask_together");
+      for (const auto& p : lang.ask_together) {
+        check_special(p, *c, {"first", "rest"}, "ask_together");
+        if (!says_slot(p, "first") || !says_slot(p, "rest")) error(*c, cat("ask_together: \"", p.source, "\" must say {first} and {rest}"));
+        check_verbs(p, *c, nullptr);
+      }
+    } else if (const PhraseLibrary* lib = library ? &*library : follow_library ? &*follow_library : nullptr) {
+      lang.ask_together = lib->ask_together;
+      for (const auto& p : lang.ask_together) check_verbs(p, root, lib);
+    }
     load_replies(root);
     load_intents(root);
   }
@@ -379,6 +390,28 @@ struct LanguageLoader {
     return found;
   }
 
+  // An intent's `target` or `value` patterns. Each is a pattern of its own; a foreign
+  // word written in one would bypass the code-switch filter, which works on lexicon entries.
+  // A bound slot said by some and not others would make texts that leave out a value the call has.
+  std::vector<Pattern> phrase_patterns(const toml::node& n, const char* what, const std::set<std::string>& bound) {
+    std::vector<Pattern> list = pattern_list(n, what);
+    const toml::array* arr = n.as_array();
+    for (size_t i = 0; i < list.size(); ++i)
+      if (list[i].has_other_script(lang.info->script))
+        error(arr ? *arr->get(i) : n, cat(what, " \"", list[i].source, "\" has words of the other language: put them in [lexicon] or [values], ",
+                                         "which code-switched examples draw from"));
+    for (const auto& slot : bound) {
+      size_t n_say = 0;
+      for (const auto& p : list) n_say += says_slot(p, slot);
+      if (n_say != 0 && n_say != list.size())
+        for (size_t i = 0; i < list.size(); ++i)
+          if (!says_slot(list[i], slot))
+            error(arr ? *arr->get(i) : n, cat(what, " \"", list[i].source, "\" does not say {", slot, "}, which other ", what,
+                                             "s and the calls need"));
+    }
+    return list;
+  }
+
   // The intent's library templates with its targets and values filled in:
   // {target} becomes the choice "(t1|t2|...)" of the target patterns, {value}
   // likewise, so the slots they hold stay ordinary template slots. A library
@@ -402,30 +435,10 @@ struct LanguageLoader {
     const toml::node* target_node = t.get("target");
     if (!target_node) error(*lib_node, cat("intent '", in.id, "' uses the library and needs target = [patterns] (the things it acts on)"));
     const toml::node* value_node = t.get("value");
-    // Each target or value is a pattern of its own; a foreign word written in
-    // one would bypass the code-switch filter, which works on lexicon entries.
     auto choice = [&](const toml::node& n, const char* what) {
-      std::vector<Pattern> list = pattern_list(n, what);
-      const toml::array* arr = n.as_array();
+      std::vector<Pattern> list = phrase_patterns(n, what, bound);
       std::string out = "(";
-      for (size_t i = 0; i < list.size(); ++i) {
-        const toml::node& e = arr ? *arr->get(i) : n;
-        if (list[i].has_other_script(lang.info->script))
-          error(e, cat(what, " \"", list[i].source, "\" has words of the other language: put them in [lexicon] or [values], ",
-                       "which code-switched examples draw from"));
-        out += (i ? "|" : "") + list[i].source;
-      }
-      // A bound slot said by some targets and not others would make texts
-      // that leave out a value the call has.
-      for (const auto& slot : bound) {
-        size_t n_say = 0;
-        for (const auto& p : list) n_say += says_slot(p, slot);
-        if (n_say != 0 && n_say != list.size())
-          for (size_t i = 0; i < list.size(); ++i)
-            if (!says_slot(list[i], slot))
-              error(arr ? *arr->get(i) : n, cat(what, " \"", list[i].source, "\" does not say {", slot, "}, which other ", what,
-                                               "s and the calls need"));
-      }
+      for (size_t i = 0; i < list.size(); ++i) out += (i ? "|" : "") + list[i].source;
       return std::pair{out + ")", list};
     };
     auto [targets, target_list] = choice(*target_node, "target");
@@ -509,6 +522,19 @@ struct LanguageLoader {
       if (node.kind == PatternNode::Kind::Slot && node.text != "a" && node.text != "stem")
         error(n, cat("an ending may only use {a} and {stem}, not {", node.text, "} (\"", p.source, "\")"));
       if (node.kind == PatternNode::Kind::Verb) error(n, "an ending cannot contain a verb");
+    });
+  }
+
+  // Every verb of `p` conjugates in this language: a domain's own, one the language derives
+  // (설정하다), or, for a pattern taken from the phrase library `lib`, one of its [verbs].
+  void check_verbs(const Pattern& p, const toml::node& n, const PhraseLibrary* lib) {
+    for_each_node(p, [&](const PatternNode& node) {
+      if (node.kind != PatternNode::Kind::Verb || lang.verbs.count(node.text)) return;
+      if (auto forms = lang.rules().derived_verb_forms(node.text)) lang.verbs[node.text] = *forms;
+      else if (lib && lib->verbs.count(node.text)) lang.verbs[node.text] = lib->verbs.at(node.text);
+      else error(n, cat("verb <", node.text, "> is not in [verbs] (in \"", p.source, "\")"));
+      if (lang.final_endings.empty() || lang.connective_endings.empty())
+        error(n, cat("verb <", node.text, "> needs [endings] with 'final' and 'connective' lists"));
     });
   }
 
@@ -705,12 +731,26 @@ struct LanguageLoader {
       const toml::node* text = t->get("text");
       if (!text && !t->get("library") && !t->get("out_of_scope"))
         error(node, cat("intent '", in.id, "' needs text = [...], library = \"...\" or out_of_scope = [topics]"));
-      if (!t->get("library"))
-        for (const char* k : {"target", "value"})
-          if (const toml::node* x = t->get(k)) error(*x, cat("'", k, "' is only for intents that use the library (library = \"...\")"));
       std::set<std::string> bound;
       for (const auto& c : in.calls)
         for (const auto& [arg, slot] : c.slot_args) bound.insert(slot);
+      // A query's targets without the library say what it asks about, for two questions asked as one.
+      if (!t->get("library")) {
+        if (const toml::node* x = t->get("value")) error(*x, "'value' is only for intents that use the library (library = \"...\")");
+        if (const toml::node* x = t->get("target")) {
+          if (in.type != "query")
+            error(*x, "'target' is only for intents that use the library (library = \"...\") or queries (what they ask about)");
+          in.targets = phrase_patterns(*x, "target", bound);
+          const toml::array* arr = x->as_array();
+          for (size_t i = 0; i < in.targets.size(); ++i) {
+            const toml::node& e = arr ? *arr->get(i) : *x;
+            std::set<std::string> used;
+            check_pattern(in.targets[i], e, &in, &used);
+            for (const auto& slot : bound)
+              if (!used.count(slot)) error(e, cat("target \"", in.targets[i].source, "\" does not say {", slot, "}, which the calls need"));
+          }
+        }
+      }
       int& n_before = id_count[in.id];
       std::vector<Expanded> sources;
       if (text) {
@@ -761,6 +801,8 @@ struct LanguageLoader {
         tp.everyday = src.everyday;
         in.templates.push_back(std::move(tp));
       }
+      in.asks_together = in.type == "query" && !in.targets.empty();
+      for (const auto& slot : bound) in.asks_together = in.asks_together && says_slot(in.targets[0], slot);
       lang.intents.push_back(std::move(in));
     }
     // Every word list of a value slot names a value of an argument the slot is bound to.

@@ -48,7 +48,11 @@ struct Intent {
   bool wrap = true;      // takes politeness wrappers ("please ...", "can you ...?"); off for questions and complaints
   bool partial = false;  // a direct request whose every call leaves out a value the reply asks for (the "partial" kind)
   std::vector<std::string> library;          // the phrase-library intents it serves (switch_on, set_value, ...)
-  std::vector<Pattern> targets, values;      // its `target` and `value` patterns (library intents)
+  // Its `target` patterns: the things a library intent acts on, and what a query asks
+  // about (a query with targets that say every slot its calls bind can be asked
+  // together with another: "공기질이랑 필터 상태 둘 다 알려줘"); `value` patterns (library intents).
+  std::vector<Pattern> targets, values;
+  bool asks_together = false;  // a query whose targets say every slot its calls bind
   std::string primary_function() const { return calls.empty() ? "none" : calls[0].function; }
 };
 
@@ -70,6 +74,9 @@ struct Language {
   // Two questions in one ("is the front door locked, and what's the thermostat at?"), with {first}
   // (the first question without its closing "?") and {rest}; none: questions are never chained first.
   std::vector<Pattern> question_connectors;
+  // Two questions asked as one, with {first} and {rest} the targets of two queries
+  // ("check {first} and {rest}", "{first}~랑 {rest} 둘 다 <알려주다>"); empty: never.
+  std::vector<Pattern> ask_together;
   // "set_mode.sleep", "set_timer", "set_thermostat.cool.temperature", "toggle_lights.room?", "out_of_scope"
   std::map<std::string, std::vector<std::string>> replies;
   std::string reply_join = " ";     // between the replies of several calls

@@ -8,6 +8,7 @@
 #include <set>
 
 #include "data/dataset.h"
+#include "data/generator.h"
 #include "data/pattern.h"
 #include "data/phrasebook.h"
 #include "domain/schema.h"
@@ -181,14 +182,18 @@ TEST(Generate, HeldOutTemplatesSampleEveryFamilyOfAnIntent) {
 // arguments name (the smart home's rooms and doors), never twice in one place;
 // a function that acts in one place (the air purifier's) comes once.
 TEST(Generate, MultiCommandsRepeatAFunctionOnlyInAnotherPlaceOrToAskAnotherThing) {
+  struct Chained {
+    std::string text, tmpl;
+    std::vector<Call> calls;
+  };
   auto chained = [](const std::string& out) {
-    std::vector<std::pair<std::string, std::vector<Call>>> all;
+    std::vector<Chained> all;
     for (const char* f : {"train.jsonl", "valid.jsonl", "test.jsonl"})
       for (const auto& j : read_jsonl(out + "/" + f)) {
         if (j["messages"].size() != 2 || j["types"]["template"].get<std::string>().find('+') == std::string::npos) continue;
         std::vector<Call> calls;
         for (const auto& tc : j["messages"][1]["tool_calls"]) calls.push_back(call_from_json(tc["function"]));
-        all.emplace_back(j["messages"][0]["content"].get<std::string>(), std::move(calls));
+        all.push_back({j["messages"][0]["content"].get<std::string>(), j["types"]["template"].get<std::string>(), std::move(calls)});
       }
     return all;
   };
@@ -203,9 +208,14 @@ TEST(Generate, MultiCommandsRepeatAFunctionOnlyInAnotherPlaceOrToAskAnotherThing
     for (const auto& lang : pb.languages)
       for (const auto& in : lang.intents)
         if (in.type == "query") asked.insert(in.primary_function());
-    int place_twice = 0, asked_twice = 0, two_questions = 0, n = 0;
-    for (const auto& [text, calls] : chained(out)) {
+    int place_twice = 0, asked_twice = 0, two_questions = 0, asked_as_one = 0, n = 0;
+    for (const auto& [text, tmpl, calls] : chained(out)) {
       ++n;
+      if (tmpl.find(".ask_together.") != std::string::npos) {
+        ++asked_as_one;
+        EXPECT_EQ(calls.size(), 2u) << text;
+        for (const auto& c : calls) EXPECT_TRUE(asked.count(c.name)) << text;
+      }
       // A question joined to another keeps the second one's "?" only (the connector says where the first ends).
       if (const size_t q = text.find('?'); q != std::string::npos && q + 1 < text.size()) two_questions += text.rfind('?') > q;
       for (size_t i = 0; i < calls.size(); ++i)
@@ -237,9 +247,67 @@ TEST(Generate, MultiCommandsRepeatAFunctionOnlyInAnotherPlaceOrToAskAnotherThing
       EXPECT_GT(asked_twice, 0);  // two wellness tips
     }
     EXPECT_GT(two_questions, n / 100) << name;
+    // Two questions asked as one (both domains' queries have targets): about 4% of the multi-commands.
+    EXPECT_GT(asked_as_one, n / 50) << name;
   }
   fs::remove_all(sh);
   fs::remove_all(ap);
+}
+
+TEST(Generate, TwoQuestionsAskedAsOneSayWhatEachAsksAbout) {
+  const Phrasebook pb = load_phrasebook(domain());
+  const Generator gen(pb);
+  auto intent = [&](const Language& lang, const std::string& id) -> const Intent& {
+    for (const auto& in : lang.intents)
+      if (in.id == id) return in;
+    throw Error("no intent " + id);
+  };
+  for (const char* code : {"en", "ko"}) {
+    const Language& lang = *pb.find_language(code);
+    ASSERT_FALSE(lang.ask_together.empty()) << code << ": the phrase library's ask_together";
+    const Intent& air = intent(lang, "get_air_quality");
+    const Intent& filter = intent(lang, "get_filter_status");
+    EXPECT_TRUE(air.asks_together);
+    EXPECT_FALSE(intent(lang, "set_mode").asks_together);  // not a query
+    EXPECT_FALSE(intent(lang, "get_wellness_tip").asks_together);  // a query without targets
+    const std::vector<Clause> clauses = {Clause{&air, &air.templates[0]}, Clause{&filter, &filter.templates[0]}};
+    std::set<std::string> texts;
+    Rng rng(11);
+    for (int i = 0; i < 200; ++i) {
+      auto ex = gen.render(lang, clauses, false, false, 0, rng, Joining::AskTogether);
+      ASSERT_TRUE(ex) << code;
+      ASSERT_EQ(ex->calls.size(), 2u);
+      EXPECT_EQ(ex->calls[0].name, "get_air_quality");
+      EXPECT_EQ(ex->calls[1].name, "get_filter_status");
+      EXPECT_TRUE(ex->phenomena.count("multi_call"));
+      std::string lower = ex->text;
+      for (char& c : lower) c = char(std::tolower(static_cast<unsigned char>(c)));
+      // One question: the filter is named once, with no template's own question ("how's the filter?") after it.
+      const std::string word = std::string(code) == "en" ? "filter" : "필터";
+      EXPECT_NE(lower.find(word), std::string::npos) << ex->text;
+      EXPECT_EQ(lower.find(word), lower.rfind(word)) << ex->text;
+      // Neither template's own words: the first templates are "is the air good" / "do i need to change the {filter}"
+      // and "공기 좋아?" / "{filter} 언제 갈아?".
+      for (const char* own : {"is the air good", "need to change", "공기 좋아", "언제 갈아"}) EXPECT_EQ(lower.find(own), std::string::npos) << ex->text;
+      texts.insert(lower);
+    }
+    EXPECT_GT(texts.size(), 60u) << code;  // the patterns and the targets vary
+    // The connectors still join them; a clause that is not such a query cannot be asked together.
+    auto joined = gen.render(lang, clauses, false, false, 0, rng, Joining::Connectors);
+    ASSERT_TRUE(joined);
+    EXPECT_NE(joined->text.find(std::string(code) == "en" ? "need to change" : "언제 갈아"), std::string::npos) << joined->text;
+    const Intent& mode = intent(lang, "set_mode");
+    EXPECT_FALSE(gen.render(lang, {clauses[0], Clause{&mode, &mode.templates[0]}}, false, false, 0, rng, Joining::AskTogether));
+    EXPECT_FALSE(gen.render(lang, {clauses[0]}, false, false, 0, rng, Joining::AskTogether));
+  }
+  // The smart home's status questions ask together through the library's targets ({room} said in each).
+  const Phrasebook sh = load_phrasebook(resolve_domain_dir("smart-home"));
+  for (const char* code : {"en", "ko"}) {
+    const Language& lang = *sh.find_language(code);
+    EXPECT_TRUE(intent(lang, "status_lights").asks_together) << code;
+    EXPECT_TRUE(intent(lang, "status_door").asks_together) << code;
+    EXPECT_FALSE(intent(lang, "status_kind").asks_together) << code;
+  }
 }
 
 TEST(Generate, BalanceAndFocusMoveTheDistribution) {
@@ -411,6 +479,28 @@ TEST(Domain, MalformedFilesNameFileLineAndProblem) {
   {
     std::string msg = load_error("en.toml", [](std::string s) { return replace_once(s, "\"{mode} please\"", "\"please\""); });
     EXPECT_NE(msg.find("does not say {mode}"), std::string::npos) << msg;
+  }
+}
+
+TEST(Domain, TargetsOfQueriesAndAskTogetherErrors) {
+  std::string en = read_file(domain() + "/en.toml");
+  // A target outside the library is what a query asks about: a command has none.
+  const std::string mode_calls = "calls = [\"set_mode(mode={mode})\"]";
+  std::string msg = load_error("en.toml", [&](std::string s) { return replace_once(s, mode_calls, mode_calls + "\ntarget = [\"the {mode} mode\"]"); });
+  EXPECT_NE(msg.find("en.toml line " + std::to_string(line_of(en, mode_calls) + 1)), std::string::npos) << msg;
+  EXPECT_NE(msg.find("'target' is only for intents that use the library"), std::string::npos) << msg;
+  struct Case {
+    const char* file;
+    std::string from, to, error;
+  };
+  const std::string tip_calls = "calls = [\"get_wellness_tip(topic={topic})\"]";
+  for (const Case& c : {Case{"en.toml", tip_calls, tip_calls + "\ntarget = [\"a tip\"]", "target \"a tip\" does not say {topic}, which the calls need"},
+                        Case{"en.toml", "target = [\"the {filter}\",", "target = [\"the {filtre}\",", "{filtre} has no lexicon"},
+                        Case{"ko.toml", "lang = \"ko\"", "lang = \"ko\"\nask_together = [\"{first}~랑 {rest} <알려주다>\", \"{first} <알려주다>\"]",
+                             "ask_together: \"{first} <알려주다>\" must say {first} and {rest}"},
+                        Case{"ko.toml", "lang = \"ko\"", "lang = \"ko\"\nask_together = [\"{first}~랑 {rest} <묻다>\"]", "verb <묻다> is not in [verbs]"}}) {
+    msg = load_error(c.file, [&](std::string s) { return replace_once(s, c.from, c.to); });
+    EXPECT_NE(msg.find(c.error), std::string::npos) << msg;
   }
 }
 

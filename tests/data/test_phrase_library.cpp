@@ -297,6 +297,12 @@ TEST(PhraseLibrary, LibraryFolderAndFileErrors) {
   msg = ko_library_error("lang = \"ko\"\nconnect_questions = [\"{first}? 그리고 {rest}\",\n  \"{first_conn} {rest}\"]\n");
   EXPECT_NE(msg.find("phrases/ko.toml line 3"), std::string::npos) << msg;
   EXPECT_NE(msg.find("'connect_questions' may not use {first_conn}"), std::string::npos) << msg;
+  // Two questions asked as one say both things asked about, with verbs the library conjugates.
+  msg = ko_library_error("lang = \"ko\"\nask_together = [\"{first}~랑 {rest} 둘 다 어때?\",\n  \"{first} 어때?\"]\n");
+  EXPECT_NE(msg.find("phrases/ko.toml line 3"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("'ask_together' must say {first} and {rest}"), std::string::npos) << msg;
+  msg = ko_library_error("lang = \"ko\"\nask_together = [\"{first}~랑 {rest} <묻다>\"]\n");
+  EXPECT_NE(msg.find("verb <묻다> is not in the library's [verbs]"), std::string::npos) << msg;
   restore();
   fs::remove_all(home);
 }
