@@ -202,12 +202,7 @@ struct LanguageLoader {
     if (depth > 8) error(where_node, cat("lexicon entries nest more than 8 deep (a slot refers to itself?) in \"", p.source, "\""));
     for_each_node(p, [&](const PatternNode& n) {
       if (n.kind == PatternNode::Kind::Verb) {
-        // A verb the language derives needs no entry (Korean: 설정하다 conjugates as 설정해, 설정하).
-        if (!lang.verbs.count(n.text))
-          if (auto forms = lang.rules().derived_verb_forms(n.text)) lang.verbs[n.text] = *forms;
-        if (!lang.verbs.count(n.text)) error(where_node, cat("verb <", n.text, "> is not in [verbs] (in \"", p.source, "\")"));
-        if (lang.final_endings.empty() || lang.connective_endings.empty())
-          error(where_node, cat("verb <", n.text, "> needs [endings] with 'final' and 'connective' lists"));
+        check_verb(n.text, p, where_node, nullptr);
       } else if (n.kind == PatternNode::Kind::Slot) {
         if (used && !n.optional) used->insert(n.text);
         if (n.format == "duration") {
@@ -525,16 +520,21 @@ struct LanguageLoader {
     });
   }
 
-  // Every verb of `p` conjugates in this language: a domain's own, one the language derives
-  // (설정하다), or, for a pattern taken from the phrase library `lib`, one of its [verbs].
+  // The verb <verb> of `p` conjugates in this language: a domain's own, one the language derives
+  // (Korean: 설정하다 conjugates as 설정해, 설정하), or, for a pattern taken from the phrase library
+  // `lib`, one of its [verbs].
+  void check_verb(const std::string& verb, const Pattern& p, const toml::node& n, const PhraseLibrary* lib) {
+    if (!lang.verbs.count(verb)) {
+      if (auto forms = lang.rules().derived_verb_forms(verb)) lang.verbs[verb] = *forms;
+      else if (lib && lib->verbs.count(verb)) lang.verbs[verb] = lib->verbs.at(verb);
+      else error(n, cat("verb <", verb, "> is not in [verbs] (in \"", p.source, "\")"));
+    }
+    if (lang.final_endings.empty() || lang.connective_endings.empty())
+      error(n, cat("verb <", verb, "> needs [endings] with 'final' and 'connective' lists"));
+  }
   void check_verbs(const Pattern& p, const toml::node& n, const PhraseLibrary* lib) {
     for_each_node(p, [&](const PatternNode& node) {
-      if (node.kind != PatternNode::Kind::Verb || lang.verbs.count(node.text)) return;
-      if (auto forms = lang.rules().derived_verb_forms(node.text)) lang.verbs[node.text] = *forms;
-      else if (lib && lib->verbs.count(node.text)) lang.verbs[node.text] = lib->verbs.at(node.text);
-      else error(n, cat("verb <", node.text, "> is not in [verbs] (in \"", p.source, "\")"));
-      if (lang.final_endings.empty() || lang.connective_endings.empty())
-        error(n, cat("verb <", node.text, "> needs [endings] with 'final' and 'connective' lists"));
+      if (node.kind == PatternNode::Kind::Verb) check_verb(node.text, p, n, lib);
     });
   }
 
