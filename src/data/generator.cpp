@@ -400,6 +400,7 @@ std::optional<Example> Generator::render(const Language& lang, const std::vector
   ex.text = text;
   bool asks = false;
   ex.reply = reply_for(lang, ex.calls, rng, &asks);
+  if (clauses.size() == 1 && !clauses[0].intent->replies.empty()) ex.reply = pick(clauses[0].intent->replies, rng);
   // A partial call: the reply asks for a value the request left out.
   if (asks) ex.phenomena.insert("partial");
   return ex;

@@ -670,7 +670,8 @@ struct LanguageLoader {
       if (!t) error(node, "each [[intent]] must be a table");
       for (const auto& [k, v] : *t) {
         static const std::set<std::string> known = {"id",   "type",    "calls",  "alt",   "text",        "chain",
-                                                    "wrap", "last",    "library", "target", "value", "out_of_scope"};
+                                                    "wrap", "last",    "library", "target", "value", "out_of_scope",
+                                                    "reply"};
         if (!known.count(std::string(k.str()))) error(v, cat("unknown key '", k.str(), "' in an intent"));
       }
       Intent in;
@@ -713,6 +714,19 @@ struct LanguageLoader {
         error(node, cat("intent '", in.id, "': only out_of_scope intents may have no calls"));
       if (in.calls.empty() && !lang.replies.count("out_of_scope"))
         error(node, cat("intent '", in.id, "' has no calls: [reply] needs 'out_of_scope'"));
+      if (const toml::node* r = t->get("reply")) {
+        if (in.type != "out_of_scope")
+          error(*r, cat("intent '", in.id, "': 'reply' is only for out_of_scope intents (what the device says to a request it does not serve)"));
+        const toml::array* ra = r->as_array();
+        if (!ra || ra->empty()) error(*r, cat("intent '", in.id, "': reply must be a non-empty list of strings"));
+        for (const auto& e : *ra) {
+          const std::optional<std::string> s = e.value<std::string>();
+          if (!s || s->empty()) error(e, cat("intent '", in.id, "': every reply must be a non-empty string"));
+          if (s->find_first_of("{}") != std::string::npos)
+            error(e, cat("intent '", in.id, "': reply \"", *s, "\" is said as written: no {placeholders}"));
+          in.replies.push_back(*s);
+        }
+      }
       for (const auto& c : in.calls)
         for (const auto& [arg, slot] : c.slot_args)
           if (lang.values.count(slot)) slot_bindings[slot].push_back(schema.find(c.function)->find_argument(arg));

@@ -53,6 +53,9 @@ struct Intent {
   // together with another: "공기질이랑 필터 상태 둘 다 알려줘"); `value` patterns (library intents).
   std::vector<Pattern> targets, values;
   bool asks_together = false;  // a query whose targets say every slot its calls bind
+  // Its own replies (`reply = [...]`, out-of-scope intents only): what the device says to a
+  // thanks or a goodbye ("You're welcome.") instead of the language's out-of-scope reply.
+  std::vector<std::string> replies;
   std::string primary_function() const { return calls.empty() ? "none" : calls[0].function; }
 };
 

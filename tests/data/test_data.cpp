@@ -504,6 +504,52 @@ TEST(Domain, TargetsOfQueriesAndAskTogetherErrors) {
   }
 }
 
+TEST(Domain, AnOutOfScopeIntentMayAnswerWithItsOwnReply) {
+  // The smart home's closing intent (the library's "closing" topic) answers a thanks with its own words.
+  const Phrasebook sh = load_phrasebook(resolve_domain_dir("smart-home"));
+  const Generator gen(sh);
+  for (const char* code : {"en", "ko"}) {
+    const Language& lang = *sh.find_language(code);
+    const Intent* closing = nullptr;
+    for (const auto& in : lang.intents)
+      if (in.id == "closing") closing = &in;
+    ASSERT_TRUE(closing) << code;
+    ASSERT_EQ(closing->replies.size(), 3u) << code;
+    Rng rng(5);
+    std::set<std::string> replies;
+    for (int i = 0; i < 60; ++i) {
+      const Template& t = closing->templates[rng.below(closing->templates.size())];
+      auto ex = gen.render(lang, {Clause{closing, &t}}, false, false, 0, rng);
+      ASSERT_TRUE(ex) << code;
+      ASSERT_EQ(ex->calls.size(), 1u);
+      EXPECT_EQ(call_to_string(ex->calls[0]), "intent_unclear(reason=\"off_topic\")");
+      EXPECT_NE(std::find(closing->replies.begin(), closing->replies.end(), ex->reply), closing->replies.end()) << ex->reply;
+      replies.insert(ex->reply);
+    }
+    EXPECT_EQ(replies.size(), 3u) << code;
+  }
+  // Only an out-of-scope intent takes one, and it is a list of words.
+  std::string en = read_file(domain() + "/en.toml");
+  const std::string oos = "id = \"unsupported_info\"\ntype = \"out_of_scope\"\ncalls = []";
+  const std::string mode_calls = "calls = [\"set_mode(mode={mode})\"]";
+  struct Case {
+    std::string from, to, error;
+  };
+  for (const Case& c : {Case{mode_calls, mode_calls + "\nreply = [\"Done.\"]", "'reply' is only for out_of_scope intents"},
+                        Case{oos, oos + "\nreply = []", "reply must be a non-empty list of strings"},
+                        Case{oos, oos + "\nreply = \"Bye.\"", "reply must be a non-empty list of strings"},
+                        Case{oos, oos + "\nreply = [\"Bye.\", 3]", "every reply must be a non-empty string"},
+                        Case{oos, oos + "\nreply = [\"\"]", "every reply must be a non-empty string"},
+                        Case{oos, oos + "\nreply = [\"Bye {name}.\"]", "reply \"Bye {name}.\" is said as written: no {placeholders}"}}) {
+    ASSERT_NE(en.find(c.from), std::string::npos) << c.from;
+    const std::string msg = load_error("en.toml", [&](std::string s) { return replace_once(s, c.from, c.to); });
+    EXPECT_NE(msg.find(c.error), std::string::npos) << msg;
+    // The line of the reply: the one after the intent's calls.
+    const int line = line_of(en, c.from) + int(std::count(c.from.begin(), c.from.end(), '\n')) + 1;
+    EXPECT_NE(msg.find("en.toml line " + std::to_string(line)), std::string::npos) << msg;
+  }
+}
+
 TEST(Domain, ReportTargetsComeFromTheDomain) {
   // The air purifier keeps issue 7's every-language target; the smart home has the defaults.
   const ReportTargets ap = load_phrasebook(domain()).config.report_targets;

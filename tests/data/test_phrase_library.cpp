@@ -124,7 +124,7 @@ TEST(PhraseLibrary, OutOfScopeIntentsTakeTheLibrarysEverydayRequestsByTopic) {
   for (const char* code : {"en", "ko"}) {
     PhraseLibrary lib = load_phrase_library(resolve_phrases_dir(), code);
     for (const char* topic : {"weather", "time_date", "alarms", "timers", "reminders", "shopping", "communication", "knowledge",
-                              "cooking", "travel", "news_sports", "small_talk", "media"}) {
+                              "cooking", "travel", "news_sports", "small_talk", "media", "closing"}) {
       ASSERT_TRUE(lib.out_of_scope.count(topic)) << code << " " << topic;
       EXPECT_GE(lib.out_of_scope.at(topic).size(), 6u) << code << " " << topic;
     }
