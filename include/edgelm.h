@@ -145,6 +145,10 @@ typedef struct edgelm_session_options {
   uint64_t seed;              /* sampling seed (default 0) */
   int32_t max_context;        /* positions the KV cache holds, which bounds the session's memory;
                                  0 (default): the model's context length */
+  float min_action_probability; /* under the grammar, an answer begins with a call that changes the
+                                   device's state only when the model gives such calls at least this
+                                   probability, all of them together; else it answers without acting
+                                   (default 0.8; 0: as decoded; at most 1) */
 } edgelm_session_options;
 
 /* The defaults above; pass NULL for them. */

@@ -1,6 +1,9 @@
 #include "agent/agent.h"
 
+#include <algorithm>
 #include <chrono>
+#include <cmath>
+#include <limits>
 #include <optional>
 
 #include "agent/answer_grammar.h"
@@ -59,6 +62,27 @@ std::vector<uint32_t> Agent::first_token_mask(const uint32_t* base) const {
   return mask;
 }
 
+bool Agent::writes_state(int32_t id) const {
+  return id >= 0 && size_t(id) / 32 < writing_functions_.size() && ((writing_functions_[size_t(id) / 32] >> (id % 32)) & 1u);
+}
+
+float Agent::action_probability(const uint32_t* base, std::span<const float> logits) const {
+  // Softmax over the allowed tokens, in double: the state-changing calls' share.
+  auto allowed = [&](size_t id) { return (base[id / 32] >> (id % 32)) & 1u; };
+  const size_t n = std::min(logits.size(), writing_functions_.size() * 32);
+  float top = -std::numeric_limits<float>::infinity();
+  for (size_t id = 0; id < n; ++id)
+    if (allowed(id)) top = std::max(top, logits[id]);
+  double all = 0, acting = 0;
+  for (size_t id = 0; id < n; ++id) {
+    if (!allowed(id)) continue;
+    double e = std::exp(double(logits[id] - top));
+    all += e;
+    if (writes_state(int32_t(id))) acting += e;
+  }
+  return all > 0 ? float(acting / all) : 0.0f;
+}
+
 struct Agent::CallStart {
   AnswerConstraint::Position position;  // the grammar before the call's function token
   size_t generated = 0;                 // the answer's tokens before it
@@ -99,6 +123,12 @@ Agent::Agent(std::shared_ptr<const Model> model, std::shared_ptr<const DeviceSpe
       schema, vocab_for_model(*tokenizer_, model_->config().n_vocab), options_.max_reply_tokens,
       [tok](std::string_view text) { return tok->encode(text); });
   constraint_->precompute();
+  writing_functions_.assign(size_t((model_->config().n_vocab + 31) / 32), 0);
+  for (const auto& f : schema.functions)
+    if (auto id = tokenizer_->special_id(function_token(f.name));
+        id && *id < model_->config().n_vocab && device_->writes_state(f.name))
+      writing_functions_[size_t(*id) / 32] |= 1u << (*id % 32);
+  not_acting_.assign(writing_functions_.size(), 0);
   session_ = std::make_unique<InferenceSession>(model_, options_.max_context, options_.pool);
   if (options_.adapter) session_->set_adapter(options_.adapter, options_.adapter_scale);
   sampler_ = std::make_unique<Sampler>(options_.sampler);
@@ -255,6 +285,19 @@ AgentAnswer Agent::decode_at(int64_t start, const std::vector<int32_t>& prompt, 
         ++answer.tokens_forced;
       } else if (first_choice) {
         id = sampler_->sample(logits, first_token_mask(c.mask()).data());
+      } else if (generated.empty() && answer.action_probability < 0) {
+        // The first token: a call that changes the device's state needs
+        // min_action_probability. A drawn one below it is drawn again among the
+        // other tokens, which for greedy and temperature sampling is drawing
+        // from those alone.
+        answer.action_probability = action_probability(c.mask(), logits);
+        id = sampler_->sample(logits, c.mask());
+        if (writes_state(id) && answer.action_probability < options_.min_action_probability) {
+          const uint32_t* allowed = c.mask();
+          for (size_t w = 0; w < not_acting_.size(); ++w) not_acting_[w] = allowed[w] & ~writing_functions_[w];
+          id = sampler_->sample(logits, not_acting_.data());
+          answer.action_withheld = true;
+        }
       } else {
         id = sampler_->sample(logits, c.mask());
       }

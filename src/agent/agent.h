@@ -30,6 +30,9 @@ class AnswerStream;
 // accordingly, so the rest of the answer follows the grammar as usual.
 enum class CallChoice { Auto, None, Required };
 
+// AgentOptions::min_action_probability's default (docs/AGENT_FORMAT.md says how it was chosen).
+inline constexpr float kDefaultMinActionProbability = 0.8f;
+
 struct AgentOptions {
   bool constrained = true;    // decode under the schema grammar (off: free decoding, then parse)
   bool fast_forward = true;   // append tokens the grammar forces without sampling, in one batch
@@ -42,6 +45,13 @@ struct AgentOptions {
   int64_t max_context = 0;
   SamplerConfig sampler;
   CallChoice call_choice = CallChoice::Auto;
+  // Acting needs the model's confidence: under the grammar with CallChoice::Auto,
+  // an answer begins with a call that changes the device's state
+  // (DeviceSpec::writes_state) only when such calls hold at least this share of
+  // the first token's probability, all of them together; otherwise the answer is
+  // the most probable one that changes nothing (no call, a query, a request for
+  // clarification). A wrong action costs more than a missed one. 0: off.
+  float min_action_probability = kDefaultMinActionProbability;
   // With CallChoice::Required: the first call must be this function (empty: any).
   std::string required_function;
   // The threads the agent's session computes on (null: the default pool).
@@ -73,6 +83,12 @@ struct AgentAnswer {
   int tokens_forced = 0;     // of those, appended by fast-forward
   int forward_passes = 0;
   int calls_taken_back = 0;  // repeated calls decoding stepped back from (AgentOptions::distinct_calls)
+  // The probability the model gave, at the answer's first token, to calls that
+  // change the device's state (all of them together; under the grammar with
+  // CallChoice::Auto, else -1), and whether the answer would have begun with
+  // such a call but for AgentOptions::min_action_probability.
+  float action_probability = -1;
+  bool action_withheld = false;
   double latency_ms = 0;
   std::string error;  // empty on success; else why no valid calls came out
   // The reply used its whole budget (max_reply_tokens), so its end was forced
@@ -148,6 +164,12 @@ class Agent {
   void note_call_start(const AnswerConstraint& c, size_t generated, const AgentAnswer& answer,
                        std::span<const float> logits);
   std::vector<uint32_t> first_token_mask(const uint32_t* base) const;
+  // Whether a token is the function token of a call that changes the device's state.
+  bool writes_state(int32_t id) const;
+  // The share of the probability, over the tokens `base` allows, that such calls hold.
+  float action_probability(const uint32_t* base, std::span<const float> logits) const;
+  std::vector<uint32_t> writing_functions_;  // bit per token id: function tokens of calls that change state
+  std::vector<uint32_t> not_acting_;         // a first-token mask without them (sized once: no allocation per answer)
   std::vector<Turn> history_;  // converse's conversation
   int64_t history_end_ = 0;    // cache position after it (0: not evaluated yet)
   std::vector<int32_t> last_generated_;  // the last answer's tokens

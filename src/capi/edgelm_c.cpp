@@ -117,6 +117,7 @@ edgelm::AgentOptions agent_options(const edgelm_session_options& o, edgelm::Thre
   a.sampler.temperature = o.temperature;
   a.sampler.seed = o.seed;
   a.max_context = o.max_context;
+  a.min_action_probability = o.min_action_probability;
   a.pool = pool;
   return a;
 }
@@ -128,6 +129,7 @@ std::string check_options(const edgelm_session_options& o) {
   if (o.constrained != 0 && o.constrained != 1) return "constrained must be 0 or 1";
   if (o.max_context < 0) return "max_context must not be negative";
   if (!(o.temperature >= 0 && o.temperature <= 100)) return "temperature must be in [0, 100]";
+  if (!(o.min_action_probability >= 0 && o.min_action_probability <= 1)) return "min_action_probability must be in [0, 1]";
   return "";
 }
 
@@ -253,6 +255,7 @@ edgelm_session_options edgelm_session_default_options(void) {
   o.temperature = 0.0f;
   o.seed = 0;
   o.max_context = 0;
+  o.min_action_probability = edgelm::kDefaultMinActionProbability;
   return o;
 }
 

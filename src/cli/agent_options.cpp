@@ -5,6 +5,14 @@
 
 namespace edgelm::cli {
 
+void add_min_action_probability(CLI::App* cmd, float& value) {
+  cmd->add_option("--min-action-probability", value,
+                  "answer with a call that changes the device's state only when the model gives such calls at least "
+                  "this probability, all of them together (0: as decoded)")
+      ->check(CLI::Range(0.0f, 1.0f))
+      ->capture_default_str();
+}
+
 void AgentCommandOptions::add_to(CLI::App* cmd) {
   cmd->add_option("--model", model, "model file (GGUF with a tokenizer)")->required();
   cmd->add_option("--domain", domain,
@@ -22,6 +30,7 @@ void AgentCommandOptions::add_to(CLI::App* cmd) {
   cmd->add_option("--seed", seed, "sampling seed")->capture_default_str();
   cmd->add_option("--lora", lora, "a LoRA adapter (llama.cpp's GGUF form) applied on top of the model");
   cmd->add_option("--lora-scale", lora_scale, "multiplies the adapter's alpha/rank scale")->capture_default_str();
+  add_min_action_probability(cmd, min_action_probability);
 }
 
 std::shared_ptr<const Model> AgentCommandOptions::load_model() const {
@@ -47,6 +56,7 @@ AgentOptions AgentCommandOptions::agent_options() const {
   options.sampler.seed = seed;
   options.adapter = adapter_;
   options.adapter_scale = lora_scale;
+  options.min_action_probability = min_action_probability;
   return options;
 }
 

@@ -14,6 +14,9 @@
 
 namespace edgelm::cli {
 
+// --min-action-probability (AgentOptions::min_action_probability), between 0 and 1.
+void add_min_action_probability(CLI::App* cmd, float& value);
+
 struct AgentCommandOptions {
   std::string model, domain;  // domain empty: the one the model names (kModelDomainKey), else kDefaultDomain
   bool free = false, no_fast_forward = false, repeated_calls = false;
@@ -24,9 +27,11 @@ struct AgentCommandOptions {
   uint64_t seed = 0;
   std::string lora;  // a LoRA adapter file applied on top of the model
   float lora_scale = 1.0f;
+  float min_action_probability = kDefaultMinActionProbability;
 
   // Adds --model (required), --domain, --free, --no-fast-forward, --repeated-calls,
-  // --max-reply-tokens, --threads, --temperature and --seed to cmd.
+  // --max-reply-tokens, --threads, --temperature, --seed, --lora, --lora-scale and
+  // --min-action-probability to cmd.
   void add_to(CLI::App* cmd);
   // Sets the thread count, then loads the model (and the --lora adapter, which
   // agent_options() then carries) and the domain's device.

@@ -19,7 +19,7 @@ namespace {
 
 struct EvalOptions {
   std::string model, cases, report, domain, lora;
-  float lora_scale = 1.0f;
+  float lora_scale = 1.0f, min_action_probability = kDefaultMinActionProbability;
   bool no_constrain = false, repeated_calls = false, keyword_baseline = false, quiet = false;
   int threads = 0, max_reply_tokens = 48;
 };
@@ -67,6 +67,7 @@ void run_eval(const EvalOptions& o) {
     mo.label = label;
     mo.lora = o.lora;
     mo.lora_scale = o.lora_scale;
+    mo.min_action_probability = o.min_action_probability;
     run = evaluate_model(o.model, device, cases, mo);
   }
   run.cases_path = cases_path;
@@ -103,6 +104,7 @@ void setup(CLI::App& app) {
   cmd->add_flag("--quiet", o->quiet, "no progress bar");
   cmd->add_option("--lora", o->lora, "a LoRA adapter (llama.cpp's GGUF form) applied on top of the model");
   cmd->add_option("--lora-scale", o->lora_scale, "multiplies the adapter's alpha/rank scale")->capture_default_str();
+  add_min_action_probability(cmd, o->min_action_probability);
   cmd->callback([o] { run_eval(*o); });
 }
 

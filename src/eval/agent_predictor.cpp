@@ -20,6 +20,8 @@ Predictor agent_predictor(Agent& agent) {
     p.reply = std::move(a.reply);
     p.tokens_generated = a.tokens_generated;
     p.calls_taken_back = a.calls_taken_back;
+    p.action_probability = a.action_probability;
+    p.action_withheld = a.action_withheld;
     p.latency_ms = a.latency_ms;
     p.error = std::move(a.error);
     return p;
@@ -33,6 +35,7 @@ EvalRun evaluate_model(const std::string& model_path, const std::shared_ptr<cons
   agent_options.constrained = options.constrained;
   agent_options.distinct_calls = options.distinct_calls;
   agent_options.max_reply_tokens = options.max_reply_tokens;
+  agent_options.min_action_probability = options.min_action_probability;
   if (!options.lora.empty()) {
     agent_options.adapter = std::make_shared<const LoraAdapter>(load_lora_adapter(options.lora, model->config()));
     agent_options.adapter_scale = options.lora_scale;

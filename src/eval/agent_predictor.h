@@ -22,6 +22,7 @@ struct ModelEvalOptions {
   std::string label;            // progress bar label; empty: none
   std::string lora;             // a LoRA adapter applied on top of the model; empty: none
   float lora_scale = 1.0f;
+  float min_action_probability = kDefaultMinActionProbability;  // AgentOptions::min_action_probability
 };
 
 // Loads the model (GGUF with its tokenizer), answers every case and returns the run.

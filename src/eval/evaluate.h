@@ -27,6 +27,8 @@ struct Prediction {
   double latency_ms = 0;      // measured around the predictor call when the predictor leaves it 0
   std::string error;          // non-empty when the predictor failed on this command
   int calls_taken_back = 0;   // repeated calls the decoder stepped back from (AgentAnswer::calls_taken_back)
+  float action_probability = -1;  // AgentAnswer::action_probability (-1: not known)
+  bool action_withheld = false;   // AgentAnswer::action_withheld
 };
 using Predictor = std::function<Prediction(const EvalCase&)>;
 

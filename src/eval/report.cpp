@@ -137,6 +137,8 @@ std::string predictions_jsonl(const EvalRun& run) {
                         {"tokens_generated", r.prediction.tokens_generated}, {"latency_ms", r.prediction.latency_ms}};
     if (!r.prediction.error.empty()) j["error"] = r.prediction.error;
     if (r.prediction.calls_taken_back > 0) j["calls_taken_back"] = r.prediction.calls_taken_back;
+    if (r.prediction.action_probability >= 0) j["action_probability"] = r.prediction.action_probability;
+    if (r.prediction.action_withheld) j["action_withheld"] = true;
     out += j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
   }
   return out;

@@ -141,6 +141,7 @@ struct EvalSpec {
   std::string slug, title;   // eval/<slug>/..., the row name in the report
   std::string model;         // relative to the run folder; empty for the keyword baseline
   bool constrained = true;
+  float min_action_probability = kDefaultMinActionProbability;  // AgentOptions::min_action_probability
 };
 
 }  // namespace
@@ -336,6 +337,7 @@ nlohmann::json run_demo(const DemoOptions& o) {
       {"model-q8_0", "model-q8_0.gguf", "model-q8_0.gguf", true},
       {"model-q4_0", "model-q4_0.gguf", "model-q4_0.gguf", true},
       {"model-unconstrained", "model.gguf without constrained decoding", "model.gguf", false},
+      {"model-any-action", "model.gguf acting at any probability (--min-action-probability 0)", "model.gguf", true, 0.0f},
       {"model-unbalanced", "same shape, unbalanced data", "model-unbalanced.gguf", true},
       {"keyword-baseline", "keyword baseline", "", true},
   };
@@ -356,7 +358,8 @@ nlohmann::json run_demo(const DemoOptions& o) {
     }
     for (const auto& e : evals) {
       std::string dir = cat("eval/", cs.name, "/", e.slug);
-      nlohmann::json cfg = {{"cases", file_stamp(cs.path)}, {"limit", limit}, {"constrained", e.constrained}};
+      nlohmann::json cfg = {{"cases", file_stamp(cs.path)}, {"limit", limit}, {"constrained", e.constrained},
+                            {"min_action_probability", e.min_action_probability}};
       if (!e.model.empty()) cfg["model"] = file_stamp(rel(e.model));
       nlohmann::json summary = st.run(cat("eval_", cs.name, "_", e.slug), cat("evaluate ", e.title, " on ", cs.name, " cases"), cfg,
                                       {dir + "/report.json"}, [&] {
@@ -367,6 +370,7 @@ nlohmann::json run_demo(const DemoOptions& o) {
         } else {
           ModelEvalOptions mo;
           mo.constrained = e.constrained;
+          mo.min_action_probability = e.min_action_probability;
           mo.label = o.quiet ? "" : "eval";
           run = evaluate_model(rel(e.model), device, cases, mo);
         }

@@ -50,7 +50,7 @@ std::string check(bool ok) { return ok ? "met" : "NOT met"; }
 
 // The rows of every results table, in the order the demo makes them.
 const char* const kSlugOrder[] = {"model",     "model-q8_0",       "model-q4_0",       "model-sft",     "model-unconstrained",
-                                  "model-unbalanced", "model-scratch", "keyword-baseline"};
+                                  "model-any-action", "model-unbalanced", "model-scratch", "keyword-baseline"};
 
 }  // namespace
 

@@ -126,8 +126,10 @@ TEST(AgentFormat, CheckUserText) {
 // Thousands of randomly sampled constrained answers: each parses, every call
 // is valid for the schema and runs on the simulator.
 // Hot random sampling (temperature 1.5): constrained decoding must hold whatever is drawn.
+// A random model is never sure of a call, so these answers act at any probability.
 AgentOptions hot_sampling(int max_reply_tokens, uint64_t seed) {
   AgentOptions o;
+  o.min_action_probability = 0;
   o.max_reply_tokens = max_reply_tokens;
   o.sampler.temperature = 1.5f;
   o.sampler.seed = seed;
@@ -264,6 +266,69 @@ TEST(Agent, PrefixCacheGivesTheSameLogitsAsTheWholePrompt) {
   EXPECT_EQ(again.raw_text, agent.respond("turn it on").raw_text);
 }
 
+// min_action_probability: an answer that would begin with a state-changing
+// call whose share of the first token's probability is below the bar begins
+// otherwise; at or above it, and for every other answer, nothing changes.
+TEST(Agent, AStateChangingCallNeedsItsProbability) {
+  const auto& m = test::tiny_agent_model();
+  auto first_writes = [&](const AgentAnswer& a) { return !a.calls.empty() && m.device->writes_state(a.calls[0].name); };
+  auto with_bar = [&](float bar) {
+    AgentOptions o;
+    o.max_reply_tokens = 6;
+    o.min_action_probability = bar;
+    return o;
+  };
+  Agent plain(m.model, m.device, with_bar(0));
+  const char* commands[] = {"turn it on", "stop", "timer 90", "play rain", "how is the air", "수면 모드",
+                            "fan speed 3", "lock it", "필터 상태", "what is the weather", "off", "turbo please"};
+  int acting = 0, not_acting = 0;
+  for (const char* command : commands) {
+    AgentAnswer a = plain.respond(command);
+    ASSERT_EQ(a.error, "") << a.raw_text;
+    ASSERT_GE(a.action_probability, 0.0f);
+    ASSERT_LE(a.action_probability, 1.0f);
+    EXPECT_FALSE(a.action_withheld);
+    const float p = a.action_probability;
+    Agent at(m.model, m.device, with_bar(p));  // exactly its probability: the same answer
+    AgentAnswer same = at.respond(command);
+    EXPECT_EQ(same.raw_text, a.raw_text) << command;
+    EXPECT_FALSE(same.action_withheld);
+    if (!first_writes(a) || p >= 1.0f) {
+      ++not_acting;
+      Agent strict(m.model, m.device, with_bar(1.0f));
+      AgentAnswer s = strict.respond(command);
+      EXPECT_EQ(s.raw_text, a.raw_text) << command;  // nothing to withhold
+      EXPECT_FALSE(s.action_withheld) << command;
+      continue;
+    }
+    ++acting;
+    Agent above(m.model, m.device, with_bar(std::nextafter(p, 2.0f)));
+    AgentAnswer b = above.respond(command);
+    ASSERT_EQ(b.error, "") << b.raw_text;
+    EXPECT_TRUE(b.action_withheld) << command;
+    EXPECT_FALSE(first_writes(b)) << command << ": " << b.raw_text;
+    EXPECT_FLOAT_EQ(b.action_probability, p);
+  }
+  EXPECT_GT(acting, 0);  // the random model acts on some of them
+  EXPECT_GT(not_acting, 0);
+  // Sampled answers too: at bar 1 no answer begins with a state-changing call (unless
+  // nothing else had any probability in float).
+  AgentOptions hot = hot_sampling(6, 11);
+  hot.min_action_probability = 1.0f;
+  Agent careful(m.model, m.device, hot);
+  hot.min_action_probability = 0;
+  Agent careless(m.model, m.device, hot);
+  int careless_acted = 0;
+  for (int i = 0; i < 300; ++i) {
+    const char* command = commands[i % std::size(commands)];
+    AgentAnswer a = careful.respond(command);
+    ASSERT_EQ(a.error, "") << a.raw_text;
+    EXPECT_TRUE(!first_writes(a) || a.action_probability >= 1.0f) << command << ": " << a.raw_text;
+    careless_acted += first_writes(careless.respond(command));
+  }
+  EXPECT_GT(careless_acted, 0);
+}
+
 TEST(Agent, FreeDecodingReportsInvalidOutput) {
   const auto& m = test::tiny_agent_model();
   AgentOptions o;
@@ -338,6 +403,7 @@ TEST(Conversation, IncrementalTurnsEqualTheWholeConversationAtOnce) {
 TEST(Conversation, HistoryStaysWithinItsBudget) {
   const auto& m = test::tiny_agent_model();
   AgentOptions o;
+  o.min_action_probability = 0;  // calls fill the history: the random model's, at any probability
   o.max_reply_tokens = 4;
   o.max_history_tokens = 40;
   Agent agent(m.model, m.device, o);

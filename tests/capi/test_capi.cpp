@@ -319,6 +319,13 @@ TEST(CApi, BadCommandsAndOptionsAreRefused) {
   EXPECT_EQ(edgelm_session_open(o.model, nullptr, &options, &session), EDGELM_ERR_INVALID_ARGUMENT);
   EXPECT_EQ(session, nullptr);
   EXPECT_NE(std::string(edgelm_last_error()).find("max_reply_tokens"), std::string::npos);
+  options = edgelm_session_default_options();
+  EXPECT_FLOAT_EQ(options.min_action_probability, kDefaultMinActionProbability);
+  for (float bad : {-0.1f, 1.5f, std::nanf("")}) {
+    options.min_action_probability = bad;
+    EXPECT_EQ(edgelm_session_open(o.model, nullptr, &options, &session), EDGELM_ERR_INVALID_ARGUMENT) << bad;
+    EXPECT_NE(std::string(edgelm_last_error()).find("min_action_probability"), std::string::npos) << bad;
+  }
 }
 
 TEST(CApi, DeviceDescriptionsFromTextAndTheirErrors) {

@@ -58,7 +58,8 @@ TEST(Demo, QuickRunProducesEveryArtefactFromItsOwnFigures) {
                         "train/metrics.jsonl", "report.md", "report.json", "comparison.svg", "loss_curve.svg", "manifest.json"})
     EXPECT_TRUE(fs::exists(out / f)) << f;
   for (const char* set : {"handwritten", "generated_test"})
-    for (const char* slug : {"model", "model-q8_0", "model-q4_0", "model-unconstrained", "model-unbalanced", "keyword-baseline"})
+    for (const char* slug : {"model", "model-q8_0", "model-q4_0", "model-unconstrained", "model-any-action", "model-unbalanced",
+                              "keyword-baseline"})
       for (const char* f : {"report.json", "report.md", "report.svg", "predictions.jsonl"})
         EXPECT_TRUE(fs::exists(out / "eval" / set / slug / f)) << set << "/" << slug << "/" << f;
 
@@ -87,6 +88,23 @@ TEST(Demo, QuickRunProducesEveryArtefactFromItsOwnFigures) {
     const auto& overall = card["results"]["handwritten"][slug]["overall"];
     EXPECT_EQ(overall["n"].get<size_t>(), preds.size()) << slug;
     EXPECT_EQ(overall["passed"].get<int>(), passed) << slug;
+  }
+  // model-any-action is model.gguf without the action bar: the same answers,
+  // except where the bar withheld a call below it.
+  {
+    auto bar = read_jsonl(out / "eval/generated_test/model/predictions.jsonl");
+    auto any = read_jsonl(out / "eval/generated_test/model-any-action/predictions.jsonl");
+    ASSERT_EQ(bar.size(), any.size());
+    for (size_t i = 0; i < bar.size(); ++i) {
+      EXPECT_FALSE(any[i].contains("action_withheld")) << any[i].dump();
+      EXPECT_EQ(bar[i]["action_probability"], any[i]["action_probability"]) << bar[i].dump();
+      if (bar[i].value("action_withheld", false)) {
+        EXPECT_LT(bar[i]["action_probability"].get<float>(), kDefaultMinActionProbability);
+        EXPECT_NE(bar[i]["calls"], any[i]["calls"]) << bar[i].dump();
+      } else {
+        EXPECT_EQ(bar[i]["calls"], any[i]["calls"]) << bar[i].dump();
+      }
+    }
   }
   // The training figures are the metrics file's.
   auto metrics = read_jsonl(out / "train/metrics.jsonl");
