@@ -337,7 +337,7 @@ nlohmann::json run_demo(const DemoOptions& o) {
       {"model-q8_0", "model-q8_0.gguf", "model-q8_0.gguf", true},
       {"model-q4_0", "model-q4_0.gguf", "model-q4_0.gguf", true},
       {"model-unconstrained", "model.gguf without constrained decoding", "model.gguf", false},
-      {"model-any-action", "model.gguf acting at any probability (--min-action-probability 0)", "model.gguf", true, 0.0f},
+      {"model-any-action", "model.gguf acting at any probability", "model.gguf", true, 0.0f},
       {"model-unbalanced", "same shape, unbalanced data", "model-unbalanced.gguf", true},
       {"keyword-baseline", "keyword baseline", "", true},
   };
