@@ -147,8 +147,10 @@ typedef struct edgelm_session_options {
                                  0 (default): the model's context length */
   float min_action_probability; /* under the grammar, an answer begins with a call that changes the
                                    device's state only when the model gives such calls at least this
-                                   probability, all of them together; else it answers without acting
-                                   (default 0.8; 0: as decoded; at most 1) */
+                                   probability, all of them together; an answer held back so calls
+                                   nothing that changes state (default 0.8; 0: as decoded; at most 1;
+                                   start from edgelm_session_default_options(), as a zeroed struct
+                                   turns it off) */
 } edgelm_session_options;
 
 /* The defaults above; pass NULL for them. */

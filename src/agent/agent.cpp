@@ -32,6 +32,10 @@ std::shared_ptr<const TokenVocab> vocab_for_model(const Tokenizer& tokenizer, in
 
 }  // namespace
 
+void check_min_action_probability(float p) {
+  if (!(p >= 0 && p <= 1)) fail("min_action_probability must be in [0, 1], not ", p);
+}
+
 // The first answer token's mask under options_.call_choice: `base` (null: all
 // of the model's tokens) without the function tokens (None), or only them (or
 // only the required function's) (Required). Empty for CallChoice::Auto.
@@ -64,6 +68,11 @@ std::vector<uint32_t> Agent::first_token_mask(const uint32_t* base) const {
 
 bool Agent::writes_state(int32_t id) const {
   return id >= 0 && size_t(id) / 32 < writing_functions_.size() && ((writing_functions_[size_t(id) / 32] >> (id % 32)) & 1u);
+}
+
+const uint32_t* Agent::without_acting(const uint32_t* allowed) {
+  for (size_t w = 0; w < not_acting_.size(); ++w) not_acting_[w] = allowed[w] & ~writing_functions_[w];
+  return not_acting_.data();
 }
 
 float Agent::action_probability(const uint32_t* base, std::span<const float> logits) const {
@@ -112,6 +121,7 @@ Agent::Agent(std::shared_ptr<const Model> model, std::shared_ptr<const DeviceSpe
     : model_(std::move(model)), device_(std::move(device)), options_(options) {
   if (!model_) fail("Agent: no model");
   if (!device_) fail("Agent: no device");
+  check_min_action_probability(options_.min_action_probability);
   const DomainSchema& schema = device_->schema;
   tokenizer_ = model_->tokenizer();
   if (!tokenizer_) fail("the model file carries no tokenizer (tokenizer.ggml.* keys); the agent needs one");
@@ -140,6 +150,7 @@ Agent::Agent(std::shared_ptr<const Model> model, std::shared_ptr<const DeviceSpe
 Agent::~Agent() = default;
 
 void Agent::set_options(const AgentOptions& options) {
+  check_min_action_probability(options.min_action_probability);
   if (options.max_reply_tokens != options_.max_reply_tokens)
     constraint_ = std::make_unique<AnswerConstraint>(*constraint_, options.max_reply_tokens);
   options_ = options;
@@ -288,16 +299,16 @@ AgentAnswer Agent::decode_at(int64_t start, const std::vector<int32_t>& prompt, 
       } else if (generated.empty() && answer.action_probability < 0) {
         // The first token: a call that changes the device's state needs
         // min_action_probability. A drawn one below it is drawn again among the
-        // other tokens, which for greedy and temperature sampling is drawing
-        // from those alone.
+        // other tokens, which for greedy and plain temperature sampling (no
+        // top_k / top_p) is drawing from those alone.
         answer.action_probability = action_probability(c.mask(), logits);
         id = sampler_->sample(logits, c.mask());
         if (writes_state(id) && answer.action_probability < options_.min_action_probability) {
-          const uint32_t* allowed = c.mask();
-          for (size_t w = 0; w < not_acting_.size(); ++w) not_acting_[w] = allowed[w] & ~writing_functions_[w];
-          id = sampler_->sample(logits, not_acting_.data());
+          id = sampler_->sample(logits, without_acting(c.mask()));
           answer.action_withheld = true;
         }
+      } else if (answer.action_withheld) {
+        id = sampler_->sample(logits, without_acting(c.mask()));  // nor does a withheld answer act later
       } else {
         id = sampler_->sample(logits, c.mask());
       }

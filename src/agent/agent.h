@@ -32,6 +32,8 @@ enum class CallChoice { Auto, None, Required };
 
 // AgentOptions::min_action_probability's default (docs/AGENT_FORMAT.md says how it was chosen).
 inline constexpr float kDefaultMinActionProbability = 0.8f;
+// Throws Error unless 0 <= p <= 1 (NaN is refused).
+void check_min_action_probability(float p);
 
 struct AgentOptions {
   bool constrained = true;    // decode under the schema grammar (off: free decoding, then parse)
@@ -48,9 +50,12 @@ struct AgentOptions {
   // Acting needs the model's confidence: under the grammar with CallChoice::Auto,
   // an answer begins with a call that changes the device's state
   // (DeviceSpec::writes_state) only when such calls hold at least this share of
-  // the first token's probability, all of them together; otherwise the answer is
-  // the most probable one that changes nothing (no call, a query, a request for
-  // clarification). A wrong action costs more than a missed one. 0: off.
+  // the first token's probability, all of them together; an answer that would
+  // have begun with one below it begins with another token (greedy: the most
+  // probable one; no call, a query, a request for clarification) and calls
+  // nothing that changes state later either. An answer that begins without
+  // acting of its own accord is not held to it afterwards. A wrong action costs
+  // more than a missed one. 0: off; in [0, 1] (the Agent refuses others).
   float min_action_probability = kDefaultMinActionProbability;
   // With CallChoice::Required: the first call must be this function (empty: any).
   std::string required_function;
@@ -85,8 +90,9 @@ struct AgentAnswer {
   int calls_taken_back = 0;  // repeated calls decoding stepped back from (AgentOptions::distinct_calls)
   // The probability the model gave, at the answer's first token, to calls that
   // change the device's state (all of them together; under the grammar with
-  // CallChoice::Auto, else -1), and whether the answer would have begun with
-  // such a call but for AgentOptions::min_action_probability.
+  // CallChoice::Auto when that token was chosen, not forced; else -1), and
+  // whether the answer would have begun with such a call but for
+  // AgentOptions::min_action_probability.
   float action_probability = -1;
   bool action_withheld = false;
   double latency_ms = 0;
@@ -166,6 +172,8 @@ class Agent {
   std::vector<uint32_t> first_token_mask(const uint32_t* base) const;
   // Whether a token is the function token of a call that changes the device's state.
   bool writes_state(int32_t id) const;
+  // `allowed` without those tokens (in not_acting_).
+  const uint32_t* without_acting(const uint32_t* allowed);
   // The share of the probability, over the tokens `base` allows, that such calls hold.
   float action_probability(const uint32_t* base, std::span<const float> logits) const;
   std::vector<uint32_t> writing_functions_;  // bit per token id: function tokens of calls that change state

@@ -1,5 +1,8 @@
 #include "cli/agent_options.h"
 
+#include <exception>
+#include <string>
+
 #include "model/lora.h"
 #include "platform/thread_pool.h"
 
@@ -9,7 +12,15 @@ void add_min_action_probability(CLI::App* cmd, float& value) {
   cmd->add_option("--min-action-probability", value,
                   "answer with a call that changes the device's state only when the model gives such calls at least "
                   "this probability, all of them together (0: as decoded)")
-      ->check(CLI::Range(0.0f, 1.0f))
+      ->check([](const std::string& text) -> std::string {
+        float p = 0;
+        try {
+          p = std::stof(text);
+        } catch (const std::exception&) {
+          return "not a number: " + text;
+        }
+        return p >= 0 && p <= 1 ? "" : "must be in [0, 1]";  // NaN too
+      })
       ->capture_default_str();
 }
 

@@ -9,6 +9,7 @@
 #include <memory>
 #include <string>
 
+#include "agent/agent.h"
 #include "agent/format.h"
 #include "device/device.h"
 #include "model/model.h"
@@ -47,6 +48,16 @@ inline std::vector<std::string> agent_training_texts(const DomainSchema& schema)
     texts.push_back("Timer set to 90 minutes. The air is good. 타이머를 설정했어요. 공기가 좋아요.");
   }
   return texts;
+}
+
+// Options for the random tiny model's tests of decoding mechanics (streaming,
+// the server, the C API): a random model is never sure of a call, so its
+// answers act at any probability (AgentOptions::min_action_probability 0), as
+// they did before the bar existed; the bar has tests of its own.
+inline AgentOptions acting_freely() {
+  AgentOptions o;
+  o.min_action_probability = 0;
+  return o;
 }
 
 struct TinyAgentModel {

@@ -311,22 +311,33 @@ TEST(Agent, AStateChangingCallNeedsItsProbability) {
   }
   EXPECT_GT(acting, 0);  // the random model acts on some of them
   EXPECT_GT(not_acting, 0);
-  // Sampled answers too: at bar 1 no answer begins with a state-changing call (unless
+  // Sampled answers too (1,500: enough that some withheld answers go on to a query
+  // and then would act): at bar 1 no answer begins with a state-changing call (unless
   // nothing else had any probability in float).
   AgentOptions hot = hot_sampling(6, 11);
   hot.min_action_probability = 1.0f;
   Agent careful(m.model, m.device, hot);
   hot.min_action_probability = 0;
   Agent careless(m.model, m.device, hot);
-  int careless_acted = 0;
-  for (int i = 0; i < 300; ++i) {
+  int careless_acted = 0, withheld = 0;
+  for (int i = 0; i < 1500; ++i) {
     const char* command = commands[i % std::size(commands)];
     AgentAnswer a = careful.respond(command);
     ASSERT_EQ(a.error, "") << a.raw_text;
     EXPECT_TRUE(!first_writes(a) || a.action_probability >= 1.0f) << command << ": " << a.raw_text;
+    if (a.action_withheld) {  // nor does a withheld answer act in a later call
+      for (const Call& call : a.calls) EXPECT_FALSE(m.device->writes_state(call.name)) << command << ": " << a.raw_text;
+    }
+    withheld += a.action_withheld;
     careless_acted += first_writes(careless.respond(command));
   }
   EXPECT_GT(careless_acted, 0);
+  EXPECT_GT(withheld, 0);
+  // Bars outside [0, 1] are refused.
+  for (float bad : {-0.1f, 1.5f, std::nanf("")}) {
+    EXPECT_THROW(Agent(m.model, m.device, with_bar(bad)), Error) << bad;
+    EXPECT_THROW(plain.set_options(with_bar(bad)), Error) << bad;
+  }
 }
 
 TEST(Agent, FreeDecodingReportsInvalidOutput) {

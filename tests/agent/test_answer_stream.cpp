@@ -20,7 +20,7 @@ const std::vector<std::string> kCommands = {"turn it on", "set a timer for 90 mi
 
 TEST(AnswerStream, PiecesAddUpToTheReplyAndComeWhileDecoding) {
   const auto& m = test::tiny_agent_model();
-  Agent plain(m.model, m.device), streamed(m.model, m.device);
+  Agent plain(m.model, m.device, test::acting_freely()), streamed(m.model, m.device, test::acting_freely());
   int multi_piece = 0;
   for (const std::string& text : kCommands) {
     AgentAnswer whole = plain.respond(text);

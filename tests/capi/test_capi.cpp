@@ -43,6 +43,7 @@ struct Opened {
     EXPECT_EQ(edgelm_model_load_file(t.path.c_str(), &model), EDGELM_OK) << edgelm_last_error();
     edgelm_session_options o = edgelm_session_default_options();
     o.n_threads = 1;
+    o.min_action_probability = 0;  // as test::acting_freely(): the random model's calls are what these tests check
     EXPECT_EQ(edgelm_session_open(model, nullptr, &o, &session), EDGELM_OK) << edgelm_last_error();
   }
   ~Opened() {
@@ -92,7 +93,7 @@ TEST(CApi, BorrowedBuffersMustBeAligned) {
 
 TEST(CApi, TurnsMatchTheAgent) {
   const test::TinyAgentModel& t = test::tiny_agent_model();
-  AgentOptions options;
+  AgentOptions options = test::acting_freely();  // as Opened's session
   Agent agent(t.model, t.device, options);
   Opened o;
   for (const char* command : kDemoCommands) {
@@ -208,7 +209,7 @@ TEST(CApi, AdaptersSwitchWithoutReloadingTheModel) {
   const test::TinyAgentModel& t = test::tiny_agent_model();
   const std::string path = write_test_adapter(t.model->config(), 7);
   const auto adapter = std::make_shared<const LoraAdapter>(load_lora_adapter(path, t.model->config()));
-  AgentOptions plain_options, adapted_options;
+  AgentOptions plain_options = test::acting_freely(), adapted_options = test::acting_freely();  // as Opened's
   adapted_options.adapter = adapter;
   Agent plain(t.model, t.device, plain_options), adapted(t.model, t.device, adapted_options);
 

@@ -96,6 +96,7 @@ TEST(Demo, QuickRunProducesEveryArtefactFromItsOwnFigures) {
     auto any = read_jsonl(out / "eval/generated_test/model-any-action/predictions.jsonl");
     ASSERT_EQ(bar.size(), any.size());
     for (size_t i = 0; i < bar.size(); ++i) {
+      ASSERT_TRUE(bar[i].contains("action_probability")) << bar[i].dump();
       EXPECT_FALSE(any[i].contains("action_withheld")) << any[i].dump();
       EXPECT_EQ(bar[i]["action_probability"], any[i]["action_probability"]) << bar[i].dump();
       if (bar[i].value("action_withheld", false)) {

@@ -29,6 +29,7 @@ struct RunningServer {
     o.parallel = 2;
     o.http_threads = 8;
     o.model_name = "tiny";
+    o.agent = test::acting_freely();
     server = std::make_unique<Server>(m.model, m.device, o);
     port = server->bind();
     thread = std::thread([this] { server->run(); });
@@ -222,7 +223,7 @@ Streamed stream(const nlohmann::json& body) {
 
 TEST(Server, MaxTokensCutsTheReplyWithFinishReasonLength) {
   const auto& m = test::tiny_agent_model();
-  AgentOptions o;
+  AgentOptions o = test::acting_freely();
   o.max_reply_tokens = 2;
   Agent agent(m.model, m.device, o);
   int cut = 0, pieces = 0;
