@@ -32,8 +32,10 @@ std::shared_ptr<const TokenVocab> vocab_for_model(const Tokenizer& tokenizer, in
 
 }  // namespace
 
+std::string min_action_probability_problem(float p) { return p >= 0 && p <= 1 ? "" : cat("must be in [0, 1], not ", p); }
+
 void check_min_action_probability(float p) {
-  if (!(p >= 0 && p <= 1)) fail("min_action_probability must be in [0, 1], not ", p);
+  if (std::string problem = min_action_probability_problem(p); !problem.empty()) fail("min_action_probability ", problem);
 }
 
 // The first answer token's mask under options_.call_choice: `base` (null: all

@@ -32,7 +32,9 @@ enum class CallChoice { Auto, None, Required };
 
 // AgentOptions::min_action_probability's default (docs/AGENT_FORMAT.md says how it was chosen).
 inline constexpr float kDefaultMinActionProbability = 0.8f;
-// Throws Error unless 0 <= p <= 1 (NaN is refused).
+// What is wrong with p as a min_action_probability ("" when 0 <= p <= 1; NaN is refused).
+std::string min_action_probability_problem(float p);
+// Throws Error naming min_action_probability and the problem, if any.
 void check_min_action_probability(float p);
 
 struct AgentOptions {

@@ -129,7 +129,8 @@ std::string check_options(const edgelm_session_options& o) {
   if (o.constrained != 0 && o.constrained != 1) return "constrained must be 0 or 1";
   if (o.max_context < 0) return "max_context must not be negative";
   if (!(o.temperature >= 0 && o.temperature <= 100)) return "temperature must be in [0, 100]";
-  if (!(o.min_action_probability >= 0 && o.min_action_probability <= 1)) return "min_action_probability must be in [0, 1]";
+  if (std::string problem = edgelm::min_action_probability_problem(o.min_action_probability); !problem.empty())
+    return "min_action_probability " + problem;  // the Agent's own rule
   return "";
 }
 

@@ -13,13 +13,11 @@ void add_min_action_probability(CLI::App* cmd, float& value) {
                   "answer with a call that changes the device's state only when the model gives such calls at least "
                   "this probability, all of them together (0: as decoded)")
       ->check([](const std::string& text) -> std::string {
-        float p = 0;
         try {
-          p = std::stof(text);
+          return min_action_probability_problem(std::stof(text));  // the Agent's own rule
         } catch (const std::exception&) {
           return "not a number: " + text;
         }
-        return p >= 0 && p <= 1 ? "" : "must be in [0, 1]";  // NaN too
       })
       ->capture_default_str();
 }

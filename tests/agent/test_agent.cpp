@@ -8,6 +8,7 @@
 #include <set>
 
 #include "agent/agent.h"
+#include "agent/answer_grammar.h"
 #include "agent/format.h"
 #include "agent_test_util.h"
 #include "model/session.h"
@@ -337,6 +338,47 @@ TEST(Agent, AStateChangingCallNeedsItsProbability) {
   for (float bad : {-0.1f, 1.5f, std::nanf("")}) {
     EXPECT_THROW(Agent(m.model, m.device, with_bar(bad)), Error) << bad;
     EXPECT_THROW(plain.set_options(with_bar(bad)), Error) << bad;
+  }
+}
+
+// The probability the bar compares, worked out here on its own: the prompt evaluated
+// in a fresh session, the grammar's first mask, a softmax over the allowed tokens, the
+// share of the function tokens whose calls change the device's state.
+TEST(Agent, TheActionProbabilityIsTheStateChangingCallsShareOfTheFirstToken) {
+  const auto& m = test::tiny_agent_model();
+  const Tokenizer& tok = *m.model->tokenizer();
+  AgentOptions o;
+  o.max_reply_tokens = 6;
+  o.min_action_probability = 0;
+  Agent agent(m.model, m.device, o);
+  std::set<int32_t> acting;
+  for (const auto& f : m.schema.functions)
+    if (m.device->writes_state(f.name)) acting.insert(*tok.special_id(function_token(f.name)));
+  ASSERT_FALSE(acting.empty());
+  ASSERT_LT(acting.size(), m.schema.functions.size());  // queries too: the share is not all or nothing
+  for (const char* command : {"turn it on", "how is the air", "timer 90", "what is the weather", "수면 모드"}) {
+    AgentAnswer a = agent.respond(command);
+    ASSERT_EQ(a.error, "") << a.raw_text;
+    std::vector<int32_t> prompt = render_system_tokens(m.schema, tok);
+    std::vector<int32_t> user = render_user_tokens(tok, command);
+    prompt.insert(prompt.end(), user.begin(), user.end());
+    InferenceSession session(m.model);
+    std::span<const float> logits = session.eval(prompt);
+    AnswerConstraint c(m.schema, TokenVocab::from_tokenizer(tok), o.max_reply_tokens);
+    c.set_command(command);
+    const uint32_t* mask = c.mask();
+    double all = 0, writes = 0;
+    int n_allowed = 0;
+    for (int32_t id = 0; id < int32_t(logits.size()); ++id) {
+      if (!((mask[id / 32] >> (id % 32)) & 1u)) continue;
+      ++n_allowed;
+      const double e = std::exp(double(logits[size_t(id)]));
+      all += e;
+      if (acting.count(id)) writes += e;
+    }
+    ASSERT_GT(n_allowed, int(acting.size())) << command;  // text and queries are allowed as well
+    EXPECT_NEAR(a.action_probability, writes / all, 1e-5) << command;
+    EXPECT_GT(a.action_probability, 0.0f) << command;
   }
 }
 

@@ -86,6 +86,21 @@ TEST(PredictCommand, MissingFilesAreClearErrors) {
   std::filesystem::remove(err);
 }
 
+TEST(PredictCommand, ABarOutsideZeroToOneIsRefusedByName) {
+  const auto& m = test::tiny_agent_model();
+  std::string err = temp_path("predict_err3");
+  for (const char* bad : {"1.5", "-0.1", "nan", "high"}) {
+    std::string cmd = std::string(EDGELM_BIN) + " predict --threads 1 --model " + m.path +
+                      " --input /dev/null --output " + temp_path("never.jsonl") + " --min-action-probability " + bad +
+                      " 2>" + err;
+    EXPECT_NE(std::system(cmd.c_str()), 0) << bad;
+    const std::string e = read_all(err);
+    EXPECT_NE(e.find("--min-action-probability"), std::string::npos) << e;
+    EXPECT_NE(e.find(std::string(bad) == "high" ? "not a number" : "must be in [0, 1]"), std::string::npos) << e;
+  }
+  std::filesystem::remove(err);
+}
+
 TEST(ChatCommand, WorksFromAPipeAndSurvivesBadLines) {
   const auto& m = test::tiny_agent_model();
   std::string input = temp_path("chat_in"), output = temp_path("chat_out"), err = temp_path("chat_err");
