@@ -9,7 +9,7 @@
 #include "pipeline/base_model.h"
 
 namespace edgelm::cli {
-namespace {
+namespace cmd_base {
 
 void setup(CLI::App& app) {
   auto o = std::make_shared<BaseOptions>();
@@ -41,5 +41,5 @@ void setup(CLI::App& app) {
 
 CommandRegistration reg(setup);
 
-}  // namespace
+}  // namespace cmd_base
 }  // namespace edgelm::cli

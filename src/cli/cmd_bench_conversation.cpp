@@ -19,7 +19,7 @@
 #include "platform/error.h"
 
 namespace edgelm::cli {
-namespace {
+namespace cmd_bench_conversation {
 
 struct Options {
   AgentCommandOptions agent;
@@ -98,5 +98,5 @@ void setup(CLI::App& app) {
 
 CommandRegistration reg(setup);
 
-}  // namespace
+}  // namespace cmd_bench_conversation
 }  // namespace edgelm::cli

@@ -22,7 +22,7 @@
 #include "platform/thread_pool.h"
 
 namespace edgelm::cli {
-namespace {
+namespace cmd_bench_decode {
 
 struct BenchOptions {
   std::string model, shape, type = "f32";
@@ -171,5 +171,5 @@ void setup(CLI::App& app) {
 
 CommandRegistration reg(setup);
 
-}  // namespace
+}  // namespace cmd_bench_decode
 }  // namespace edgelm::cli

@@ -26,7 +26,7 @@
 #include "platform/utf8.h"
 
 namespace edgelm::cli {
-namespace {
+namespace cmd_bench_grammar {
 
 std::shared_ptr<const TokenVocab> synthesise_vocab(const DomainSchema& schema, int32_t n_vocab, uint64_t seed) {
   std::vector<std::string> tokens = agent_special_tokens(schema);
@@ -217,5 +217,5 @@ void setup(CLI::App& app) {
 
 CommandRegistration reg(setup);
 
-}  // namespace
+}  // namespace cmd_bench_grammar
 }  // namespace edgelm::cli

@@ -26,7 +26,7 @@
 #include "quant/quant.h"
 
 namespace edgelm::cli {
-namespace {
+namespace cmd_bench_quant {
 
 struct BenchQuantArgs {
   std::string shape = "S1", type = "q8_0";
@@ -194,5 +194,5 @@ void setup(CLI::App& app) {
 
 CommandRegistration reg(setup);
 
-}  // namespace
+}  // namespace cmd_bench_quant
 }  // namespace edgelm::cli

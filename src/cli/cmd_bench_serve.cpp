@@ -37,7 +37,7 @@
 #include "platform/random.h"
 
 namespace edgelm::cli {
-namespace {
+namespace cmd_bench_serve {
 
 struct Options {
   AgentCommandOptions agent;
@@ -255,5 +255,5 @@ void setup(CLI::App& app) {
 
 CommandRegistration reg(setup);
 
-}  // namespace
+}  // namespace cmd_bench_serve
 }  // namespace edgelm::cli

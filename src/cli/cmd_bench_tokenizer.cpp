@@ -14,7 +14,7 @@
 #include "tokenizer/tokenizer.h"
 
 namespace edgelm::cli {
-namespace {
+namespace cmd_bench_tokenizer {
 
 struct BenchArgs {
   std::string input, domain = kDefaultDomain, sp_script;
@@ -158,5 +158,5 @@ void setup(CLI::App& app) {
 
 CommandRegistration reg(setup);
 
-}  // namespace
+}  // namespace cmd_bench_tokenizer
 }  // namespace edgelm::cli

@@ -6,7 +6,7 @@
 #include "training/bench.h"
 
 namespace edgelm::cli {
-namespace {
+namespace cmd_bench_train {
 
 void setup(CLI::App& app) {
   auto o = std::make_shared<training::TrainBenchOptions>();
@@ -33,5 +33,5 @@ void setup(CLI::App& app) {
 
 CommandRegistration reg(setup);
 
-}  // namespace
+}  // namespace cmd_bench_train
 }  // namespace edgelm::cli

@@ -21,7 +21,7 @@
 #include "platform/thread_pool.h"
 
 namespace edgelm::cli {
-namespace {
+namespace cmd_chat {
 
 struct ChatOptions {
   AgentCommandOptions agent;
@@ -101,5 +101,5 @@ void setup(CLI::App& app) {
 
 CommandRegistration reg(setup);
 
-}  // namespace
+}  // namespace cmd_chat
 }  // namespace edgelm::cli

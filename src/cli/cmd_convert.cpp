@@ -8,7 +8,7 @@
 #include "platform/error.h"
 
 namespace edgelm::cli {
-namespace {
+namespace cmd_convert {
 
 struct ConvertOptions {
   std::string input, out, type, name;
@@ -51,5 +51,5 @@ void setup(CLI::App& app) {
 
 CommandRegistration reg(setup);
 
-}  // namespace
+}  // namespace cmd_convert
 }  // namespace edgelm::cli

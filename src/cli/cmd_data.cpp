@@ -10,7 +10,7 @@
 #include "platform/error.h"
 
 namespace edgelm::cli {
-namespace {
+namespace cmd_data {
 
 void run_generate(GenerateOptions o, const std::string& balance) {
   if (balance != "on" && balance != "off") fail("--balance must be on or off, not '", balance, "'");
@@ -87,5 +87,5 @@ void setup(CLI::App& app) {
 
 CommandRegistration reg(setup);
 
-}  // namespace
+}  // namespace cmd_data
 }  // namespace edgelm::cli

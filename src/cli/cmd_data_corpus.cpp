@@ -17,7 +17,7 @@
 #include "platform/error.h"
 
 namespace edgelm::cli {
-namespace {
+namespace cmd_data_corpus {
 
 struct CorpusCliOptions {
   std::string inputs, out, languages = "en,ko", provenance;
@@ -103,5 +103,5 @@ void setup(CLI::App& app) {
 
 CommandRegistration reg(setup);
 
-}  // namespace
+}  // namespace cmd_data_corpus
 }  // namespace edgelm::cli

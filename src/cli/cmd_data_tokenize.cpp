@@ -23,7 +23,7 @@
 #include "training/shard.h"
 
 namespace edgelm::cli {
-namespace {
+namespace cmd_data_tokenize {
 
 struct TokenizeOptions {
   std::string input, tokenizer, out, domain = kDefaultDomain, field = "text";
@@ -143,5 +143,5 @@ void setup(CLI::App& app) {
 
 CommandRegistration reg(setup);
 
-}  // namespace
+}  // namespace cmd_data_tokenize
 }  // namespace edgelm::cli

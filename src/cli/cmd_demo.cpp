@@ -6,7 +6,7 @@
 #include "pipeline/demo.h"
 
 namespace edgelm::cli {
-namespace {
+namespace cmd_demo {
 
 void setup(CLI::App& app) {
   auto o = std::make_shared<DemoOptions>();
@@ -53,5 +53,5 @@ void setup(CLI::App& app) {
 
 CommandRegistration reg(setup);
 
-}  // namespace
+}  // namespace cmd_demo
 }  // namespace edgelm::cli

@@ -10,7 +10,7 @@
 #include "platform/error.h"
 
 namespace edgelm::cli {
-namespace {
+namespace cmd_domain {
 
 namespace fs = std::filesystem;
 
@@ -88,5 +88,5 @@ void setup(CLI::App& app) {
 
 CommandRegistration reg(setup);
 
-}  // namespace
+}  // namespace cmd_domain
 }  // namespace edgelm::cli

@@ -15,7 +15,7 @@
 #include "platform/thread_pool.h"
 
 namespace edgelm::cli {
-namespace {
+namespace cmd_eval {
 
 struct EvalOptions {
   std::string model, cases, report, domain, lora;
@@ -110,5 +110,5 @@ void setup(CLI::App& app) {
 
 CommandRegistration reg(setup);
 
-}  // namespace
+}  // namespace cmd_eval
 }  // namespace edgelm::cli

@@ -23,7 +23,7 @@
 #include "tokenizer/tokenizer.h"
 
 namespace edgelm::cli {
-namespace {
+namespace cmd_eval_lm {
 
 struct EvalLmArgs {
   std::string model, text, reference;
@@ -135,5 +135,5 @@ void setup(CLI::App& app) {
 
 CommandRegistration reg(setup);
 
-}  // namespace
+}  // namespace cmd_eval_lm
 }  // namespace edgelm::cli

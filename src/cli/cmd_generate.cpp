@@ -15,7 +15,7 @@
 #include "tokenizer/tokenizer.h"
 
 namespace edgelm::cli {
-namespace {
+namespace cmd_generate {
 
 struct GenerateOptions {
   std::string model, prompt_tokens, prompt, lora;
@@ -102,5 +102,5 @@ void setup(CLI::App& app) {
 
 CommandRegistration reg(setup);
 
-}  // namespace
+}  // namespace cmd_generate
 }  // namespace edgelm::cli

@@ -10,7 +10,7 @@
 #include "platform/gguf.h"
 
 namespace edgelm::cli {
-namespace {
+namespace cmd_lora {
 
 struct MergeOptions {
   std::string model, adapter, out, type;
@@ -106,5 +106,5 @@ void setup(CLI::App& app) {
 
 CommandRegistration reg(setup);
 
-}  // namespace
+}  // namespace cmd_lora
 }  // namespace edgelm::cli

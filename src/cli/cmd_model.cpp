@@ -9,7 +9,7 @@
 #include "platform/gguf.h"
 
 namespace edgelm::cli {
-namespace {
+namespace cmd_model {
 
 struct InitOptions {
   std::string shape = "S1", out, type = "f32";
@@ -104,5 +104,5 @@ void setup(CLI::App& app) {
 
 CommandRegistration reg(setup);
 
-}  // namespace
+}  // namespace cmd_model
 }  // namespace edgelm::cli

@@ -22,7 +22,7 @@
 #include "platform/thread_pool.h"
 
 namespace edgelm::cli {
-namespace {
+namespace cmd_predict {
 
 struct PredictOptions {
   AgentCommandOptions agent;
@@ -97,5 +97,5 @@ void setup(CLI::App& app) {
 
 CommandRegistration reg(setup);
 
-}  // namespace
+}  // namespace cmd_predict
 }  // namespace edgelm::cli

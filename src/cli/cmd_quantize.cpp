@@ -9,7 +9,7 @@
 #include "quant/quantize_file.h"
 
 namespace edgelm::cli {
-namespace {
+namespace cmd_quantize {
 
 struct QuantizeArgs {
   std::string model, out, type, output_type, embedding_type;
@@ -63,5 +63,5 @@ void setup(CLI::App& app) {
 
 CommandRegistration reg(setup);
 
-}  // namespace
+}  // namespace cmd_quantize
 }  // namespace edgelm::cli

@@ -22,7 +22,7 @@
 #include "server/server.h"
 
 namespace edgelm::cli {
-namespace {
+namespace cmd_serve {
 
 struct ServeOptions {
   AgentCommandOptions agent;
@@ -107,5 +107,5 @@ void setup(CLI::App& app) {
 
 CommandRegistration reg(setup);
 
-}  // namespace
+}  // namespace cmd_serve
 }  // namespace edgelm::cli

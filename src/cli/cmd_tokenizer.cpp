@@ -16,7 +16,7 @@
 #include "tokenizer/tokenizer.h"
 
 namespace edgelm::cli {
-namespace {
+namespace cmd_tokenizer {
 
 struct TrainArgs {
   std::vector<std::string> inputs;
@@ -181,5 +181,5 @@ void setup(CLI::App& app) {
 
 CommandRegistration reg(setup);
 
-}  // namespace
+}  // namespace cmd_tokenizer
 }  // namespace edgelm::cli

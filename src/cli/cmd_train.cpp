@@ -12,7 +12,7 @@
 #include "training/trainer.h"
 
 namespace edgelm::cli {
-namespace {
+namespace cmd_train {
 
 std::atomic<bool> g_stop{false};
 
@@ -120,5 +120,5 @@ void setup(CLI::App& app) {
 
 CommandRegistration reg(setup);
 
-}  // namespace
+}  // namespace cmd_train
 }  // namespace edgelm::cli

@@ -4,13 +4,16 @@
 // it with a static CommandRegistration. Grouping commands ("bench", "data",
 // "tokenizer", "model") are shared through command_group().
 //
-//   static void setup(CLI::App& app) {
+// Each file keeps its names in a namespace of its own (cmd_eval for
+// cmd_eval.cpp), not an anonymous one: the files build together.
+//
+//   void setup(CLI::App& app) {
 //     auto* cmd = command_group(app, "model", "...")->add_subcommand("info", "...");
 //     auto path = std::make_shared<std::string>();
 //     cmd->add_option("file", *path, "model file")->required();
 //     cmd->callback([path] { ... });   // throw edgelm::Error on bad input
 //   }
-//   static CommandRegistration reg(setup);
+//   CommandRegistration reg(setup);
 #include <CLI/CLI.hpp>
 #include <functional>
 #include <string>
@@ -21,9 +24,13 @@ namespace edgelm::cli {
 using SetupFn = void (*)(CLI::App& app);
 
 struct CommandRegistration {
-  explicit CommandRegistration(SetupFn fn);
+  // `where`: the registering file (__builtin_FILE, as std::source_location
+  // needs clang 15 and the sanitize build's is 14). Commands are set up in the
+  // order of their files' names, whatever order the build initialises them in
+  // (the command files compile as one unit or a few, CMakeLists.txt).
+  explicit CommandRegistration(SetupFn fn, const char* where = __builtin_FILE());
 };
-const std::vector<SetupFn>& registered_commands();
+std::vector<SetupFn> registered_commands();
 
 // Returns the subcommand `name` of app, creating it (with `description`) on first use.
 CLI::App* command_group(CLI::App& app, const std::string& name, const std::string& description);

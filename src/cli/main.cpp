@@ -1,6 +1,7 @@
 // The edgelm command line: parses the arguments with CLI11 and runs the
 // chosen command. Library errors arrive as edgelm::Error and become a
 // one-line message and exit status 1.
+#include <algorithm>
 #include <cstdio>
 #include <cstring>
 #include <exception>
@@ -11,14 +12,25 @@
 namespace edgelm::cli {
 
 namespace {
-std::vector<SetupFn>& registry() {
-  static std::vector<SetupFn> fns;
-  return fns;
+struct Registered {
+  std::string file;
+  SetupFn setup;
+};
+std::vector<Registered>& registry() {
+  static std::vector<Registered> commands;
+  return commands;
 }
 }  // namespace
 
-CommandRegistration::CommandRegistration(SetupFn fn) { registry().push_back(fn); }
-const std::vector<SetupFn>& registered_commands() { return registry(); }
+CommandRegistration::CommandRegistration(SetupFn fn, const char* where) { registry().push_back({where, fn}); }
+
+std::vector<SetupFn> registered_commands() {
+  std::vector<Registered> sorted = registry();
+  std::stable_sort(sorted.begin(), sorted.end(), [](const Registered& a, const Registered& b) { return a.file < b.file; });
+  std::vector<SetupFn> fns;
+  for (const Registered& r : sorted) fns.push_back(r.setup);
+  return fns;
+}
 
 CLI::App* command_group(CLI::App& app, const std::string& name, const std::string& description) {
   for (CLI::App* sub : app.get_subcommands([](CLI::App*) { return true; }))
