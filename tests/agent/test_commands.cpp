@@ -2,6 +2,7 @@
 // per-line error and the run continues to the end.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -99,6 +100,25 @@ TEST(PredictCommand, ABarOutsideZeroToOneIsRefusedByName) {
     EXPECT_NE(e.find(std::string(bad) == "high" ? "not a number" : "must be in [0, 1]"), std::string::npos) << e;
   }
   std::filesystem::remove(err);
+}
+
+// Commands are set up in the order of their files' names (cmd_base.cpp, cmd_bench_*.cpp, ...), which is the
+// order of their names, however the build groups and initialises the files.
+TEST(EdgelmHelp, ListsTheCommandsInOrder) {
+  std::string out = temp_path("help_out");
+  ASSERT_EQ(std::system((std::string(EDGELM_BIN) + " --help >" + out).c_str()), 0);
+  std::istringstream help(read_all(out));
+  std::filesystem::remove(out);
+  std::vector<std::string> names;
+  bool listing = false;
+  for (std::string line; std::getline(help, line);) {
+    if (line.rfind("Subcommands:", 0) == 0) listing = true;
+    else if (listing && line.rfind("  ", 0) == 0) names.push_back(line.substr(2, line.find(' ', 2) - 2));
+  }
+  ASSERT_GE(names.size(), 15u);
+  EXPECT_TRUE(std::is_sorted(names.begin(), names.end()));
+  EXPECT_EQ(names.front(), "base");
+  EXPECT_EQ(names.back(), "train");
 }
 
 TEST(ChatCommand, WorksFromAPipeAndSurvivesBadLines) {
